@@ -1,0 +1,56 @@
+# Every target works on a fresh machine: it creates .venv and installs what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PROTO_SRC := $(wildcard protos/voicesvc/v1/*.proto)
+THIRD_PARTY := build/third_party
+
+.PHONY: help run test proto proto-check lint bench node clean protos-from-reference sandbox
+
+help:
+	@echo "make run     start voicesvc on the embedded sandbox (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)"
+	@echo "make test    run every test suite"
+	@echo "make proto   regenerate the Python stubs in voicesvc/v1 from protos/"
+	@echo "make lint    ruff + buf lint"
+	@echo "make bench   run the benchmarks and print a table"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/voicesvc serve
+
+sandbox: $(STAMP)
+	$(BIN)/voicesvc sandbox
+
+test: $(STAMP) node
+	$(BIN)/python tools/gen_stubs.py --check
+	$(BIN)/pytest -q
+
+proto: $(STAMP)
+	$(BIN)/python tools/gen_stubs.py
+
+protos-from-reference: $(STAMP)
+	$(BIN)/python tools/protogen/generate.py
+	$(MAKE) proto
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python tools/gen_stubs.py --third-party $(THIRD_PARTY)
+	$(BIN)/buf lint
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+node: clients/node/node_modules/.installed
+
+clients/node/node_modules/.installed: clients/node/package.json
+	cd clients/node && npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+clean:
+	rm -rf $(VENV) build clients/node/node_modules

@@ -1,0 +1,650 @@
+"""Bootstrap the voicesvc.v1 protos from the Telnyx Voice reference (tests/data/telnyx-voice-api.json).
+
+The protos are the product's contract and are committed; this tool writes them from the reference
+so that nothing in it is left out, with the comments kept in `docs.py`. Run it with
+`make protos-from-reference` when the reference changes, then review the diff: field numbers follow the
+reference's property order, so appending properties keeps numbers stable.
+
+Mapping rules (the transcoder and the contract tests rely on the same ones):
+- objects become messages, deduplicated by structure; scalars are proto3 `optional`;
+- closed enums become proto enums whose wire string is the lower-cased value name, or the
+  `(wire_value)` option when that does not round-trip; large open-ended sets stay strings;
+- a union property becomes a `oneof` named after it; a union inside an array or a map becomes a
+  message with `(wire_shape) = WIRE_SHAPE_UNION`; an array inside a union becomes a
+  `WIRE_SHAPE_LIST` message; the variants' constant `type` keys become `(discriminator)` options;
+- keys that are not identifiers keep their JSON spelling in `(wire_name)`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import docs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "tests" / "data" / "telnyx-voice-api.json"
+OUT = ROOT / "protos" / "voicesvc" / "v1"
+
+# Enums with more values than this are open-ended lists (languages, voices, models) kept as strings.
+MAX_ENUM_VALUES = 24
+
+RPC_NAMES = {
+    "calls.dial": "DialCall",
+    "calls.retrieve_status": "GetCallStatus",
+    "calls.actions.answer": "AnswerCall",
+    "calls.actions.bridge": "BridgeCall",
+    "calls.actions.enqueue": "EnqueueCall",
+    "calls.actions.gather": "GatherDigits",
+    "calls.actions.stop_gather": "StopGather",
+    "calls.actions.hangup": "HangupCall",
+    "calls.actions.refer": "ReferCall",
+    "calls.actions.reject": "RejectCall",
+    "calls.actions.speak": "SpeakText",
+    "calls.actions.transfer": "TransferCall",
+    "calls.actions.pay": "CollectPayment",
+    "callControlApplications.list": "ListCallControlApplications",
+    "callControlApplications.create": "CreateCallControlApplication",
+    "callControlApplications.retrieve": "GetCallControlApplication",
+    "callControlApplications.update": "UpdateCallControlApplication",
+    "callControlApplications.delete": "DeleteCallControlApplication",
+    "callEvents.list": "ListCallEvents",
+    "connections.list_active_calls": "ListActiveCalls",
+}
+
+SERVICES = {
+    "calls": ("CallControl", "call_control.proto"),
+    "calls.actions": ("CallControl", "call_control.proto"),
+    "callControlApplications": ("CallControlApplications", "call_control_applications.proto"),
+    "callEvents": ("CallEvents", "call_events.proto"),
+    "connections": ("Connections", "connections.proto"),
+}
+
+SERVICE_DOCS = {
+    "CallControl": [
+        "Places and controls calls: dialing out, reading a call's status, and every command Telnyx",
+        "accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer, hang up …).",
+        "Each command is sent to Telnyx with a `command_id`, so a retried command never acts twice.",
+    ],
+    "CallControlApplications": [
+        "Manages call control applications: the Telnyx connections that route calls to your webhooks.",
+    ],
+    "CallEvents": ["Reads the history of commands and webhooks Telnyx recorded for your calls."],
+    "Connections": ["Reads what is happening on a connection right now."],
+}
+
+# List RPCs: the repeated field and the message name of one item.
+LIST_ITEMS = {
+    "callControlApplications.list": ("call_control_applications", "CallControlApplication"),
+    "callEvents.list": ("call_events", "CallEvent"),
+    "connections.list_active_calls": ("active_calls", "ActiveCall"),
+}
+
+FILE_OPTIONS = """option csharp_namespace = "Voicesvc.V1";
+option go_package = "github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1";
+option java_multiple_files = true;
+option java_outer_classname = "{outer}";
+option java_package = "com.voicesvc.v1";
+option objc_class_prefix = "VSV";
+option php_namespace = "Voicesvc\\\\V1";
+option ruby_package = "Voicesvc::V1";
+"""
+
+SCALARS = {"string": "string", "integer": "int32", "number": "double", "boolean": "bool"}
+
+
+def pascal(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", name) if p)
+
+
+def snake(name: str) -> str:
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()
+    return s if s and not s[0].isdigit() else f"v{s}"
+
+
+def upper_snake(name: str) -> str:
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").upper()
+
+
+def singular(name: str) -> str:
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.endswith("s") and not name.endswith("ss"):
+        return name[:-1]
+    return name
+
+
+def canon(schema: object) -> str:
+    return json.dumps(schema, sort_keys=True)
+
+
+def field_doc(parent: str, wire: str) -> str:
+    return docs.FIELD_OVERRIDES.get(f"{parent}.{wire}") or docs.FIELDS.get(wire) or f"The `{wire}` value."
+
+
+@dataclass
+class Field:
+    name: str
+    type: str
+    number: int
+    doc: str
+    label: str = "optional"  # "optional", "repeated", "" (message, map or oneof member)
+    wire_name: str | None = None
+    required: bool = False
+    oneof: str | None = None
+
+
+@dataclass
+class Oneof:
+    name: str
+    doc: str
+    wire_name: str | None = None
+    required: bool = False
+
+
+@dataclass
+class Message:
+    name: str
+    doc: str
+    fields: list[Field] = field(default_factory=list)
+    oneofs: list[Oneof] = field(default_factory=list)
+    shape: str | None = None
+    discriminator: tuple[str, str] | None = None
+    refs: set[str] = field(default_factory=set)
+    file: str = ""
+
+    def next_number(self) -> int:
+        return len(self.fields) + 1
+
+
+@dataclass
+class Enum:
+    name: str
+    doc: str
+    values: list[tuple[str, str, str]]  # (value name, wire string, comment)
+    file: str = ""
+
+
+class Builder:
+    """Turns reference schemas into deduplicated messages and enums."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, Message] = {}
+        self.enums: dict[str, Enum] = {}
+        self._by_canon: dict[str, str] = {}
+        self.roots: dict[str, set[str]] = {}  # type name -> files that reach it
+        self.open_enums: list[str] = []
+
+    # -- naming -------------------------------------------------------------------------------------
+    def _claim(self, kind: str, key: str, hint: str, parent: str) -> tuple[str, bool]:
+        """Returns (type name, already built) for a structure with the canonical key."""
+        ck = f"{kind}:{key}"
+        if ck in self._by_canon:
+            return self._by_canon[ck], True
+        taken = set(self.messages) | set(self.enums) | set(self._by_canon.values())
+        name = hint
+        if name in taken:
+            name = f"{parent}{hint}" if parent and not hint.startswith(parent) else hint
+            n = 2
+            base = name
+            while name in taken:
+                name = f"{base}{n}"
+                n += 1
+        self._by_canon[ck] = name
+        return name, False
+
+    # -- enums ----------------------------------------------------------------------------------------
+    def enum(self, values: list[str], prop: str, parent: str) -> str:
+        name, built = self._claim("enum", canon(values), pascal(prop), parent)
+        if built:
+            return name
+        prefix = upper_snake(name)
+        used = {f"{prefix}_UNSPECIFIED"}
+        out = [(f"{prefix}_UNSPECIFIED", "", "Not set: the key is left out and Telnyx applies its default.")]
+        for wire in values:
+            vname = f"{prefix}_{upper_snake(wire) or 'EMPTY'}"
+            if vname in used:
+                vname = f"{vname}_{'LOWER' if wire.islower() else 'ALT'}"
+            used.add(vname)
+            comment = docs.ENUM_VALUES.get(f"{prop}:{wire}") or f"The value `{wire}`."
+            out.append((vname, wire, comment))
+        self.enums[name] = Enum(name, field_doc(parent, prop), out)
+        return name
+
+    # -- messages -------------------------------------------------------------------------------------
+    def message(self, schema: dict, hint: str, parent_prop: str, parent: str, doc: str | None = None,
+                discriminator: tuple[str, str] | None = None) -> str:
+        key = canon([schema, discriminator])
+        name, built = self._claim("msg", key, hint, parent)
+        if built:
+            return name
+        if doc is None:
+            doc = field_doc("", parent_prop) if parent_prop else f"The `{hint}` object."
+        msg = Message(name, doc, discriminator=discriminator)
+        self.messages[name] = msg
+        required = set(schema.get("required", []))
+        for prop, sub in schema.get("properties", {}).items():
+            if discriminator and prop == discriminator[0]:
+                continue
+            self.add_property(msg, prop, sub, prop in required, context=parent_prop)
+        return name
+
+    def add_property(self, msg: Message, prop: str, schema: dict, required: bool, context: str) -> None:
+        fname = snake(prop)
+        wire = prop if fname != prop else None
+        doc = field_doc(context, prop)
+        if "oneOf" in schema:
+            self.add_union_oneof(msg, prop, fname, wire, schema["oneOf"], doc, required)
+            return
+        ftype, label = self.type_of(schema, prop, msg.name)
+        msg.fields.append(Field(fname, ftype, msg.next_number(), doc, label, wire, required))
+        msg.refs.add(ftype)
+
+    def type_of(self, schema: dict, prop: str, parent: str) -> tuple[str, str]:
+        """Returns (proto type, label) for a non-union schema."""
+        if "enum" in schema:
+            values = schema["enum"]
+            if all(isinstance(v, bool) for v in values):
+                return "bool", "optional"
+            if all(isinstance(v, int) for v in values):
+                return "int32", "optional"
+            if len(values) > MAX_ENUM_VALUES:
+                self.open_enums.append(prop)
+                return "string", "optional"
+            return self.enum(schema["enum"], prop, parent), "optional"
+        t = schema.get("type")
+        if t in SCALARS:
+            return SCALARS[t], "optional"
+        if t == "any":
+            return "google.protobuf.Value", ""
+        if t == "object":
+            return self.message(schema, pascal(prop), prop, parent), ""
+        if t == "array":
+            item = schema["items"]
+            hint = singular(prop)
+            if "oneOf" in item:
+                return self.union_message(item["oneOf"], hint, prop, parent), "repeated"
+            if item.get("type") == "array":
+                return self.list_message(item, hint, prop, parent), "repeated"
+            if item.get("type") == "map":
+                vt = item["values"]
+                if vt.get("type") == "any":
+                    return "google.protobuf.Struct", "repeated"
+                raise SystemExit(f"unsupported array of typed maps at {parent}.{prop}")
+            itype, _ = self.type_of(item, hint, parent)
+            return itype, "repeated"
+        if t == "map":
+            vt = schema["values"]
+            if vt.get("type") == "any":
+                return "google.protobuf.Struct", ""
+            if "oneOf" in vt:
+                return f"map<string, {self.union_message(vt['oneOf'], pascal(singular(prop)) + 'Value', prop, parent, raw_hint=True)}>", ""
+            if vt.get("type") == "array":
+                return f"map<string, {self.list_message(vt, singular(prop), prop, parent)}>", ""
+            vtype, _ = self.type_of(vt, singular(prop), parent)
+            if vtype.startswith("map<"):
+                raise SystemExit(f"unsupported map value at {parent}.{prop}")
+            return f"map<string, {vtype}>", ""
+        raise SystemExit(f"unsupported schema at {parent}.{prop}: {schema}")
+
+    # -- unions ---------------------------------------------------------------------------------------
+    @staticmethod
+    def discriminator_of(variants: list[dict]) -> str | None:
+        if not all(v.get("type") == "object" for v in variants):
+            return None
+        candidates = []
+        for prop in variants[0].get("properties", {}):
+            vals = []
+            for v in variants:
+                s = v.get("properties", {}).get(prop)
+                if not s or len(s.get("enum", [])) != 1:
+                    break
+                vals.append(s["enum"][0])
+            else:
+                if len(set(vals)) == len(vals):
+                    candidates.append(prop)
+        if "type" in candidates:
+            return "type"
+        return candidates[0] if candidates else None
+
+    def variants(self, variants: list[dict], prop: str, parent: str) -> list[tuple[str, str, str]]:
+        """Returns (member suffix, proto type, comment) for each variant of a union."""
+        disc = self.discriminator_of(variants)
+        out = []
+        for i, v in enumerate(variants):
+            t = v.get("type")
+            if t == "object":
+                if disc:
+                    value = v["properties"][disc]["enum"][0]
+                    hint = pascal(value) + pascal(singular(prop))
+                    mtype = self.message(v, hint, prop, parent, doc=None, discriminator=(disc, value))
+                    self.messages[mtype].doc = (
+                        f"The `{value}` variant of `{prop}` (sent with `\"{disc}\": \"{value}\"`). "
+                        + field_doc("", prop)
+                    )
+                    out.append((snake(value), mtype, f"Use the `{value}` variant."))
+                else:
+                    mtype = self.message(v, f"{pascal(singular(prop))}Variant{i + 1}", prop, parent)
+                    out.append((f"variant{i + 1}", mtype, f"Variant {i + 1} of the union."))
+            elif t == "array":
+                ltype = self.list_message(v, singular(prop), prop, parent)
+                out.append(("list", ltype, "A list of values."))
+            elif t == "map":
+                out.append(("map", "google.protobuf.Struct", "An object with free-form keys."))
+            elif t in SCALARS:
+                out.append((t, SCALARS[t], f"A single {t} value."))
+            else:
+                raise SystemExit(f"unsupported union variant at {parent}.{prop}: {v}")
+        return out
+
+    def add_union_oneof(self, msg: Message, prop: str, fname: str, wire: str | None, variants: list[dict],
+                        doc: str, required: bool) -> None:
+        msg.oneofs.append(Oneof(fname, doc, wire, required))
+        for suffix, vtype, comment in self.variants(variants, prop, msg.name):
+            msg.fields.append(Field(f"{fname}_{suffix}", vtype, msg.next_number(), comment, "", None, False, fname))
+            msg.refs.add(vtype)
+
+    def union_message(self, variants: list[dict], hint: str, prop: str, parent: str, raw_hint: bool = False) -> str:
+        name, built = self._claim("union", canon(variants), hint if raw_hint else pascal(hint), parent)
+        if built:
+            return name
+        msg = Message(name, f"One value of `{prop}`, which may take several shapes. " + field_doc("", prop),
+                      shape="WIRE_SHAPE_UNION")
+        self.messages[name] = msg
+        oneof = snake(singular(prop)) if snake(singular(prop)) != "value" else "kind"
+        msg.oneofs.append(Oneof(oneof, "The shape this value takes; exactly one is set."))
+        for suffix, vtype, comment in self.variants(variants, prop, name):
+            msg.fields.append(Field(suffix, vtype, msg.next_number(), comment, "", None, False, oneof))
+            msg.refs.add(vtype)
+        return name
+
+    def list_message(self, schema: dict, hint: str, prop: str, parent: str) -> str:
+        name, built = self._claim("list", canon(schema), pascal(hint) + "List", parent)
+        if built:
+            return name
+        msg = Message(name, f"A list form of `{prop}`.", shape="WIRE_SHAPE_LIST")
+        self.messages[name] = msg
+        itype, _ = self.type_of(schema["items"], hint, name)
+        msg.fields.append(Field("values", itype, 1, "The items, in order.", "repeated"))
+        msg.refs.add(itype)
+        return name
+
+
+# -- building the contract ------------------------------------------------------------------------------
+@dataclass
+class Rpc:
+    name: str
+    doc: str
+    http_method: str
+    path: str
+    body: bool
+    request: str
+    response: str
+
+
+def build(ref: dict) -> tuple[Builder, dict[str, list[Rpc]], list[tuple[str, str, str]]]:
+    b = Builder()
+    services: dict[str, list[Rpc]] = {}
+    file_of_root: dict[str, str] = {}
+    for ep in ref["endpoints"]:
+        key = f"{ep['resource']}.{ep['name']}"
+        service, fname = SERVICES[ep["resource"]]
+        rpc = RPC_NAMES.get(key, pascal(ep["name"]))
+        req = Message(f"{rpc}Request", f"Request message for `{service}.{rpc}`.")
+        b.messages[req.name] = req
+        body_schema = ep.get("body") or ep.get("query") or {"properties": {}}
+        body_props = body_schema.get("properties", {})
+        for pp in ep["path_params"]:
+            req.fields.append(Field(pp, "string", req.next_number(), field_doc("path", pp), "", None, True))
+        required = set(body_schema.get("required", []))
+        for prop, sub in body_props.items():
+            if prop in ("page[number]", "page[size]"):
+                continue
+            if prop in ep["path_params"]:
+                # The body repeats a path parameter's name (bridge): keep the wire name, rename the field.
+                n = req.next_number()
+                req.fields.append(Field(f"other_{prop}", "string", n, field_doc("bridge", prop), "optional",
+                                        prop, prop in required))
+                continue
+            b.add_property(req, prop, sub, prop in required, context=prop)
+        list_item = LIST_ITEMS.get(key)
+        if list_item:
+            req.fields.append(Field("page_size", "int32", req.next_number(),
+                                    "How many items to return per page (Telnyx's `page[size]`); unset uses "
+                                    "Telnyx's default of 20, the maximum is 250.", ""))
+            req.fields.append(Field("page_token", "string", req.next_number(),
+                                    "The `next_page_token` of a previous response, to read the following page; "
+                                    "empty for the first page.", ""))
+            items_field, item_name = list_item
+            item_schema = ep.get("response_item") or ep["response"]
+            item = b.message(item_schema, item_name, items_field, "", doc=field_doc("item", item_name))
+            b.messages[item].doc = docs.FIELDS.get(f"<{item_name}>", f"One {item_name}.")
+            resp = Message(f"{rpc}Response", f"Response message for `{service}.{rpc}`: one page of results.")
+            resp.fields.append(Field(items_field, item, 1, "The items on this page, in the order Telnyx returned.",
+                                     "repeated"))
+            resp.fields.append(Field("next_page_token", "string", 2,
+                                     "Pass this as `page_token` to read the next page; empty on the last page.", ""))
+            resp.fields.append(Field("total_size", "int32", 3,
+                                     "How many items match the request across all pages.", ""))
+            resp.refs.add(item)
+            b.messages[resp.name] = resp
+            response = resp.name
+        else:
+            data = ep["response"]["properties"]["data"]
+            if ep["resource"] == "callControlApplications":
+                response = b.message(data, "CallControlApplication", "data", "",
+                                     doc=docs.FIELDS.get("<CallControlApplication>", "A call control application."))
+            else:
+                resp = Message(f"{rpc}Response", f"Response message for `{service}.{rpc}`.")
+                b.messages[resp.name] = resp
+                dreq = set(data.get("required", []))
+                for prop, sub in data.get("properties", {}).items():
+                    b.add_property(resp, prop, sub, prop in dreq, context=prop)
+                response = resp.name
+        for f in req.fields:
+            req.refs.add(f.type)
+        doc = docs.RPCS.get(key, f"Calls `{ep['method']} {ep['path']}`.")
+        services.setdefault(service, []).append(
+            Rpc(rpc, doc, ep["method"], ep["path"], "body" in ep, req.name, response))
+        for root in (req.name, response):
+            file_of_root[root] = fname
+    events = []
+    for ev in ref["webhook_events"]:
+        name = pascal(ev["event_type"]) + "Payload"
+        payload = ev["data"]["properties"]["payload"]
+        msg = b.message(payload, name, "payload", "", doc=docs.EVENTS.get(ev["event_type"], ev["event_type"]))
+        if msg != name:
+            # Identical payloads share one message; give each event type its own name anyway.
+            alias = Message(name, docs.EVENTS.get(ev["event_type"], ev["event_type"]))
+            src = b.messages[msg]
+            alias.fields = list(src.fields)
+            alias.oneofs = list(src.oneofs)
+            alias.refs = set(src.refs)
+            b.messages[name] = alias
+            msg = name
+        events.append((ev["event_type"], msg, docs.EVENTS.get(ev["event_type"], "")))
+        file_of_root[msg] = "events.proto"
+    assign_files(b, file_of_root)
+    return b, services, events
+
+
+def assign_files(b: Builder, file_of_root: dict[str, str]) -> None:
+    reach: dict[str, set[str]] = {}
+
+    def visit(t: str, f: str, seen: set[str]) -> None:
+        t = t.removeprefix("map<string, ").removesuffix(">")
+        if t in seen or (t not in b.messages and t not in b.enums):
+            return
+        seen.add(t)
+        reach.setdefault(t, set()).add(f)
+        if t in b.messages:
+            for r in b.messages[t].refs:
+                visit(r, f, seen)
+
+    for root, f in file_of_root.items():
+        visit(root, f, set())
+    for name, files in reach.items():
+        target = next(iter(files)) if len(files) == 1 else "common.proto"
+        (b.messages.get(name) or b.enums[name]).file = target
+    for name, m in b.messages.items():
+        if not m.file:
+            raise SystemExit(f"unreachable message {name}")
+
+
+# -- rendering ----------------------------------------------------------------------------------------------
+def comment(text: str, indent: str) -> list[str]:
+    words = text.replace("*/", "* /").split()
+    lines, cur = [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > 96 - len(indent):
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    if cur:
+        lines.append(cur)
+    return [f"{indent}// {line}" for line in lines]
+
+
+def render_field(f: Field, indent: str) -> list[str]:
+    opts = []
+    if f.required:
+        opts.append("(google.api.field_behavior) = REQUIRED")
+    if f.wire_name:
+        opts.append(f'(wire_name) = "{f.wire_name}"')
+    label = f"{f.label} " if f.label else ""
+    suffix = f" [{', '.join(opts)}]" if opts else ""
+    return comment(f.doc, indent) + [f"{indent}{label}{f.type} {f.name} = {f.number}{suffix};"]
+
+
+def render_message(m: Message) -> list[str]:
+    out = comment(m.doc, "") + [f"message {m.name} {{"]
+    if m.shape:
+        out.append(f"  option (wire_shape) = {m.shape};")
+    if m.discriminator:
+        out.append(f'  option (discriminator) = {{field: "{m.discriminator[0]}" value: "{m.discriminator[1]}"}};')
+    if m.shape or m.discriminator:
+        out.append("")
+    emitted: set[str] = set()
+    for f in m.fields:
+        if f.oneof is None:
+            out += render_field(f, "  ")
+            continue
+        if f.oneof in emitted:
+            continue
+        emitted.add(f.oneof)
+        o = next(o for o in m.oneofs if o.name == f.oneof)
+        doc = o.doc + (" Required: set exactly one member." if o.required else "")
+        out += comment(doc, "  ") + [f"  oneof {o.name} {{"]
+        if o.wire_name:
+            out.append(f'    option (oneof_wire_name) = "{o.wire_name}";')
+        if o.required:
+            out.append("    option (oneof_required) = true;")
+        for member in (x for x in m.fields if x.oneof == o.name):
+            out += render_field(member, "    ")
+        out.append("  }")
+    out.append("}")
+    return out
+
+
+def render_enum(e: Enum) -> list[str]:
+    out = comment(e.doc, "") + [f"enum {e.name} {{"]
+    prefix = upper_snake(e.name)
+    for vname, wire, doc in e.values:
+        out += comment(doc, "  ")
+        derived = vname[len(prefix) + 1:].lower()
+        opt = f' [(wire_value) = "{wire}"]' if wire and derived != wire else ""
+        number = e.values.index((vname, wire, doc))
+        out.append(f"  {vname} = {number}{opt};")
+    out.append("}")
+    return out
+
+
+def header(fname: str, imports: set[str], doc: list[str]) -> list[str]:
+    outer = pascal(fname.removesuffix(".proto")) + "Proto"
+    out = [*(f"// {d}" for d in doc), "syntax = \"proto3\";", "", "package voicesvc.v1;", ""]
+    out += [f'import "{i}";' for i in sorted(imports)]
+    out += ["", *FILE_OPTIONS.format(outer=outer).splitlines(), ""]
+    return out
+
+
+def imports_for(body: list[str], fname: str, b: Builder) -> set[str]:
+    text = "\n".join(body)
+    imps = set()
+    if "google.api.http" in text:
+        imps.add("google/api/annotations.proto")
+    if "google.api.field_behavior" in text:
+        imps.add("google/api/field_behavior.proto")
+    if "google.protobuf.Struct" in text or "google.protobuf.Value" in text:
+        imps.add("google/protobuf/struct.proto")
+    if "google.protobuf.Timestamp" in text:
+        imps.add("google/protobuf/timestamp.proto")
+    if "google.protobuf.Duration" in text:
+        imps.add("google/protobuf/duration.proto")
+    if re.search(r"\((wire_name|wire_value|wire_shape|discriminator|oneof_wire_name|oneof_required)\)", text):
+        imps.add("voicesvc/v1/options.proto")
+    if fname != "common.proto":
+        common = [n for n, m in b.messages.items() if m.file == "common.proto"]
+        common += [n for n, e in b.enums.items() if e.file == "common.proto"]
+        if any(re.search(rf"\b{n}\b", text) for n in common):
+            imps.add("voicesvc/v1/common.proto")
+    return imps
+
+
+FILE_DOCS = {
+    "common.proto": ["Types shared by several voicesvc.v1 services: assistant, voice, transcription and", "relay settings."],
+    "call_control.proto": ["The CallControl service: dial, call status and every command on a live call."],
+    "call_control_applications.proto": ["The CallControlApplications service: CRUD for call control applications."],
+    "call_events.proto": ["The CallEvents service: the recorded history of commands and webhooks."],
+    "connections.proto": ["The Connections service: active calls of a connection."],
+    "events.proto": ["The EventStream service and the typed payload of every Telnyx call webhook."],
+}
+
+
+def render_service(service: str, rpcs: list[Rpc]) -> list[str]:
+    out = comment(" ".join(SERVICE_DOCS[service]), "") + [f"service {service} {{"]
+    for r in rpcs:
+        out += comment(r.doc, "  ")
+        out.append(f"  rpc {r.name}({r.request}) returns ({r.response}) {{")
+        verb = r.http_method.lower()
+        body = ' body: "*"' if r.body else ""
+        out.append(f'    option (google.api.http) = {{{verb}: "{r.path}"{body}}};')
+        out.append("  }")
+    out.append("}")
+    return out
+
+
+def main() -> None:
+    ref = json.loads(REFERENCE.read_text())
+    b, services, events = build(ref)
+    files: dict[str, list[str]] = {}
+    for service, rpcs in services.items():
+        fname = next(f for s, f in SERVICES.values() if s == service)
+        files.setdefault(fname, []).extend(render_service(service, rpcs) + [""])
+    events_text = Path(__file__).with_name("event_stream.proto.in").read_text()
+    members = []
+    for i, (etype, msg, _doc) in enumerate(events):
+        members += comment(f"Payload of `{etype}`.", "    ")
+        members.append(f"    {msg} {snake(etype.replace('.', '_'))} = {100 + i};")
+    files.setdefault("events.proto", []).extend(events_text.replace("    @@MEMBERS@@", "\n".join(members)).splitlines())
+    files["events.proto"].append("")
+    for name in sorted(b.messages, key=lambda n: list(b.messages).index(n)):
+        m = b.messages[name]
+        files.setdefault(m.file, []).extend(render_message(m) + [""])
+    for name, e in b.enums.items():
+        files.setdefault(e.file, []).extend(render_enum(e) + [""])
+    for fname, body in files.items():
+        text = "\n".join(header(fname, imports_for(body, fname, b), FILE_DOCS[fname]) + body).rstrip() + "\n"
+        (OUT / fname).write_text(text)
+        print(f"wrote {fname}: {len(text.splitlines())} lines")
+    print(f"messages {len(b.messages)}, enums {len(b.enums)}, open enums kept as strings: {sorted(set(b.open_enums))}")
+
+
+if __name__ == "__main__":
+    main()

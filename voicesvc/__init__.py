@@ -1,0 +1,1 @@
+"""voicesvc: a gRPC facade over the Telnyx Voice API (Call Control)."""

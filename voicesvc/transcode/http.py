@@ -1,0 +1,137 @@
+"""A request message ⇄ the Telnyx HTTP request, and a Telnyx response ⇄ the response message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from google.protobuf.message import Message
+
+from voicesvc.transcode import paging, query
+from voicesvc.transcode.routes import Route
+from voicesvc.transcode.validate import path_id_problem
+from voicesvc.transcode.wire import Violation, WireError, from_json, to_json
+
+PAGE_FIELDS = frozenset({"page_size", "page_token"})
+_PATH_SAFE = ":@!$&'()*+,;=-._~"
+
+
+@dataclass(frozen=True)
+class RestRequest:
+    """Exactly what is sent to Telnyx, relative to the API base URL."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    body: dict[str, Any] | None
+
+
+def encode_request(route: Route, message: Message) -> RestRequest:
+    """The Telnyx request for an RPC request. Raises `WireError` for a path id that is unusable
+    (empty, too long, or holding characters that would reach another path)."""
+    path = route.path_template
+    violations = []
+    for name in route.path_params:
+        value = getattr(message, name)
+        problem = path_id_problem(value)
+        if problem:
+            violations.append(Violation(f"/{name}", f"{name} {problem}"))
+        path = path.replace("{" + name + "}", quote(value, safe=_PATH_SAFE))
+    if violations:
+        raise WireError(violations)
+    exclude = set(route.path_params)
+    if route.has_body:
+        return RestRequest(route.http_method, path, [], to_json(message, exclude=exclude))
+    pairs = query.flatten(to_json(message, exclude=exclude | PAGE_FIELDS))
+    if route.is_list:
+        token = getattr(message, "page_token")
+        if token:
+            try:
+                pairs.append(("page[number]", str(paging.decode_page_token(token))))
+            except paging.PageTokenError as exc:
+                raise WireError([Violation("/page_token", str(exc))]) from exc
+        size = getattr(message, "page_size")
+        if size < 0 or size > paging.MAX_PAGE_SIZE:
+            raise WireError([Violation("/page_size", f"page_size must be between 0 and {paging.MAX_PAGE_SIZE}")])
+        if size:
+            pairs.append(("page[size]", str(size)))
+    return RestRequest(route.http_method, path, pairs, None)
+
+
+def decode_request(route: Route, path_params: Mapping[str, str], query_pairs: Iterable[tuple[str, str]],
+                   body: Any) -> Message:
+    """The RPC request an HTTP request stands for (what the sandbox validates). Strict: raises
+    `WireError` naming every field of the wrong type, unknown enum value or unknown key."""
+    message = route.request_cls()
+    for name in route.path_params:
+        setattr(message, name, path_params[name])
+    exclude = set(route.path_params)
+    if route.has_body:
+        if body is None:
+            body = {}
+        from_json(route.request_cls, body, strict=True, exclude=exclude, into=message)
+        return message
+    pairs = list(query_pairs)
+    page_pairs = [(k, v) for k, v in pairs if k in ("page[number]", "page[size]")]
+    rest = [(k, v) for k, v in pairs if k not in ("page[number]", "page[size]")]
+    try:
+        data = query.nest(rest)
+    except query.QueryError as exc:
+        raise WireError([Violation("/", str(exc))]) from exc
+    from_json(route.request_cls, data, strict=True, coerce_strings=True, exclude=exclude | PAGE_FIELDS, into=message)
+    violations = []
+    for key, value in page_pairs:
+        if not route.is_list:
+            violations.append(Violation(f"/{key}", "is not a known field"))
+        elif not value.isdigit() or int(value) < 1:
+            violations.append(Violation(f"/{key}", "must be a positive integer"))
+        elif key == "page[number]":
+            message.page_token = paging.encode_page_token(int(value))
+        else:
+            message.page_size = int(value)
+    if violations:
+        raise WireError(violations)
+    return message
+
+
+def list_field(route: Route) -> str:
+    """The repeated field of a list response that receives Telnyx's `data` array."""
+    desc = route.response_cls.DESCRIPTOR
+    return next(f.name for f in desc.fields if f.is_repeated)
+
+
+def decode_response(route: Route, document: Any) -> Message:
+    """The RPC response for Telnyx's JSON: `data` (or list `data` + `meta`); unknown keys ignored."""
+    document = document if isinstance(document, dict) else {}
+    data = document.get("data")
+    if not route.is_list:
+        return from_json(route.response_cls, data if isinstance(data, dict) else {})
+    response = route.response_cls()
+    items = getattr(response, list_field(route))
+    item_cls = type(items.add())
+    del items[:]
+    for item in data if isinstance(data, list) else []:
+        items.append(from_json(item_cls, item))
+    meta = document.get("meta") or {}
+    page, pages, total = meta.get("page_number"), meta.get("total_pages"), meta.get("total_results")
+    if isinstance(page, int) and isinstance(pages, int) and page < pages:
+        response.next_page_token = paging.encode_page_token(page + 1)
+    if isinstance(total, int):
+        response.total_size = total
+    return response
+
+
+def encode_response(route: Route, message: Message, *, page_number: int = 1, page_size: int = 20) -> dict[str, Any]:
+    """Telnyx's JSON for a response message (the sandbox answers with it). Lists carry `meta`
+    computed from `total_size`."""
+    if not route.is_list:
+        return {"data": to_json(message)}
+    items = [to_json(item) for item in getattr(message, list_field(route))]
+    total = message.total_size
+    pages = max(1, -(-total // page_size)) if page_size else 1
+    return {
+        "data": items,
+        "meta": {"page_number": page_number, "page_size": page_size, "total_pages": pages, "total_results": total},
+    }

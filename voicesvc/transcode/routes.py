@@ -1,0 +1,102 @@
+"""One `Route` per RPC, read from the services' `google.api.http` annotations."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from google.api import annotations_pb2
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.message import Message
+
+from voicesvc.transcode.descriptors import MODULES
+from voicesvc.transcode.wire import message_class
+
+_PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_VERBS = ("get", "put", "post", "delete", "patch")
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one RPC maps onto the Telnyx REST API."""
+
+    service: str  # full service name, e.g. voicesvc.v1.CallControl
+    rpc: str  # method name, e.g. AnswerCall
+    http_method: str  # GET, POST, …
+    path_template: str  # e.g. /calls/{call_control_id}/actions/answer
+    path_params: tuple[str, ...]
+    has_body: bool
+    request_cls: type[Message]
+    response_cls: type[Message]
+    method: MethodDescriptor
+
+    @property
+    def full_method(self) -> str:
+        """The gRPC method path, e.g. `/voicesvc.v1.CallControl/AnswerCall`."""
+        return f"/{self.service}/{self.rpc}"
+
+    @property
+    def is_list(self) -> bool:
+        return "page_token" in self.request_cls.DESCRIPTOR.fields_by_name
+
+    @property
+    def dedup_field(self) -> str | None:
+        """The request field Telnyx uses to drop duplicate commands, if the RPC has one."""
+        return "command_id" if "command_id" in self.request_cls.DESCRIPTOR.fields_by_name else None
+
+    @functools.cached_property
+    def _regex(self) -> re.Pattern[str]:
+        pattern = _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path_template).replace(
+            r"\{", "{").replace(r"\}", "}"))
+        return re.compile(f"^{pattern}$")
+
+    def match(self, http_method: str, path: str) -> dict[str, str] | None:
+        """Path parameters (percent-decoded) when `path` is this route's, else None."""
+        if http_method.upper() != self.http_method:
+            return None
+        m = self._regex.match(path)
+        return None if m is None else {k: unquote(v) for k, v in m.groupdict().items()}
+
+
+def _route(service: ServiceDescriptor, method: MethodDescriptor) -> Route:
+    rule = method.GetOptions().Extensions[annotations_pb2.http]
+    verb = rule.WhichOneof("pattern")
+    if verb not in _VERBS:
+        raise ValueError(f"{method.full_name} has no supported google.api.http rule")
+    template = getattr(rule, verb)
+    return Route(
+        service=service.full_name,
+        rpc=method.name,
+        http_method=verb.upper(),
+        path_template=template,
+        path_params=tuple(_PARAM.findall(template)),
+        has_body=bool(rule.body),
+        request_cls=message_class(method.input_type),
+        response_cls=message_class(method.output_type),
+        method=method,
+    )
+
+
+def _build() -> tuple[Route, ...]:
+    out = []
+    for module in MODULES:
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                if method.GetOptions().HasExtension(annotations_pb2.http):
+                    out.append(_route(service, method))
+    return tuple(out)
+
+
+ROUTES: tuple[Route, ...] = _build()
+BY_METHOD: dict[str, Route] = {r.full_method: r for r in ROUTES}
+
+
+def match_route(http_method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route serving `http_method path` (path relative to the API base, still percent-encoded)."""
+    for route in ROUTES:
+        params = route.match(http_method, path)
+        if params is not None:
+            return route, params
+    return None

@@ -1,0 +1,105 @@
+"""Checks made before any REST call: required fields (from `field_behavior`) and path identifiers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from google.api import field_behavior_pb2
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from voicesvc.transcode import descriptors as d
+
+MAX_ID_LENGTH = 256
+_FORBIDDEN = re.compile(r"[/?#%\\\s]")
+
+
+def is_required(field: FieldDescriptor) -> bool:
+    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    return field_behavior_pb2.REQUIRED in behaviors
+
+
+def missing_required(message: Message, exclude: frozenset[str] = frozenset(), pointer: str = "") -> list[str]:
+    """JSON pointers (wire names) of every required field left unset, recursively through set
+    sub-messages, list items, map values and union members. A required string that is empty
+    counts as missing."""
+    out: list[str] = []
+    desc = message.DESCRIPTOR
+    if desc.full_name in (d.STRUCT, d.VALUE):
+        return out
+    seen_oneofs = set()
+    for f in desc.fields:
+        if f.name in exclude:
+            continue
+        oneof = f.containing_oneof
+        if oneof is not None and d.is_union_oneof(oneof):
+            if oneof.name in seen_oneofs:
+                continue
+            seen_oneofs.add(oneof.name)
+            member = message.WhichOneof(oneof.name)
+            key = "" if d.shape(desc) else f"/{d.oneof_wire_name(oneof)}"
+            if member is None:
+                if d.oneof_required(oneof):
+                    out.append(f"{pointer}{key}" or "/")
+                continue
+            mf = desc.fields_by_name[member]
+            if mf.type == FieldDescriptor.TYPE_MESSAGE:
+                out += missing_required(getattr(message, member), pointer=f"{pointer}{key}")
+            continue
+        key = f"{pointer}/{d.wire_name(f)}"
+        if d.is_map(f):
+            vf = f.message_type.fields_by_name["value"]
+            value = getattr(message, f.name)
+            if is_required(f) and not value:
+                out.append(key)
+            if vf.type == FieldDescriptor.TYPE_MESSAGE:
+                for k, v in value.items():
+                    out += missing_required(v, pointer=f"{key}/{k}")
+            continue
+        if d.is_repeated(f):
+            items = getattr(message, f.name)
+            if is_required(f) and not items:
+                out.append(key)
+            if f.type == FieldDescriptor.TYPE_MESSAGE:
+                for i, item in enumerate(items):
+                    out += missing_required(item, pointer=f"{key}/{i}")
+            continue
+        present = message.HasField(f.name) if f.has_presence else getattr(message, f.name) != f.default_value
+        if present and f.type == FieldDescriptor.TYPE_STRING and getattr(message, f.name) == "":
+            present = False
+        if present and f.type == FieldDescriptor.TYPE_ENUM and getattr(message, f.name) == 0:
+            present = False
+        if not present:
+            if is_required(f):
+                out.append(key)
+            continue
+        if f.type == FieldDescriptor.TYPE_MESSAGE:
+            out += missing_required(getattr(message, f.name), pointer=key)
+    return out
+
+
+def path_id_problem(value: str) -> str | None:
+    """Why `value` cannot be used as an id inside a URL path, or None when it can."""
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_ID_LENGTH:
+        return f"must be at most {MAX_ID_LENGTH} characters"
+    if ".." in value:
+        return "must not contain '..'"
+    if _FORBIDDEN.search(value):
+        return "must not contain '/', '?', '#', '%', '\\' or whitespace"
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        return "must not contain control characters"
+    return None
+
+
+def pointer_to_path(pointer: str) -> str:
+    """`/assistant/tools/0/type` → `assistant.tools[0].type` (the form of a BadRequest field violation)."""
+    out = ""
+    for part in pointer.strip("/").split("/"):
+        if not part:
+            continue
+        part = part.replace("~1", "/").replace("~0", "~")
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out

@@ -1,0 +1,336 @@
+"""Any contract message ⇄ the exact JSON the Telnyx REST API uses.
+
+Encoding follows field presence: unset fields are left out, explicitly set `false`, `0` and `""` are
+kept; enums become their wire strings; unions are written as the value of the member that is set,
+with the variant's discriminator key added. Decoding is the reverse: `strict` decoding (requests
+arriving at the sandbox) reports every wrong type, unknown enum value and unknown key as a
+violation, lenient decoding (Telnyx responses) skips what it does not understand.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format, message_factory
+from google.protobuf.descriptor import Descriptor, FieldDescriptor, OneofDescriptor
+from google.protobuf.message import Message
+
+from voicesvc.transcode import descriptors as d
+from voicesvc.v1 import options_pb2
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+JSON_OBJECT = (d.STRUCT,)
+_T = FieldDescriptor
+
+
+@dataclass
+class Violation:
+    """One problem with a JSON document, at a JSON pointer (`/assistant/tools/0/type`)."""
+
+    pointer: str
+    detail: str
+
+
+@dataclass
+class WireError(Exception):
+    """The JSON does not fit the message; `violations` names every offending field."""
+
+    violations: list[Violation] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{v.pointer or '/'}: {v.detail}" for v in self.violations)
+
+
+def message_class(desc: Descriptor) -> type[Message]:
+    return message_factory.GetMessageClass(desc)
+
+
+# -- message → JSON ------------------------------------------------------------------------------------------
+def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
+    """The JSON value of a message; `exclude` names top-level fields to leave out (path parameters)."""
+    desc = message.DESCRIPTOR
+    if desc.full_name == d.STRUCT:
+        return json_format.MessageToDict(message)
+    if desc.full_name == d.VALUE:
+        return json_format.MessageToDict(message)
+    shape = d.shape(desc)
+    if shape == options_pb2.WIRE_SHAPE_UNION:
+        member = message.WhichOneof(desc.oneofs[0].name)
+        return None if member is None else _value(desc.fields_by_name[member], getattr(message, member))
+    if shape == options_pb2.WIRE_SHAPE_LIST:
+        f = desc.fields[0]
+        return [_single(f, v) for v in getattr(message, f.name)]
+    out: dict[str, Any] = {}
+    disc = d.discriminator(desc)
+    if disc:
+        out[disc[0]] = disc[1]
+    skip = set(exclude)
+    for f in desc.fields:
+        if f.name in skip:
+            continue
+        oneof = f.containing_oneof
+        if oneof is not None and d.is_union_oneof(oneof):
+            if message.WhichOneof(oneof.name) == f.name:
+                out[d.oneof_wire_name(oneof)] = _value(f, getattr(message, f.name))
+            continue
+        if not _is_set(message, f):
+            continue
+        value = _value(f, getattr(message, f.name))
+        if value is not None:
+            out[d.wire_name(f)] = value
+    return out
+
+
+def _is_set(message: Message, f: FieldDescriptor) -> bool:
+    if d.is_repeated(f):
+        return len(getattr(message, f.name)) > 0
+    if f.has_presence:
+        if not message.HasField(f.name):
+            return False
+        # An enum explicitly set to its UNSPECIFIED value means "not set".
+        return not (f.type == _T.TYPE_ENUM and getattr(message, f.name) == 0)
+    return getattr(message, f.name) != f.default_value
+
+
+def _value(f: FieldDescriptor, value: Any) -> Any:
+    if d.is_map(f):
+        vf = f.message_type.fields_by_name["value"]
+        return {k: _single(vf, v) for k, v in value.items()}
+    if d.is_repeated(f):
+        return [_single(f, v) for v in value]
+    return _single(f, value)
+
+
+def _single(f: FieldDescriptor, value: Any) -> Any:
+    if f.type == _T.TYPE_MESSAGE:
+        return to_json(value)
+    if f.type == _T.TYPE_ENUM:
+        return d.enum_maps(f.enum_type)[0].get(value)
+    if f.type == _T.TYPE_DOUBLE and value == int(value) and not math.isinf(value):
+        return int(value) if abs(value) < 2**53 else value
+    return value
+
+
+# -- JSON → message ------------------------------------------------------------------------------------------
+class _Decoder:
+    def __init__(self, strict: bool, coerce_strings: bool, exclude: frozenset[str]) -> None:
+        self.strict = strict
+        self.coerce = coerce_strings
+        self.exclude = exclude
+        self.violations: list[Violation] = []
+
+    def fail(self, pointer: str, detail: str) -> None:
+        if self.strict:
+            self.violations.append(Violation(pointer, detail))
+
+    def message(self, msg: Message, data: Any, pointer: str, exclude: frozenset[str] = frozenset()) -> bool:
+        """Fills `msg` from `data`; False when the data cannot be this message at all."""
+        desc = msg.DESCRIPTOR
+        if desc.full_name == d.STRUCT:
+            if not isinstance(data, dict):
+                self.fail(pointer, "must be an object")
+                return False
+            json_format.ParseDict(data, msg)
+            return True
+        if desc.full_name == d.VALUE:
+            json_format.ParseDict(data, msg)
+            return True
+        shape = d.shape(desc)
+        if shape == options_pb2.WIRE_SHAPE_UNION:
+            return self.union(msg, desc.oneofs[0], data, pointer)
+        if shape == options_pb2.WIRE_SHAPE_LIST:
+            if not isinstance(data, list):
+                self.fail(pointer, "must be an array")
+                return False
+            f = desc.fields[0]
+            for i, item in enumerate(data):
+                self.append(msg, f, item, f"{pointer}/{i}")
+            return True
+        if not isinstance(data, dict):
+            self.fail(pointer, "must be an object")
+            return False
+        by_key = d.fields_by_wire_name(desc, exclude)
+        disc = d.discriminator(desc)
+        for key, value in data.items():
+            sub = f"{pointer}/{_escape(key)}"
+            if disc and key == disc[0]:
+                if value != disc[1]:
+                    self.fail(sub, f"must be {disc[1]!r}")
+                continue
+            target = by_key.get(key)
+            if target is None:
+                self.fail(sub, "is not a known field")
+            elif isinstance(target, OneofDescriptor):
+                self.union(msg, target, value, sub)
+            else:
+                self.field(msg, target, value, sub)
+        return True
+
+    def field(self, msg: Message, f: FieldDescriptor, value: Any, pointer: str) -> None:
+        if d.is_map(f):
+            if not isinstance(value, dict):
+                self.fail(pointer, "must be an object")
+                return
+            vf = f.message_type.fields_by_name["value"]
+            target = getattr(msg, f.name)
+            for k, v in value.items():
+                sub = f"{pointer}/{_escape(k)}"
+                if vf.type == _T.TYPE_MESSAGE:
+                    self.message(target[k], v, sub)
+                else:
+                    ok, converted = self.scalar(vf, v, sub)
+                    if ok:
+                        target[k] = converted
+            return
+        if d.is_repeated(f):
+            if not isinstance(value, list):
+                self.fail(pointer, "must be an array")
+                return
+            for i, item in enumerate(value):
+                self.append(msg, f, item, f"{pointer}/{i}")
+            return
+        if f.type == _T.TYPE_MESSAGE:
+            # SetInParent marks presence even when the JSON object is empty (`"assistant": {}`).
+            getattr(msg, f.name).SetInParent()
+            self.message(getattr(msg, f.name), value, pointer)
+            return
+        ok, converted = self.scalar(f, value, pointer)
+        if ok:
+            setattr(msg, f.name, converted)
+
+    def append(self, msg: Message, f: FieldDescriptor, item: Any, pointer: str) -> None:
+        container = getattr(msg, f.name)
+        if f.type == _T.TYPE_MESSAGE:
+            sub = message_class(f.message_type)()
+            if self.message(sub, item, pointer):
+                container.append(sub)
+            return
+        ok, converted = self.scalar(f, item, pointer)
+        if ok:
+            container.append(converted)
+
+    def union(self, msg: Message, oneof: OneofDescriptor, value: Any, pointer: str) -> bool:
+        for f in _candidates(oneof, value):
+            if f.type == _T.TYPE_MESSAGE:
+                trial = _Decoder(True, self.coerce, frozenset())
+                sub = message_class(f.message_type)()
+                if trial.message(sub, value, pointer) and not trial.violations:
+                    getattr(msg, f.name).CopyFrom(sub)
+                    return True
+                continue
+            ok, converted = _Decoder(True, self.coerce, frozenset()).scalar(f, value, pointer)
+            if ok:
+                setattr(msg, f.name, converted)
+                return True
+        # Nothing fits exactly: report against the closest variant when strict, else keep what fits.
+        for f in _candidates(oneof, value):
+            if f.type == _T.TYPE_MESSAGE and isinstance(value, dict):
+                self.message(getattr(msg, f.name), value, pointer)
+                return True
+        self.fail(pointer, f"does not match any allowed shape of {oneof.name}")
+        return False
+
+    def scalar(self, f: FieldDescriptor, value: Any, pointer: str) -> tuple[bool, Any]:
+        t = f.type
+        if self.coerce and isinstance(value, str) and t != _T.TYPE_STRING and t != _T.TYPE_ENUM:
+            value = _coerce(t, value)
+        if t == _T.TYPE_STRING:
+            if isinstance(value, str):
+                return True, value
+            self.fail(pointer, "must be a string")
+        elif t == _T.TYPE_BOOL:
+            if isinstance(value, bool):
+                return True, value
+            self.fail(pointer, "must be a boolean")
+        elif t in (_T.TYPE_INT32, _T.TYPE_INT64):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                if t == _T.TYPE_INT32 and not INT32_MIN <= value <= INT32_MAX:
+                    self.fail(pointer, "is out of range")
+                    return False, None
+                return True, value
+            self.fail(pointer, "must be an integer")
+        elif t in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return True, float(value)
+            self.fail(pointer, "must be a number")
+        elif t == _T.TYPE_ENUM:
+            number = d.enum_maps(f.enum_type)[1].get(value) if isinstance(value, str) else None
+            if number is not None:
+                return True, number
+            allowed = ", ".join(sorted(d.enum_maps(f.enum_type)[1]))
+            self.fail(pointer, f"must be one of: {allowed}")
+        else:
+            self.fail(pointer, "has an unsupported type")
+        return False, None
+
+
+def _candidates(oneof: OneofDescriptor, value: Any) -> list[FieldDescriptor]:
+    """The union members worth trying for a JSON value, the likeliest first."""
+    out = []
+    for f in oneof.fields:
+        if f.type == _T.TYPE_MESSAGE:
+            mt = f.message_type
+            shape = d.shape(mt)
+            disc = d.discriminator(mt)
+            if isinstance(value, list) and shape == options_pb2.WIRE_SHAPE_LIST:
+                out.insert(0, f)
+            elif isinstance(value, dict) and disc and value.get(disc[0]) == disc[1]:
+                out.insert(0, f)
+            elif isinstance(value, dict) and not disc and shape != options_pb2.WIRE_SHAPE_LIST:
+                out.append(f)
+        elif _scalar_kind_matches(f, value):
+            out.append(f)
+    return out
+
+
+def _scalar_kind_matches(f: FieldDescriptor, value: Any) -> bool:
+    t = f.type
+    if t == _T.TYPE_STRING or t == _T.TYPE_ENUM:
+        return isinstance(value, str)
+    if t == _T.TYPE_BOOL:
+        return isinstance(value, bool)
+    if t in (_T.TYPE_INT32, _T.TYPE_INT64):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if t in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return False
+
+
+def _coerce(t: int, text: str) -> Any:
+    """Query-string values are text; read them as the field's type when they look like it."""
+    if t == _T.TYPE_BOOL:
+        return {"true": True, "false": False}.get(text, text)
+    try:
+        if t in (_T.TYPE_INT32, _T.TYPE_INT64):
+            return int(text)
+        if t in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT):
+            return float(text)
+    except ValueError:
+        return text
+    return text
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def from_json(cls: type[Message] | Descriptor, data: Any, *, strict: bool = False, coerce_strings: bool = False,
+              exclude: Iterable[str] = (), into: Message | None = None) -> Message:
+    """Builds a message from JSON. Strict decoding raises `WireError` naming every offending field;
+    lenient decoding ignores unknown keys and values. `exclude` hides top-level fields by proto name."""
+    if into is not None:
+        msg = into
+    elif isinstance(cls, Descriptor):
+        msg = message_class(cls)()
+    else:
+        msg = cls()
+    decoder = _Decoder(strict, coerce_strings, frozenset(exclude))
+    decoder.message(msg, data, "", frozenset(exclude))
+    if decoder.violations:
+        raise WireError(decoder.violations)
+    return msg

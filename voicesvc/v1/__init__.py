@@ -1,0 +1,1 @@
+"""Generated protobuf and gRPC stubs of the voicesvc.v1 contract. Regenerate with `make proto`."""
