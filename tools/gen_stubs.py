@@ -41,14 +41,24 @@ def generate(out: Path) -> None:
     bin_dir = Path(sys.executable).parent
     sources = sorted(str(p.relative_to(PROTOS)) for p in (PROTOS / "voicesvc" / "v1").glob("*.proto"))
     cmd = [
-        sys.executable, "-m", "grpc_tools.protoc",
-        f"-I{PROTOS}", f"-I{googleapis_root()}", f"-I{wkt_root()}",
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"-I{PROTOS}",
+        f"-I{googleapis_root()}",
+        f"-I{wkt_root()}",
         f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
         f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
-        f"--python_out={out}", f"--grpc_python_out={out}", f"--mypy_out={out}", f"--mypy_grpc_out={out}",
+        f"--python_out={out}",
+        f"--grpc_python_out={out}",
+        f"--mypy_out={out}",
+        f"--mypy_grpc_out={out}",
         *sources,
     ]
-    subprocess.run(cmd, check=True, cwd=PROTOS)
+    result = subprocess.run(cmd, cwd=PROTOS, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise SystemExit(f"protoc failed with exit code {result.returncode}")
     generated = out / "voicesvc" / "v1"
     (generated / "__init__.py").write_text(INIT)
     (generated / "py.typed").write_text("")
@@ -61,8 +71,13 @@ def check() -> int:
         names = {p.name for p in fresh.iterdir()} | {
             p.name for p in PACKAGE.iterdir() if p.is_file() and p.suffix in (".py", ".pyi", ".typed")
         }
-        stale = sorted(n for n in names if not (fresh / n).exists() or not (PACKAGE / n).exists()
-                       or not filecmp.cmp(fresh / n, PACKAGE / n, shallow=False))
+        stale = sorted(
+            n
+            for n in names
+            if not (fresh / n).exists()
+            or not (PACKAGE / n).exists()
+            or not filecmp.cmp(fresh / n, PACKAGE / n, shallow=False)
+        )
     if stale:
         print("voicesvc/v1 is stale; run `make proto`. Differs: " + ", ".join(stale), file=sys.stderr)
         return 1
@@ -78,9 +93,13 @@ def copy_third_party(dest: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="fail when voicesvc/v1 is stale")
-    parser.add_argument("--third-party", type=Path, help="copy the imported googleapis protos into this folder")
+    parser.add_argument(
+        "--third-party", type=Path, help="copy the imported googleapis protos into this folder"
+    )
     args = parser.parse_args()
     if args.third_party:
         copy_third_party(args.third_party)

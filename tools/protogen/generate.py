@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import docs  # noqa: E402
+import docs
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "data" / "telnyx-voice-api.json"
@@ -67,7 +67,8 @@ SERVICES = {
 SERVICE_DOCS = {
     "CallControl": [
         "Places and controls calls: dialing out, reading a call's status, and every command Telnyx",
-        "accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer, hang up …).",
+        "accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer,",
+        "hang up …).",
         "Each command is sent to Telnyx with a `command_id`, so a retried command never acts twice.",
     ],
     "CallControlApplications": [
@@ -98,7 +99,10 @@ SCALARS = {"string": "string", "integer": "int32", "number": "double", "boolean"
 
 
 def pascal(name: str) -> str:
-    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", name) if p)
+    """`xAI` → `XAi`, `deepgram/nova-2` → `DeepgramNova2`: each hump capitalised once, so the
+    UPPER_SNAKE form buf expects for enum prefixes is unambiguous."""
+    humps = re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", name)
+    return "".join(h[:1].upper() + h[1:].lower() for h in humps)
 
 
 def snake(name: str) -> str:
@@ -108,7 +112,8 @@ def snake(name: str) -> str:
 
 
 def upper_snake(name: str) -> str:
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    s = re.sub(r"([A-Z])([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     return re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").upper()
 
 
@@ -200,7 +205,7 @@ class Builder:
         return name, False
 
     # -- enums ----------------------------------------------------------------------------------------
-    def enum(self, values: list[str], prop: str, parent: str) -> str:
+    def enum(self, values: list[str], prop: str, parent: str, doc_prop: str | None = None) -> str:
         name, built = self._claim("enum", canon(values), pascal(prop), parent)
         if built:
             return name
@@ -212,14 +217,25 @@ class Builder:
             if vname in used:
                 vname = f"{vname}_{'LOWER' if wire.islower() else 'ALT'}"
             used.add(vname)
-            comment = docs.ENUM_VALUES.get(f"{prop}:{wire}") or f"The value `{wire}`."
+            comment = (
+                docs.ENUM_VALUES.get(f"{doc_prop or prop}:{wire}")
+                or docs.ENUM_VALUES.get(f"{prop}:{wire}")
+                or f"The value `{wire}`."
+            )
             out.append((vname, wire, comment))
         self.enums[name] = Enum(name, field_doc(parent, prop), out)
         return name
 
     # -- messages -------------------------------------------------------------------------------------
-    def message(self, schema: dict, hint: str, parent_prop: str, parent: str, doc: str | None = None,
-                discriminator: tuple[str, str] | None = None) -> str:
+    def message(
+        self,
+        schema: dict,
+        hint: str,
+        parent_prop: str,
+        parent: str,
+        doc: str | None = None,
+        discriminator: tuple[str, str] | None = None,
+    ) -> str:
         key = canon([schema, discriminator])
         name, built = self._claim("msg", key, hint, parent)
         if built:
@@ -246,7 +262,7 @@ class Builder:
         msg.fields.append(Field(fname, ftype, msg.next_number(), doc, label, wire, required))
         msg.refs.add(ftype)
 
-    def type_of(self, schema: dict, prop: str, parent: str) -> tuple[str, str]:
+    def type_of(self, schema: dict, prop: str, parent: str, doc_prop: str | None = None) -> tuple[str, str]:
         """Returns (proto type, label) for a non-union schema."""
         if "enum" in schema:
             values = schema["enum"]
@@ -257,7 +273,7 @@ class Builder:
             if len(values) > MAX_ENUM_VALUES:
                 self.open_enums.append(prop)
                 return "string", "optional"
-            return self.enum(schema["enum"], prop, parent), "optional"
+            return self.enum(schema["enum"], prop, parent, doc_prop), "optional"
         t = schema.get("type")
         if t in SCALARS:
             return SCALARS[t], "optional"
@@ -277,14 +293,15 @@ class Builder:
                 if vt.get("type") == "any":
                     return "google.protobuf.Struct", "repeated"
                 raise SystemExit(f"unsupported array of typed maps at {parent}.{prop}")
-            itype, _ = self.type_of(item, hint, parent)
+            itype, _ = self.type_of(item, hint, parent, doc_prop=prop)
             return itype, "repeated"
         if t == "map":
             vt = schema["values"]
             if vt.get("type") == "any":
                 return "google.protobuf.Struct", ""
             if "oneOf" in vt:
-                return f"map<string, {self.union_message(vt['oneOf'], pascal(singular(prop)) + 'Value', prop, parent, raw_hint=True)}>", ""
+                union = self.union_message(vt["oneOf"], pascal(singular(prop)) + "Value", prop, parent, True)
+                return f"map<string, {union}>", ""
             if vt.get("type") == "array":
                 return f"map<string, {self.list_message(vt, singular(prop), prop, parent)}>", ""
             vtype, _ = self.type_of(vt, singular(prop), parent)
@@ -325,7 +342,7 @@ class Builder:
                     hint = pascal(value) + pascal(singular(prop))
                     mtype = self.message(v, hint, prop, parent, doc=None, discriminator=(disc, value))
                     self.messages[mtype].doc = (
-                        f"The `{value}` variant of `{prop}` (sent with `\"{disc}\": \"{value}\"`). "
+                        f'The `{value}` variant of `{prop}` (sent with `"{disc}": "{value}"`). '
                         + field_doc("", prop)
                     )
                     out.append((snake(value), mtype, f"Use the `{value}` variant."))
@@ -343,19 +360,34 @@ class Builder:
                 raise SystemExit(f"unsupported union variant at {parent}.{prop}: {v}")
         return out
 
-    def add_union_oneof(self, msg: Message, prop: str, fname: str, wire: str | None, variants: list[dict],
-                        doc: str, required: bool) -> None:
+    def add_union_oneof(
+        self,
+        msg: Message,
+        prop: str,
+        fname: str,
+        wire: str | None,
+        variants: list[dict],
+        doc: str,
+        required: bool,
+    ) -> None:
         msg.oneofs.append(Oneof(fname, doc, wire, required))
         for suffix, vtype, comment in self.variants(variants, prop, msg.name):
-            msg.fields.append(Field(f"{fname}_{suffix}", vtype, msg.next_number(), comment, "", None, False, fname))
+            msg.fields.append(
+                Field(f"{fname}_{suffix}", vtype, msg.next_number(), comment, "", None, False, fname)
+            )
             msg.refs.add(vtype)
 
-    def union_message(self, variants: list[dict], hint: str, prop: str, parent: str, raw_hint: bool = False) -> str:
+    def union_message(
+        self, variants: list[dict], hint: str, prop: str, parent: str, raw_hint: bool = False
+    ) -> str:
         name, built = self._claim("union", canon(variants), hint if raw_hint else pascal(hint), parent)
         if built:
             return name
-        msg = Message(name, f"One value of `{prop}`, which may take several shapes. " + field_doc("", prop),
-                      shape="WIRE_SHAPE_UNION")
+        msg = Message(
+            name,
+            f"One value of `{prop}`, which may take several shapes. " + field_doc("", prop),
+            shape="WIRE_SHAPE_UNION",
+        )
         self.messages[name] = msg
         oneof = snake(singular(prop)) if snake(singular(prop)) != "value" else "kind"
         msg.oneofs.append(Oneof(oneof, "The shape this value takes; exactly one is set."))
@@ -409,37 +441,76 @@ def build(ref: dict) -> tuple[Builder, dict[str, list[Rpc]], list[tuple[str, str
             if prop in ep["path_params"]:
                 # The body repeats a path parameter's name (bridge): keep the wire name, rename the field.
                 n = req.next_number()
-                req.fields.append(Field(f"other_{prop}", "string", n, field_doc("bridge", prop), "optional",
-                                        prop, prop in required))
+                req.fields.append(
+                    Field(
+                        f"other_{prop}",
+                        "string",
+                        n,
+                        field_doc("bridge", prop),
+                        "optional",
+                        prop,
+                        prop in required,
+                    )
+                )
                 continue
             b.add_property(req, prop, sub, prop in required, context=prop)
         list_item = LIST_ITEMS.get(key)
         if list_item:
-            req.fields.append(Field("page_size", "int32", req.next_number(),
-                                    "How many items to return per page (Telnyx's `page[size]`); unset uses "
-                                    "Telnyx's default of 20, the maximum is 250.", ""))
-            req.fields.append(Field("page_token", "string", req.next_number(),
-                                    "The `next_page_token` of a previous response, to read the following page; "
-                                    "empty for the first page.", ""))
+            req.fields.append(
+                Field(
+                    "page_size",
+                    "int32",
+                    req.next_number(),
+                    "How many items to return per page (Telnyx's `page[size]`); unset uses "
+                    "Telnyx's default of 20, the maximum is 250.",
+                    "",
+                )
+            )
+            req.fields.append(
+                Field(
+                    "page_token",
+                    "string",
+                    req.next_number(),
+                    "The `next_page_token` of a previous response, to read the following page; "
+                    "empty for the first page.",
+                    "",
+                )
+            )
             items_field, item_name = list_item
             item_schema = ep.get("response_item") or ep["response"]
             item = b.message(item_schema, item_name, items_field, "", doc=field_doc("item", item_name))
             b.messages[item].doc = docs.FIELDS.get(f"<{item_name}>", f"One {item_name}.")
             resp = Message(f"{rpc}Response", f"Response message for `{service}.{rpc}`: one page of results.")
-            resp.fields.append(Field(items_field, item, 1, "The items on this page, in the order Telnyx returned.",
-                                     "repeated"))
-            resp.fields.append(Field("next_page_token", "string", 2,
-                                     "Pass this as `page_token` to read the next page; empty on the last page.", ""))
-            resp.fields.append(Field("total_size", "int32", 3,
-                                     "How many items match the request across all pages.", ""))
+            resp.fields.append(
+                Field(
+                    items_field, item, 1, "The items on this page, in the order Telnyx returned.", "repeated"
+                )
+            )
+            resp.fields.append(
+                Field(
+                    "next_page_token",
+                    "string",
+                    2,
+                    "Pass this as `page_token` to read the next page; empty on the last page.",
+                    "",
+                )
+            )
+            resp.fields.append(
+                Field("total_size", "int32", 3, "How many items match the request across all pages.", "")
+            )
             resp.refs.add(item)
             b.messages[resp.name] = resp
             response = resp.name
         else:
             data = ep["response"]["properties"]["data"]
             if ep["resource"] == "callControlApplications":
-                response = b.message(data, "CallControlApplication", "data", "",
-                                     doc=docs.FIELDS.get("<CallControlApplication>", "A call control application."))
+                response = b.message(
+                    data,
+                    "CallControlApplication",
+                    "data",
+                    "",
+                    doc=docs.FIELDS.get("<CallControlApplication>", "A call control application."),
+                )
             else:
                 resp = Message(f"{rpc}Response", f"Response message for `{service}.{rpc}`.")
                 b.messages[resp.name] = resp
@@ -451,7 +522,8 @@ def build(ref: dict) -> tuple[Builder, dict[str, list[Rpc]], list[tuple[str, str
             req.refs.add(f.type)
         doc = docs.RPCS.get(key, f"Calls `{ep['method']} {ep['path']}`.")
         services.setdefault(service, []).append(
-            Rpc(rpc, doc, ep["method"], ep["path"], "body" in ep, req.name, response))
+            Rpc(rpc, doc, ep["method"], ep["path"], "body" in ep, req.name, response)
+        )
         for root in (req.name, response):
             file_of_root[root] = fname
     events = []
@@ -528,7 +600,9 @@ def render_message(m: Message) -> list[str]:
     if m.shape:
         out.append(f"  option (wire_shape) = {m.shape};")
     if m.discriminator:
-        out.append(f'  option (discriminator) = {{field: "{m.discriminator[0]}" value: "{m.discriminator[1]}"}};')
+        out.append(
+            f'  option (discriminator) = {{field: "{m.discriminator[0]}" value: "{m.discriminator[1]}"}};'
+        )
     if m.shape or m.discriminator:
         out.append("")
     emitted: set[str] = set()
@@ -558,7 +632,7 @@ def render_enum(e: Enum) -> list[str]:
     prefix = upper_snake(e.name)
     for vname, wire, doc in e.values:
         out += comment(doc, "  ")
-        derived = vname[len(prefix) + 1:].lower()
+        derived = vname[len(prefix) + 1 :].lower()
         opt = f' [(wire_value) = "{wire}"]' if wire and derived != wire else ""
         number = e.values.index((vname, wire, doc))
         out.append(f"  {vname} = {number}{opt};")
@@ -568,7 +642,7 @@ def render_enum(e: Enum) -> list[str]:
 
 def header(fname: str, imports: set[str], doc: list[str]) -> list[str]:
     outer = pascal(fname.removesuffix(".proto")) + "Proto"
-    out = [*(f"// {d}" for d in doc), "syntax = \"proto3\";", "", "package voicesvc.v1;", ""]
+    out = [*(f"// {d}" for d in doc), 'syntax = "proto3";', "", "package voicesvc.v1;", ""]
     out += [f'import "{i}";' for i in sorted(imports)]
     out += ["", *FILE_OPTIONS.format(outer=outer).splitlines(), ""]
     return out
@@ -598,9 +672,14 @@ def imports_for(body: list[str], fname: str, b: Builder) -> set[str]:
 
 
 FILE_DOCS = {
-    "common.proto": ["Types shared by several voicesvc.v1 services: assistant, voice, transcription and", "relay settings."],
+    "common.proto": [
+        "Types shared by several voicesvc.v1 services: assistant, voice, transcription and",
+        "relay settings.",
+    ],
     "call_control.proto": ["The CallControl service: dial, call status and every command on a live call."],
-    "call_control_applications.proto": ["The CallControlApplications service: CRUD for call control applications."],
+    "call_control_applications.proto": [
+        "The CallControlApplications service: CRUD for call control applications."
+    ],
     "call_events.proto": ["The CallEvents service: the recorded history of commands and webhooks."],
     "connections.proto": ["The Connections service: active calls of a connection."],
     "events.proto": ["The EventStream service and the typed payload of every Telnyx call webhook."],
@@ -632,18 +711,21 @@ def main() -> None:
     for i, (etype, msg, _doc) in enumerate(events):
         members += comment(f"Payload of `{etype}`.", "    ")
         members.append(f"    {msg} {snake(etype.replace('.', '_'))} = {100 + i};")
-    files.setdefault("events.proto", []).extend(events_text.replace("    @@MEMBERS@@", "\n".join(members)).splitlines())
+    files.setdefault("events.proto", []).extend(
+        events_text.replace("    @@MEMBERS@@", "\n".join(members)).splitlines()
+    )
     files["events.proto"].append("")
     for name in sorted(b.messages, key=lambda n: list(b.messages).index(n)):
         m = b.messages[name]
         files.setdefault(m.file, []).extend(render_message(m) + [""])
-    for name, e in b.enums.items():
+    for e in b.enums.values():
         files.setdefault(e.file, []).extend(render_enum(e) + [""])
     for fname, body in files.items():
         text = "\n".join(header(fname, imports_for(body, fname, b), FILE_DOCS[fname]) + body).rstrip() + "\n"
         (OUT / fname).write_text(text)
         print(f"wrote {fname}: {len(text.splitlines())} lines")
-    print(f"messages {len(b.messages)}, enums {len(b.enums)}, open enums kept as strings: {sorted(set(b.open_enums))}")
+    print(f"messages {len(b.messages)}, enums {len(b.enums)}")
+    print(f"open enums kept as strings: {sorted(set(b.open_enums))}")
 
 
 if __name__ == "__main__":

@@ -81,10 +81,7 @@ def is_union_oneof(oneof: OneofDescriptor) -> bool:
 
 
 def is_map(field: FieldDescriptor) -> bool:
-    return (
-        field.type == FieldDescriptor.TYPE_MESSAGE
-        and field.message_type.GetOptions().map_entry
-    )
+    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
 
 def is_repeated(field: FieldDescriptor) -> bool:

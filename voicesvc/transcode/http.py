@@ -46,22 +46,25 @@ def encode_request(route: Route, message: Message) -> RestRequest:
         return RestRequest(route.http_method, path, [], to_json(message, exclude=exclude))
     pairs = query.flatten(to_json(message, exclude=exclude | PAGE_FIELDS))
     if route.is_list:
-        token = getattr(message, "page_token")
+        token = message.page_token
         if token:
             try:
                 pairs.append(("page[number]", str(paging.decode_page_token(token))))
             except paging.PageTokenError as exc:
                 raise WireError([Violation("/page_token", str(exc))]) from exc
-        size = getattr(message, "page_size")
+        size = message.page_size
         if size < 0 or size > paging.MAX_PAGE_SIZE:
-            raise WireError([Violation("/page_size", f"page_size must be between 0 and {paging.MAX_PAGE_SIZE}")])
+            raise WireError(
+                [Violation("/page_size", f"page_size must be between 0 and {paging.MAX_PAGE_SIZE}")]
+            )
         if size:
             pairs.append(("page[size]", str(size)))
     return RestRequest(route.http_method, path, pairs, None)
 
 
-def decode_request(route: Route, path_params: Mapping[str, str], query_pairs: Iterable[tuple[str, str]],
-                   body: Any) -> Message:
+def decode_request(
+    route: Route, path_params: Mapping[str, str], query_pairs: Iterable[tuple[str, str]], body: Any
+) -> Message:
     """The RPC request an HTTP request stands for (what the sandbox validates). Strict: raises
     `WireError` naming every field of the wrong type, unknown enum value or unknown key."""
     message = route.request_cls()
@@ -80,7 +83,9 @@ def decode_request(route: Route, path_params: Mapping[str, str], query_pairs: It
         data = query.nest(rest)
     except query.QueryError as exc:
         raise WireError([Violation("/", str(exc))]) from exc
-    from_json(route.request_cls, data, strict=True, coerce_strings=True, exclude=exclude | PAGE_FIELDS, into=message)
+    from_json(
+        route.request_cls, data, strict=True, coerce_strings=True, exclude=exclude | PAGE_FIELDS, into=message
+    )
     violations = []
     for key, value in page_pairs:
         if not route.is_list:
@@ -123,7 +128,9 @@ def decode_response(route: Route, document: Any) -> Message:
     return response
 
 
-def encode_response(route: Route, message: Message, *, page_number: int = 1, page_size: int = 20) -> dict[str, Any]:
+def encode_response(
+    route: Route, message: Message, *, page_number: int = 1, page_size: int = 20
+) -> dict[str, Any]:
     """Telnyx's JSON for a response message (the sandbox answers with it). Lists carry `meta`
     computed from `total_size`."""
     if not route.is_list:
@@ -133,5 +140,10 @@ def encode_response(route: Route, message: Message, *, page_number: int = 1, pag
     pages = max(1, -(-total // page_size)) if page_size else 1
     return {
         "data": items,
-        "meta": {"page_number": page_number, "page_size": page_size, "total_pages": pages, "total_results": total},
+        "meta": {
+            "page_number": page_number,
+            "page_size": page_size,
+            "total_pages": pages,
+            "total_results": total,
+        },
     }

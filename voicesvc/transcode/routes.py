@@ -48,8 +48,10 @@ class Route:
 
     @functools.cached_property
     def _regex(self) -> re.Pattern[str]:
-        pattern = _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path_template).replace(
-            r"\{", "{").replace(r"\}", "}"))
+        pattern = _PARAM.sub(
+            lambda m: f"(?P<{m.group(1)}>[^/]+)",
+            re.escape(self.path_template).replace(r"\{", "{").replace(r"\}", "}"),
+        )
         return re.compile(f"^{pattern}$")
 
     def match(self, http_method: str, path: str) -> dict[str, str] | None:

@@ -319,8 +319,15 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def from_json(cls: type[Message] | Descriptor, data: Any, *, strict: bool = False, coerce_strings: bool = False,
-              exclude: Iterable[str] = (), into: Message | None = None) -> Message:
+def from_json(
+    cls: type[Message] | Descriptor,
+    data: Any,
+    *,
+    strict: bool = False,
+    coerce_strings: bool = False,
+    exclude: Iterable[str] = (),
+    into: Message | None = None,
+) -> Message:
     """Builds a message from JSON. Strict decoding raises `WireError` naming every offending field;
     lenient decoding ignores unknown keys and values. `exclude` hides top-level fields by proto name."""
     if into is not None:

@@ -1073,45 +1073,45 @@ REGION_WESTUS2: Region.ValueType  # 6
 """Azure West US 2."""
 Global___Region: _TypeAlias = Region  # noqa: Y015
 
-class _XAITranscriptionEngineConfigTranscriptionModel:
+class _XAiTranscriptionEngineConfigTranscriptionModel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _XAITranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_XAITranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
+class _XAiTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_XAiTranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    XAITRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _XAITranscriptionEngineConfigTranscriptionModel.ValueType  # 0
+    X_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _XAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    XAITRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_XAI_GROK_STT: _XAITranscriptionEngineConfigTranscriptionModel.ValueType  # 1
+    X_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_XAI_GROK_STT: _XAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """xAI Grok speech-to-text."""
 
-class XAITranscriptionEngineConfigTranscriptionModel(_XAITranscriptionEngineConfigTranscriptionModel, metaclass=_XAITranscriptionEngineConfigTranscriptionModelEnumTypeWrapper):
+class XAiTranscriptionEngineConfigTranscriptionModel(_XAiTranscriptionEngineConfigTranscriptionModel, metaclass=_XAiTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper):
     """Speech recognition model of the engine, named by its provider's id."""
 
-XAITRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: XAITranscriptionEngineConfigTranscriptionModel.ValueType  # 0
+X_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: XAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-XAITRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_XAI_GROK_STT: XAITranscriptionEngineConfigTranscriptionModel.ValueType  # 1
+X_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_XAI_GROK_STT: XAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """xAI Grok speech-to-text."""
-Global___XAITranscriptionEngineConfigTranscriptionModel: _TypeAlias = XAITranscriptionEngineConfigTranscriptionModel  # noqa: Y015
+Global___XAiTranscriptionEngineConfigTranscriptionModel: _TypeAlias = XAiTranscriptionEngineConfigTranscriptionModel  # noqa: Y015
 
-class _AssemblyAITranscriptionEngineConfigTranscriptionModel:
+class _AssemblyAiTranscriptionEngineConfigTranscriptionModel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _AssemblyAITranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AssemblyAITranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
+class _AssemblyAiTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    ASSEMBLY_AITRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _AssemblyAITranscriptionEngineConfigTranscriptionModel.ValueType  # 0
+    ASSEMBLY_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    ASSEMBLY_AITRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_ASSEMBLYAI_UNIVERSAL_STREAMING: _AssemblyAITranscriptionEngineConfigTranscriptionModel.ValueType  # 1
+    ASSEMBLY_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_ASSEMBLYAI_UNIVERSAL_STREAMING: _AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """AssemblyAI Universal streaming."""
 
-class AssemblyAITranscriptionEngineConfigTranscriptionModel(_AssemblyAITranscriptionEngineConfigTranscriptionModel, metaclass=_AssemblyAITranscriptionEngineConfigTranscriptionModelEnumTypeWrapper):
+class AssemblyAiTranscriptionEngineConfigTranscriptionModel(_AssemblyAiTranscriptionEngineConfigTranscriptionModel, metaclass=_AssemblyAiTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper):
     """Speech recognition model of the engine, named by its provider's id."""
 
-ASSEMBLY_AITRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: AssemblyAITranscriptionEngineConfigTranscriptionModel.ValueType  # 0
+ASSEMBLY_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-ASSEMBLY_AITRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_ASSEMBLYAI_UNIVERSAL_STREAMING: AssemblyAITranscriptionEngineConfigTranscriptionModel.ValueType  # 1
+ASSEMBLY_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_ASSEMBLYAI_UNIVERSAL_STREAMING: AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """AssemblyAI Universal streaming."""
-Global___AssemblyAITranscriptionEngineConfigTranscriptionModel: _TypeAlias = AssemblyAITranscriptionEngineConfigTranscriptionModel  # noqa: Y015
+Global___AssemblyAiTranscriptionEngineConfigTranscriptionModel: _TypeAlias = AssemblyAiTranscriptionEngineConfigTranscriptionModel  # noqa: Y015
 
 class _SpeechmaticsTranscriptionEngineConfigLanguage:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -2204,23 +2204,23 @@ class _ValidCardTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ValidCa
     VALID_CARD_TYPE_UNSPECIFIED: _ValidCardType.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
     VALID_CARD_TYPE_VISA: _ValidCardType.ValueType  # 1
-    """The value `visa`."""
+    """Accept Visa."""
     VALID_CARD_TYPE_MASTERCARD: _ValidCardType.ValueType  # 2
-    """The value `mastercard`."""
+    """Accept Mastercard."""
     VALID_CARD_TYPE_AMEX: _ValidCardType.ValueType  # 3
-    """The value `amex`."""
+    """Accept American Express."""
     VALID_CARD_TYPE_MAESTRO: _ValidCardType.ValueType  # 4
-    """The value `maestro`."""
+    """Accept Maestro."""
     VALID_CARD_TYPE_DISCOVER: _ValidCardType.ValueType  # 5
-    """The value `discover`."""
+    """Accept Discover."""
     VALID_CARD_TYPE_OPTIMA: _ValidCardType.ValueType  # 6
-    """The value `optima`."""
+    """Accept American Express Optima."""
     VALID_CARD_TYPE_JCB: _ValidCardType.ValueType  # 7
-    """The value `jcb`."""
+    """Accept JCB."""
     VALID_CARD_TYPE_DINERS_CLUB: _ValidCardType.ValueType  # 8
-    """The value `diners-club`."""
+    """Accept Diners Club."""
     VALID_CARD_TYPE_ENROUTE: _ValidCardType.ValueType  # 9
-    """The value `enroute`."""
+    """Accept enRoute."""
 
 class ValidCardType(_ValidCardType, metaclass=_ValidCardTypeEnumTypeWrapper):
     """The `valid_card_type` value."""
@@ -2228,23 +2228,23 @@ class ValidCardType(_ValidCardType, metaclass=_ValidCardTypeEnumTypeWrapper):
 VALID_CARD_TYPE_UNSPECIFIED: ValidCardType.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
 VALID_CARD_TYPE_VISA: ValidCardType.ValueType  # 1
-"""The value `visa`."""
+"""Accept Visa."""
 VALID_CARD_TYPE_MASTERCARD: ValidCardType.ValueType  # 2
-"""The value `mastercard`."""
+"""Accept Mastercard."""
 VALID_CARD_TYPE_AMEX: ValidCardType.ValueType  # 3
-"""The value `amex`."""
+"""Accept American Express."""
 VALID_CARD_TYPE_MAESTRO: ValidCardType.ValueType  # 4
-"""The value `maestro`."""
+"""Accept Maestro."""
 VALID_CARD_TYPE_DISCOVER: ValidCardType.ValueType  # 5
-"""The value `discover`."""
+"""Accept Discover."""
 VALID_CARD_TYPE_OPTIMA: ValidCardType.ValueType  # 6
-"""The value `optima`."""
+"""Accept American Express Optima."""
 VALID_CARD_TYPE_JCB: ValidCardType.ValueType  # 7
-"""The value `jcb`."""
+"""Accept JCB."""
 VALID_CARD_TYPE_DINERS_CLUB: ValidCardType.ValueType  # 8
-"""The value `diners-club`."""
+"""Accept Diners Club."""
 VALID_CARD_TYPE_ENROUTE: ValidCardType.ValueType  # 9
-"""The value `enroute`."""
+"""Accept enRoute."""
 Global___ValidCardType: _TypeAlias = ValidCardType  # noqa: Y015
 
 @_typing.final
@@ -5053,11 +5053,11 @@ class TranscriptionConfig(_message.Message):
         """Use the `Azure` variant."""
 
     @_builtins.property
-    def transcription_engine_config_x_ai(self) -> Global___XAITranscriptionEngineConfig:
+    def transcription_engine_config_x_ai(self) -> Global___XAiTranscriptionEngineConfig:
         """Use the `xAI` variant."""
 
     @_builtins.property
-    def transcription_engine_config_assembly_ai(self) -> Global___AssemblyAITranscriptionEngineConfig:
+    def transcription_engine_config_assembly_ai(self) -> Global___AssemblyAiTranscriptionEngineConfig:
         """Use the `AssemblyAI` variant."""
 
     @_builtins.property
@@ -5105,8 +5105,8 @@ class TranscriptionConfig(_message.Message):
         transcription_engine_config_google: Global___GoogleTranscriptionEngineConfig | None = ...,
         transcription_engine_config_telnyx: Global___TelnyxTranscriptionEngineConfig | None = ...,
         transcription_engine_config_azure: Global___AzureTranscriptionEngineConfig | None = ...,
-        transcription_engine_config_x_ai: Global___XAITranscriptionEngineConfig | None = ...,
-        transcription_engine_config_assembly_ai: Global___AssemblyAITranscriptionEngineConfig | None = ...,
+        transcription_engine_config_x_ai: Global___XAiTranscriptionEngineConfig | None = ...,
+        transcription_engine_config_assembly_ai: Global___AssemblyAiTranscriptionEngineConfig | None = ...,
         transcription_engine_config_speechmatics: Global___SpeechmaticsTranscriptionEngineConfig | None = ...,
         transcription_engine_config_soniox: Global___SonioxTranscriptionEngineConfig | None = ...,
         transcription_engine_config_parakeet: Global___ParakeetTranscriptionEngineConfig | None = ...,
@@ -5352,7 +5352,7 @@ class AzureTranscriptionEngineConfig(_message.Message):
 Global___AzureTranscriptionEngineConfig: _TypeAlias = AzureTranscriptionEngineConfig  # noqa: Y015
 
 @_typing.final
-class XAITranscriptionEngineConfig(_message.Message):
+class XAiTranscriptionEngineConfig(_message.Message):
     """The `xAI` variant of `transcription_engine_config` (sent with `"transcription_engine": "xAI"`).
     Engine-specific transcription settings; the fields allowed depend on the chosen engine.
     """
@@ -5366,14 +5366,14 @@ class XAITranscriptionEngineConfig(_message.Message):
     """When true, preliminary text is delivered before a phrase is final."""
     language: _builtins.str
     """Language of the audio to transcribe; the allowed codes depend on the engine."""
-    transcription_model: Global___XAITranscriptionEngineConfigTranscriptionModel.ValueType
+    transcription_model: Global___XAiTranscriptionEngineConfigTranscriptionModel.ValueType
     """Speech recognition model of the engine, named by its provider's id."""
     def __init__(
         self,
         *,
         interim_results: _builtins.bool | None = ...,
         language: _builtins.str | None = ...,
-        transcription_model: Global___XAITranscriptionEngineConfigTranscriptionModel.ValueType | None = ...,
+        transcription_model: Global___XAiTranscriptionEngineConfigTranscriptionModel.ValueType | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_interim_results", b"_interim_results", "_language", b"_language", "_transcription_model", b"_transcription_model", "interim_results", b"interim_results", "language", b"language", "transcription_model", b"transcription_model"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -5392,10 +5392,10 @@ class XAITranscriptionEngineConfig(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__transcription_model) -> _WhichOneofReturnType__transcription_model | None: ...
 
-Global___XAITranscriptionEngineConfig: _TypeAlias = XAITranscriptionEngineConfig  # noqa: Y015
+Global___XAiTranscriptionEngineConfig: _TypeAlias = XAiTranscriptionEngineConfig  # noqa: Y015
 
 @_typing.final
-class AssemblyAITranscriptionEngineConfig(_message.Message):
+class AssemblyAiTranscriptionEngineConfig(_message.Message):
     """The `AssemblyAI` variant of `transcription_engine_config` (sent with `"transcription_engine":
     "AssemblyAI"`). Engine-specific transcription settings; the fields allowed depend on the chosen
     engine.
@@ -5407,13 +5407,13 @@ class AssemblyAITranscriptionEngineConfig(_message.Message):
     TRANSCRIPTION_MODEL_FIELD_NUMBER: _builtins.int
     interim_results: _builtins.bool
     """When true, preliminary text is delivered before a phrase is final."""
-    transcription_model: Global___AssemblyAITranscriptionEngineConfigTranscriptionModel.ValueType
+    transcription_model: Global___AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType
     """Speech recognition model of the engine, named by its provider's id."""
     def __init__(
         self,
         *,
         interim_results: _builtins.bool | None = ...,
-        transcription_model: Global___AssemblyAITranscriptionEngineConfigTranscriptionModel.ValueType | None = ...,
+        transcription_model: Global___AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_interim_results", b"_interim_results", "_transcription_model", b"_transcription_model", "interim_results", b"interim_results", "transcription_model", b"transcription_model"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -5428,7 +5428,7 @@ class AssemblyAITranscriptionEngineConfig(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__transcription_model) -> _WhichOneofReturnType__transcription_model | None: ...
 
-Global___AssemblyAITranscriptionEngineConfig: _TypeAlias = AssemblyAITranscriptionEngineConfig  # noqa: Y015
+Global___AssemblyAiTranscriptionEngineConfig: _TypeAlias = AssemblyAiTranscriptionEngineConfig  # noqa: Y015
 
 @_typing.final
 class SpeechmaticsTranscriptionEngineConfig(_message.Message):
@@ -10658,11 +10658,11 @@ class StartTranscriptionRequest(_message.Message):
         """Use the `Azure` variant."""
 
     @_builtins.property
-    def transcription_engine_config_x_ai(self) -> Global___XAITranscriptionEngineConfig:
+    def transcription_engine_config_x_ai(self) -> Global___XAiTranscriptionEngineConfig:
         """Use the `xAI` variant."""
 
     @_builtins.property
-    def transcription_engine_config_assembly_ai(self) -> Global___AssemblyAITranscriptionEngineConfig:
+    def transcription_engine_config_assembly_ai(self) -> Global___AssemblyAiTranscriptionEngineConfig:
         """Use the `AssemblyAI` variant."""
 
     @_builtins.property
@@ -10711,8 +10711,8 @@ class StartTranscriptionRequest(_message.Message):
         transcription_engine_config_google: Global___GoogleTranscriptionEngineConfig | None = ...,
         transcription_engine_config_telnyx: Global___TelnyxTranscriptionEngineConfig | None = ...,
         transcription_engine_config_azure: Global___AzureTranscriptionEngineConfig | None = ...,
-        transcription_engine_config_x_ai: Global___XAITranscriptionEngineConfig | None = ...,
-        transcription_engine_config_assembly_ai: Global___AssemblyAITranscriptionEngineConfig | None = ...,
+        transcription_engine_config_x_ai: Global___XAiTranscriptionEngineConfig | None = ...,
+        transcription_engine_config_assembly_ai: Global___AssemblyAiTranscriptionEngineConfig | None = ...,
         transcription_engine_config_speechmatics: Global___SpeechmaticsTranscriptionEngineConfig | None = ...,
         transcription_engine_config_soniox: Global___SonioxTranscriptionEngineConfig | None = ...,
         transcription_engine_config_parakeet: Global___ParakeetTranscriptionEngineConfig | None = ...,
