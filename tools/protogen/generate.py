@@ -30,6 +30,14 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "data" / "telnyx-voice-api.json"
 OUT = ROOT / "protos" / "voicesvc" / "v1"
 
+# Names too vague to stand alone in the package: they are prefixed with their parent's name.
+GENERIC_NAMES = frozenset({
+    "Value", "Name", "Model", "Region", "Role", "Family", "Mode", "Size", "Sort", "Filter", "Product", "Status",
+    "Type", "Result", "State", "Reason", "Method", "Format", "Effect", "Gender", "Precision", "Record", "Cause",
+    "Direction", "Hangup", "Transfer", "Retrieval", "Function", "Header", "Language", "Prompts",
+    "Inbound", "Outbound", "Webhook", "Participant", "Transcription", "Privacy", "Currency",
+})
+
 # Enums with more values than this are open-ended lists (languages, voices, models) kept as strings.
 MAX_ENUM_VALUES = 24
 
@@ -194,6 +202,12 @@ class Builder:
             return self._by_canon[ck], True
         taken = set(self.messages) | set(self.enums) | set(self._by_canon.values())
         name = hint
+        if hint in GENERIC_NAMES and parent:
+            base = re.sub(r"(Request|Response)$", "", parent)
+            if base.endswith(f"{hint}Tool"):
+                name = f"{base}Config"  # the settings object inside a tool variant: WebhookToolConfig
+            else:
+                name = hint if base.endswith(hint) else f"{base}{hint}"
         if name in taken:
             name = f"{parent}{hint}" if parent and not hint.startswith(parent) else hint
             n = 2

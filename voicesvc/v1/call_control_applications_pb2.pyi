@@ -20,33 +20,33 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class _Sort:
+class _ListCallControlApplicationsSort:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _SortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Sort.ValueType], _builtins.type):
+class _ListCallControlApplicationsSortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListCallControlApplicationsSort.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    SORT_UNSPECIFIED: _Sort.ValueType  # 0
+    LIST_CALL_CONTROL_APPLICATIONS_SORT_UNSPECIFIED: _ListCallControlApplicationsSort.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    SORT_CREATED_AT: _Sort.ValueType  # 1
+    LIST_CALL_CONTROL_APPLICATIONS_SORT_CREATED_AT: _ListCallControlApplicationsSort.ValueType  # 1
     """Order by creation time."""
-    SORT_CONNECTION_NAME: _Sort.ValueType  # 2
+    LIST_CALL_CONTROL_APPLICATIONS_SORT_CONNECTION_NAME: _ListCallControlApplicationsSort.ValueType  # 2
     """Order by application name."""
-    SORT_ACTIVE: _Sort.ValueType  # 3
+    LIST_CALL_CONTROL_APPLICATIONS_SORT_ACTIVE: _ListCallControlApplicationsSort.ValueType  # 3
     """Order by whether the application is active."""
 
-class Sort(_Sort, metaclass=_SortEnumTypeWrapper):
+class ListCallControlApplicationsSort(_ListCallControlApplicationsSort, metaclass=_ListCallControlApplicationsSortEnumTypeWrapper):
     """Field to order the results by."""
 
-SORT_UNSPECIFIED: Sort.ValueType  # 0
+LIST_CALL_CONTROL_APPLICATIONS_SORT_UNSPECIFIED: ListCallControlApplicationsSort.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-SORT_CREATED_AT: Sort.ValueType  # 1
+LIST_CALL_CONTROL_APPLICATIONS_SORT_CREATED_AT: ListCallControlApplicationsSort.ValueType  # 1
 """Order by creation time."""
-SORT_CONNECTION_NAME: Sort.ValueType  # 2
+LIST_CALL_CONTROL_APPLICATIONS_SORT_CONNECTION_NAME: ListCallControlApplicationsSort.ValueType  # 2
 """Order by application name."""
-SORT_ACTIVE: Sort.ValueType  # 3
+LIST_CALL_CONTROL_APPLICATIONS_SORT_ACTIVE: ListCallControlApplicationsSort.ValueType  # 3
 """Order by whether the application is active."""
-Global___Sort: _TypeAlias = Sort  # noqa: Y015
+Global___ListCallControlApplicationsSort: _TypeAlias = ListCallControlApplicationsSort  # noqa: Y015
 
 class _AnchorsiteOverride:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -212,7 +212,7 @@ class ListCallControlApplicationsRequest(_message.Message):
     SORT_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
-    sort: Global___Sort.ValueType
+    sort: Global___ListCallControlApplicationsSort.ValueType
     """Field to order the results by."""
     page_size: _builtins.int
     """How many items to return per page (Telnyx's `page[size]`); unset uses Telnyx's default of 20,
@@ -223,14 +223,14 @@ class ListCallControlApplicationsRequest(_message.Message):
     page.
     """
     @_builtins.property
-    def filter(self) -> _common_pb2.Filter:
+    def filter(self) -> _common_pb2.ListCallControlApplicationsFilter:
         """Conditions that narrow the list; all given conditions must match."""
 
     def __init__(
         self,
         *,
-        filter: _common_pb2.Filter | None = ...,
-        sort: Global___Sort.ValueType | None = ...,
+        filter: _common_pb2.ListCallControlApplicationsFilter | None = ...,
+        sort: Global___ListCallControlApplicationsSort.ValueType | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
     ) -> None: ...
@@ -318,11 +318,11 @@ class CallControlApplication(_message.Message):
     webhook_timeout_secs: _builtins.int
     """Seconds Telnyx waits for your webhook endpoint to answer, 0 to 30."""
     @_builtins.property
-    def inbound(self) -> Global___Inbound:
+    def inbound(self) -> Global___CallControlApplicationInbound:
         """Settings or statistics for the inbound direction (calls or media coming in)."""
 
     @_builtins.property
-    def outbound(self) -> Global___Outbound:
+    def outbound(self) -> Global___CallControlApplicationOutbound:
         """Settings or statistics for the outbound direction (calls or media going out)."""
 
     @_builtins.property
@@ -341,8 +341,8 @@ class CallControlApplication(_message.Message):
         dtmf_type: Global___DtmfType.ValueType | None = ...,
         first_command_timeout: _builtins.bool | None = ...,
         first_command_timeout_secs: _builtins.int | None = ...,
-        inbound: Global___Inbound | None = ...,
-        outbound: Global___Outbound | None = ...,
+        inbound: Global___CallControlApplicationInbound | None = ...,
+        outbound: Global___CallControlApplicationOutbound | None = ...,
         record_type: Global___RecordType.ValueType | None = ...,
         redact_dtmf_debug_logging: _builtins.bool | None = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
@@ -424,7 +424,7 @@ class CallControlApplication(_message.Message):
 Global___CallControlApplication: _TypeAlias = CallControlApplication  # noqa: Y015
 
 @_typing.final
-class Inbound(_message.Message):
+class CallControlApplicationInbound(_message.Message):
     """Settings or statistics for the inbound direction (calls or media coming in)."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -472,10 +472,10 @@ class Inbound(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sip_subdomain_receive_settings) -> _WhichOneofReturnType__sip_subdomain_receive_settings | None: ...
 
-Global___Inbound: _TypeAlias = Inbound  # noqa: Y015
+Global___CallControlApplicationInbound: _TypeAlias = CallControlApplicationInbound  # noqa: Y015
 
 @_typing.final
-class Outbound(_message.Message):
+class CallControlApplicationOutbound(_message.Message):
     """Settings or statistics for the outbound direction (calls or media going out)."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -507,7 +507,7 @@ class Outbound(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__outbound_voice_profile_id) -> _WhichOneofReturnType__outbound_voice_profile_id | None: ...
 
-Global___Outbound: _TypeAlias = Outbound  # noqa: Y015
+Global___CallControlApplicationOutbound: _TypeAlias = CallControlApplicationOutbound  # noqa: Y015
 
 @_typing.final
 class ListCallControlApplicationsResponse(_message.Message):
@@ -600,11 +600,11 @@ class CreateCallControlApplicationRequest(_message.Message):
     webhook_timeout_secs: _builtins.int
     """Seconds Telnyx waits for your webhook endpoint to answer, 0 to 30."""
     @_builtins.property
-    def inbound(self) -> Global___Inbound:
+    def inbound(self) -> Global___CallControlApplicationInbound:
         """Settings or statistics for the inbound direction (calls or media coming in)."""
 
     @_builtins.property
-    def outbound(self) -> Global___Outbound:
+    def outbound(self) -> Global___CallControlApplicationOutbound:
         """Settings or statistics for the outbound direction (calls or media going out)."""
 
     def __init__(
@@ -618,8 +618,8 @@ class CreateCallControlApplicationRequest(_message.Message):
         dtmf_type: Global___DtmfType.ValueType | None = ...,
         first_command_timeout: _builtins.bool | None = ...,
         first_command_timeout_secs: _builtins.int | None = ...,
-        inbound: Global___Inbound | None = ...,
-        outbound: Global___Outbound | None = ...,
+        inbound: Global___CallControlApplicationInbound | None = ...,
+        outbound: Global___CallControlApplicationOutbound | None = ...,
         redact_dtmf_debug_logging: _builtins.bool | None = ...,
         webhook_api_version: Global___WebhookApiVersion.ValueType | None = ...,
         webhook_event_failover_url: _builtins.str | None = ...,
@@ -793,11 +793,11 @@ class UpdateCallControlApplicationRequest(_message.Message):
     webhook_timeout_secs: _builtins.int
     """Seconds Telnyx waits for your webhook endpoint to answer, 0 to 30."""
     @_builtins.property
-    def inbound(self) -> Global___Inbound:
+    def inbound(self) -> Global___CallControlApplicationInbound:
         """Settings or statistics for the inbound direction (calls or media coming in)."""
 
     @_builtins.property
-    def outbound(self) -> Global___Outbound:
+    def outbound(self) -> Global___CallControlApplicationOutbound:
         """Settings or statistics for the outbound direction (calls or media going out)."""
 
     @_builtins.property
@@ -816,8 +816,8 @@ class UpdateCallControlApplicationRequest(_message.Message):
         dtmf_type: Global___DtmfType.ValueType | None = ...,
         first_command_timeout: _builtins.bool | None = ...,
         first_command_timeout_secs: _builtins.int | None = ...,
-        inbound: Global___Inbound | None = ...,
-        outbound: Global___Outbound | None = ...,
+        inbound: Global___CallControlApplicationInbound | None = ...,
+        outbound: Global___CallControlApplicationOutbound | None = ...,
         redact_dtmf_debug_logging: _builtins.bool | None = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
         webhook_api_version: Global___WebhookApiVersion.ValueType | None = ...,

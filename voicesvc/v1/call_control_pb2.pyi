@@ -133,65 +133,65 @@ BODY_PARAMETERS_TYPE_OBJECT: BodyParametersType.ValueType  # 1
 """A JSON object."""
 Global___BodyParametersType: _TypeAlias = BodyParametersType  # noqa: Y015
 
-class _Method:
+class _WebhookToolConfigMethod:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _MethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Method.ValueType], _builtins.type):
+class _WebhookToolConfigMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WebhookToolConfigMethod.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    METHOD_UNSPECIFIED: _Method.ValueType  # 0
+    WEBHOOK_TOOL_CONFIG_METHOD_UNSPECIFIED: _WebhookToolConfigMethod.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    METHOD_GET: _Method.ValueType  # 1
+    WEBHOOK_TOOL_CONFIG_METHOD_GET: _WebhookToolConfigMethod.ValueType  # 1
     """HTTP GET."""
-    METHOD_POST: _Method.ValueType  # 2
+    WEBHOOK_TOOL_CONFIG_METHOD_POST: _WebhookToolConfigMethod.ValueType  # 2
     """HTTP POST."""
-    METHOD_PUT: _Method.ValueType  # 3
+    WEBHOOK_TOOL_CONFIG_METHOD_PUT: _WebhookToolConfigMethod.ValueType  # 3
     """HTTP PUT."""
-    METHOD_DELETE: _Method.ValueType  # 4
+    WEBHOOK_TOOL_CONFIG_METHOD_DELETE: _WebhookToolConfigMethod.ValueType  # 4
     """HTTP DELETE."""
-    METHOD_PATCH: _Method.ValueType  # 5
+    WEBHOOK_TOOL_CONFIG_METHOD_PATCH: _WebhookToolConfigMethod.ValueType  # 5
     """HTTP PATCH."""
 
-class Method(_Method, metaclass=_MethodEnumTypeWrapper):
+class WebhookToolConfigMethod(_WebhookToolConfigMethod, metaclass=_WebhookToolConfigMethodEnumTypeWrapper):
     """HTTP method the webhook tool uses."""
 
-METHOD_UNSPECIFIED: Method.ValueType  # 0
+WEBHOOK_TOOL_CONFIG_METHOD_UNSPECIFIED: WebhookToolConfigMethod.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-METHOD_GET: Method.ValueType  # 1
+WEBHOOK_TOOL_CONFIG_METHOD_GET: WebhookToolConfigMethod.ValueType  # 1
 """HTTP GET."""
-METHOD_POST: Method.ValueType  # 2
+WEBHOOK_TOOL_CONFIG_METHOD_POST: WebhookToolConfigMethod.ValueType  # 2
 """HTTP POST."""
-METHOD_PUT: Method.ValueType  # 3
+WEBHOOK_TOOL_CONFIG_METHOD_PUT: WebhookToolConfigMethod.ValueType  # 3
 """HTTP PUT."""
-METHOD_DELETE: Method.ValueType  # 4
+WEBHOOK_TOOL_CONFIG_METHOD_DELETE: WebhookToolConfigMethod.ValueType  # 4
 """HTTP DELETE."""
-METHOD_PATCH: Method.ValueType  # 5
+WEBHOOK_TOOL_CONFIG_METHOD_PATCH: WebhookToolConfigMethod.ValueType  # 5
 """HTTP PATCH."""
-Global___Method: _TypeAlias = Method  # noqa: Y015
+Global___WebhookToolConfigMethod: _TypeAlias = WebhookToolConfigMethod  # noqa: Y015
 
-class _Value:
+class _PredefinedMediaBackgroundAudioValue:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _ValueEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Value.ValueType], _builtins.type):
+class _PredefinedMediaBackgroundAudioValueEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PredefinedMediaBackgroundAudioValue.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    VALUE_UNSPECIFIED: _Value.ValueType  # 0
+    PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_UNSPECIFIED: _PredefinedMediaBackgroundAudioValue.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    VALUE_SILENCE: _Value.ValueType  # 1
+    PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_SILENCE: _PredefinedMediaBackgroundAudioValue.ValueType  # 1
     """No background sound."""
-    VALUE_OFFICE: _Value.ValueType  # 2
+    PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_OFFICE: _PredefinedMediaBackgroundAudioValue.ValueType  # 2
     """Office ambience."""
 
-class Value(_Value, metaclass=_ValueEnumTypeWrapper):
+class PredefinedMediaBackgroundAudioValue(_PredefinedMediaBackgroundAudioValue, metaclass=_PredefinedMediaBackgroundAudioValueEnumTypeWrapper):
     """Value of the header or parameter named next to it."""
 
-VALUE_UNSPECIFIED: Value.ValueType  # 0
+PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_UNSPECIFIED: PredefinedMediaBackgroundAudioValue.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-VALUE_SILENCE: Value.ValueType  # 1
+PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_SILENCE: PredefinedMediaBackgroundAudioValue.ValueType  # 1
 """No background sound."""
-VALUE_OFFICE: Value.ValueType  # 2
+PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_OFFICE: PredefinedMediaBackgroundAudioValue.ValueType  # 2
 """Office ambience."""
-Global___Value: _TypeAlias = Value  # noqa: Y015
+Global___PredefinedMediaBackgroundAudioValue: _TypeAlias = PredefinedMediaBackgroundAudioValue  # noqa: Y015
 
 class _BeepEnabled:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -347,109 +347,109 @@ TRANSCRIPTION_ENGINE_B: TranscriptionEngine.ValueType  # 10
 """Legacy alias for the Telnyx engine."""
 Global___TranscriptionEngine: _TypeAlias = TranscriptionEngine  # noqa: Y015
 
-class _Effect:
+class _AzureVoiceSettingEffect:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _EffectEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Effect.ValueType], _builtins.type):
+class _AzureVoiceSettingEffectEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AzureVoiceSettingEffect.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    EFFECT_UNSPECIFIED: _Effect.ValueType  # 0
+    AZURE_VOICE_SETTING_EFFECT_UNSPECIFIED: _AzureVoiceSettingEffect.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    EFFECT_EQ_CAR: _Effect.ValueType  # 1
+    AZURE_VOICE_SETTING_EFFECT_EQ_CAR: _AzureVoiceSettingEffect.ValueType  # 1
     """Equaliser tuned for car speakers."""
-    EFFECT_EQ_TELECOMHP8K: _Effect.ValueType  # 2
+    AZURE_VOICE_SETTING_EFFECT_EQ_TELECOMHP8K: _AzureVoiceSettingEffect.ValueType  # 2
     """Equaliser tuned for 8 kHz telephone audio."""
 
-class Effect(_Effect, metaclass=_EffectEnumTypeWrapper):
+class AzureVoiceSettingEffect(_AzureVoiceSettingEffect, metaclass=_AzureVoiceSettingEffectEnumTypeWrapper):
     """Audio effect applied to the Azure voice, such as a car or telephone equaliser."""
 
-EFFECT_UNSPECIFIED: Effect.ValueType  # 0
+AZURE_VOICE_SETTING_EFFECT_UNSPECIFIED: AzureVoiceSettingEffect.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-EFFECT_EQ_CAR: Effect.ValueType  # 1
+AZURE_VOICE_SETTING_EFFECT_EQ_CAR: AzureVoiceSettingEffect.ValueType  # 1
 """Equaliser tuned for car speakers."""
-EFFECT_EQ_TELECOMHP8K: Effect.ValueType  # 2
+AZURE_VOICE_SETTING_EFFECT_EQ_TELECOMHP8K: AzureVoiceSettingEffect.ValueType  # 2
 """Equaliser tuned for 8 kHz telephone audio."""
-Global___Effect: _TypeAlias = Effect  # noqa: Y015
+Global___AzureVoiceSettingEffect: _TypeAlias = AzureVoiceSettingEffect  # noqa: Y015
 
-class _Gender:
+class _AzureVoiceSettingGender:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _GenderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Gender.ValueType], _builtins.type):
+class _AzureVoiceSettingGenderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AzureVoiceSettingGender.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    GENDER_UNSPECIFIED: _Gender.ValueType  # 0
+    AZURE_VOICE_SETTING_GENDER_UNSPECIFIED: _AzureVoiceSettingGender.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    GENDER_MALE: _Gender.ValueType  # 1
+    AZURE_VOICE_SETTING_GENDER_MALE: _AzureVoiceSettingGender.ValueType  # 1
     """Male voice."""
-    GENDER_FEMALE: _Gender.ValueType  # 2
+    AZURE_VOICE_SETTING_GENDER_FEMALE: _AzureVoiceSettingGender.ValueType  # 2
     """Female voice."""
 
-class Gender(_Gender, metaclass=_GenderEnumTypeWrapper):
+class AzureVoiceSettingGender(_AzureVoiceSettingGender, metaclass=_AzureVoiceSettingGenderEnumTypeWrapper):
     """Voice gender used when picking an Azure voice."""
 
-GENDER_UNSPECIFIED: Gender.ValueType  # 0
+AZURE_VOICE_SETTING_GENDER_UNSPECIFIED: AzureVoiceSettingGender.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-GENDER_MALE: Gender.ValueType  # 1
+AZURE_VOICE_SETTING_GENDER_MALE: AzureVoiceSettingGender.ValueType  # 1
 """Male voice."""
-GENDER_FEMALE: Gender.ValueType  # 2
+AZURE_VOICE_SETTING_GENDER_FEMALE: AzureVoiceSettingGender.ValueType  # 2
 """Female voice."""
-Global___Gender: _TypeAlias = Gender  # noqa: Y015
+Global___AzureVoiceSettingGender: _TypeAlias = AzureVoiceSettingGender  # noqa: Y015
 
-class _Format:
+class _ResembleVoiceSettingFormat:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _FormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Format.ValueType], _builtins.type):
+class _ResembleVoiceSettingFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ResembleVoiceSettingFormat.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    FORMAT_UNSPECIFIED: _Format.ValueType  # 0
+    RESEMBLE_VOICE_SETTING_FORMAT_UNSPECIFIED: _ResembleVoiceSettingFormat.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    FORMAT_WAV: _Format.ValueType  # 1
+    RESEMBLE_VOICE_SETTING_FORMAT_WAV: _ResembleVoiceSettingFormat.ValueType  # 1
     """WAV file."""
-    FORMAT_MP3: _Format.ValueType  # 2
+    RESEMBLE_VOICE_SETTING_FORMAT_MP3: _ResembleVoiceSettingFormat.ValueType  # 2
     """MP3 file."""
 
-class Format(_Format, metaclass=_FormatEnumTypeWrapper):
+class ResembleVoiceSettingFormat(_ResembleVoiceSettingFormat, metaclass=_ResembleVoiceSettingFormatEnumTypeWrapper):
     """Audio file format: wav or mp3."""
 
-FORMAT_UNSPECIFIED: Format.ValueType  # 0
+RESEMBLE_VOICE_SETTING_FORMAT_UNSPECIFIED: ResembleVoiceSettingFormat.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-FORMAT_WAV: Format.ValueType  # 1
+RESEMBLE_VOICE_SETTING_FORMAT_WAV: ResembleVoiceSettingFormat.ValueType  # 1
 """WAV file."""
-FORMAT_MP3: Format.ValueType  # 2
+RESEMBLE_VOICE_SETTING_FORMAT_MP3: ResembleVoiceSettingFormat.ValueType  # 2
 """MP3 file."""
-Global___Format: _TypeAlias = Format  # noqa: Y015
+Global___ResembleVoiceSettingFormat: _TypeAlias = ResembleVoiceSettingFormat  # noqa: Y015
 
-class _Precision:
+class _ResembleVoiceSettingPrecision:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _PrecisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Precision.ValueType], _builtins.type):
+class _ResembleVoiceSettingPrecisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ResembleVoiceSettingPrecision.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    PRECISION_UNSPECIFIED: _Precision.ValueType  # 0
+    RESEMBLE_VOICE_SETTING_PRECISION_UNSPECIFIED: _ResembleVoiceSettingPrecision.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    PRECISION_PCM_16: _Precision.ValueType  # 1
+    RESEMBLE_VOICE_SETTING_PRECISION_PCM_16: _ResembleVoiceSettingPrecision.ValueType  # 1
     """16-bit linear PCM."""
-    PRECISION_PCM_24: _Precision.ValueType  # 2
+    RESEMBLE_VOICE_SETTING_PRECISION_PCM_24: _ResembleVoiceSettingPrecision.ValueType  # 2
     """24-bit linear PCM."""
-    PRECISION_PCM_32: _Precision.ValueType  # 3
+    RESEMBLE_VOICE_SETTING_PRECISION_PCM_32: _ResembleVoiceSettingPrecision.ValueType  # 3
     """32-bit linear PCM."""
-    PRECISION_MULAW: _Precision.ValueType  # 4
+    RESEMBLE_VOICE_SETTING_PRECISION_MULAW: _ResembleVoiceSettingPrecision.ValueType  # 4
     """8-bit mu-law."""
 
-class Precision(_Precision, metaclass=_PrecisionEnumTypeWrapper):
+class ResembleVoiceSettingPrecision(_ResembleVoiceSettingPrecision, metaclass=_ResembleVoiceSettingPrecisionEnumTypeWrapper):
     """Sample precision of Resemble audio: PCM 16, 24 or 32 bit, or mu-law."""
 
-PRECISION_UNSPECIFIED: Precision.ValueType  # 0
+RESEMBLE_VOICE_SETTING_PRECISION_UNSPECIFIED: ResembleVoiceSettingPrecision.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-PRECISION_PCM_16: Precision.ValueType  # 1
+RESEMBLE_VOICE_SETTING_PRECISION_PCM_16: ResembleVoiceSettingPrecision.ValueType  # 1
 """16-bit linear PCM."""
-PRECISION_PCM_24: Precision.ValueType  # 2
+RESEMBLE_VOICE_SETTING_PRECISION_PCM_24: ResembleVoiceSettingPrecision.ValueType  # 2
 """24-bit linear PCM."""
-PRECISION_PCM_32: Precision.ValueType  # 3
+RESEMBLE_VOICE_SETTING_PRECISION_PCM_32: ResembleVoiceSettingPrecision.ValueType  # 3
 """32-bit linear PCM."""
-PRECISION_MULAW: Precision.ValueType  # 4
+RESEMBLE_VOICE_SETTING_PRECISION_MULAW: ResembleVoiceSettingPrecision.ValueType  # 4
 """8-bit mu-law."""
-Global___Precision: _TypeAlias = Precision  # noqa: Y015
+Global___ResembleVoiceSettingPrecision: _TypeAlias = ResembleVoiceSettingPrecision  # noqa: Y015
 
 class _SampleRate:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -547,49 +547,49 @@ MEDIA_ENCRYPTION_DTLS: MediaEncryption.ValueType  # 3
 """Media encrypted with SRTP using keys negotiated over DTLS."""
 Global___MediaEncryption: _TypeAlias = MediaEncryption  # noqa: Y015
 
-class _Privacy:
+class _DialCallPrivacy:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _PrivacyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Privacy.ValueType], _builtins.type):
+class _DialCallPrivacyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DialCallPrivacy.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    PRIVACY_UNSPECIFIED: _Privacy.ValueType  # 0
+    DIAL_CALL_PRIVACY_UNSPECIFIED: _DialCallPrivacy.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    PRIVACY_ID: _Privacy.ValueType  # 1
+    DIAL_CALL_PRIVACY_ID: _DialCallPrivacy.ValueType  # 1
     """Hide the caller's identity from the callee."""
-    PRIVACY_NONE: _Privacy.ValueType  # 2
+    DIAL_CALL_PRIVACY_NONE: _DialCallPrivacy.ValueType  # 2
     """Show the caller's identity."""
 
-class Privacy(_Privacy, metaclass=_PrivacyEnumTypeWrapper):
+class DialCallPrivacy(_DialCallPrivacy, metaclass=_DialCallPrivacyEnumTypeWrapper):
     """Whether to hide the caller ID from the callee (id) or not (none)."""
 
-PRIVACY_UNSPECIFIED: Privacy.ValueType  # 0
+DIAL_CALL_PRIVACY_UNSPECIFIED: DialCallPrivacy.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-PRIVACY_ID: Privacy.ValueType  # 1
+DIAL_CALL_PRIVACY_ID: DialCallPrivacy.ValueType  # 1
 """Hide the caller's identity from the callee."""
-PRIVACY_NONE: Privacy.ValueType  # 2
+DIAL_CALL_PRIVACY_NONE: DialCallPrivacy.ValueType  # 2
 """Show the caller's identity."""
-Global___Privacy: _TypeAlias = Privacy  # noqa: Y015
+Global___DialCallPrivacy: _TypeAlias = DialCallPrivacy  # noqa: Y015
 
-class _Record:
+class _DialCallRecord:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _RecordEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Record.ValueType], _builtins.type):
+class _DialCallRecordEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DialCallRecord.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    RECORD_UNSPECIFIED: _Record.ValueType  # 0
+    DIAL_CALL_RECORD_UNSPECIFIED: _DialCallRecord.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    RECORD_RECORD_FROM_ANSWER: _Record.ValueType  # 1
+    DIAL_CALL_RECORD_RECORD_FROM_ANSWER: _DialCallRecord.ValueType  # 1
     """Record from the moment the call is answered."""
 
-class Record(_Record, metaclass=_RecordEnumTypeWrapper):
+class DialCallRecord(_DialCallRecord, metaclass=_DialCallRecordEnumTypeWrapper):
     """Start recording the call when it is answered; the only value is record-from-answer."""
 
-RECORD_UNSPECIFIED: Record.ValueType  # 0
+DIAL_CALL_RECORD_UNSPECIFIED: DialCallRecord.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-RECORD_RECORD_FROM_ANSWER: Record.ValueType  # 1
+DIAL_CALL_RECORD_RECORD_FROM_ANSWER: DialCallRecord.ValueType  # 1
 """Record from the moment the call is answered."""
-Global___Record: _TypeAlias = Record  # noqa: Y015
+Global___DialCallRecord: _TypeAlias = DialCallRecord  # noqa: Y015
 
 class _RecordTrack:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -641,27 +641,27 @@ RECORD_TRIM_TRIM_SILENCE: RecordTrim.ValueType  # 1
 """Cut silence at the start and end."""
 Global___RecordTrim: _TypeAlias = RecordTrim  # noqa: Y015
 
-class _Name:
+class _SipHeaderName:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _NameEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Name.ValueType], _builtins.type):
+class _SipHeaderNameEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SipHeaderName.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    NAME_UNSPECIFIED: _Name.ValueType  # 0
+    SIP_HEADER_NAME_UNSPECIFIED: _SipHeaderName.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    NAME_USER_TO_USER: _Name.ValueType  # 1
+    SIP_HEADER_NAME_USER_TO_USER: _SipHeaderName.ValueType  # 1
     """The User-to-User SIP header, carrying data between the call's endpoints."""
 
-class Name(_Name, metaclass=_NameEnumTypeWrapper):
+class SipHeaderName(_SipHeaderName, metaclass=_SipHeaderNameEnumTypeWrapper):
     """Name of the object it appears in, such as a logged event, a header, a parameter, a participant,
     an assistant or a function.
     """
 
-NAME_UNSPECIFIED: Name.ValueType  # 0
+SIP_HEADER_NAME_UNSPECIFIED: SipHeaderName.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-NAME_USER_TO_USER: Name.ValueType  # 1
+SIP_HEADER_NAME_USER_TO_USER: SipHeaderName.ValueType  # 1
 """The User-to-User SIP header, carrying data between the call's endpoints."""
-Global___Name: _TypeAlias = Name  # noqa: Y015
+Global___SipHeaderName: _TypeAlias = SipHeaderName  # noqa: Y015
 
 class _SipRegion:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -961,53 +961,53 @@ TRANSCRIPTION_CONFIG_TRANSCRIPTION_ENGINE_B: TranscriptionConfigTranscriptionEng
 """Legacy alias for the Telnyx engine."""
 Global___TranscriptionConfigTranscriptionEngine: _TypeAlias = TranscriptionConfigTranscriptionEngine  # noqa: Y015
 
-class _Model:
+class _GoogleTranscriptionEngineConfigModel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _ModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Model.ValueType], _builtins.type):
+class _GoogleTranscriptionEngineConfigModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GoogleTranscriptionEngineConfigModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    MODEL_UNSPECIFIED: _Model.ValueType  # 0
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_UNSPECIFIED: _GoogleTranscriptionEngineConfigModel.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    MODEL_LATEST_LONG: _Model.ValueType  # 1
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_LATEST_LONG: _GoogleTranscriptionEngineConfigModel.ValueType  # 1
     """Google model for long audio such as conversations."""
-    MODEL_LATEST_SHORT: _Model.ValueType  # 2
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_LATEST_SHORT: _GoogleTranscriptionEngineConfigModel.ValueType  # 2
     """Google model for short utterances and commands."""
-    MODEL_COMMAND_AND_SEARCH: _Model.ValueType  # 3
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_COMMAND_AND_SEARCH: _GoogleTranscriptionEngineConfigModel.ValueType  # 3
     """Google model for short voice commands and searches."""
-    MODEL_PHONE_CALL: _Model.ValueType  # 4
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_PHONE_CALL: _GoogleTranscriptionEngineConfigModel.ValueType  # 4
     """Google model tuned for phone audio."""
-    MODEL_VIDEO: _Model.ValueType  # 5
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_VIDEO: _GoogleTranscriptionEngineConfigModel.ValueType  # 5
     """Google model tuned for video soundtracks."""
-    MODEL_DEFAULT: _Model.ValueType  # 6
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_DEFAULT: _GoogleTranscriptionEngineConfigModel.ValueType  # 6
     """Google's general-purpose model."""
-    MODEL_MEDICAL_CONVERSATION: _Model.ValueType  # 7
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_MEDICAL_CONVERSATION: _GoogleTranscriptionEngineConfigModel.ValueType  # 7
     """Google model for doctor-patient conversations."""
-    MODEL_MEDICAL_DICTATION: _Model.ValueType  # 8
+    GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_MEDICAL_DICTATION: _GoogleTranscriptionEngineConfigModel.ValueType  # 8
     """Google model for medical dictation."""
 
-class Model(_Model, metaclass=_ModelEnumTypeWrapper):
+class GoogleTranscriptionEngineConfigModel(_GoogleTranscriptionEngineConfigModel, metaclass=_GoogleTranscriptionEngineConfigModelEnumTypeWrapper):
     """Model to use, named by its provider's id."""
 
-MODEL_UNSPECIFIED: Model.ValueType  # 0
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_UNSPECIFIED: GoogleTranscriptionEngineConfigModel.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-MODEL_LATEST_LONG: Model.ValueType  # 1
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_LATEST_LONG: GoogleTranscriptionEngineConfigModel.ValueType  # 1
 """Google model for long audio such as conversations."""
-MODEL_LATEST_SHORT: Model.ValueType  # 2
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_LATEST_SHORT: GoogleTranscriptionEngineConfigModel.ValueType  # 2
 """Google model for short utterances and commands."""
-MODEL_COMMAND_AND_SEARCH: Model.ValueType  # 3
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_COMMAND_AND_SEARCH: GoogleTranscriptionEngineConfigModel.ValueType  # 3
 """Google model for short voice commands and searches."""
-MODEL_PHONE_CALL: Model.ValueType  # 4
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_PHONE_CALL: GoogleTranscriptionEngineConfigModel.ValueType  # 4
 """Google model tuned for phone audio."""
-MODEL_VIDEO: Model.ValueType  # 5
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_VIDEO: GoogleTranscriptionEngineConfigModel.ValueType  # 5
 """Google model tuned for video soundtracks."""
-MODEL_DEFAULT: Model.ValueType  # 6
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_DEFAULT: GoogleTranscriptionEngineConfigModel.ValueType  # 6
 """Google's general-purpose model."""
-MODEL_MEDICAL_CONVERSATION: Model.ValueType  # 7
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_MEDICAL_CONVERSATION: GoogleTranscriptionEngineConfigModel.ValueType  # 7
 """Google model for doctor-patient conversations."""
-MODEL_MEDICAL_DICTATION: Model.ValueType  # 8
+GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_MEDICAL_DICTATION: GoogleTranscriptionEngineConfigModel.ValueType  # 8
 """Google model for medical dictation."""
-Global___Model: _TypeAlias = Model  # noqa: Y015
+Global___GoogleTranscriptionEngineConfigModel: _TypeAlias = GoogleTranscriptionEngineConfigModel  # noqa: Y015
 
 class _TranscriptionModel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -1033,45 +1033,45 @@ TRANSCRIPTION_MODEL_OPENAI_WHISPER_LARGE_V3_TURBO: TranscriptionModel.ValueType 
 """OpenAI Whisper large v3 turbo, more accurate."""
 Global___TranscriptionModel: _TypeAlias = TranscriptionModel  # noqa: Y015
 
-class _Region:
+class _AzureTranscriptionEngineConfigRegion:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _RegionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Region.ValueType], _builtins.type):
+class _AzureTranscriptionEngineConfigRegionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AzureTranscriptionEngineConfigRegion.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    REGION_UNSPECIFIED: _Region.ValueType  # 0
+    AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_UNSPECIFIED: _AzureTranscriptionEngineConfigRegion.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    REGION_AUSTRALIAEAST: _Region.ValueType  # 1
+    AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_AUSTRALIAEAST: _AzureTranscriptionEngineConfigRegion.ValueType  # 1
     """Azure Australia East."""
-    REGION_CENTRALINDIA: _Region.ValueType  # 2
+    AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_CENTRALINDIA: _AzureTranscriptionEngineConfigRegion.ValueType  # 2
     """Azure Central India."""
-    REGION_EASTUS: _Region.ValueType  # 3
+    AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_EASTUS: _AzureTranscriptionEngineConfigRegion.ValueType  # 3
     """Azure East US."""
-    REGION_NORTHCENTRALUS: _Region.ValueType  # 4
+    AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_NORTHCENTRALUS: _AzureTranscriptionEngineConfigRegion.ValueType  # 4
     """Azure North Central US."""
-    REGION_WESTEUROPE: _Region.ValueType  # 5
+    AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_WESTEUROPE: _AzureTranscriptionEngineConfigRegion.ValueType  # 5
     """Azure West Europe."""
-    REGION_WESTUS2: _Region.ValueType  # 6
+    AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_WESTUS2: _AzureTranscriptionEngineConfigRegion.ValueType  # 6
     """Azure West US 2."""
 
-class Region(_Region, metaclass=_RegionEnumTypeWrapper):
+class AzureTranscriptionEngineConfigRegion(_AzureTranscriptionEngineConfigRegion, metaclass=_AzureTranscriptionEngineConfigRegionEnumTypeWrapper):
     """Cloud region of the provider's service to use, such as an Azure region."""
 
-REGION_UNSPECIFIED: Region.ValueType  # 0
+AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_UNSPECIFIED: AzureTranscriptionEngineConfigRegion.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-REGION_AUSTRALIAEAST: Region.ValueType  # 1
+AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_AUSTRALIAEAST: AzureTranscriptionEngineConfigRegion.ValueType  # 1
 """Azure Australia East."""
-REGION_CENTRALINDIA: Region.ValueType  # 2
+AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_CENTRALINDIA: AzureTranscriptionEngineConfigRegion.ValueType  # 2
 """Azure Central India."""
-REGION_EASTUS: Region.ValueType  # 3
+AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_EASTUS: AzureTranscriptionEngineConfigRegion.ValueType  # 3
 """Azure East US."""
-REGION_NORTHCENTRALUS: Region.ValueType  # 4
+AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_NORTHCENTRALUS: AzureTranscriptionEngineConfigRegion.ValueType  # 4
 """Azure North Central US."""
-REGION_WESTEUROPE: Region.ValueType  # 5
+AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_WESTEUROPE: AzureTranscriptionEngineConfigRegion.ValueType  # 5
 """Azure West Europe."""
-REGION_WESTUS2: Region.ValueType  # 6
+AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_WESTUS2: AzureTranscriptionEngineConfigRegion.ValueType  # 6
 """Azure West US 2."""
-Global___Region: _TypeAlias = Region  # noqa: Y015
+Global___AzureTranscriptionEngineConfigRegion: _TypeAlias = AzureTranscriptionEngineConfigRegion  # noqa: Y015
 
 class _XAiTranscriptionEngineConfigTranscriptionModel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -1553,27 +1553,27 @@ TOOL_CALL_TYPE_FUNCTION: ToolCallType.ValueType  # 1
 """A function call."""
 Global___ToolCallType: _TypeAlias = ToolCallType  # noqa: Y015
 
-class _Role:
+class _StartAiAssistantParticipantRole:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _RoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Role.ValueType], _builtins.type):
+class _StartAiAssistantParticipantRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StartAiAssistantParticipantRole.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    ROLE_UNSPECIFIED: _Role.ValueType  # 0
+    START_AI_ASSISTANT_PARTICIPANT_ROLE_UNSPECIFIED: _StartAiAssistantParticipantRole.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    ROLE_USER: _Role.ValueType  # 1
+    START_AI_ASSISTANT_PARTICIPANT_ROLE_USER: _StartAiAssistantParticipantRole.ValueType  # 1
     """The caller or end user."""
 
-class Role(_Role, metaclass=_RoleEnumTypeWrapper):
+class StartAiAssistantParticipantRole(_StartAiAssistantParticipantRole, metaclass=_StartAiAssistantParticipantRoleEnumTypeWrapper):
     """Role of a message author or conversation participant; in switch_supervisor_role, the
     supervisor's new role (barge, whisper or monitor).
     """
 
-ROLE_UNSPECIFIED: Role.ValueType  # 0
+START_AI_ASSISTANT_PARTICIPANT_ROLE_UNSPECIFIED: StartAiAssistantParticipantRole.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-ROLE_USER: Role.ValueType  # 1
+START_AI_ASSISTANT_PARTICIPANT_ROLE_USER: StartAiAssistantParticipantRole.ValueType  # 1
 """The caller or end user."""
-Global___Role: _TypeAlias = Role  # noqa: Y015
+Global___StartAiAssistantParticipantRole: _TypeAlias = StartAiAssistantParticipantRole  # noqa: Y015
 
 class _OnHangup:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -1599,89 +1599,89 @@ ON_HANGUP_END_CONVERSATION: OnHangup.ValueType  # 2
 """The conversation ends when this participant hangs up."""
 Global___OnHangup: _TypeAlias = OnHangup  # noqa: Y015
 
-class _TranscriptionModel2:
+class _StartAiAssistantTranscriptionModel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _TranscriptionModel2EnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TranscriptionModel2.ValueType], _builtins.type):
+class _StartAiAssistantTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StartAiAssistantTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    TRANSCRIPTION_MODEL2_UNSPECIFIED: _TranscriptionModel2.ValueType  # 0
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_UNSPECIFIED: _StartAiAssistantTranscriptionModel.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    TRANSCRIPTION_MODEL2_DEEPGRAM_FLUX: _TranscriptionModel2.ValueType  # 1
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DEEPGRAM_FLUX: _StartAiAssistantTranscriptionModel.ValueType  # 1
     """Deepgram Flux, built for conversational turn-taking."""
-    TRANSCRIPTION_MODEL2_FLUX: _TranscriptionModel2.ValueType  # 2
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_FLUX: _StartAiAssistantTranscriptionModel.ValueType  # 2
     """Short name for Deepgram Flux."""
-    TRANSCRIPTION_MODEL2_DEEPGRAM_NOVA_3: _TranscriptionModel2.ValueType  # 3
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DEEPGRAM_NOVA_3: _StartAiAssistantTranscriptionModel.ValueType  # 3
     """Deepgram Nova-3."""
-    TRANSCRIPTION_MODEL2_DEEPGRAM_NOVA_2: _TranscriptionModel2.ValueType  # 4
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DEEPGRAM_NOVA_2: _StartAiAssistantTranscriptionModel.ValueType  # 4
     """Deepgram Nova-2."""
-    TRANSCRIPTION_MODEL2_SPEECHMATICS_STANDARD: _TranscriptionModel2.ValueType  # 5
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_SPEECHMATICS_STANDARD: _StartAiAssistantTranscriptionModel.ValueType  # 5
     """Speechmatics standard."""
-    TRANSCRIPTION_MODEL2_SPEECHMATICS_ENHANCED: _TranscriptionModel2.ValueType  # 6
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_SPEECHMATICS_ENHANCED: _StartAiAssistantTranscriptionModel.ValueType  # 6
     """Speechmatics enhanced, more accurate."""
-    TRANSCRIPTION_MODEL2_ASSEMBLYAI_UNIVERSAL_STREAMING: _TranscriptionModel2.ValueType  # 7
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_ASSEMBLYAI_UNIVERSAL_STREAMING: _StartAiAssistantTranscriptionModel.ValueType  # 7
     """AssemblyAI Universal streaming."""
-    TRANSCRIPTION_MODEL2_XAI_GROK_STT: _TranscriptionModel2.ValueType  # 8
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_XAI_GROK_STT: _StartAiAssistantTranscriptionModel.ValueType  # 8
     """xAI Grok speech-to-text."""
-    TRANSCRIPTION_MODEL2_SONIOX_STT_RT_V4: _TranscriptionModel2.ValueType  # 9
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_SONIOX_STT_RT_V4: _StartAiAssistantTranscriptionModel.ValueType  # 9
     """Soniox real-time v4."""
-    TRANSCRIPTION_MODEL2_NVIDIA_PARAKEET_V3: _TranscriptionModel2.ValueType  # 10
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_NVIDIA_PARAKEET_V3: _StartAiAssistantTranscriptionModel.ValueType  # 10
     """NVIDIA Parakeet v3."""
-    TRANSCRIPTION_MODEL2_HUMAIN_REALTIME: _TranscriptionModel2.ValueType  # 11
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_HUMAIN_REALTIME: _StartAiAssistantTranscriptionModel.ValueType  # 11
     """Humain real-time."""
-    TRANSCRIPTION_MODEL2_RESON8_TURNS: _TranscriptionModel2.ValueType  # 12
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_RESON8_TURNS: _StartAiAssistantTranscriptionModel.ValueType  # 12
     """Reson8 turn-based."""
-    TRANSCRIPTION_MODEL2_AZURE_FAST: _TranscriptionModel2.ValueType  # 13
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_AZURE_FAST: _StartAiAssistantTranscriptionModel.ValueType  # 13
     """Azure fast transcription."""
-    TRANSCRIPTION_MODEL2_AZURE_REALTIME: _TranscriptionModel2.ValueType  # 14
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_AZURE_REALTIME: _StartAiAssistantTranscriptionModel.ValueType  # 14
     """Azure real-time transcription."""
-    TRANSCRIPTION_MODEL2_GOOGLE_LATEST_LONG: _TranscriptionModel2.ValueType  # 15
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_GOOGLE_LATEST_LONG: _StartAiAssistantTranscriptionModel.ValueType  # 15
     """Google latest_long."""
-    TRANSCRIPTION_MODEL2_DISTIL_WHISPER_DISTIL_LARGE_V2: _TranscriptionModel2.ValueType  # 16
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DISTIL_WHISPER_DISTIL_LARGE_V2: _StartAiAssistantTranscriptionModel.ValueType  # 16
     """Distil-Whisper large v2."""
-    TRANSCRIPTION_MODEL2_OPENAI_WHISPER_LARGE_V3_TURBO: _TranscriptionModel2.ValueType  # 17
+    START_AI_ASSISTANT_TRANSCRIPTION_MODEL_OPENAI_WHISPER_LARGE_V3_TURBO: _StartAiAssistantTranscriptionModel.ValueType  # 17
     """OpenAI Whisper large v3 turbo."""
 
-class TranscriptionModel2(_TranscriptionModel2, metaclass=_TranscriptionModel2EnumTypeWrapper):
+class StartAiAssistantTranscriptionModel(_StartAiAssistantTranscriptionModel, metaclass=_StartAiAssistantTranscriptionModelEnumTypeWrapper):
     """Model to use, named by its provider's id."""
 
-TRANSCRIPTION_MODEL2_UNSPECIFIED: TranscriptionModel2.ValueType  # 0
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_UNSPECIFIED: StartAiAssistantTranscriptionModel.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-TRANSCRIPTION_MODEL2_DEEPGRAM_FLUX: TranscriptionModel2.ValueType  # 1
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DEEPGRAM_FLUX: StartAiAssistantTranscriptionModel.ValueType  # 1
 """Deepgram Flux, built for conversational turn-taking."""
-TRANSCRIPTION_MODEL2_FLUX: TranscriptionModel2.ValueType  # 2
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_FLUX: StartAiAssistantTranscriptionModel.ValueType  # 2
 """Short name for Deepgram Flux."""
-TRANSCRIPTION_MODEL2_DEEPGRAM_NOVA_3: TranscriptionModel2.ValueType  # 3
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DEEPGRAM_NOVA_3: StartAiAssistantTranscriptionModel.ValueType  # 3
 """Deepgram Nova-3."""
-TRANSCRIPTION_MODEL2_DEEPGRAM_NOVA_2: TranscriptionModel2.ValueType  # 4
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DEEPGRAM_NOVA_2: StartAiAssistantTranscriptionModel.ValueType  # 4
 """Deepgram Nova-2."""
-TRANSCRIPTION_MODEL2_SPEECHMATICS_STANDARD: TranscriptionModel2.ValueType  # 5
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_SPEECHMATICS_STANDARD: StartAiAssistantTranscriptionModel.ValueType  # 5
 """Speechmatics standard."""
-TRANSCRIPTION_MODEL2_SPEECHMATICS_ENHANCED: TranscriptionModel2.ValueType  # 6
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_SPEECHMATICS_ENHANCED: StartAiAssistantTranscriptionModel.ValueType  # 6
 """Speechmatics enhanced, more accurate."""
-TRANSCRIPTION_MODEL2_ASSEMBLYAI_UNIVERSAL_STREAMING: TranscriptionModel2.ValueType  # 7
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_ASSEMBLYAI_UNIVERSAL_STREAMING: StartAiAssistantTranscriptionModel.ValueType  # 7
 """AssemblyAI Universal streaming."""
-TRANSCRIPTION_MODEL2_XAI_GROK_STT: TranscriptionModel2.ValueType  # 8
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_XAI_GROK_STT: StartAiAssistantTranscriptionModel.ValueType  # 8
 """xAI Grok speech-to-text."""
-TRANSCRIPTION_MODEL2_SONIOX_STT_RT_V4: TranscriptionModel2.ValueType  # 9
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_SONIOX_STT_RT_V4: StartAiAssistantTranscriptionModel.ValueType  # 9
 """Soniox real-time v4."""
-TRANSCRIPTION_MODEL2_NVIDIA_PARAKEET_V3: TranscriptionModel2.ValueType  # 10
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_NVIDIA_PARAKEET_V3: StartAiAssistantTranscriptionModel.ValueType  # 10
 """NVIDIA Parakeet v3."""
-TRANSCRIPTION_MODEL2_HUMAIN_REALTIME: TranscriptionModel2.ValueType  # 11
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_HUMAIN_REALTIME: StartAiAssistantTranscriptionModel.ValueType  # 11
 """Humain real-time."""
-TRANSCRIPTION_MODEL2_RESON8_TURNS: TranscriptionModel2.ValueType  # 12
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_RESON8_TURNS: StartAiAssistantTranscriptionModel.ValueType  # 12
 """Reson8 turn-based."""
-TRANSCRIPTION_MODEL2_AZURE_FAST: TranscriptionModel2.ValueType  # 13
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_AZURE_FAST: StartAiAssistantTranscriptionModel.ValueType  # 13
 """Azure fast transcription."""
-TRANSCRIPTION_MODEL2_AZURE_REALTIME: TranscriptionModel2.ValueType  # 14
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_AZURE_REALTIME: StartAiAssistantTranscriptionModel.ValueType  # 14
 """Azure real-time transcription."""
-TRANSCRIPTION_MODEL2_GOOGLE_LATEST_LONG: TranscriptionModel2.ValueType  # 15
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_GOOGLE_LATEST_LONG: StartAiAssistantTranscriptionModel.ValueType  # 15
 """Google latest_long."""
-TRANSCRIPTION_MODEL2_DISTIL_WHISPER_DISTIL_LARGE_V2: TranscriptionModel2.ValueType  # 16
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DISTIL_WHISPER_DISTIL_LARGE_V2: StartAiAssistantTranscriptionModel.ValueType  # 16
 """Distil-Whisper large v2."""
-TRANSCRIPTION_MODEL2_OPENAI_WHISPER_LARGE_V3_TURBO: TranscriptionModel2.ValueType  # 17
+START_AI_ASSISTANT_TRANSCRIPTION_MODEL_OPENAI_WHISPER_LARGE_V3_TURBO: StartAiAssistantTranscriptionModel.ValueType  # 17
 """OpenAI Whisper large v3 turbo."""
-Global___TranscriptionModel2: _TypeAlias = TranscriptionModel2  # noqa: Y015
+Global___StartAiAssistantTranscriptionModel: _TypeAlias = StartAiAssistantTranscriptionModel  # noqa: Y015
 
 class _PreferredCodecs:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -1861,29 +1861,29 @@ START_RECORDING_REQUEST_TRANSCRIPTION_ENGINE_DEEPGRAM_NOVA_3: StartRecordingRequ
 """Deepgram Nova-3."""
 Global___StartRecordingRequestTranscriptionEngine: _TypeAlias = StartRecordingRequestTranscriptionEngine  # noqa: Y015
 
-class _Cause:
+class _RejectCallCause:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _CauseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Cause.ValueType], _builtins.type):
+class _RejectCallCauseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RejectCallCause.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    CAUSE_UNSPECIFIED: _Cause.ValueType  # 0
+    REJECT_CALL_CAUSE_UNSPECIFIED: _RejectCallCause.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    CAUSE_CALL_REJECTED: _Cause.ValueType  # 1
+    REJECT_CALL_CAUSE_CALL_REJECTED: _RejectCallCause.ValueType  # 1
     """Reject as declined by the callee."""
-    CAUSE_USER_BUSY: _Cause.ValueType  # 2
+    REJECT_CALL_CAUSE_USER_BUSY: _RejectCallCause.ValueType  # 2
     """Reject as busy."""
 
-class Cause(_Cause, metaclass=_CauseEnumTypeWrapper):
+class RejectCallCause(_RejectCallCause, metaclass=_RejectCallCauseEnumTypeWrapper):
     """SIP reason given when rejecting the call."""
 
-CAUSE_UNSPECIFIED: Cause.ValueType  # 0
+REJECT_CALL_CAUSE_UNSPECIFIED: RejectCallCause.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-CAUSE_CALL_REJECTED: Cause.ValueType  # 1
+REJECT_CALL_CAUSE_CALL_REJECTED: RejectCallCause.ValueType  # 1
 """Reject as declined by the callee."""
-CAUSE_USER_BUSY: Cause.ValueType  # 2
+REJECT_CALL_CAUSE_USER_BUSY: RejectCallCause.ValueType  # 2
 """Reject as busy."""
-Global___Cause: _TypeAlias = Cause  # noqa: Y015
+Global___RejectCallCause: _TypeAlias = RejectCallCause  # noqa: Y015
 
 class _SipTransport:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -1941,35 +1941,35 @@ TARGET_LEGS_BOTH: TargetLegs.ValueType  # 3
 """Both legs."""
 Global___TargetLegs: _TypeAlias = TargetLegs  # noqa: Y015
 
-class _Direction:
+class _StartNoiseSuppressionDirection:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _DirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Direction.ValueType], _builtins.type):
+class _StartNoiseSuppressionDirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StartNoiseSuppressionDirection.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    DIRECTION_UNSPECIFIED: _Direction.ValueType  # 0
+    START_NOISE_SUPPRESSION_DIRECTION_UNSPECIFIED: _StartNoiseSuppressionDirection.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    DIRECTION_INBOUND: _Direction.ValueType  # 1
+    START_NOISE_SUPPRESSION_DIRECTION_INBOUND: _StartNoiseSuppressionDirection.ValueType  # 1
     """Incoming audio (from the caller)."""
-    DIRECTION_OUTBOUND: _Direction.ValueType  # 2
+    START_NOISE_SUPPRESSION_DIRECTION_OUTBOUND: _StartNoiseSuppressionDirection.ValueType  # 2
     """Outgoing audio (towards the caller)."""
-    DIRECTION_BOTH: _Direction.ValueType  # 3
+    START_NOISE_SUPPRESSION_DIRECTION_BOTH: _StartNoiseSuppressionDirection.ValueType  # 3
     """Audio in both directions."""
 
-class Direction(_Direction, metaclass=_DirectionEnumTypeWrapper):
+class StartNoiseSuppressionDirection(_StartNoiseSuppressionDirection, metaclass=_StartNoiseSuppressionDirectionEnumTypeWrapper):
     """Direction of the call or audio: for calls whether it was received or placed; for noise
     suppression which audio to clean (defaults to inbound).
     """
 
-DIRECTION_UNSPECIFIED: Direction.ValueType  # 0
+START_NOISE_SUPPRESSION_DIRECTION_UNSPECIFIED: StartNoiseSuppressionDirection.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-DIRECTION_INBOUND: Direction.ValueType  # 1
+START_NOISE_SUPPRESSION_DIRECTION_INBOUND: StartNoiseSuppressionDirection.ValueType  # 1
 """Incoming audio (from the caller)."""
-DIRECTION_OUTBOUND: Direction.ValueType  # 2
+START_NOISE_SUPPRESSION_DIRECTION_OUTBOUND: StartNoiseSuppressionDirection.ValueType  # 2
 """Outgoing audio (towards the caller)."""
-DIRECTION_BOTH: Direction.ValueType  # 3
+START_NOISE_SUPPRESSION_DIRECTION_BOTH: StartNoiseSuppressionDirection.ValueType  # 3
 """Audio in both directions."""
-Global___Direction: _TypeAlias = Direction  # noqa: Y015
+Global___StartNoiseSuppressionDirection: _TypeAlias = StartNoiseSuppressionDirection  # noqa: Y015
 
 class _NoiseSuppressionEngine:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -2027,53 +2027,53 @@ NOISE_SUPPRESSION_ENGINE_QUAIL_VOICE_FOCUS_XS: NoiseSuppressionEngine.ValueType 
 """AiCoustics Quail voice-focus model, extra-small size."""
 Global___NoiseSuppressionEngine: _TypeAlias = NoiseSuppressionEngine  # noqa: Y015
 
-class _Family:
+class _NoiseSuppressionEngineConfigFamily:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _FamilyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Family.ValueType], _builtins.type):
+class _NoiseSuppressionEngineConfigFamilyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoiseSuppressionEngineConfigFamily.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    FAMILY_UNSPECIFIED: _Family.ValueType  # 0
+    NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_UNSPECIFIED: _NoiseSuppressionEngineConfigFamily.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    FAMILY_SPARROW: _Family.ValueType  # 1
+    NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_SPARROW: _NoiseSuppressionEngineConfigFamily.ValueType  # 1
     """AiCoustics Sparrow model family."""
-    FAMILY_QUAIL: _Family.ValueType  # 2
+    NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_QUAIL: _NoiseSuppressionEngineConfigFamily.ValueType  # 2
     """AiCoustics Quail model family."""
 
-class Family(_Family, metaclass=_FamilyEnumTypeWrapper):
+class NoiseSuppressionEngineConfigFamily(_NoiseSuppressionEngineConfigFamily, metaclass=_NoiseSuppressionEngineConfigFamilyEnumTypeWrapper):
     """Model family of the AiCoustics noise suppressor."""
 
-FAMILY_UNSPECIFIED: Family.ValueType  # 0
+NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_UNSPECIFIED: NoiseSuppressionEngineConfigFamily.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-FAMILY_SPARROW: Family.ValueType  # 1
+NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_SPARROW: NoiseSuppressionEngineConfigFamily.ValueType  # 1
 """AiCoustics Sparrow model family."""
-FAMILY_QUAIL: Family.ValueType  # 2
+NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_QUAIL: NoiseSuppressionEngineConfigFamily.ValueType  # 2
 """AiCoustics Quail model family."""
-Global___Family: _TypeAlias = Family  # noqa: Y015
+Global___NoiseSuppressionEngineConfigFamily: _TypeAlias = NoiseSuppressionEngineConfigFamily  # noqa: Y015
 
-class _Mode:
+class _NoiseSuppressionEngineConfigMode:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _ModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Mode.ValueType], _builtins.type):
+class _NoiseSuppressionEngineConfigModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoiseSuppressionEngineConfigMode.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    MODE_UNSPECIFIED: _Mode.ValueType  # 0
+    NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_UNSPECIFIED: _NoiseSuppressionEngineConfigMode.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    MODE_STANDARD: _Mode.ValueType  # 1
+    NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_STANDARD: _NoiseSuppressionEngineConfigMode.ValueType  # 1
     """Standard processing."""
-    MODE_ADVANCED: _Mode.ValueType  # 2
+    NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_ADVANCED: _NoiseSuppressionEngineConfigMode.ValueType  # 2
     """More thorough processing at higher cost."""
 
-class Mode(_Mode, metaclass=_ModeEnumTypeWrapper):
+class NoiseSuppressionEngineConfigMode(_NoiseSuppressionEngineConfigMode, metaclass=_NoiseSuppressionEngineConfigModeEnumTypeWrapper):
     """Processing mode of the noise suppression engine."""
 
-MODE_UNSPECIFIED: Mode.ValueType  # 0
+NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_UNSPECIFIED: NoiseSuppressionEngineConfigMode.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-MODE_STANDARD: Mode.ValueType  # 1
+NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_STANDARD: NoiseSuppressionEngineConfigMode.ValueType  # 1
 """Standard processing."""
-MODE_ADVANCED: Mode.ValueType  # 2
+NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_ADVANCED: NoiseSuppressionEngineConfigMode.ValueType  # 2
 """More thorough processing at higher cost."""
-Global___Mode: _TypeAlias = Mode  # noqa: Y015
+Global___NoiseSuppressionEngineConfigMode: _TypeAlias = NoiseSuppressionEngineConfigMode  # noqa: Y015
 
 class _NoiseSuppressionEngineConfigModel:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -2107,69 +2107,69 @@ NOISE_SUPPRESSION_ENGINE_CONFIG_MODEL_KRISP_VIVA_SS_V1_KEF: NoiseSuppressionEngi
 """Krisp VIVA speech-separation model."""
 Global___NoiseSuppressionEngineConfigModel: _TypeAlias = NoiseSuppressionEngineConfigModel  # noqa: Y015
 
-class _Size:
+class _NoiseSuppressionEngineConfigSize:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _SizeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Size.ValueType], _builtins.type):
+class _NoiseSuppressionEngineConfigSizeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoiseSuppressionEngineConfigSize.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    SIZE_UNSPECIFIED: _Size.ValueType  # 0
+    NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_UNSPECIFIED: _NoiseSuppressionEngineConfigSize.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    SIZE_S: _Size.ValueType  # 1
+    NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_S: _NoiseSuppressionEngineConfigSize.ValueType  # 1
     """Small model."""
-    SIZE_L: _Size.ValueType  # 2
+    NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_L: _NoiseSuppressionEngineConfigSize.ValueType  # 2
     """Large model."""
-    SIZE_XS: _Size.ValueType  # 3
+    NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_XS: _NoiseSuppressionEngineConfigSize.ValueType  # 3
     """Extra-small model."""
-    SIZE_XXS: _Size.ValueType  # 4
+    NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_XXS: _NoiseSuppressionEngineConfigSize.ValueType  # 4
     """Smallest model."""
-    SIZE_VF_L: _Size.ValueType  # 5
+    NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_VF_L: _NoiseSuppressionEngineConfigSize.ValueType  # 5
     """Large voice-focus model."""
-    SIZE_VF_1_1_L: _Size.ValueType  # 6
+    NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_VF_1_1_L: _NoiseSuppressionEngineConfigSize.ValueType  # 6
     """Large voice-focus model, version 1.1."""
 
-class Size(_Size, metaclass=_SizeEnumTypeWrapper):
+class NoiseSuppressionEngineConfigSize(_NoiseSuppressionEngineConfigSize, metaclass=_NoiseSuppressionEngineConfigSizeEnumTypeWrapper):
     """Model size of the noise suppression engine; larger ones clean better but cost more processing."""
 
-SIZE_UNSPECIFIED: Size.ValueType  # 0
+NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_UNSPECIFIED: NoiseSuppressionEngineConfigSize.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-SIZE_S: Size.ValueType  # 1
+NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_S: NoiseSuppressionEngineConfigSize.ValueType  # 1
 """Small model."""
-SIZE_L: Size.ValueType  # 2
+NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_L: NoiseSuppressionEngineConfigSize.ValueType  # 2
 """Large model."""
-SIZE_XS: Size.ValueType  # 3
+NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_XS: NoiseSuppressionEngineConfigSize.ValueType  # 3
 """Extra-small model."""
-SIZE_XXS: Size.ValueType  # 4
+NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_XXS: NoiseSuppressionEngineConfigSize.ValueType  # 4
 """Smallest model."""
-SIZE_VF_L: Size.ValueType  # 5
+NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_VF_L: NoiseSuppressionEngineConfigSize.ValueType  # 5
 """Large voice-focus model."""
-SIZE_VF_1_1_L: Size.ValueType  # 6
+NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_VF_1_1_L: NoiseSuppressionEngineConfigSize.ValueType  # 6
 """Large voice-focus model, version 1.1."""
-Global___Size: _TypeAlias = Size  # noqa: Y015
+Global___NoiseSuppressionEngineConfigSize: _TypeAlias = NoiseSuppressionEngineConfigSize  # noqa: Y015
 
-class _Currency:
+class _CollectPaymentCurrency:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _CurrencyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Currency.ValueType], _builtins.type):
+class _CollectPaymentCurrencyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CollectPaymentCurrency.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    CURRENCY_UNSPECIFIED: _Currency.ValueType  # 0
+    COLLECT_PAYMENT_CURRENCY_UNSPECIFIED: _CollectPaymentCurrency.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    CURRENCY_USD: _Currency.ValueType  # 1
+    COLLECT_PAYMENT_CURRENCY_USD: _CollectPaymentCurrency.ValueType  # 1
     """US dollars."""
-    CURRENCY_USD_LOWER: _Currency.ValueType  # 2
+    COLLECT_PAYMENT_CURRENCY_USD_LOWER: _CollectPaymentCurrency.ValueType  # 2
     """US dollars (lower-case form)."""
 
-class Currency(_Currency, metaclass=_CurrencyEnumTypeWrapper):
+class CollectPaymentCurrency(_CollectPaymentCurrency, metaclass=_CollectPaymentCurrencyEnumTypeWrapper):
     """Currency code (ISO 4217) of an amount, for example USD."""
 
-CURRENCY_UNSPECIFIED: Currency.ValueType  # 0
+COLLECT_PAYMENT_CURRENCY_UNSPECIFIED: CollectPaymentCurrency.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-CURRENCY_USD: Currency.ValueType  # 1
+COLLECT_PAYMENT_CURRENCY_USD: CollectPaymentCurrency.ValueType  # 1
 """US dollars."""
-CURRENCY_USD_LOWER: Currency.ValueType  # 2
+COLLECT_PAYMENT_CURRENCY_USD_LOWER: CollectPaymentCurrency.ValueType  # 2
 """US dollars (lower-case form)."""
-Global___Currency: _TypeAlias = Currency  # noqa: Y015
+Global___CollectPaymentCurrency: _TypeAlias = CollectPaymentCurrency  # noqa: Y015
 
 class _TransactionType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -2412,9 +2412,9 @@ class DialCallRequest(_message.Message):
     """
     prevent_double_bridge: _builtins.bool
     """When true, the command fails if the target call is already bridged to another call."""
-    privacy: Global___Privacy.ValueType
+    privacy: Global___DialCallPrivacy.ValueType
     """Whether to hide the caller ID from the callee (id) or not (none)."""
-    record: Global___Record.ValueType
+    record: Global___DialCallRecord.ValueType
     """Start recording the call when it is answered; the only value is record-from-answer."""
     record_channels: _common_pb2.RecordChannels.ValueType
     """Records both parties on one channel (single) or each on its own channel (dual); dual by
@@ -2422,7 +2422,7 @@ class DialCallRequest(_message.Message):
     """
     record_custom_file_name: _builtins.str
     """File name for the recording, without extension."""
-    record_format: Global___Format.ValueType
+    record_format: Global___ResembleVoiceSettingFormat.ValueType
     """File format of the recording; mp3 by default."""
     record_max_length: _builtins.int
     """Longest recording in seconds, 0 to 14400; 0 means no limit."""
@@ -2594,11 +2594,11 @@ class DialCallRequest(_message.Message):
         park_after_unbridge: _builtins.str | None = ...,
         preferred_codecs: _builtins.str | None = ...,
         prevent_double_bridge: _builtins.bool | None = ...,
-        privacy: Global___Privacy.ValueType | None = ...,
-        record: Global___Record.ValueType | None = ...,
+        privacy: Global___DialCallPrivacy.ValueType | None = ...,
+        record: Global___DialCallRecord.ValueType | None = ...,
         record_channels: _common_pb2.RecordChannels.ValueType | None = ...,
         record_custom_file_name: _builtins.str | None = ...,
-        record_format: Global___Format.ValueType | None = ...,
+        record_format: Global___ResembleVoiceSettingFormat.ValueType | None = ...,
         record_max_length: _builtins.int | None = ...,
         record_timeout_secs: _builtins.int | None = ...,
         record_track: Global___RecordTrack.ValueType | None = ...,
@@ -3482,13 +3482,13 @@ class WebhookTool(_message.Message):
 
     WEBHOOK_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def webhook(self) -> Global___Webhook:
+    def webhook(self) -> Global___WebhookToolConfig:
         """Settings of a tool that calls your HTTP endpoint."""
 
     def __init__(
         self,
         *,
-        webhook: Global___Webhook | None = ...,
+        webhook: Global___WebhookToolConfig | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -3499,7 +3499,7 @@ class WebhookTool(_message.Message):
 Global___WebhookTool: _TypeAlias = WebhookTool  # noqa: Y015
 
 @_typing.final
-class Webhook(_message.Message):
+class WebhookToolConfig(_message.Message):
     """Settings of a tool that calls your HTTP endpoint."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -3518,14 +3518,14 @@ class Webhook(_message.Message):
     """Name of the tool as the model sees it; use a short identifier."""
     url: _builtins.str
     """HTTP URL the tool calls; may contain placeholders for path parameters."""
-    method: Global___Method.ValueType
+    method: Global___WebhookToolConfigMethod.ValueType
     """HTTP method the webhook tool uses."""
     @_builtins.property
     def body_parameters(self) -> Global___BodyParameters:
         """JSON Schema object describing the JSON body the tool sends to its webhook."""
 
     @_builtins.property
-    def headers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Header]:
+    def headers(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookToolConfigHeader]:
         """HTTP headers (name and value pairs) to send with each webhook tool request."""
 
     @_builtins.property
@@ -3543,8 +3543,8 @@ class Webhook(_message.Message):
         name: _builtins.str | None = ...,
         url: _builtins.str | None = ...,
         body_parameters: Global___BodyParameters | None = ...,
-        headers: _abc.Iterable[Global___Header] | None = ...,
-        method: Global___Method.ValueType | None = ...,
+        headers: _abc.Iterable[Global___WebhookToolConfigHeader] | None = ...,
+        method: Global___WebhookToolConfigMethod.ValueType | None = ...,
         path_parameters: Global___BodyParameters | None = ...,
         query_parameters: Global___BodyParameters | None = ...,
     ) -> None: ...
@@ -3569,7 +3569,7 @@ class Webhook(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__url) -> _WhichOneofReturnType__url | None: ...
 
-Global___Webhook: _TypeAlias = Webhook  # noqa: Y015
+Global___WebhookToolConfig: _TypeAlias = WebhookToolConfig  # noqa: Y015
 
 @_typing.final
 class BodyParameters(_message.Message):
@@ -3608,7 +3608,7 @@ class BodyParameters(_message.Message):
 Global___BodyParameters: _TypeAlias = BodyParameters  # noqa: Y015
 
 @_typing.final
-class Header(_message.Message):
+class WebhookToolConfigHeader(_message.Message):
     """The `header` value."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -3640,7 +3640,7 @@ class Header(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__value) -> _WhichOneofReturnType__value | None: ...
 
-Global___Header: _TypeAlias = Header  # noqa: Y015
+Global___WebhookToolConfigHeader: _TypeAlias = WebhookToolConfigHeader  # noqa: Y015
 
 @_typing.final
 class HangupTool(_message.Message):
@@ -3652,13 +3652,13 @@ class HangupTool(_message.Message):
 
     HANGUP_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def hangup(self) -> Global___Hangup:
+    def hangup(self) -> Global___HangupToolConfig:
         """Settings of the built-in tool that lets the assistant end the call."""
 
     def __init__(
         self,
         *,
-        hangup: Global___Hangup | None = ...,
+        hangup: Global___HangupToolConfig | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["hangup", b"hangup"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -3669,7 +3669,7 @@ class HangupTool(_message.Message):
 Global___HangupTool: _TypeAlias = HangupTool  # noqa: Y015
 
 @_typing.final
-class Hangup(_message.Message):
+class HangupToolConfig(_message.Message):
     """Settings of the built-in tool that lets the assistant end the call."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -3690,7 +3690,7 @@ class Hangup(_message.Message):
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
 
-Global___Hangup: _TypeAlias = Hangup  # noqa: Y015
+Global___HangupToolConfig: _TypeAlias = HangupToolConfig  # noqa: Y015
 
 @_typing.final
 class TransferTool(_message.Message):
@@ -3702,13 +3702,13 @@ class TransferTool(_message.Message):
 
     TRANSFER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def transfer(self) -> Global___Transfer:
+    def transfer(self) -> Global___TransferToolConfig:
         """Settings of the built-in tool that lets the assistant transfer the call."""
 
     def __init__(
         self,
         *,
-        transfer: Global___Transfer | None = ...,
+        transfer: Global___TransferToolConfig | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transfer", b"transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -3719,7 +3719,7 @@ class TransferTool(_message.Message):
 Global___TransferTool: _TypeAlias = TransferTool  # noqa: Y015
 
 @_typing.final
-class Transfer(_message.Message):
+class TransferToolConfig(_message.Message):
     """Settings of the built-in tool that lets the assistant transfer the call."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -3752,7 +3752,7 @@ class Transfer(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_targets) -> _WhichOneofReturnType_targets | None: ...
 
-Global___Transfer: _TypeAlias = Transfer  # noqa: Y015
+Global___TransferToolConfig: _TypeAlias = TransferToolConfig  # noqa: Y015
 
 @_typing.final
 class TargetList(_message.Message):
@@ -3825,13 +3825,13 @@ class RetrievalTool(_message.Message):
 
     RETRIEVAL_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def retrieval(self) -> Global___Retrieval:
+    def retrieval(self) -> Global___RetrievalToolConfig:
         """Settings of the built-in tool that lets the assistant search your uploaded documents."""
 
     def __init__(
         self,
         *,
-        retrieval: Global___Retrieval | None = ...,
+        retrieval: Global___RetrievalToolConfig | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["retrieval", b"retrieval"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -3842,7 +3842,7 @@ class RetrievalTool(_message.Message):
 Global___RetrievalTool: _TypeAlias = RetrievalTool  # noqa: Y015
 
 @_typing.final
-class Retrieval(_message.Message):
+class RetrievalToolConfig(_message.Message):
     """Settings of the built-in tool that lets the assistant search your uploaded documents."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -3869,7 +3869,7 @@ class Retrieval(_message.Message):
     _WhichOneofArgType__max_num_results: _TypeAlias = _typing.Literal["_max_num_results", b"_max_num_results"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_num_results) -> _WhichOneofReturnType__max_num_results | None: ...
 
-Global___Retrieval: _TypeAlias = Retrieval  # noqa: Y015
+Global___RetrievalToolConfig: _TypeAlias = RetrievalToolConfig  # noqa: Y015
 
 @_typing.final
 class VoiceSettings(_message.Message):
@@ -4001,7 +4001,7 @@ class PredefinedMediaBackgroundAudio(_message.Message):
 
     VALUE_FIELD_NUMBER: _builtins.int
     VOLUME_FIELD_NUMBER: _builtins.int
-    value: Global___Value.ValueType
+    value: Global___PredefinedMediaBackgroundAudioValue.ValueType
     """What to play: the built-in sound name, the media URL, or the stored media name, depending on
     type.
     """
@@ -4010,7 +4010,7 @@ class PredefinedMediaBackgroundAudio(_message.Message):
     def __init__(
         self,
         *,
-        value: Global___Value.ValueType | None = ...,
+        value: Global___PredefinedMediaBackgroundAudioValue.ValueType | None = ...,
         volume: _builtins.float | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_value", b"_value", "_volume", b"_volume", "value", b"value", "volume", b"volume"]  # noqa: Y015
@@ -4277,7 +4277,7 @@ class ConversationRelayConfig(_message.Message):
         """Fine control of when the caller may interrupt the relay."""
 
     @_builtins.property
-    def languages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Language]:
+    def languages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConversationRelayConfigLanguage]:
         """Languages the relay can switch between, each with its own recognition and voice settings."""
 
     @_builtins.property
@@ -4331,7 +4331,7 @@ class ConversationRelayConfig(_message.Message):
         interruptible_greeting: Global___Interruptible.ValueType | None = ...,
         interruption_settings: Global___InterruptionSettings | None = ...,
         language: _builtins.str | None = ...,
-        languages: _abc.Iterable[Global___Language] | None = ...,
+        languages: _abc.Iterable[Global___ConversationRelayConfigLanguage] | None = ...,
         provider: _builtins.str | None = ...,
         structured_provider: _struct_pb2.Struct | None = ...,
         transcription_engine: Global___TranscriptionEngine.ValueType | None = ...,
@@ -4448,7 +4448,7 @@ class InterruptionSettings(_message.Message):
 Global___InterruptionSettings: _TypeAlias = InterruptionSettings  # noqa: Y015
 
 @_typing.final
-class Language(_message.Message):
+class ConversationRelayConfigLanguage(_message.Message):
     """Language of the speech, text or voice, as a language code such as en-US."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -4570,7 +4570,7 @@ class Language(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_voice_settings) -> _WhichOneofReturnType_voice_settings | None: ...
 
-Global___Language: _TypeAlias = Language  # noqa: Y015
+Global___ConversationRelayConfigLanguage: _TypeAlias = ConversationRelayConfigLanguage  # noqa: Y015
 
 @_typing.final
 class ElevenlabsVoiceSetting(_message.Message):
@@ -4711,9 +4711,9 @@ class AzureVoiceSetting(_message.Message):
     """Name of the stored secret holding the voice provider's API key, to use your own account."""
     deployment_id: _builtins.str
     """Id of a custom voice deployment in your Azure Speech resource."""
-    effect: Global___Effect.ValueType
+    effect: Global___AzureVoiceSettingEffect.ValueType
     """Audio effect applied to the Azure voice, such as a car or telephone equaliser."""
-    gender: Global___Gender.ValueType
+    gender: Global___AzureVoiceSettingGender.ValueType
     """Voice gender used when picking an Azure voice."""
     region: _builtins.str
     """Azure region of the speech service that hosts the voice."""
@@ -4722,8 +4722,8 @@ class AzureVoiceSetting(_message.Message):
         *,
         api_key_ref: _builtins.str | None = ...,
         deployment_id: _builtins.str | None = ...,
-        effect: Global___Effect.ValueType | None = ...,
-        gender: Global___Gender.ValueType | None = ...,
+        effect: Global___AzureVoiceSettingEffect.ValueType | None = ...,
+        gender: Global___AzureVoiceSettingGender.ValueType | None = ...,
         region: _builtins.str | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_api_key_ref", b"_api_key_ref", "_deployment_id", b"_deployment_id", "_effect", b"_effect", "_gender", b"_gender", "_region", b"_region", "api_key_ref", b"api_key_ref", "deployment_id", b"deployment_id", "effect", b"effect", "gender", b"gender", "region", b"region"]  # noqa: Y015
@@ -4764,17 +4764,17 @@ class ResembleVoiceSetting(_message.Message):
     FORMAT_FIELD_NUMBER: _builtins.int
     PRECISION_FIELD_NUMBER: _builtins.int
     SAMPLE_RATE_FIELD_NUMBER: _builtins.int
-    format: Global___Format.ValueType
+    format: Global___ResembleVoiceSettingFormat.ValueType
     """Audio format Resemble returns."""
-    precision: Global___Precision.ValueType
+    precision: Global___ResembleVoiceSettingPrecision.ValueType
     """Sample precision of Resemble audio: PCM 16, 24 or 32 bit, or mu-law."""
     sample_rate: Global___SampleRate.ValueType
     """Sample rate of Resemble audio, in hertz."""
     def __init__(
         self,
         *,
-        format: Global___Format.ValueType | None = ...,
-        precision: Global___Precision.ValueType | None = ...,
+        format: Global___ResembleVoiceSettingFormat.ValueType | None = ...,
+        precision: Global___ResembleVoiceSettingPrecision.ValueType | None = ...,
         sample_rate: Global___SampleRate.ValueType | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_format", b"_format", "_precision", b"_precision", "_sample_rate", b"_sample_rate", "format", b"format", "precision", b"precision", "sample_rate", b"sample_rate"]  # noqa: Y015
@@ -4932,7 +4932,7 @@ class SipHeader(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
-    name: Global___Name.ValueType
+    name: Global___SipHeaderName.ValueType
     """Name of the object it appears in, such as a logged event, a header, a parameter, a
     participant, an assistant or a function.
     """
@@ -4941,7 +4941,7 @@ class SipHeader(_message.Message):
     def __init__(
         self,
         *,
-        name: Global___Name.ValueType | None = ...,
+        name: Global___SipHeaderName.ValueType | None = ...,
         value: _builtins.str | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_name", b"_name", "_value", b"_value", "name", b"name", "value", b"value"]  # noqa: Y015
@@ -5174,7 +5174,7 @@ class GoogleTranscriptionEngineConfig(_message.Message):
     """Largest number of speakers to tell apart."""
     min_speaker_count: _builtins.int
     """Smallest number of speakers to tell apart."""
-    model: Global___Model.ValueType
+    model: Global___GoogleTranscriptionEngineConfigModel.ValueType
     """Google recognition model tuned for a kind of audio, such as phone_call or latest_long."""
     profanity_filter: _builtins.bool
     """When true, profanity is masked in the transcript."""
@@ -5197,7 +5197,7 @@ class GoogleTranscriptionEngineConfig(_message.Message):
         language: _builtins.str | None = ...,
         max_speaker_count: _builtins.int | None = ...,
         min_speaker_count: _builtins.int | None = ...,
-        model: Global___Model.ValueType | None = ...,
+        model: Global___GoogleTranscriptionEngineConfigModel.ValueType | None = ...,
         profanity_filter: _builtins.bool | None = ...,
         speech_context: _abc.Iterable[Global___SpeechContext] | None = ...,
         use_enhanced: _builtins.bool | None = ...,
@@ -5319,7 +5319,7 @@ class AzureTranscriptionEngineConfig(_message.Message):
     REGION_FIELD_NUMBER: _builtins.int
     API_KEY_REF_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
-    region: Global___Region.ValueType
+    region: Global___AzureTranscriptionEngineConfigRegion.ValueType
     """Azure region of the speech service to use."""
     api_key_ref: _builtins.str
     """Name of the stored secret holding your Azure Speech key, to use your own resource."""
@@ -5328,7 +5328,7 @@ class AzureTranscriptionEngineConfig(_message.Message):
     def __init__(
         self,
         *,
-        region: Global___Region.ValueType | None = ...,
+        region: Global___AzureTranscriptionEngineConfigRegion.ValueType | None = ...,
         api_key_ref: _builtins.str | None = ...,
         language: _builtins.str | None = ...,
     ) -> None: ...
@@ -5670,7 +5670,7 @@ class ATranscriptionEngineConfig(_message.Message):
     """Largest number of speakers to tell apart."""
     min_speaker_count: _builtins.int
     """Smallest number of speakers to tell apart."""
-    model: Global___Model.ValueType
+    model: Global___GoogleTranscriptionEngineConfigModel.ValueType
     """Google recognition model tuned for a kind of audio, such as phone_call or latest_long."""
     profanity_filter: _builtins.bool
     """When true, profanity is masked in the transcript."""
@@ -5693,7 +5693,7 @@ class ATranscriptionEngineConfig(_message.Message):
         language: _builtins.str | None = ...,
         max_speaker_count: _builtins.int | None = ...,
         min_speaker_count: _builtins.int | None = ...,
-        model: Global___Model.ValueType | None = ...,
+        model: Global___GoogleTranscriptionEngineConfigModel.ValueType | None = ...,
         profanity_filter: _builtins.bool | None = ...,
         speech_context: _abc.Iterable[Global___SpeechContext] | None = ...,
         use_enhanced: _builtins.bool | None = ...,
@@ -6253,11 +6253,11 @@ class StartAiAssistantRequest(_message.Message):
         """
 
     @_builtins.property
-    def participants(self) -> _containers.RepeatedCompositeFieldContainer[Global___Participant]:
+    def participants(self) -> _containers.RepeatedCompositeFieldContainer[Global___StartAiAssistantParticipant]:
         """Call legs that take part in the assistant conversation and their roles."""
 
     @_builtins.property
-    def transcription(self) -> Global___Transcription:
+    def transcription(self) -> Global___StartAiAssistantTranscription:
         """Speech recognition settings: true to turn on live transcription, or the engine, model and
         language the assistant or relay uses to hear the caller.
         """
@@ -6272,9 +6272,9 @@ class StartAiAssistantRequest(_message.Message):
         greeting: _builtins.str | None = ...,
         interruption_settings: Global___StartAiAssistantRequestInterruptionSettings | None = ...,
         message_history: _abc.Iterable[Global___MessageHistory] | None = ...,
-        participants: _abc.Iterable[Global___Participant] | None = ...,
+        participants: _abc.Iterable[Global___StartAiAssistantParticipant] | None = ...,
         send_message_history_updates: _builtins.bool | None = ...,
-        transcription: Global___Transcription | None = ...,
+        transcription: Global___StartAiAssistantTranscription | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_client_state", b"_client_state", "_command_id", b"_command_id", "_greeting", b"_greeting", "_send_message_history_updates", b"_send_message_history_updates", "assistant", b"assistant", "client_state", b"client_state", "command_id", b"command_id", "greeting", b"greeting", "interruption_settings", b"interruption_settings", "send_message_history_updates", b"send_message_history_updates", "transcription", b"transcription"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -6461,14 +6461,14 @@ class ToolCall(_message.Message):
     type: Global___ToolCallType.ValueType
     """Kind of the object; where several shapes are possible it selects which one is meant."""
     @_builtins.property
-    def function(self) -> Global___Function:
+    def function(self) -> Global___ToolCallFunction:
         """The function the model asks to call."""
 
     def __init__(
         self,
         *,
         id: _builtins.str | None = ...,
-        function: Global___Function | None = ...,
+        function: Global___ToolCallFunction | None = ...,
         type: Global___ToolCallType.ValueType | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_id", b"_id", "_type", b"_type", "function", b"function", "id", b"id", "type", b"type"]  # noqa: Y015
@@ -6487,7 +6487,7 @@ class ToolCall(_message.Message):
 Global___ToolCall: _TypeAlias = ToolCall  # noqa: Y015
 
 @_typing.final
-class Function(_message.Message):
+class ToolCallFunction(_message.Message):
     """The function the model asks to call."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -6508,7 +6508,7 @@ class Function(_message.Message):
     _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
 
-Global___Function: _TypeAlias = Function  # noqa: Y015
+Global___ToolCallFunction: _TypeAlias = ToolCallFunction  # noqa: Y015
 
 @_typing.final
 class ToolMessageHistory(_message.Message):
@@ -6616,7 +6616,7 @@ class DeveloperMessageHistory(_message.Message):
 Global___DeveloperMessageHistory: _TypeAlias = DeveloperMessageHistory  # noqa: Y015
 
 @_typing.final
-class Participant(_message.Message):
+class StartAiAssistantParticipant(_message.Message):
     """The call leg to add to the conversation and how it takes part."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -6627,7 +6627,7 @@ class Participant(_message.Message):
     ON_HANGUP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Call control id of the call leg that joins the conversation."""
-    role: Global___Role.ValueType
+    role: Global___StartAiAssistantParticipantRole.ValueType
     """Role of the joining leg in the conversation; currently always user."""
     name: _builtins.str
     """Display name of the joining participant."""
@@ -6637,7 +6637,7 @@ class Participant(_message.Message):
         self,
         *,
         id: _builtins.str | None = ...,
-        role: Global___Role.ValueType | None = ...,
+        role: Global___StartAiAssistantParticipantRole.ValueType | None = ...,
         name: _builtins.str | None = ...,
         on_hangup: Global___OnHangup.ValueType | None = ...,
     ) -> None: ...
@@ -6662,10 +6662,10 @@ class Participant(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__role) -> _WhichOneofReturnType__role | None: ...
 
-Global___Participant: _TypeAlias = Participant  # noqa: Y015
+Global___StartAiAssistantParticipant: _TypeAlias = StartAiAssistantParticipant  # noqa: Y015
 
 @_typing.final
-class Transcription(_message.Message):
+class StartAiAssistantTranscription(_message.Message):
     """Speech recognition settings: true to turn on live transcription, or the engine, model and
     language the assistant or relay uses to hear the caller.
     """
@@ -6676,13 +6676,13 @@ class Transcription(_message.Message):
     MODEL_FIELD_NUMBER: _builtins.int
     language: _builtins.str
     """Language the caller is expected to speak, such as en."""
-    model: Global___TranscriptionModel2.ValueType
+    model: Global___StartAiAssistantTranscriptionModel.ValueType
     """Speech-to-text model the assistant uses to hear the caller."""
     def __init__(
         self,
         *,
         language: _builtins.str | None = ...,
-        model: Global___TranscriptionModel2.ValueType | None = ...,
+        model: Global___StartAiAssistantTranscriptionModel.ValueType | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_language", b"_language", "_model", b"_model", "language", b"language", "model", b"model"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -6697,7 +6697,7 @@ class Transcription(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__model) -> _WhichOneofReturnType__model | None: ...
 
-Global___Transcription: _TypeAlias = Transcription  # noqa: Y015
+Global___StartAiAssistantTranscription: _TypeAlias = StartAiAssistantTranscription  # noqa: Y015
 
 @_typing.final
 class StartAiAssistantResponse(_message.Message):
@@ -6898,7 +6898,7 @@ class AnswerCallRequest(_message.Message):
     """Codecs to offer for the call, in order of preference, comma separated (for example
     G722,PCMU,PCMA,G729,OPUS,VP8,H264).
     """
-    record: Global___Record.ValueType
+    record: Global___DialCallRecord.ValueType
     """Start recording the call when it is answered; the only value is record-from-answer."""
     record_channels: _common_pb2.RecordChannels.ValueType
     """Records both parties on one channel (single) or each on its own channel (dual); dual by
@@ -6906,7 +6906,7 @@ class AnswerCallRequest(_message.Message):
     """
     record_custom_file_name: _builtins.str
     """File name for the recording, without extension."""
-    record_format: Global___Format.ValueType
+    record_format: Global___ResembleVoiceSettingFormat.ValueType
     """File format of the recording; mp3 by default."""
     record_max_length: _builtins.int
     """Longest recording in seconds, 0 to 14400; 0 means no limit."""
@@ -7004,10 +7004,10 @@ class AnswerCallRequest(_message.Message):
         custom_headers: _abc.Iterable[_common_pb2.CustomHeader] | None = ...,
         deepfake_detection: Global___DeepfakeDetection | None = ...,
         preferred_codecs: Global___PreferredCodecs.ValueType | None = ...,
-        record: Global___Record.ValueType | None = ...,
+        record: Global___DialCallRecord.ValueType | None = ...,
         record_channels: _common_pb2.RecordChannels.ValueType | None = ...,
         record_custom_file_name: _builtins.str | None = ...,
-        record_format: Global___Format.ValueType | None = ...,
+        record_format: Global___ResembleVoiceSettingFormat.ValueType | None = ...,
         record_max_length: _builtins.int | None = ...,
         record_timeout_secs: _builtins.int | None = ...,
         record_track: Global___RecordTrack.ValueType | None = ...,
@@ -7224,7 +7224,7 @@ class BridgeCallRequest(_message.Message):
     """Name of a queue: where the call waits, or (in bridge) the queue whose first call to bridge
     with.
     """
-    record: Global___Record.ValueType
+    record: Global___DialCallRecord.ValueType
     """Start recording the call when it is answered; the only value is record-from-answer."""
     record_channels: _common_pb2.RecordChannels.ValueType
     """Records both parties on one channel (single) or each on its own channel (dual); dual by
@@ -7232,7 +7232,7 @@ class BridgeCallRequest(_message.Message):
     """
     record_custom_file_name: _builtins.str
     """File name for the recording, without extension."""
-    record_format: Global___Format.ValueType
+    record_format: Global___ResembleVoiceSettingFormat.ValueType
     """File format of the recording; mp3 by default."""
     record_max_length: _builtins.int
     """Longest recording in seconds, 0 to 14400; 0 means no limit."""
@@ -7265,10 +7265,10 @@ class BridgeCallRequest(_message.Message):
         play_ringtone: _builtins.bool | None = ...,
         prevent_double_bridge: _builtins.bool | None = ...,
         queue: _builtins.str | None = ...,
-        record: Global___Record.ValueType | None = ...,
+        record: Global___DialCallRecord.ValueType | None = ...,
         record_channels: _common_pb2.RecordChannels.ValueType | None = ...,
         record_custom_file_name: _builtins.str | None = ...,
-        record_format: Global___Format.ValueType | None = ...,
+        record_format: Global___ResembleVoiceSettingFormat.ValueType | None = ...,
         record_max_length: _builtins.int | None = ...,
         record_timeout_secs: _builtins.int | None = ...,
         record_track: Global___RecordTrack.ValueType | None = ...,
@@ -7989,7 +7989,7 @@ class GatherUsingAiRequest(_message.Message):
         """
 
     @_builtins.property
-    def transcription(self) -> Global___Transcription:
+    def transcription(self) -> Global___StartAiAssistantTranscription:
         """Speech recognition settings: true to turn on live transcription, or the engine, model and
         language the assistant or relay uses to hear the caller.
         """
@@ -8033,7 +8033,7 @@ class GatherUsingAiRequest(_message.Message):
         message_history: _abc.Iterable[_common_pb2.GatherUsingAiRequestMessageHistory] | None = ...,
         send_message_history_updates: _builtins.bool | None = ...,
         send_partial_results: _builtins.bool | None = ...,
-        transcription: Global___Transcription | None = ...,
+        transcription: Global___StartAiAssistantTranscription | None = ...,
         user_response_timeout_ms: _builtins.int | None = ...,
         voice: _builtins.str | None = ...,
         voice_settings_elevenlabs: Global___ElevenlabsVoiceSetting | None = ...,
@@ -9122,7 +9122,7 @@ class StartRecordingRequest(_message.Message):
     """
     channels: _common_pb2.RecordChannels.ValueType
     """Mono (single) or stereo (dual, one party per channel) recording."""
-    format: Global___Format.ValueType
+    format: Global___ResembleVoiceSettingFormat.ValueType
     """Audio file format: wav or mp3."""
     client_state: _builtins.str
     """Opaque value you attach to a command, Base64-encoded; Telnyx echoes it in later webhooks for
@@ -9167,7 +9167,7 @@ class StartRecordingRequest(_message.Message):
         *,
         call_control_id: _builtins.str = ...,
         channels: _common_pb2.RecordChannels.ValueType | None = ...,
-        format: Global___Format.ValueType | None = ...,
+        format: Global___ResembleVoiceSettingFormat.ValueType | None = ...,
         client_state: _builtins.str | None = ...,
         command_id: _builtins.str | None = ...,
         custom_file_name: _builtins.str | None = ...,
@@ -9481,7 +9481,7 @@ class RejectCallRequest(_message.Message):
     """Identifier of one call leg, used to send commands to it; returned by dial and carried in every
     webhook for that leg. In a bridge request body it names the other leg to connect with.
     """
-    cause: Global___Cause.ValueType
+    cause: Global___RejectCallCause.ValueType
     """SIP reason given when rejecting the call."""
     client_state: _builtins.str
     """Opaque value you attach to a command, Base64-encoded; Telnyx echoes it in later webhooks for
@@ -9495,7 +9495,7 @@ class RejectCallRequest(_message.Message):
         self,
         *,
         call_control_id: _builtins.str = ...,
-        cause: Global___Cause.ValueType | None = ...,
+        cause: Global___RejectCallCause.ValueType | None = ...,
         client_state: _builtins.str | None = ...,
         command_id: _builtins.str | None = ...,
     ) -> None: ...
@@ -10132,7 +10132,7 @@ class StartStreamingRequest(_message.Message):
     stream_url: _builtins.str
     """WebSocket URL (wss://) that receives the call's audio."""
     @_builtins.property
-    def custom_parameters(self) -> _containers.RepeatedCompositeFieldContainer[Global___Header]:
+    def custom_parameters(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookToolConfigHeader]:
         """Extra name/value parameters passed to your stream or relay server at connection time."""
 
     @_builtins.property
@@ -10145,7 +10145,7 @@ class StartStreamingRequest(_message.Message):
         call_control_id: _builtins.str = ...,
         client_state: _builtins.str | None = ...,
         command_id: _builtins.str | None = ...,
-        custom_parameters: _abc.Iterable[Global___Header] | None = ...,
+        custom_parameters: _abc.Iterable[Global___WebhookToolConfigHeader] | None = ...,
         dialogflow_config: Global___DialogflowConfig | None = ...,
         enable_dialogflow: _builtins.bool | None = ...,
         stream_auth_token: _builtins.str | None = ...,
@@ -10331,7 +10331,7 @@ class StartNoiseSuppressionRequest(_message.Message):
     """Idempotency key for the command: Telnyx ignores a second command with the same id on the same
     call. voicesvc fills it with a UUID when empty.
     """
-    direction: Global___Direction.ValueType
+    direction: Global___StartNoiseSuppressionDirection.ValueType
     """Direction of the call or audio: for calls whether it was received or placed; for noise
     suppression which audio to clean (defaults to inbound).
     """
@@ -10347,7 +10347,7 @@ class StartNoiseSuppressionRequest(_message.Message):
         call_control_id: _builtins.str = ...,
         client_state: _builtins.str | None = ...,
         command_id: _builtins.str | None = ...,
-        direction: Global___Direction.ValueType | None = ...,
+        direction: Global___StartNoiseSuppressionDirection.ValueType | None = ...,
         noise_suppression_engine: Global___NoiseSuppressionEngine.ValueType | None = ...,
         noise_suppression_engine_config: Global___NoiseSuppressionEngineConfig | None = ...,
     ) -> None: ...
@@ -10394,13 +10394,13 @@ class NoiseSuppressionEngineConfig(_message.Message):
     """
     enhancement_level: _builtins.float
     """How strongly speech is enhanced by the noise suppressor, from 0 to 1."""
-    family: Global___Family.ValueType
+    family: Global___NoiseSuppressionEngineConfigFamily.ValueType
     """Model family of the AiCoustics noise suppressor."""
-    mode: Global___Mode.ValueType
+    mode: Global___NoiseSuppressionEngineConfigMode.ValueType
     """Processing mode of the noise suppression engine."""
     model: Global___NoiseSuppressionEngineConfigModel.ValueType
     """Krisp model file to use for noise suppression."""
-    size: Global___Size.ValueType
+    size: Global___NoiseSuppressionEngineConfigSize.ValueType
     """Model size of the noise suppression engine; larger ones clean better but cost more processing."""
     suppression_level: _builtins.float
     """Strength of the noise suppression, from 0 to 1."""
@@ -10411,10 +10411,10 @@ class NoiseSuppressionEngineConfig(_message.Message):
         *,
         attenuation_limit: _builtins.int | None = ...,
         enhancement_level: _builtins.float | None = ...,
-        family: Global___Family.ValueType | None = ...,
-        mode: Global___Mode.ValueType | None = ...,
+        family: Global___NoiseSuppressionEngineConfigFamily.ValueType | None = ...,
+        mode: Global___NoiseSuppressionEngineConfigMode.ValueType | None = ...,
         model: Global___NoiseSuppressionEngineConfigModel.ValueType | None = ...,
-        size: Global___Size.ValueType | None = ...,
+        size: Global___NoiseSuppressionEngineConfigSize.ValueType | None = ...,
         suppression_level: _builtins.float | None = ...,
         voice_gain: _builtins.float | None = ...,
     ) -> None: ...
@@ -10973,9 +10973,9 @@ class TransferCallRequest(_message.Message):
     """Codecs to offer for the call, in order of preference, comma separated (for example
     G722,PCMU,PCMA,G729,OPUS,VP8,H264).
     """
-    privacy: Global___Privacy.ValueType
+    privacy: Global___DialCallPrivacy.ValueType
     """Whether to hide the caller ID from the callee (id) or not (none)."""
-    record: Global___Record.ValueType
+    record: Global___DialCallRecord.ValueType
     """Start recording the call when it is answered; the only value is record-from-answer."""
     record_channels: _common_pb2.RecordChannels.ValueType
     """Records both parties on one channel (single) or each on its own channel (dual); dual by
@@ -10983,7 +10983,7 @@ class TransferCallRequest(_message.Message):
     """
     record_custom_file_name: _builtins.str
     """File name for the recording, without extension."""
-    record_format: Global___Format.ValueType
+    record_format: Global___ResembleVoiceSettingFormat.ValueType
     """File format of the recording; mp3 by default."""
     record_max_length: _builtins.int
     """Longest recording in seconds, 0 to 14400; 0 means no limit."""
@@ -11071,11 +11071,11 @@ class TransferCallRequest(_message.Message):
         mute_dtmf: Global___MuteDtmf.ValueType | None = ...,
         park_after_unbridge: _builtins.str | None = ...,
         preferred_codecs: _builtins.str | None = ...,
-        privacy: Global___Privacy.ValueType | None = ...,
-        record: Global___Record.ValueType | None = ...,
+        privacy: Global___DialCallPrivacy.ValueType | None = ...,
+        record: Global___DialCallRecord.ValueType | None = ...,
         record_channels: _common_pb2.RecordChannels.ValueType | None = ...,
         record_custom_file_name: _builtins.str | None = ...,
-        record_format: Global___Format.ValueType | None = ...,
+        record_format: Global___ResembleVoiceSettingFormat.ValueType | None = ...,
         record_max_length: _builtins.int | None = ...,
         record_timeout_secs: _builtins.int | None = ...,
         record_track: Global___RecordTrack.ValueType | None = ...,
@@ -11371,7 +11371,7 @@ class JoinAiAssistantRequest(_message.Message):
     call. voicesvc fills it with a UUID when empty.
     """
     @_builtins.property
-    def participant(self) -> Global___Participant:
+    def participant(self) -> Global___StartAiAssistantParticipant:
         """The call leg to add to the conversation and how it takes part."""
 
     def __init__(
@@ -11379,7 +11379,7 @@ class JoinAiAssistantRequest(_message.Message):
         *,
         call_control_id: _builtins.str = ...,
         conversation_id: _builtins.str | None = ...,
-        participant: Global___Participant | None = ...,
+        participant: Global___StartAiAssistantParticipant | None = ...,
         client_state: _builtins.str | None = ...,
         command_id: _builtins.str | None = ...,
     ) -> None: ...
@@ -11531,7 +11531,7 @@ class StartConversationRelayRequest(_message.Message):
         """Controls whether and how the caller can interrupt the assistant while it speaks."""
 
     @_builtins.property
-    def languages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Language]:
+    def languages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConversationRelayConfigLanguage]:
         """Languages the relay can use, each with its own recognition and voice settings."""
 
     @_builtins.property
@@ -11597,7 +11597,7 @@ class StartConversationRelayRequest(_message.Message):
         interruptible_greeting: Global___Interruptible.ValueType | None = ...,
         interruption_settings: Global___InterruptionSettings | None = ...,
         language: _builtins.str | None = ...,
-        languages: _abc.Iterable[Global___Language] | None = ...,
+        languages: _abc.Iterable[Global___ConversationRelayConfigLanguage] | None = ...,
         provider: _builtins.str | None = ...,
         structured_provider: _struct_pb2.Struct | None = ...,
         transcription: _struct_pb2.Struct | None = ...,
@@ -11752,7 +11752,7 @@ class ConversationRelaySettings(_message.Message):
     interruptible_greeting: Global___Interruptible.ValueType
     """What may interrupt the relay's greeting: none, any, speech or dtmf."""
     @_builtins.property
-    def languages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Language]:
+    def languages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConversationRelayConfigLanguage]:
         """Languages the relay can switch between, each with its own recognition and voice settings."""
 
     def __init__(
@@ -11762,7 +11762,7 @@ class ConversationRelaySettings(_message.Message):
         dtmf_detection: _builtins.bool | None = ...,
         interruptible: Global___Interruptible.ValueType | None = ...,
         interruptible_greeting: Global___Interruptible.ValueType | None = ...,
-        languages: _abc.Iterable[Global___Language] | None = ...,
+        languages: _abc.Iterable[Global___ConversationRelayConfigLanguage] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_dtmf_detection", b"_dtmf_detection", "_interruptible", b"_interruptible", "_interruptible_greeting", b"_interruptible_greeting", "_url", b"_url", "dtmf_detection", b"dtmf_detection", "interruptible", b"interruptible", "interruptible_greeting", b"interruptible_greeting", "url", b"url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -11931,7 +11931,7 @@ class CollectPaymentRequest(_message.Message):
     """Name of the connector configured in the Telnyx portal to use: a payment connector for pay, a
     SIPREC server for siprec.
     """
-    currency: Global___Currency.ValueType
+    currency: Global___CollectPaymentCurrency.ValueType
     """Currency code (ISO 4217) of an amount, for example USD."""
     description: _builtins.str
     """Free text description; for tools, what the tool does, which the model reads to decide when to
@@ -11970,7 +11970,7 @@ class CollectPaymentRequest(_message.Message):
         """
 
     @_builtins.property
-    def prompts(self) -> Global___Prompts:
+    def prompts(self) -> Global___CollectPaymentPrompts:
         """Custom text spoken at each step of a payment, replacing the default prompts."""
 
     @_builtins.property
@@ -11985,7 +11985,7 @@ class CollectPaymentRequest(_message.Message):
         client_state: _builtins.str | None = ...,
         command_id: _builtins.str | None = ...,
         connector_name: _builtins.str | None = ...,
-        currency: Global___Currency.ValueType | None = ...,
+        currency: Global___CollectPaymentCurrency.ValueType | None = ...,
         description: _builtins.str | None = ...,
         inter_digit_timeout_millis: _builtins.int | None = ...,
         language: _builtins.str | None = ...,
@@ -11994,7 +11994,7 @@ class CollectPaymentRequest(_message.Message):
         parameters: _struct_pb2.Struct | None = ...,
         payment_method: _common_pb2.PaymentMethod.ValueType | None = ...,
         payment_token: _builtins.str | None = ...,
-        prompts: Global___Prompts | None = ...,
+        prompts: Global___CollectPaymentPrompts | None = ...,
         service_level: _builtins.str | None = ...,
         timeout_millis: _builtins.int | None = ...,
         transaction_type: Global___TransactionType.ValueType | None = ...,
@@ -12069,7 +12069,7 @@ class CollectPaymentRequest(_message.Message):
 Global___CollectPaymentRequest: _TypeAlias = CollectPaymentRequest  # noqa: Y015
 
 @_typing.final
-class Prompts(_message.Message):
+class CollectPaymentPrompts(_message.Message):
     """Custom text spoken at each step of a payment, replacing the default prompts."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -12167,7 +12167,7 @@ class Prompts(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_security_code) -> _WhichOneofReturnType_security_code | None: ...
 
-Global___Prompts: _TypeAlias = Prompts  # noqa: Y015
+Global___CollectPaymentPrompts: _TypeAlias = CollectPaymentPrompts  # noqa: Y015
 
 @_typing.final
 class BankAccountNumberList(_message.Message):

@@ -28,7 +28,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from voicesvc.v1 import common_pb2 as voicesvc_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dvoicesvc/v1/call_events.proto\x12\x0bvoicesvc.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x18voicesvc/v1/common.proto\"c\n\x15ListCallEventsRequest\x12#\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x13.voicesvc.v1.Filter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x85\x03\n\tCallEvent\x12\x1e\n\x0b\x63\x61ll_leg_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x12\"\n\x0f\x63\x61ll_session_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02H\x01\x88\x01\x01\x12\"\n\x0f\x65vent_timestamp\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02H\x02\x88\x01\x01\x12/\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\x12\x17\n\x04name\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02H\x03\x88\x01\x01\x12@\n\x0brecord_type\x18\x06 \x01(\x0e\x32 .voicesvc.v1.CallEventRecordTypeB\x04\xe2\x41\x01\x02H\x04\x88\x01\x01\x12*\n\x04type\x18\x07 \x01(\x0e\x32\x11.voicesvc.v1.TypeB\x04\xe2\x41\x01\x02H\x05\x88\x01\x01\x42\x0e\n\x0c_call_leg_idB\x12\n\x10_call_session_idB\x12\n\x10_event_timestampB\x07\n\x05_nameB\x0e\n\x0c_record_typeB\x07\n\x05_type\"r\n\x16ListCallEventsResponse\x12+\n\x0b\x63\x61ll_events\x18\x01 \x03(\x0b\x32\x16.voicesvc.v1.CallEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05*d\n\x13\x43\x61llEventRecordType\x12&\n\"CALL_EVENT_RECORD_TYPE_UNSPECIFIED\x10\x00\x12%\n!CALL_EVENT_RECORD_TYPE_CALL_EVENT\x10\x01\x32}\n\nCallEvents\x12o\n\x0eListCallEvents\x12\".voicesvc.v1.ListCallEventsRequest\x1a#.voicesvc.v1.ListCallEventsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/call_eventsB\x91\x01\n\x0f\x63om.voicesvc.v1B\x0f\x43\x61llEventsProtoP\x01Z:github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1\xa2\x02\x03VSV\xaa\x02\x0bVoicesvc.V1\xca\x02\x0bVoicesvc\\V1\xea\x02\x0cVoicesvc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dvoicesvc/v1/call_events.proto\x12\x0bvoicesvc.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x18voicesvc/v1/common.proto\"~\n\x15ListCallEventsRequest\x12>\n\x06\x66ilter\x18\x01 \x01(\x0b\x32..voicesvc.v1.ListCallControlApplicationsFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xa6\x03\n\tCallEvent\x12\x1e\n\x0b\x63\x61ll_leg_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x12\"\n\x0f\x63\x61ll_session_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02H\x01\x88\x01\x01\x12\"\n\x0f\x65vent_timestamp\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02H\x02\x88\x01\x01\x12/\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\x12\x17\n\x04name\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02H\x03\x88\x01\x01\x12@\n\x0brecord_type\x18\x06 \x01(\x0e\x32 .voicesvc.v1.CallEventRecordTypeB\x04\xe2\x41\x01\x02H\x04\x88\x01\x01\x12K\n\x04type\x18\x07 \x01(\x0e\x32\x32.voicesvc.v1.ListCallControlApplicationsFilterTypeB\x04\xe2\x41\x01\x02H\x05\x88\x01\x01\x42\x0e\n\x0c_call_leg_idB\x12\n\x10_call_session_idB\x12\n\x10_event_timestampB\x07\n\x05_nameB\x0e\n\x0c_record_typeB\x07\n\x05_type\"r\n\x16ListCallEventsResponse\x12+\n\x0b\x63\x61ll_events\x18\x01 \x03(\x0b\x32\x16.voicesvc.v1.CallEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05*d\n\x13\x43\x61llEventRecordType\x12&\n\"CALL_EVENT_RECORD_TYPE_UNSPECIFIED\x10\x00\x12%\n!CALL_EVENT_RECORD_TYPE_CALL_EVENT\x10\x01\x32}\n\nCallEvents\x12o\n\x0eListCallEvents\x12\".voicesvc.v1.ListCallEventsRequest\x1a#.voicesvc.v1.ListCallEventsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/call_eventsB\x91\x01\n\x0f\x63om.voicesvc.v1B\x0f\x43\x61llEventsProtoP\x01Z:github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1\xa2\x02\x03VSV\xaa\x02\x0bVoicesvc.V1\xca\x02\x0bVoicesvc\\V1\xea\x02\x0cVoicesvc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,14 +52,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CALLEVENT'].fields_by_name['type']._serialized_options = b'\342A\001\002'
   _globals['_CALLEVENTS'].methods_by_name['ListCallEvents']._loaded_options = None
   _globals['_CALLEVENTS'].methods_by_name['ListCallEvents']._serialized_options = b'\202\323\344\223\002\016\022\014/call_events'
-  _globals['_CALLEVENTRECORDTYPE']._serialized_start=774
-  _globals['_CALLEVENTRECORDTYPE']._serialized_end=874
+  _globals['_CALLEVENTRECORDTYPE']._serialized_start=834
+  _globals['_CALLEVENTRECORDTYPE']._serialized_end=934
   _globals['_LISTCALLEVENTSREQUEST']._serialized_start=165
-  _globals['_LISTCALLEVENTSREQUEST']._serialized_end=264
-  _globals['_CALLEVENT']._serialized_start=267
-  _globals['_CALLEVENT']._serialized_end=656
-  _globals['_LISTCALLEVENTSRESPONSE']._serialized_start=658
-  _globals['_LISTCALLEVENTSRESPONSE']._serialized_end=772
-  _globals['_CALLEVENTS']._serialized_start=876
-  _globals['_CALLEVENTS']._serialized_end=1001
+  _globals['_LISTCALLEVENTSREQUEST']._serialized_end=291
+  _globals['_CALLEVENT']._serialized_start=294
+  _globals['_CALLEVENT']._serialized_end=716
+  _globals['_LISTCALLEVENTSRESPONSE']._serialized_start=718
+  _globals['_LISTCALLEVENTSRESPONSE']._serialized_end=832
+  _globals['_CALLEVENTS']._serialized_start=936
+  _globals['_CALLEVENTS']._serialized_end=1061
 # @@protoc_insertion_point(module_scope)

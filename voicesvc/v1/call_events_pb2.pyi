@@ -59,13 +59,13 @@ class ListCallEventsRequest(_message.Message):
     page.
     """
     @_builtins.property
-    def filter(self) -> _common_pb2.Filter:
+    def filter(self) -> _common_pb2.ListCallControlApplicationsFilter:
         """Conditions that narrow the list; all given conditions must match."""
 
     def __init__(
         self,
         *,
-        filter: _common_pb2.Filter | None = ...,
+        filter: _common_pb2.ListCallControlApplicationsFilter | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
     ) -> None: ...
@@ -104,7 +104,7 @@ class CallEvent(_message.Message):
     """
     record_type: Global___CallEventRecordType.ValueType
     """Kind of object the record describes, such as call, event or call_control_application."""
-    type: _common_pb2.Type.ValueType
+    type: _common_pb2.ListCallControlApplicationsFilterType.ValueType
     """Kind of the object; where several shapes are possible it selects which one is meant."""
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
@@ -119,7 +119,7 @@ class CallEvent(_message.Message):
         metadata: _struct_pb2.Struct | None = ...,
         name: _builtins.str | None = ...,
         record_type: Global___CallEventRecordType.ValueType | None = ...,
-        type: _common_pb2.Type.ValueType | None = ...,
+        type: _common_pb2.ListCallControlApplicationsFilterType.ValueType | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_call_leg_id", b"_call_leg_id", "_call_session_id", b"_call_session_id", "_event_timestamp", b"_event_timestamp", "_name", b"_name", "_record_type", b"_record_type", "_type", b"_type", "call_leg_id", b"call_leg_id", "call_session_id", b"call_session_id", "event_timestamp", b"event_timestamp", "metadata", b"metadata", "name", b"name", "record_type", b"record_type", "type", b"type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

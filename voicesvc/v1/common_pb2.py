@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from voicesvc.v1 import options_pb2 as voicesvc_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18voicesvc/v1/common.proto\x12\x0bvoicesvc.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19voicesvc/v1/options.proto\"\x88\x05\n\x06\x46ilter\x12\x11\n\x04\x66rom\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x36\n\x10\x61pplication_name\x18\x02 \x01(\x0b\x32\x1c.voicesvc.v1.ApplicationName\x12#\n\x16\x61pplication_session_id\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rconnection_id\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06\x66\x61iled\x18\x05 \x01(\x08H\x03\x88\x01\x01\x12\x13\n\x06leg_id\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x11\n\x04name\x18\x07 \x01(\tH\x05\x88\x01\x01\x12,\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x17.voicesvc.v1.OccurredAt\x12W\n\"outbound_outbound_voice_profile_id\x18\t \x01(\tB&\xca\xf3\x18\"outbound.outbound_voice_profile_idH\x06\x88\x01\x01\x12*\n\x07product\x18\n \x01(\x0e\x32\x14.voicesvc.v1.ProductH\x07\x88\x01\x01\x12(\n\x06status\x18\x0b \x01(\x0e\x32\x13.voicesvc.v1.StatusH\x08\x88\x01\x01\x12\x0f\n\x02to\x18\x0c \x01(\tH\t\x88\x01\x01\x12$\n\x04type\x18\r \x01(\x0e\x32\x11.voicesvc.v1.TypeH\n\x88\x01\x01\x42\x07\n\x05_fromB\x19\n\x17_application_session_idB\x10\n\x0e_connection_idB\t\n\x07_failedB\t\n\x07_leg_idB\x07\n\x05_nameB%\n#_outbound_outbound_voice_profile_idB\n\n\x08_productB\t\n\x07_statusB\x05\n\x03_toB\x07\n\x05_type\"5\n\x0f\x41pplicationName\x12\x15\n\x08\x63ontains\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0b\n\t_contains\"\x88\x01\n\nOccurredAt\x12\x0f\n\x02\x65q\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x02gt\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x10\n\x03gte\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x0f\n\x02lt\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x10\n\x03lte\x18\x05 \x01(\tH\x04\x88\x01\x01\x42\x05\n\x03_eqB\x05\n\x03_gtB\x06\n\x04_gteB\x05\n\x03_ltB\x06\n\x04_lte\"T\n\x0c\x43ustomHeader\x12\x17\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x12\x18\n\x05value\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02H\x01\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_value\"\x97\x01\n\"GatherUsingAiRequestMessageHistory\x12\x14\n\x07\x63ontent\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x46\n\x04role\x18\x02 \x01(\x0e\x32\x33.voicesvc.v1.GatherUsingAiRequestMessageHistoryRoleH\x01\x88\x01\x01\x42\n\n\x08_contentB\x07\n\x05_role*`\n\x07Product\x12\x17\n\x13PRODUCT_UNSPECIFIED\x10\x00\x12\x18\n\x14PRODUCT_CALL_CONTROL\x10\x01\x12\x0f\n\x0bPRODUCT_FAX\x10\x02\x12\x11\n\rPRODUCT_TEXML\x10\x03*_\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSTATUS_INIT\x10\x01\x12\x16\n\x12STATUS_IN_PROGRESS\x10\x02\x12\x14\n\x10STATUS_COMPLETED\x10\x03*@\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x10\n\x0cTYPE_COMMAND\x10\x01\x12\x10\n\x0cTYPE_WEBHOOK\x10\x02*g\n\x0eRecordChannels\x12\x1f\n\x1bRECORD_CHANNELS_UNSPECIFIED\x10\x00\x12\x1a\n\x16RECORD_CHANNELS_SINGLE\x10\x01\x12\x18\n\x14RECORD_CHANNELS_DUAL\x10\x02*\x8a\x01\n\x0bStreamTrack\x12\x1c\n\x18STREAM_TRACK_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSTREAM_TRACK_INBOUND_TRACK\x10\x01\x12\x1f\n\x1bSTREAM_TRACK_OUTBOUND_TRACK\x10\x02\x12\x1c\n\x18STREAM_TRACK_BOTH_TRACKS\x10\x03*u\n\x1a\x44ialCallResponseRecordType\x12.\n*DIAL_CALL_RESPONSE_RECORD_TYPE_UNSPECIFIED\x10\x00\x12\'\n#DIAL_CALL_RESPONSE_RECORD_TYPE_CALL\x10\x01*D\n\nStreamType\x12\x1b\n\x17STREAM_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15STREAM_TYPE_DECRYPTED\x10\x01*\xd9\x01\n&GatherUsingAiRequestMessageHistoryRole\x12<\n8GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_UNSPECIFIED\x10\x00\x12:\n6GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_ASSISTANT\x10\x01\x12\x35\n1GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_USER\x10\x02*\x8d\x01\n\rPaymentMethod\x12\x1e\n\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12/\n\x1aPAYMENT_METHOD_CREDIT_CARD\x10\x01\x1a\x0f\xd2\xf3\x18\x0b\x63redit-card\x12+\n\x18PAYMENT_METHOD_ACH_DEBIT\x10\x02\x1a\r\xd2\xf3\x18\tach-debit*\x82\x02\n\x08\x43\x61rdType\x12\x19\n\x15\x43\x41RD_TYPE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43\x41RD_TYPE_VISA\x10\x01\x12\x18\n\x14\x43\x41RD_TYPE_MASTERCARD\x10\x02\x12\x12\n\x0e\x43\x41RD_TYPE_AMEX\x10\x03\x12\x14\n\x10\x43\x41RD_TYPE_OPTIMA\x10\x04\x12\x16\n\x12\x43\x41RD_TYPE_DISCOVER\x10\x05\x12*\n\x15\x43\x41RD_TYPE_DINERS_CLUB\x10\x06\x1a\x0f\xd2\xf3\x18\x0b\x64iners-club\x12\x11\n\rCARD_TYPE_JCB\x10\x07\x12\x15\n\x11\x43\x41RD_TYPE_MAESTRO\x10\x08\x12\x15\n\x11\x43\x41RD_TYPE_ENROUTE\x10\t*\xbd\x04\n\tErrorType\x12\x1a\n\x16\x45RROR_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45RROR_TYPE_TIMEOUT\x10\x01\x12;\n\x1e\x45RROR_TYPE_INVALID_CARD_NUMBER\x10\x02\x1a\x17\xd2\xf3\x18\x13invalid-card-number\x12\x37\n\x1c\x45RROR_TYPE_INVALID_CARD_TYPE\x10\x03\x1a\x15\xd2\xf3\x18\x11invalid-card-type\x12-\n\x17\x45RROR_TYPE_INVALID_DATE\x10\x04\x1a\x10\xd2\xf3\x18\x0cinvalid-date\x12?\n ERROR_TYPE_INVALID_SECURITY_CODE\x10\x05\x1a\x19\xd2\xf3\x18\x15invalid-security-code\x12;\n\x1e\x45RROR_TYPE_INVALID_POSTAL_CODE\x10\x06\x1a\x17\xd2\xf3\x18\x13invalid-postal-code\x12K\n&ERROR_TYPE_INVALID_BANK_ROUTING_NUMBER\x10\x07\x1a\x1f\xd2\xf3\x18\x1binvalid-bank-routing-number\x12K\n&ERROR_TYPE_INVALID_BANK_ACCOUNT_NUMBER\x10\x08\x1a\x1f\xd2\xf3\x18\x1binvalid-bank-account-number\x12?\n ERROR_TYPE_INPUT_MATCHING_FAILED\x10\t\x1a\x19\xd2\xf3\x18\x15input-matching-failedB\x8d\x01\n\x0f\x63om.voicesvc.v1B\x0b\x43ommonProtoP\x01Z:github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1\xa2\x02\x03VSV\xaa\x02\x0bVoicesvc.V1\xca\x02\x0bVoicesvc\\V1\xea\x02\x0cVoicesvc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18voicesvc/v1/common.proto\x12\x0bvoicesvc.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19voicesvc/v1/options.proto\"\x86\x06\n!ListCallControlApplicationsFilter\x12\x11\n\x04\x66rom\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x36\n\x10\x61pplication_name\x18\x02 \x01(\x0b\x32\x1c.voicesvc.v1.ApplicationName\x12#\n\x16\x61pplication_session_id\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rconnection_id\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06\x66\x61iled\x18\x05 \x01(\x08H\x03\x88\x01\x01\x12\x13\n\x06leg_id\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x11\n\x04name\x18\x07 \x01(\tH\x05\x88\x01\x01\x12,\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x17.voicesvc.v1.OccurredAt\x12W\n\"outbound_outbound_voice_profile_id\x18\t \x01(\tB&\xca\xf3\x18\"outbound.outbound_voice_profile_idH\x06\x88\x01\x01\x12K\n\x07product\x18\n \x01(\x0e\x32\x35.voicesvc.v1.ListCallControlApplicationsFilterProductH\x07\x88\x01\x01\x12I\n\x06status\x18\x0b \x01(\x0e\x32\x34.voicesvc.v1.ListCallControlApplicationsFilterStatusH\x08\x88\x01\x01\x12\x0f\n\x02to\x18\x0c \x01(\tH\t\x88\x01\x01\x12\x45\n\x04type\x18\r \x01(\x0e\x32\x32.voicesvc.v1.ListCallControlApplicationsFilterTypeH\n\x88\x01\x01\x42\x07\n\x05_fromB\x19\n\x17_application_session_idB\x10\n\x0e_connection_idB\t\n\x07_failedB\t\n\x07_leg_idB\x07\n\x05_nameB%\n#_outbound_outbound_voice_profile_idB\n\n\x08_productB\t\n\x07_statusB\x05\n\x03_toB\x07\n\x05_type\"5\n\x0f\x41pplicationName\x12\x15\n\x08\x63ontains\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0b\n\t_contains\"\x88\x01\n\nOccurredAt\x12\x0f\n\x02\x65q\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x02gt\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x10\n\x03gte\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x0f\n\x02lt\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x10\n\x03lte\x18\x05 \x01(\tH\x04\x88\x01\x01\x42\x05\n\x03_eqB\x05\n\x03_gtB\x06\n\x04_gteB\x05\n\x03_ltB\x06\n\x04_lte\"T\n\x0c\x43ustomHeader\x12\x17\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x12\x18\n\x05value\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02H\x01\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_value\"\x97\x01\n\"GatherUsingAiRequestMessageHistory\x12\x14\n\x07\x63ontent\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x46\n\x04role\x18\x02 \x01(\x0e\x32\x33.voicesvc.v1.GatherUsingAiRequestMessageHistoryRoleH\x01\x88\x01\x01\x42\n\n\x08_contentB\x07\n\x05_role*\x99\x02\n(ListCallControlApplicationsFilterProduct\x12=\n9LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_UNSPECIFIED\x10\x00\x12>\n:LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_CALL_CONTROL\x10\x01\x12\x35\n1LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_FAX\x10\x02\x12\x37\n3LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_TEXML\x10\x03*\x98\x02\n\'ListCallControlApplicationsFilterStatus\x12<\n8LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_UNSPECIFIED\x10\x00\x12\x35\n1LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_INIT\x10\x01\x12<\n8LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_IN_PROGRESS\x10\x02\x12:\n6LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_COMPLETED\x10\x03*\xd3\x01\n%ListCallControlApplicationsFilterType\x12:\n6LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_UNSPECIFIED\x10\x00\x12\x36\n2LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_COMMAND\x10\x01\x12\x36\n2LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_WEBHOOK\x10\x02*g\n\x0eRecordChannels\x12\x1f\n\x1bRECORD_CHANNELS_UNSPECIFIED\x10\x00\x12\x1a\n\x16RECORD_CHANNELS_SINGLE\x10\x01\x12\x18\n\x14RECORD_CHANNELS_DUAL\x10\x02*\x8a\x01\n\x0bStreamTrack\x12\x1c\n\x18STREAM_TRACK_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSTREAM_TRACK_INBOUND_TRACK\x10\x01\x12\x1f\n\x1bSTREAM_TRACK_OUTBOUND_TRACK\x10\x02\x12\x1c\n\x18STREAM_TRACK_BOTH_TRACKS\x10\x03*u\n\x1a\x44ialCallResponseRecordType\x12.\n*DIAL_CALL_RESPONSE_RECORD_TYPE_UNSPECIFIED\x10\x00\x12\'\n#DIAL_CALL_RESPONSE_RECORD_TYPE_CALL\x10\x01*D\n\nStreamType\x12\x1b\n\x17STREAM_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15STREAM_TYPE_DECRYPTED\x10\x01*\xd9\x01\n&GatherUsingAiRequestMessageHistoryRole\x12<\n8GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_UNSPECIFIED\x10\x00\x12:\n6GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_ASSISTANT\x10\x01\x12\x35\n1GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_USER\x10\x02*\x8d\x01\n\rPaymentMethod\x12\x1e\n\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12/\n\x1aPAYMENT_METHOD_CREDIT_CARD\x10\x01\x1a\x0f\xd2\xf3\x18\x0b\x63redit-card\x12+\n\x18PAYMENT_METHOD_ACH_DEBIT\x10\x02\x1a\r\xd2\xf3\x18\tach-debit*\x82\x02\n\x08\x43\x61rdType\x12\x19\n\x15\x43\x41RD_TYPE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43\x41RD_TYPE_VISA\x10\x01\x12\x18\n\x14\x43\x41RD_TYPE_MASTERCARD\x10\x02\x12\x12\n\x0e\x43\x41RD_TYPE_AMEX\x10\x03\x12\x14\n\x10\x43\x41RD_TYPE_OPTIMA\x10\x04\x12\x16\n\x12\x43\x41RD_TYPE_DISCOVER\x10\x05\x12*\n\x15\x43\x41RD_TYPE_DINERS_CLUB\x10\x06\x1a\x0f\xd2\xf3\x18\x0b\x64iners-club\x12\x11\n\rCARD_TYPE_JCB\x10\x07\x12\x15\n\x11\x43\x41RD_TYPE_MAESTRO\x10\x08\x12\x15\n\x11\x43\x41RD_TYPE_ENROUTE\x10\t*\xbd\x04\n\tErrorType\x12\x1a\n\x16\x45RROR_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45RROR_TYPE_TIMEOUT\x10\x01\x12;\n\x1e\x45RROR_TYPE_INVALID_CARD_NUMBER\x10\x02\x1a\x17\xd2\xf3\x18\x13invalid-card-number\x12\x37\n\x1c\x45RROR_TYPE_INVALID_CARD_TYPE\x10\x03\x1a\x15\xd2\xf3\x18\x11invalid-card-type\x12-\n\x17\x45RROR_TYPE_INVALID_DATE\x10\x04\x1a\x10\xd2\xf3\x18\x0cinvalid-date\x12?\n ERROR_TYPE_INVALID_SECURITY_CODE\x10\x05\x1a\x19\xd2\xf3\x18\x15invalid-security-code\x12;\n\x1e\x45RROR_TYPE_INVALID_POSTAL_CODE\x10\x06\x1a\x17\xd2\xf3\x18\x13invalid-postal-code\x12K\n&ERROR_TYPE_INVALID_BANK_ROUTING_NUMBER\x10\x07\x1a\x1f\xd2\xf3\x18\x1binvalid-bank-routing-number\x12K\n&ERROR_TYPE_INVALID_BANK_ACCOUNT_NUMBER\x10\x08\x1a\x1f\xd2\xf3\x18\x1binvalid-bank-account-number\x12?\n ERROR_TYPE_INPUT_MATCHING_FAILED\x10\t\x1a\x19\xd2\xf3\x18\x15input-matching-failedB\x8d\x01\n\x0f\x63om.voicesvc.v1B\x0b\x43ommonProtoP\x01Z:github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1\xa2\x02\x03VSV\xaa\x02\x0bVoicesvc.V1\xca\x02\x0bVoicesvc\\V1\xea\x02\x0cVoicesvc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -56,42 +56,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ERRORTYPE'].values_by_name["ERROR_TYPE_INVALID_BANK_ACCOUNT_NUMBER"]._serialized_options = b'\322\363\030\033invalid-bank-account-number'
   _globals['_ERRORTYPE'].values_by_name["ERROR_TYPE_INPUT_MATCHING_FAILED"]._loaded_options = None
   _globals['_ERRORTYPE'].values_by_name["ERROR_TYPE_INPUT_MATCHING_FAILED"]._serialized_options = b'\322\363\030\025input-matching-failed'
-  _globals['_FILTER'].fields_by_name['outbound_outbound_voice_profile_id']._loaded_options = None
-  _globals['_FILTER'].fields_by_name['outbound_outbound_voice_profile_id']._serialized_options = b'\312\363\030\"outbound.outbound_voice_profile_id'
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTER'].fields_by_name['outbound_outbound_voice_profile_id']._loaded_options = None
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTER'].fields_by_name['outbound_outbound_voice_profile_id']._serialized_options = b'\312\363\030\"outbound.outbound_voice_profile_id'
   _globals['_CUSTOMHEADER'].fields_by_name['name']._loaded_options = None
   _globals['_CUSTOMHEADER'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_CUSTOMHEADER'].fields_by_name['value']._loaded_options = None
   _globals['_CUSTOMHEADER'].fields_by_name['value']._serialized_options = b'\342A\001\002'
-  _globals['_PRODUCT']._serialized_start=1186
-  _globals['_PRODUCT']._serialized_end=1282
-  _globals['_STATUS']._serialized_start=1284
-  _globals['_STATUS']._serialized_end=1379
-  _globals['_TYPE']._serialized_start=1381
-  _globals['_TYPE']._serialized_end=1445
-  _globals['_RECORDCHANNELS']._serialized_start=1447
-  _globals['_RECORDCHANNELS']._serialized_end=1550
-  _globals['_STREAMTRACK']._serialized_start=1553
-  _globals['_STREAMTRACK']._serialized_end=1691
-  _globals['_DIALCALLRESPONSERECORDTYPE']._serialized_start=1693
-  _globals['_DIALCALLRESPONSERECORDTYPE']._serialized_end=1810
-  _globals['_STREAMTYPE']._serialized_start=1812
-  _globals['_STREAMTYPE']._serialized_end=1880
-  _globals['_GATHERUSINGAIREQUESTMESSAGEHISTORYROLE']._serialized_start=1883
-  _globals['_GATHERUSINGAIREQUESTMESSAGEHISTORYROLE']._serialized_end=2100
-  _globals['_PAYMENTMETHOD']._serialized_start=2103
-  _globals['_PAYMENTMETHOD']._serialized_end=2244
-  _globals['_CARDTYPE']._serialized_start=2247
-  _globals['_CARDTYPE']._serialized_end=2505
-  _globals['_ERRORTYPE']._serialized_start=2508
-  _globals['_ERRORTYPE']._serialized_end=3081
-  _globals['_FILTER']._serialized_start=102
-  _globals['_FILTER']._serialized_end=750
-  _globals['_APPLICATIONNAME']._serialized_start=752
-  _globals['_APPLICATIONNAME']._serialized_end=805
-  _globals['_OCCURREDAT']._serialized_start=808
-  _globals['_OCCURREDAT']._serialized_end=944
-  _globals['_CUSTOMHEADER']._serialized_start=946
-  _globals['_CUSTOMHEADER']._serialized_end=1030
-  _globals['_GATHERUSINGAIREQUESTMESSAGEHISTORY']._serialized_start=1033
-  _globals['_GATHERUSINGAIREQUESTMESSAGEHISTORY']._serialized_end=1184
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTERPRODUCT']._serialized_start=1313
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTERPRODUCT']._serialized_end=1594
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTERSTATUS']._serialized_start=1597
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTERSTATUS']._serialized_end=1877
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTERTYPE']._serialized_start=1880
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTERTYPE']._serialized_end=2091
+  _globals['_RECORDCHANNELS']._serialized_start=2093
+  _globals['_RECORDCHANNELS']._serialized_end=2196
+  _globals['_STREAMTRACK']._serialized_start=2199
+  _globals['_STREAMTRACK']._serialized_end=2337
+  _globals['_DIALCALLRESPONSERECORDTYPE']._serialized_start=2339
+  _globals['_DIALCALLRESPONSERECORDTYPE']._serialized_end=2456
+  _globals['_STREAMTYPE']._serialized_start=2458
+  _globals['_STREAMTYPE']._serialized_end=2526
+  _globals['_GATHERUSINGAIREQUESTMESSAGEHISTORYROLE']._serialized_start=2529
+  _globals['_GATHERUSINGAIREQUESTMESSAGEHISTORYROLE']._serialized_end=2746
+  _globals['_PAYMENTMETHOD']._serialized_start=2749
+  _globals['_PAYMENTMETHOD']._serialized_end=2890
+  _globals['_CARDTYPE']._serialized_start=2893
+  _globals['_CARDTYPE']._serialized_end=3151
+  _globals['_ERRORTYPE']._serialized_start=3154
+  _globals['_ERRORTYPE']._serialized_end=3727
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTER']._serialized_start=102
+  _globals['_LISTCALLCONTROLAPPLICATIONSFILTER']._serialized_end=876
+  _globals['_APPLICATIONNAME']._serialized_start=878
+  _globals['_APPLICATIONNAME']._serialized_end=931
+  _globals['_OCCURREDAT']._serialized_start=934
+  _globals['_OCCURREDAT']._serialized_end=1070
+  _globals['_CUSTOMHEADER']._serialized_start=1072
+  _globals['_CUSTOMHEADER']._serialized_end=1156
+  _globals['_GATHERUSINGAIREQUESTMESSAGEHISTORY']._serialized_start=1159
+  _globals['_GATHERUSINGAIREQUESTMESSAGEHISTORY']._serialized_end=1310
 # @@protoc_insertion_point(module_scope)

@@ -19,85 +19,85 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class _Product:
+class _ListCallControlApplicationsFilterProduct:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _ProductEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Product.ValueType], _builtins.type):
+class _ListCallControlApplicationsFilterProductEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListCallControlApplicationsFilterProduct.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    PRODUCT_UNSPECIFIED: _Product.ValueType  # 0
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_UNSPECIFIED: _ListCallControlApplicationsFilterProduct.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    PRODUCT_CALL_CONTROL: _Product.ValueType  # 1
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_CALL_CONTROL: _ListCallControlApplicationsFilterProduct.ValueType  # 1
     """Call Control calls."""
-    PRODUCT_FAX: _Product.ValueType  # 2
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_FAX: _ListCallControlApplicationsFilterProduct.ValueType  # 2
     """Fax calls."""
-    PRODUCT_TEXML: _Product.ValueType  # 3
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_TEXML: _ListCallControlApplicationsFilterProduct.ValueType  # 3
     """TeXML calls."""
 
-class Product(_Product, metaclass=_ProductEnumTypeWrapper):
+class ListCallControlApplicationsFilterProduct(_ListCallControlApplicationsFilterProduct, metaclass=_ListCallControlApplicationsFilterProductEnumTypeWrapper):
     """Telnyx product the events belong to: call control, fax or TeXML."""
 
-PRODUCT_UNSPECIFIED: Product.ValueType  # 0
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_UNSPECIFIED: ListCallControlApplicationsFilterProduct.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-PRODUCT_CALL_CONTROL: Product.ValueType  # 1
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_CALL_CONTROL: ListCallControlApplicationsFilterProduct.ValueType  # 1
 """Call Control calls."""
-PRODUCT_FAX: Product.ValueType  # 2
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_FAX: ListCallControlApplicationsFilterProduct.ValueType  # 2
 """Fax calls."""
-PRODUCT_TEXML: Product.ValueType  # 3
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_TEXML: ListCallControlApplicationsFilterProduct.ValueType  # 3
 """TeXML calls."""
-Global___Product: _TypeAlias = Product  # noqa: Y015
+Global___ListCallControlApplicationsFilterProduct: _TypeAlias = ListCallControlApplicationsFilterProduct  # noqa: Y015
 
-class _Status:
+class _ListCallControlApplicationsFilterStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _StatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Status.ValueType], _builtins.type):
+class _ListCallControlApplicationsFilterStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListCallControlApplicationsFilterStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    STATUS_UNSPECIFIED: _Status.ValueType  # 0
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_UNSPECIFIED: _ListCallControlApplicationsFilterStatus.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    STATUS_INIT: _Status.ValueType  # 1
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_INIT: _ListCallControlApplicationsFilterStatus.ValueType  # 1
     """Not processed yet."""
-    STATUS_IN_PROGRESS: _Status.ValueType  # 2
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_IN_PROGRESS: _ListCallControlApplicationsFilterStatus.ValueType  # 2
     """Being processed."""
-    STATUS_COMPLETED: _Status.ValueType  # 3
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_COMPLETED: _ListCallControlApplicationsFilterStatus.ValueType  # 3
     """Finished successfully."""
 
-class Status(_Status, metaclass=_StatusEnumTypeWrapper):
+class ListCallControlApplicationsFilterStatus(_ListCallControlApplicationsFilterStatus, metaclass=_ListCallControlApplicationsFilterStatusEnumTypeWrapper):
     """Status of the object or outcome of the operation; the values depend on where it appears."""
 
-STATUS_UNSPECIFIED: Status.ValueType  # 0
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_UNSPECIFIED: ListCallControlApplicationsFilterStatus.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-STATUS_INIT: Status.ValueType  # 1
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_INIT: ListCallControlApplicationsFilterStatus.ValueType  # 1
 """Not processed yet."""
-STATUS_IN_PROGRESS: Status.ValueType  # 2
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_IN_PROGRESS: ListCallControlApplicationsFilterStatus.ValueType  # 2
 """Being processed."""
-STATUS_COMPLETED: Status.ValueType  # 3
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_COMPLETED: ListCallControlApplicationsFilterStatus.ValueType  # 3
 """Finished successfully."""
-Global___Status: _TypeAlias = Status  # noqa: Y015
+Global___ListCallControlApplicationsFilterStatus: _TypeAlias = ListCallControlApplicationsFilterStatus  # noqa: Y015
 
-class _Type:
+class _ListCallControlApplicationsFilterType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _TypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Type.ValueType], _builtins.type):
+class _ListCallControlApplicationsFilterTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListCallControlApplicationsFilterType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    TYPE_UNSPECIFIED: _Type.ValueType  # 0
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_UNSPECIFIED: _ListCallControlApplicationsFilterType.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    TYPE_COMMAND: _Type.ValueType  # 1
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_COMMAND: _ListCallControlApplicationsFilterType.ValueType  # 1
     """A command sent to Telnyx."""
-    TYPE_WEBHOOK: _Type.ValueType  # 2
+    LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_WEBHOOK: _ListCallControlApplicationsFilterType.ValueType  # 2
     """A webhook sent by Telnyx; for tools, a tool that calls your HTTP endpoint."""
 
-class Type(_Type, metaclass=_TypeEnumTypeWrapper):
+class ListCallControlApplicationsFilterType(_ListCallControlApplicationsFilterType, metaclass=_ListCallControlApplicationsFilterTypeEnumTypeWrapper):
     """Kind of the object; where several shapes are possible it selects which one is meant."""
 
-TYPE_UNSPECIFIED: Type.ValueType  # 0
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_UNSPECIFIED: ListCallControlApplicationsFilterType.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-TYPE_COMMAND: Type.ValueType  # 1
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_COMMAND: ListCallControlApplicationsFilterType.ValueType  # 1
 """A command sent to Telnyx."""
-TYPE_WEBHOOK: Type.ValueType  # 2
+LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_WEBHOOK: ListCallControlApplicationsFilterType.ValueType  # 2
 """A webhook sent by Telnyx; for tools, a tool that calls your HTTP endpoint."""
-Global___Type: _TypeAlias = Type  # noqa: Y015
+Global___ListCallControlApplicationsFilterType: _TypeAlias = ListCallControlApplicationsFilterType  # noqa: Y015
 
 class _RecordChannels:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -350,7 +350,7 @@ ERROR_TYPE_INPUT_MATCHING_FAILED: ErrorType.ValueType  # 9
 Global___ErrorType: _TypeAlias = ErrorType  # noqa: Y015
 
 @_typing.final
-class Filter(_message.Message):
+class ListCallControlApplicationsFilter(_message.Message):
     """Conditions that narrow the list; all given conditions must match."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -380,13 +380,13 @@ class Filter(_message.Message):
     """Matches events with this name, for example a command or webhook name."""
     outbound_outbound_voice_profile_id: _builtins.str
     """Matches applications that use this outbound voice profile."""
-    product: Global___Product.ValueType
+    product: Global___ListCallControlApplicationsFilterProduct.ValueType
     """Telnyx product the events belong to: call control, fax or TeXML."""
-    status: Global___Status.ValueType
+    status: Global___ListCallControlApplicationsFilterStatus.ValueType
     """Matches events whose processing is in this state."""
     to: _builtins.str
     """Matches events whose called number is this value."""
-    type: Global___Type.ValueType
+    type: Global___ListCallControlApplicationsFilterType.ValueType
     """Matches events of this kind: commands you sent or webhooks Telnyx sent."""
     @_builtins.property
     def application_name(self) -> Global___ApplicationName:
@@ -407,10 +407,10 @@ class Filter(_message.Message):
         name: _builtins.str | None = ...,
         occurred_at: Global___OccurredAt | None = ...,
         outbound_outbound_voice_profile_id: _builtins.str | None = ...,
-        product: Global___Product.ValueType | None = ...,
-        status: Global___Status.ValueType | None = ...,
+        product: Global___ListCallControlApplicationsFilterProduct.ValueType | None = ...,
+        status: Global___ListCallControlApplicationsFilterStatus.ValueType | None = ...,
         to: _builtins.str | None = ...,
-        type: Global___Type.ValueType | None = ...,
+        type: Global___ListCallControlApplicationsFilterType.ValueType | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_application_session_id", b"_application_session_id", "_connection_id", b"_connection_id", "_failed", b"_failed", "_from", b"_from", "_leg_id", b"_leg_id", "_name", b"_name", "_outbound_outbound_voice_profile_id", b"_outbound_outbound_voice_profile_id", "_product", b"_product", "_status", b"_status", "_to", b"_to", "_type", b"_type", "application_name", b"application_name", "application_session_id", b"application_session_id", "connection_id", b"connection_id", "failed", b"failed", "from", b"from", "leg_id", b"leg_id", "name", b"name", "occurred_at", b"occurred_at", "outbound_outbound_voice_profile_id", b"outbound_outbound_voice_profile_id", "product", b"product", "status", b"status", "to", b"to", "type", b"type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -461,7 +461,7 @@ class Filter(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__type) -> _WhichOneofReturnType__type | None: ...
 
-Global___Filter: _TypeAlias = Filter  # noqa: Y015
+Global___ListCallControlApplicationsFilter: _TypeAlias = ListCallControlApplicationsFilter  # noqa: Y015
 
 @_typing.final
 class ApplicationName(_message.Message):

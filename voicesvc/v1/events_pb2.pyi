@@ -97,25 +97,25 @@ CALL_ANSWERED_PAYLOAD_SIP_HEADER_NAME_DIVERSION: CallAnsweredPayloadSipHeaderNam
 """The Diversion SIP header, telling where the call was forwarded from."""
 Global___CallAnsweredPayloadSipHeaderName: _TypeAlias = CallAnsweredPayloadSipHeaderName  # noqa: Y015
 
-class _State:
+class _CallAnsweredPayloadState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _StateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_State.ValueType], _builtins.type):
+class _CallAnsweredPayloadStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallAnsweredPayloadState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    STATE_UNSPECIFIED: _State.ValueType  # 0
+    CALL_ANSWERED_PAYLOAD_STATE_UNSPECIFIED: _CallAnsweredPayloadState.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    STATE_ANSWERED: _State.ValueType  # 1
+    CALL_ANSWERED_PAYLOAD_STATE_ANSWERED: _CallAnsweredPayloadState.ValueType  # 1
     """The call has been answered."""
 
-class State(_State, metaclass=_StateEnumTypeWrapper):
+class CallAnsweredPayloadState(_CallAnsweredPayloadState, metaclass=_CallAnsweredPayloadStateEnumTypeWrapper):
     """State of the call leg when the event was sent."""
 
-STATE_UNSPECIFIED: State.ValueType  # 0
+CALL_ANSWERED_PAYLOAD_STATE_UNSPECIFIED: CallAnsweredPayloadState.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-STATE_ANSWERED: State.ValueType  # 1
+CALL_ANSWERED_PAYLOAD_STATE_ANSWERED: CallAnsweredPayloadState.ValueType  # 1
 """The call has been answered."""
-Global___State: _TypeAlias = State  # noqa: Y015
+Global___CallAnsweredPayloadState: _TypeAlias = CallAnsweredPayloadState  # noqa: Y015
 
 class _CallingPartyType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -415,43 +415,43 @@ CALL_INITIATED_PAYLOAD_STATE_BRIDGING: CallInitiatedPayloadState.ValueType  # 2
 """The call is being connected to another leg."""
 Global___CallInitiatedPayloadState: _TypeAlias = CallInitiatedPayloadState  # noqa: Y015
 
-class _Reason:
+class _CallDequeuedPayloadReason:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _ReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Reason.ValueType], _builtins.type):
+class _CallDequeuedPayloadReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallDequeuedPayloadReason.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    REASON_UNSPECIFIED: _Reason.ValueType  # 0
+    CALL_DEQUEUED_PAYLOAD_REASON_UNSPECIFIED: _CallDequeuedPayloadReason.ValueType  # 0
     """Not set: the key is left out and Telnyx applies its default."""
-    REASON_BRIDGED: _Reason.ValueType  # 1
+    CALL_DEQUEUED_PAYLOAD_REASON_BRIDGED: _CallDequeuedPayloadReason.ValueType  # 1
     """The call was bridged to an agent."""
-    REASON_BRIDGING_IN_PROCESS: _Reason.ValueType  # 2
+    CALL_DEQUEUED_PAYLOAD_REASON_BRIDGING_IN_PROCESS: _CallDequeuedPayloadReason.ValueType  # 2
     """The call is being bridged."""
-    REASON_HANGUP: _Reason.ValueType  # 3
+    CALL_DEQUEUED_PAYLOAD_REASON_HANGUP: _CallDequeuedPayloadReason.ValueType  # 3
     """The caller hung up while waiting."""
-    REASON_LEAVE: _Reason.ValueType  # 4
+    CALL_DEQUEUED_PAYLOAD_REASON_LEAVE: _CallDequeuedPayloadReason.ValueType  # 4
     """The call was taken out of the queue by a command."""
-    REASON_TIMEOUT: _Reason.ValueType  # 5
+    CALL_DEQUEUED_PAYLOAD_REASON_TIMEOUT: _CallDequeuedPayloadReason.ValueType  # 5
     """The call waited longer than allowed."""
 
-class Reason(_Reason, metaclass=_ReasonEnumTypeWrapper):
+class CallDequeuedPayloadReason(_CallDequeuedPayloadReason, metaclass=_CallDequeuedPayloadReasonEnumTypeWrapper):
     """Why the event happened, for example why the call left a queue, why a conversation ended or why a
     recording failed.
     """
 
-REASON_UNSPECIFIED: Reason.ValueType  # 0
+CALL_DEQUEUED_PAYLOAD_REASON_UNSPECIFIED: CallDequeuedPayloadReason.ValueType  # 0
 """Not set: the key is left out and Telnyx applies its default."""
-REASON_BRIDGED: Reason.ValueType  # 1
+CALL_DEQUEUED_PAYLOAD_REASON_BRIDGED: CallDequeuedPayloadReason.ValueType  # 1
 """The call was bridged to an agent."""
-REASON_BRIDGING_IN_PROCESS: Reason.ValueType  # 2
+CALL_DEQUEUED_PAYLOAD_REASON_BRIDGING_IN_PROCESS: CallDequeuedPayloadReason.ValueType  # 2
 """The call is being bridged."""
-REASON_HANGUP: Reason.ValueType  # 3
+CALL_DEQUEUED_PAYLOAD_REASON_HANGUP: CallDequeuedPayloadReason.ValueType  # 3
 """The caller hung up while waiting."""
-REASON_LEAVE: Reason.ValueType  # 4
+CALL_DEQUEUED_PAYLOAD_REASON_LEAVE: CallDequeuedPayloadReason.ValueType  # 4
 """The call was taken out of the queue by a command."""
-REASON_TIMEOUT: Reason.ValueType  # 5
+CALL_DEQUEUED_PAYLOAD_REASON_TIMEOUT: CallDequeuedPayloadReason.ValueType  # 5
 """The call waited longer than allowed."""
-Global___Reason: _TypeAlias = Reason  # noqa: Y015
+Global___CallDequeuedPayloadReason: _TypeAlias = CallDequeuedPayloadReason  # noqa: Y015
 
 class _CallMachineDetectionEndedPayloadResult:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -1641,7 +1641,7 @@ class CallAnsweredPayload(_message.Message):
     """Connection or call control application the call belongs to."""
     start_time: _builtins.str
     """When the call started, as an ISO 8601 timestamp."""
-    state: Global___State.ValueType
+    state: Global___CallAnsweredPayloadState.ValueType
     """State of the call leg when the event was sent."""
     to: _builtins.str
     """Number or SIP URI of the called party."""
@@ -1668,7 +1668,7 @@ class CallAnsweredPayload(_message.Message):
         custom_headers: _abc.Iterable[_common_pb2.CustomHeader] | None = ...,
         sip_headers: _abc.Iterable[Global___CallAnsweredPayloadSipHeader] | None = ...,
         start_time: _builtins.str | None = ...,
-        state: Global___State.ValueType | None = ...,
+        state: Global___CallAnsweredPayloadState.ValueType | None = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
         to: _builtins.str | None = ...,
     ) -> None: ...
@@ -2009,7 +2009,7 @@ class CallConversationInsightsGeneratedPayload(_message.Message):
     insight_group_id: _builtins.str
     """Identifier of the group of insights that was computed."""
     @_builtins.property
-    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___Result]:
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___CallConversationInsightsGeneratedPayloadResult]:
         """Insight results, one per configured insight."""
 
     def __init__(
@@ -2022,7 +2022,7 @@ class CallConversationInsightsGeneratedPayload(_message.Message):
         client_state: _builtins.str | None = ...,
         connection_id: _builtins.str | None = ...,
         insight_group_id: _builtins.str | None = ...,
-        results: _abc.Iterable[Global___Result] | None = ...,
+        results: _abc.Iterable[Global___CallConversationInsightsGeneratedPayloadResult] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_call_control_id", b"_call_control_id", "_call_leg_id", b"_call_leg_id", "_call_session_id", b"_call_session_id", "_calling_party_type", b"_calling_party_type", "_client_state", b"_client_state", "_connection_id", b"_connection_id", "_insight_group_id", b"_insight_group_id", "call_control_id", b"call_control_id", "call_leg_id", b"call_leg_id", "call_session_id", b"call_session_id", "calling_party_type", b"calling_party_type", "client_state", b"client_state", "connection_id", b"connection_id", "insight_group_id", b"insight_group_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -2060,7 +2060,7 @@ class CallConversationInsightsGeneratedPayload(_message.Message):
 Global___CallConversationInsightsGeneratedPayload: _TypeAlias = CallConversationInsightsGeneratedPayload  # noqa: Y015
 
 @_typing.final
-class Result(_message.Message):
+class CallConversationInsightsGeneratedPayloadResult(_message.Message):
     """Outcome of the command or detection; for commands "ok" when Telnyx accepted it."""
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -2096,7 +2096,7 @@ class Result(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_result) -> _WhichOneofReturnType_result | None: ...
 
-Global___Result: _TypeAlias = Result  # noqa: Y015
+Global___CallConversationInsightsGeneratedPayloadResult: _TypeAlias = CallConversationInsightsGeneratedPayloadResult  # noqa: Y015
 
 @_typing.final
 class CallCostPayload(_message.Message):
@@ -3339,7 +3339,7 @@ class CallDequeuedPayload(_message.Message):
     """Name of the queue."""
     queue_position: _builtins.int
     """Position the call had in the queue when it left it."""
-    reason: Global___Reason.ValueType
+    reason: Global___CallDequeuedPayloadReason.ValueType
     """Why the event happened."""
     wait_time_secs: _builtins.int
     """How long the call waited in the queue, in seconds."""
@@ -3353,7 +3353,7 @@ class CallDequeuedPayload(_message.Message):
         connection_id: _builtins.str | None = ...,
         queue: _builtins.str | None = ...,
         queue_position: _builtins.int | None = ...,
-        reason: Global___Reason.ValueType | None = ...,
+        reason: Global___CallDequeuedPayloadReason.ValueType | None = ...,
         wait_time_secs: _builtins.int | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_call_control_id", b"_call_control_id", "_call_leg_id", b"_call_leg_id", "_call_session_id", b"_call_session_id", "_client_state", b"_client_state", "_connection_id", b"_connection_id", "_queue", b"_queue", "_queue_position", b"_queue_position", "_reason", b"_reason", "_wait_time_secs", b"_wait_time_secs", "call_control_id", b"call_control_id", "call_leg_id", b"call_leg_id", "call_session_id", b"call_session_id", "client_state", b"client_state", "connection_id", b"connection_id", "queue", b"queue", "queue_position", b"queue_position", "reason", b"reason", "wait_time_secs", b"wait_time_secs"]  # noqa: Y015
