@@ -1,0 +1,309 @@
+"""REST failures → gRPC statuses with rich details; error envelopes; retry policy arithmetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+
+from voicesvc.rest import (
+    CALL_STATE_ERROR_CODES,
+    RestError,
+    RetryMode,
+    RetryPolicy,
+    TelnyxAPIError,
+    UpstreamDeadlineExceeded,
+    UpstreamProtocolError,
+    UpstreamUnavailable,
+    invalid_argument_status,
+    parse_retry_after,
+    pointer_to_field_path,
+    retry_mode_for,
+    status_for_http,
+    to_grpc_status,
+)
+from voicesvc.rest.envelope import parse_error_body
+
+DETAIL_TYPES = {
+    "ErrorInfo": error_details_pb2.ErrorInfo,
+    "BadRequest": error_details_pb2.BadRequest,
+    "RetryInfo": error_details_pb2.RetryInfo,
+    "DebugInfo": error_details_pb2.DebugInfo,
+}
+
+
+def unpack(status: grpc.Status) -> tuple[status_pb2.Status, dict[str, list[Message]]]:
+    """Decode the grpc-status-details-bin trailer into the Status proto and its details by type name."""
+    metadata = dict(status.trailing_metadata)
+    proto = status_pb2.Status.FromString(metadata["grpc-status-details-bin"])
+    by_type: dict[str, list[Message]] = {}
+    for packed in proto.details:
+        name = packed.TypeName().rsplit(".", 1)[-1]
+        message = DETAIL_TYPES[name]()
+        assert packed.Unpack(message)
+        by_type.setdefault(name, []).append(message)
+    return proto, by_type
+
+
+# --- HTTP status → gRPC code -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("http", "errors", "expected"),
+    [
+        (400, [{"code": "10015", "title": "Invalid value"}], grpc.StatusCode.INVALID_ARGUMENT),
+        (422, [{"code": "10015", "title": "Invalid value"}], grpc.StatusCode.INVALID_ARGUMENT),
+        (422, [{"code": "90018", "title": "Call has already ended"}], grpc.StatusCode.FAILED_PRECONDITION),
+        (400, [{"code": "90034", "title": "Not in a state"}], grpc.StatusCode.FAILED_PRECONDITION),
+        (422, [{"code": 90034}], grpc.StatusCode.FAILED_PRECONDITION),
+        (422, [{"code": "10015"}, {"code": "90018"}], grpc.StatusCode.FAILED_PRECONDITION),
+        (401, [], grpc.StatusCode.UNAUTHENTICATED),
+        (403, [], grpc.StatusCode.PERMISSION_DENIED),
+        (404, [], grpc.StatusCode.NOT_FOUND),
+        (404, [{"code": "90018"}], grpc.StatusCode.NOT_FOUND),
+        (409, [], grpc.StatusCode.ABORTED),
+        (429, [], grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (402, [], grpc.StatusCode.FAILED_PRECONDITION),
+        (408, [], grpc.StatusCode.FAILED_PRECONDITION),
+        (410, [], grpc.StatusCode.FAILED_PRECONDITION),
+        (500, [], grpc.StatusCode.UNAVAILABLE),
+        (502, [], grpc.StatusCode.UNAVAILABLE),
+        (503, [], grpc.StatusCode.UNAVAILABLE),
+        (504, [], grpc.StatusCode.UNAVAILABLE),
+        (302, [], grpc.StatusCode.UNKNOWN),
+    ],
+)
+def test_status_for_http(http: int, errors: list[dict[str, Any]], expected: grpc.StatusCode) -> None:
+    assert status_for_http(http, errors) is expected
+    assert to_grpc_status(TelnyxAPIError(http, errors or [{"title": "x"}])).code is expected
+
+
+def test_call_state_codes_are_the_documented_ones() -> None:
+    assert frozenset({"90018", "90034"}) == CALL_STATE_ERROR_CODES
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected", "reason"),
+    [
+        (UpstreamUnavailable("connection refused"), grpc.StatusCode.UNAVAILABLE, "UPSTREAM_UNAVAILABLE"),
+        (
+            UpstreamDeadlineExceeded("deadline expired"),
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            "UPSTREAM_DEADLINE_EXCEEDED",
+        ),
+        (UpstreamProtocolError(200, "body is not JSON"), grpc.StatusCode.UNKNOWN, "UPSTREAM_PROTOCOL_ERROR"),
+    ],
+)
+def test_transport_failures(exc: RestError, expected: grpc.StatusCode, reason: str) -> None:
+    status = to_grpc_status(exc)
+    assert status.code is expected
+    assert status.details == str(exc)
+    proto, details = unpack(status)
+    assert proto.code == expected.value[0]
+    [info] = details["ErrorInfo"]
+    assert info.reason == reason
+    assert info.domain == "api.telnyx.com"
+    assert info.metadata["cause"] == exc.reason  # type: ignore[attr-defined]
+    assert "DebugInfo" not in details
+
+
+# --- rich details of a Telnyx error ------------------------------------------------------------------------
+
+
+def test_validation_error_details() -> None:
+    errors = [
+        {
+            "code": "10015",
+            "title": "Invalid value for to",
+            "detail": "The 'to' number must be E.164",
+            "source": {"pointer": "/to/0"},
+            "meta": {"url": "https://developers.telnyx.com/docs/overview/errors/10015"},
+        },
+        {
+            "code": "10016",
+            "title": "Out of range",
+            "source": {"pointer": "/answering_machine_detection_config/total_analysis_time_millis"},
+        },
+        {"title": "Something without a code", "source": {"parameter": "page[size]"}},
+    ]
+    status = to_grpc_status(TelnyxAPIError(422, errors))
+
+    assert status.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        status.details == "Telnyx 422: Invalid value for to (The 'to' number must be E.164) (+2 more errors)"
+    )
+    proto, details = unpack(status)
+    assert proto.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert proto.message == status.details
+    assert set(details) == {"ErrorInfo", "BadRequest"}
+    first, second, third = details["ErrorInfo"]
+    assert (first.reason, first.domain) == ("10015", "api.telnyx.com")
+    assert dict(first.metadata) == {
+        "title": "Invalid value for to",
+        "detail": "The 'to' number must be E.164",
+        "http_status": "422",
+        "pointer": "/to/0",
+    }
+    assert second.reason == "10016"
+    assert dict(second.metadata) == {
+        "title": "Out of range",
+        "http_status": "422",
+        "pointer": "/answering_machine_detection_config/total_analysis_time_millis",
+    }
+    assert third.reason == "HTTP_422"
+    assert third.metadata["parameter"] == "page[size]"
+    assert "pointer" not in third.metadata
+    [bad_request] = details["BadRequest"]
+    assert [(v.field, v.description) for v in bad_request.field_violations] == [
+        ("to[0]", "The 'to' number must be E.164"),
+        ("answering_machine_detection_config.total_analysis_time_millis", "Out of range"),
+    ]
+
+
+def test_retry_info_from_retry_after() -> None:
+    status = to_grpc_status(TelnyxAPIError(429, [{"code": "10011", "title": "Too many requests"}], 2.5))
+    assert status.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+    _, details = unpack(status)
+    [retry] = details["RetryInfo"]
+    assert retry.retry_delay.ToMilliseconds() == 2500
+    assert "BadRequest" not in details
+    assert "DebugInfo" not in details
+
+
+def test_no_retry_info_without_retry_after() -> None:
+    _, details = unpack(to_grpc_status(TelnyxAPIError(503, [{"title": "Service Unavailable"}])))
+    assert "RetryInfo" not in details
+    assert details["ErrorInfo"][0].reason == "HTTP_503"
+
+
+def test_message_with_title_only() -> None:
+    exc = TelnyxAPIError(404, [{"code": "10005", "title": "Resource not found"}])
+    assert str(exc) == "Telnyx 404: Resource not found"
+    assert to_grpc_status(exc).details == "Telnyx 404: Resource not found"
+    assert repr(exc) == "TelnyxAPIError(status=404, codes=['10005'], retry_after=None)"
+
+
+@pytest.mark.parametrize(
+    ("pointer", "field"),
+    [
+        ("/to/0", "to[0]"),
+        ("/to", "to"),
+        (
+            "/answering_machine_detection_config/total_analysis_time_millis",
+            "answering_machine_detection_config.total_analysis_time_millis",
+        ),
+        ("/custom_headers/1/name", "custom_headers[1].name"),
+        ("/0/name", "[0].name"),
+        ("/client_state", "client_state"),
+        ("/sip_headers/X-Foo", "sip_headers.`X-Foo`"),
+        ("/a~1b", "`a/b`"),
+        ("/", ""),
+    ],
+)
+def test_pointer_to_field_path(pointer: str, field: str) -> None:
+    assert pointer_to_field_path(pointer) == field
+
+
+def test_local_invalid_argument_status() -> None:
+    status = invalid_argument_status(
+        [("call_control_id", "must not be empty"), ("to", "is required")], "2 invalid fields"
+    )
+    assert status.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert status.details == "2 invalid fields"
+    proto, details = unpack(status)
+    assert proto.message == "2 invalid fields"
+    assert set(details) == {"BadRequest"}
+    assert [(v.field, v.description) for v in details["BadRequest"][0].field_violations] == [
+        ("call_control_id", "must not be empty"),
+        ("to", "is required"),
+    ]
+
+
+# --- error envelope parsing --------------------------------------------------------------------------------
+
+
+def test_envelope_is_parsed() -> None:
+    body = b'{"errors":[{"code":10015,"title":"Invalid","detail":"bad","source":{"pointer":"/to"}}]}'
+    assert parse_error_body(422, "Unprocessable Entity", body) == [
+        {"code": "10015", "title": "Invalid", "detail": "bad", "source": {"pointer": "/to"}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"", [{"title": "Bad Gateway"}]),
+        (b"upstream connect error", [{"title": "Bad Gateway", "detail": "upstream connect error"}]),
+        (b'{"message": "nope"}', [{"title": "Bad Gateway", "detail": '{"message": "nope"}'}]),
+        (b'{"errors": []}', [{"title": "Bad Gateway", "detail": '{"errors": []}'}]),
+    ],
+)
+def test_unexpected_bodies_become_one_error(body: bytes, expected: list[dict[str, str]]) -> None:
+    assert parse_error_body(502, "Bad Gateway", body) == expected
+
+
+def test_long_text_body_is_truncated() -> None:
+    [error] = parse_error_body(500, "", b"y" * 10_000)
+    assert error["title"] == "HTTP 500"
+    assert 0 < len(error["detail"]) <= 500
+
+
+# --- retry policy ------------------------------------------------------------------------------------------
+
+
+def test_backoff_grows_exponentially_and_is_capped() -> None:
+    policy = RetryPolicy(initial_backoff=0.1, max_backoff=1.0, multiplier=2.0)
+    assert [policy.backoff(n, rand=lambda: 1.0) for n in (1, 2, 3, 4, 5, 60, 5000)] == pytest.approx(
+        [0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+    )
+    assert policy.backoff(3, rand=lambda: 0.0) == 0.0
+    assert policy.backoff(3, rand=lambda: 0.5) == pytest.approx(0.2)
+
+
+def test_default_policy() -> None:
+    policy = RetryPolicy()
+    assert (policy.max_attempts, policy.initial_backoff, policy.max_backoff, policy.multiplier) == (
+        4,
+        0.1,
+        5.0,
+        2.0,
+    )
+    with pytest.raises(ValueError):
+        RetryPolicy(max_attempts=0)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("3", 3.0),
+        ("0.25", 0.25),
+        ("Wed, 01 Jan 2025 00:00:30 GMT", 30.0),
+        ("Tue, 31 Dec 2024 23:00:00 GMT", 0.0),
+        ("-1", None),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    assert parse_retry_after(value, now=now) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "dedup", "mode"),
+    [
+        ("GET", False, RetryMode.IDEMPOTENT),
+        ("put", False, RetryMode.IDEMPOTENT),
+        ("DELETE", False, RetryMode.IDEMPOTENT),
+        ("POST", True, RetryMode.IDEMPOTENT),
+        ("POST", False, RetryMode.UNSAFE),
+        ("PATCH", False, RetryMode.UNSAFE),
+    ],
+)
+def test_retry_mode_for(method: str, dedup: bool, mode: RetryMode) -> None:
+    assert retry_mode_for(method, has_dedup_key=dedup) is mode

@@ -1,0 +1,367 @@
+"""Pooled aiohttp client for the Telnyx REST API with retries, deadlines and typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace, TracebackType
+from typing import Any, Self
+from urllib.parse import quote, urlencode
+
+import aiohttp
+import structlog
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from voicesvc.rest.envelope import parse_error_body
+from voicesvc.rest.exceptions import (
+    RestError,
+    TelnyxAPIError,
+    UpstreamDeadlineExceeded,
+    UpstreamProtocolError,
+    UpstreamUnavailable,
+)
+from voicesvc.rest.retry import RetryMode, RetryPolicy, parse_retry_after
+
+ResponseHook = Callable[[str, int, float], None]
+"""Called once per completed attempt with (HTTP method, status or 0 when no response came, seconds taken).
+
+An attempt abandoned because the caller cancelled is not reported."""
+
+_log = structlog.get_logger("voicesvc.rest")
+_REDACTED = "[redacted]"
+# Statuses whose Retry-After sets a lower bound on the next wait.
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True, slots=True)
+class RestResponse:
+    """A successful (2xx) Telnyx response."""
+
+    status: int
+    json: Any
+    """Parsed JSON body, or None when the body was empty."""
+    headers: Mapping[str, str]
+    attempts: int
+    """How many attempts it took (1 when the first one succeeded)."""
+
+
+class _AttemptState:
+    """Per-attempt flags filled in by aiohttp tracing callbacks."""
+
+    __slots__ = ("connected",)
+
+    def __init__(self) -> None:
+        # Set once aiohttp holds a connection for this attempt: from then on request bytes may be on the wire.
+        self.connected = False
+
+
+async def _mark_connected(_session: aiohttp.ClientSession, ctx: SimpleNamespace, _params: object) -> None:
+    state = ctx.trace_request_ctx
+    if isinstance(state, _AttemptState):
+        state.connected = True
+
+
+@dataclass(slots=True)
+class _Failure:
+    """Why one attempt failed, and whether another attempt is allowed."""
+
+    error: RestError
+    retryable: bool
+    status: int = 0
+    retry_after: float | None = None
+
+
+class TelnyxClient:
+    """Telnyx REST client over one pooled, keep-alive ``aiohttp.ClientSession``.
+
+    The session is created by :meth:`start` (or lazily by the first request) and closed by :meth:`close`;
+    the client also works as an async context manager. A closed client cannot be reused.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        retry: RetryPolicy,
+        connect_timeout: float,
+        request_timeout: float,
+        max_connections: int = 100,
+        user_agent: str = "voicesvc/0.1",
+        on_response: ResponseHook | None = None,
+    ) -> None:
+        if not api_key or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in api_key):
+            raise ValueError("api_key must be non-empty and contain no whitespace or control characters")
+        if connect_timeout <= 0 or request_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        parsed = URL(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._retry = retry
+        self._connect_timeout = connect_timeout
+        self._request_timeout = request_timeout
+        self._max_connections = max_connections
+        self._user_agent = user_agent
+        self._on_response = on_response
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"TelnyxClient(base_url={self._base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The API root every request path is appended to (no trailing slash)."""
+        return self._base_url
+
+    async def start(self) -> None:
+        """Create the pooled HTTP session (idempotent)."""
+        self._ensure_session()
+
+    async def close(self) -> None:
+        """Close the session and its pooled connections; later requests raise RuntimeError."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("TelnyxClient is closed")
+        if self._session is None:
+            tracing = aiohttp.TraceConfig()
+            tracing.on_connection_create_end.append(_mark_connected)
+            tracing.on_connection_reuseconn.append(_mark_connected)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300),
+                headers={
+                    "Authorization": f"Bearer {self._api_key}",
+                    "Accept": "application/json",
+                    "User-Agent": self._user_agent,
+                },
+                # Per-attempt limits are applied in request(); no session-wide total.
+                timeout=aiohttp.ClientTimeout(total=None),
+                trace_configs=[tracing],
+            )
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: dict[str, Any] | None = None,
+        retry_mode: RetryMode,
+        deadline: float | None = None,
+        request_id: str | None = None,
+    ) -> RestResponse:
+        """Send one logical request, retrying as ``retry_mode`` allows.
+
+        ``path`` is already URL-encoded and starts with ``/``; ``query`` is a flat list of pairs whose keys
+        are sent as given (``filter[occurred_at][gte]``), percent-encoded. ``deadline`` is an absolute
+        ``time.monotonic()`` instant bounding every attempt and backoff sleep.
+
+        Returns the 2xx response. Raises :class:`TelnyxAPIError` for a final non-2xx answer,
+        :class:`UpstreamUnavailable` when Telnyx could not be reached, :class:`UpstreamDeadlineExceeded` when
+        time ran out, and :class:`UpstreamProtocolError` for a 2xx body that is not JSON. Cancelling the
+        awaiting task aborts the in-flight HTTP request.
+        """
+        if not path.startswith("/"):
+            raise ValueError("path must start with '/'")
+        method = method.upper()
+        url = URL(self._build_url(path, query), encoded=True)
+        data: bytes | None = None
+        headers: dict[str, str] | None = None
+        if body is not None:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            headers = {"Content-Type": "application/json"}
+        session = self._ensure_session()
+
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise UpstreamDeadlineExceeded(_deadline_reason(attempt - 1))
+            result = await self._attempt(
+                session, method, url, path, data, headers, retry_mode, remaining, attempt, request_id
+            )
+            if isinstance(result, RestResponse):
+                return result
+            failure = result
+            if not failure.retryable or attempt >= self._retry.max_attempts:
+                raise failure.error
+            wait = self._retry.backoff(attempt)
+            if failure.retry_after is not None:
+                if failure.retry_after > self._retry.max_retry_after:
+                    raise failure.error
+                wait = max(wait, failure.retry_after)
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                # Sleeping would use up the caller's time: report what actually went wrong.
+                raise failure.error
+            await asyncio.sleep(wait)
+
+    def _build_url(self, path: str, query: list[tuple[str, str]] | None) -> str:
+        url = self._base_url + path
+        if query:
+            url += "?" + urlencode(query, quote_via=quote, safe="")
+        return url
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        path: str,
+        data: bytes | None,
+        headers: dict[str, str] | None,
+        mode: RetryMode,
+        remaining: float | None,
+        attempt: int,
+        request_id: str | None,
+    ) -> RestResponse | _Failure:
+        """Run one HTTP exchange; returns the response on 2xx, otherwise a description of the failure."""
+        limit = self._request_timeout if remaining is None else min(self._request_timeout, remaining)
+        limited_by_deadline = remaining is not None and remaining <= self._request_timeout
+        state = _AttemptState()
+        started = time.monotonic()
+        outcome: RestResponse | _Failure
+        try:
+            async with asyncio.timeout(limit):
+                async with session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=None, connect=min(self._connect_timeout, limit)),
+                    trace_request_ctx=state,
+                ) as resp:
+                    raw = await resp.read()
+                    reason = resp.reason or ""
+                    outcome = self._interpret(resp.status, reason, resp.headers, raw, mode, attempt)
+        except (aiohttp.ClientError, OSError) as exc:
+            outcome = self._connection_failure(exc, state, mode, limit, limited_by_deadline, attempt)
+        elapsed = time.monotonic() - started
+        status = outcome.status
+        self._report(method, path, status, attempt, elapsed, request_id, outcome)
+        return outcome
+
+    def _interpret(
+        self,
+        status: int,
+        reason: str,
+        headers: CIMultiDictProxy[str],
+        raw: bytes,
+        mode: RetryMode,
+        attempt: int,
+    ) -> RestResponse | _Failure:
+        if 200 <= status < 300:
+            try:
+                payload = json.loads(raw) if raw.strip() else None
+            except ValueError:
+                unreadable = UpstreamProtocolError(status, "body is not JSON")
+                return _Failure(unreadable, retryable=False, status=status)
+            return RestResponse(status=status, json=payload, headers=headers, attempts=attempt)
+        clean_headers = CIMultiDictProxy(CIMultiDict((k, self._scrub(v)) for k, v in headers.items()))
+        errors = parse_error_body(status, self._scrub(reason), self._scrub_bytes(raw))
+        retry_after = parse_retry_after(clean_headers.get("Retry-After"))
+        error = TelnyxAPIError(status, errors, retry_after, clean_headers)
+        retryable = mode is RetryMode.IDEMPOTENT and (status == 429 or status >= 500)
+        hint = retry_after if status in _RETRY_AFTER_STATUSES else None
+        return _Failure(error, retryable=retryable, status=status, retry_after=hint)
+
+    def _connection_failure(
+        self,
+        exc: BaseException,
+        state: _AttemptState,
+        mode: RetryMode,
+        limit: float,
+        limited_by_deadline: bool,
+        attempt: int,
+    ) -> _Failure:
+        if isinstance(exc, aiohttp.InvalidURL):
+            return _Failure(UpstreamUnavailable("invalid request URL"), retryable=False)
+        own_timeout = isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ClientError)
+        if own_timeout and limited_by_deadline:
+            return _Failure(UpstreamDeadlineExceeded(_deadline_reason(attempt)), retryable=False)
+        # Nothing can have been written unless aiohttp obtained a connection for this attempt.
+        never_sent = not state.connected or isinstance(
+            exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+        )
+        error: RestError
+        if own_timeout and never_sent:
+            error = UpstreamUnavailable(f"connect timeout after {limit:.3g}s")
+        elif own_timeout:
+            error = UpstreamDeadlineExceeded(f"no response within {limit:.3g}s")
+        elif isinstance(exc, aiohttp.ConnectionTimeoutError):
+            error = UpstreamUnavailable(f"connect timeout after {min(self._connect_timeout, limit):.3g}s")
+        else:
+            error = UpstreamUnavailable(self._scrub(_describe(exc)))
+        retryable = mode is RetryMode.IDEMPOTENT or (mode is RetryMode.UNSAFE and never_sent)
+        return _Failure(error, retryable=retryable)
+
+    def _report(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        attempt: int,
+        elapsed: float,
+        request_id: str | None,
+        outcome: RestResponse | _Failure,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "attempt": attempt,
+            "latency_ms": round(elapsed * 1000, 3),
+            "request_id": request_id,
+        }
+        if isinstance(outcome, _Failure):
+            fields["error"] = str(outcome.error)
+            fields["retryable"] = outcome.retryable
+        _log.debug("telnyx_request", **fields)
+        if self._on_response is not None:
+            try:
+                self._on_response(method, status, elapsed)
+            except Exception:
+                # A broken metrics hook must not fail the request it observes.
+                _log.warning("telnyx_response_hook_failed", method=method, path=path, exc_info=True)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, _REDACTED)
+
+    def _scrub_bytes(self, raw: bytes) -> bytes:
+        return raw.replace(self._api_key.encode("utf-8"), _REDACTED.encode("ascii"))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _deadline_reason(attempts: int) -> str:
+    return f"deadline expired after {attempts} attempt{'s' if attempts != 1 else ''}"

@@ -1,0 +1,154 @@
+"""Translation of REST failures into gRPC statuses with ``google.rpc`` rich error details."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from voicesvc.rest.exceptions import (
+    RestError,
+    TelnyxAPIError,
+    UpstreamDeadlineExceeded,
+    UpstreamProtocolError,
+    UpstreamUnavailable,
+)
+
+TELNYX_ERROR_DOMAIN = "api.telnyx.com"
+"""``ErrorInfo.domain`` of every detail produced here."""
+
+CALL_STATE_ERROR_CODES: frozenset[str] = frozenset(
+    {
+        "90018",  # Call has already ended
+        "90034",  # Call is not in a state to accept this command
+    }
+)
+"""Telnyx codes meaning the call's current state, not the request, is at fault (FAILED_PRECONDITION)."""
+
+# Bounds the size of the grpc-status-details-bin trailer when Telnyx reports very many errors.
+_MAX_ERRORS_IN_DETAILS = 25
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_EXACT_HTTP_CODES: dict[int, grpc.StatusCode] = {
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    409: grpc.StatusCode.ABORTED,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+def status_for_http(status: int, errors: list[dict[str, Any]]) -> grpc.StatusCode:
+    """The gRPC code for a Telnyx HTTP status and its error objects."""
+    if status in (400, 422):
+        codes = {str(e.get("code")) for e in errors if e.get("code") not in (None, "")}
+        if codes & CALL_STATE_ERROR_CODES:
+            return grpc.StatusCode.FAILED_PRECONDITION
+        return grpc.StatusCode.INVALID_ARGUMENT
+    if status in _EXACT_HTTP_CODES:
+        return _EXACT_HTTP_CODES[status]
+    if 400 <= status < 500:
+        return grpc.StatusCode.FAILED_PRECONDITION
+    if 500 <= status < 600:
+        return grpc.StatusCode.UNAVAILABLE
+    return grpc.StatusCode.UNKNOWN
+
+
+def pointer_to_field_path(pointer: str) -> str:
+    """Turn a JSON pointer into a field path: ``/to/0`` → ``to[0]``, ``/a/b`` → ``a.b``.
+
+    Segments that are not identifiers (map keys with dots or dashes) are quoted with backticks.
+    """
+    path = ""
+    for raw in pointer.split("/")[1:] if pointer.startswith("/") else pointer.split("/"):
+        segment = raw.replace("~1", "/").replace("~0", "~")
+        if segment.isdigit():
+            path += f"[{segment}]"
+        elif _IDENTIFIER.fullmatch(segment):
+            path += f".{segment}" if path else segment
+        elif segment:
+            quoted = f"`{segment}`"
+            path += f".{quoted}" if path else quoted
+    return path
+
+
+def to_grpc_status(exc: RestError) -> grpc.Status:
+    """Build the gRPC status (code, message, rich details) reported to the caller for a REST failure."""
+    if isinstance(exc, TelnyxAPIError):
+        return _api_error_status(exc)
+    if isinstance(exc, UpstreamUnavailable):
+        info = _error_info("UPSTREAM_UNAVAILABLE", {"cause": exc.reason})
+        return _pack(grpc.StatusCode.UNAVAILABLE, str(exc), [info])
+    if isinstance(exc, UpstreamDeadlineExceeded):
+        info = _error_info("UPSTREAM_DEADLINE_EXCEEDED", {"cause": exc.reason})
+        return _pack(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc), [info])
+    if isinstance(exc, UpstreamProtocolError):
+        info = _error_info("UPSTREAM_PROTOCOL_ERROR", {"cause": exc.reason, "http_status": str(exc.status)})
+        return _pack(grpc.StatusCode.UNKNOWN, str(exc), [info])
+    return _pack(grpc.StatusCode.UNKNOWN, str(exc) or type(exc).__name__, [])
+
+
+def invalid_argument_status(violations: list[tuple[str, str]], message: str) -> grpc.Status:
+    """An INVALID_ARGUMENT status for a request rejected locally, with one field violation per entry."""
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
+            for field, description in violations
+        ]
+    )
+    return _pack(grpc.StatusCode.INVALID_ARGUMENT, message, [bad_request])
+
+
+def _api_error_status(exc: TelnyxAPIError) -> grpc.Status:
+    errors = exc.errors[:_MAX_ERRORS_IN_DETAILS]
+    details: list[Message] = []
+    violations: list[error_details_pb2.BadRequest.FieldViolation] = []
+    for error in errors:
+        source = error.get("source") if isinstance(error.get("source"), dict) else {}
+        pointer = _text(source.get("pointer"))
+        parameter = _text(source.get("parameter"))
+        title = _text(error.get("title"))
+        detail = _text(error.get("detail"))
+        metadata = {"http_status": str(exc.status)}
+        optional = {"title": title, "detail": detail, "pointer": pointer, "parameter": parameter}
+        for key, value in optional.items():
+            if value:
+                metadata[key] = value
+        code = _text(error.get("code"))
+        details.append(_error_info(code or f"HTTP_{exc.status}", metadata))
+        field = pointer_to_field_path(pointer) if pointer else ""
+        if field:
+            violations.append(
+                error_details_pb2.BadRequest.FieldViolation(field=field, description=detail or title)
+            )
+    if violations:
+        details.append(error_details_pb2.BadRequest(field_violations=violations))
+    if exc.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(round(exc.retry_after * 1e9))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+    return _pack(status_for_http(exc.status, exc.errors), str(exc), details)
+
+
+def _error_info(reason: str, metadata: dict[str, str]) -> error_details_pb2.ErrorInfo:
+    return error_details_pb2.ErrorInfo(reason=reason, domain=TELNYX_ERROR_DOMAIN, metadata=metadata)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _pack(code: grpc.StatusCode, message: str, details: Iterable[Message]) -> grpc.Status:
+    packed = []
+    for detail in details:
+        container = any_pb2.Any()
+        container.Pack(detail)
+        packed.append(container)
+    proto = status_pb2.Status(code=code.value[0], message=message, details=packed)
+    return rpc_status.to_status(proto)

@@ -1,0 +1,211 @@
+"""The admin API under `/_sandbox` (no authentication): drive and inspect the sandbox from tests.
+
+| method + path                              | does                                                         |
+|--------------------------------------------|--------------------------------------------------------------|
+| `GET /_sandbox/info`                       | base URL, API key, public key, settings                      |
+| `POST /_sandbox/reset`                     | forget calls, applications, events, journal, faults, counts  |
+| `POST /_sandbox/calls/inbound`             | an incoming call (`connection_id`, `from`, `to`, …) rings    |
+| `GET /_sandbox/calls[/{id}]`               | legs with their internal state                               |
+| `POST /_sandbox/calls/{id}/dtmf`           | the caller presses `digits` (`call.dtmf.received`, gathers)  |
+| `POST /_sandbox/calls/{id}/hangup`         | the far end hangs up (`cause`, default `normal_clearing`)    |
+| `GET /_sandbox/executions`                 | how often each command really ran, per leg                   |
+| `GET/POST/PUT/DELETE /_sandbox/faults`     | list / add / replace / clear fault rules; `DELETE …/{id}`    |
+| `GET/DELETE /_sandbox/requests`            | the request journal (`?path=` substring, `?method=`)         |
+| `GET/DELETE /_sandbox/webhooks`            | delivery attempts (`?event_type=`, `?call_control_id=`)      |
+| `POST /_sandbox/webhooks/drain`            | wait until every queued webhook is delivered or given up     |
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from voicesvc.sandbox.errors import BAD_REQUEST, ApiError, error_object, not_found
+from voicesvc.sandbox.faults import FaultRule
+from voicesvc.sandbox.rest_api import error_response
+
+if TYPE_CHECKING:
+    from voicesvc.sandbox.server import Sandbox
+
+ADMIN_PREFIX = "/_sandbox"
+
+
+def _ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response({"data": data}, status=status)
+
+
+def _bad(detail: str, pointer: str = "/") -> ApiError:
+    return ApiError(400, [error_object(BAD_REQUEST, "Bad Request", detail, pointer=pointer)])
+
+
+async def _json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise _bad("The request body is not valid JSON.") from None
+
+
+def _rules(data: Any) -> list[FaultRule]:
+    items = data.get("rules") if isinstance(data, dict) and "rules" in data else data
+    items = items if isinstance(items, list) else [items]
+    rules = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _bad("A fault rule must be a JSON object.", f"/{i}")
+        try:
+            rules.append(FaultRule.from_dict(item))
+        except (TypeError, ValueError) as exc:
+            raise _bad(str(exc), f"/{i}") from None
+    return rules
+
+
+class AdminApi:
+    """Handlers of the admin routes, bound to one sandbox."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+
+    def routes(self) -> list[web.RouteDef]:
+        """The aiohttp route table."""
+        p = ADMIN_PREFIX
+        return [
+            web.get(f"{p}/info", self.info),
+            web.post(f"{p}/reset", self.reset),
+            web.post(f"{p}/calls/inbound", self.inbound),
+            web.get(f"{p}/calls", self.calls),
+            web.get(f"{p}/calls/{{call_control_id}}", self.call),
+            web.post(f"{p}/calls/{{call_control_id}}/dtmf", self.dtmf),
+            web.post(f"{p}/calls/{{call_control_id}}/hangup", self.remote_hangup),
+            web.get(f"{p}/executions", self.executions),
+            web.get(f"{p}/faults", self.faults),
+            web.post(f"{p}/faults", self.add_faults),
+            web.put(f"{p}/faults", self.replace_faults),
+            web.delete(f"{p}/faults", self.clear_faults),
+            web.delete(f"{p}/faults/{{rule_id}}", self.delete_fault),
+            web.get(f"{p}/requests", self.requests),
+            web.delete(f"{p}/requests", self.clear_requests),
+            web.get(f"{p}/webhooks", self.webhooks),
+            web.delete(f"{p}/webhooks", self.clear_webhooks),
+            web.post(f"{p}/webhooks/drain", self.drain),
+        ]
+
+    @web.middleware
+    async def errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Render `ApiError`s of admin handlers as Telnyx-style error bodies."""
+        try:
+            return await handler(request)
+        except ApiError as err:
+            return error_response(err)
+
+    async def info(self, request: web.Request) -> web.Response:
+        s = self.sandbox
+        cfg = s.config
+        return _ok({
+            "base_url": s.base_url, "api_key": s.api_key, "public_key": s.public_key_b64,
+            "webhook_url": cfg.webhook_url, "answer_delay": cfg.answer_delay, "media_delay": cfg.media_delay,
+            "standard_webhooks": cfg.standard_webhooks, "gather_digits": cfg.gather_digits,
+        })
+
+    async def reset(self, request: web.Request) -> web.Response:
+        await self.sandbox.reset()
+        return _ok({"result": "ok"})
+
+    async def inbound(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict) or not body.get("connection_id"):
+            raise _bad("connection_id is required.", "/connection_id")
+        call = self.sandbox.engine.inbound(body)
+        return _ok(call.admin_view(), status=201)
+
+    async def calls(self, request: web.Request) -> web.Response:
+        return _ok([c.admin_view() for c in self.sandbox.engine.calls.values()])
+
+    async def call(self, request: web.Request) -> web.Response:
+        return _ok(self.sandbox.engine.get_call(request.match_info["call_control_id"]).admin_view())
+
+    async def dtmf(self, request: web.Request) -> web.Response:
+        engine = self.sandbox.engine
+        call = engine.get_call(request.match_info["call_control_id"])
+        body = await _json_body(request)
+        digits = body.get("digits") if isinstance(body, dict) else None
+        if not isinstance(digits, str) or not digits:
+            raise _bad("digits must be a non-empty string.", "/digits")
+        if call.is_alive:
+            for digit in digits:
+                engine.emit(call, "call.dtmf.received", digit=digit)
+            call.dtmf_buffer += digits
+            if call.gather is not None:
+                engine.finish_gather(call)
+        return _ok(call.admin_view())
+
+    async def remote_hangup(self, request: web.Request) -> web.Response:
+        engine = self.sandbox.engine
+        call = engine.get_call(request.match_info["call_control_id"])
+        body = await _json_body(request)
+        cause = body.get("cause", "normal_clearing") if isinstance(body, dict) else "normal_clearing"
+        engine.hangup(call, str(cause), "callee", "200")
+        return _ok(call.admin_view())
+
+    async def executions(self, request: web.Request) -> web.Response:
+        wanted = request.query.get("call_control_id")
+        rows = [
+            {"call_control_id": cid, "command": name, "count": n}
+            for (cid, name), n in self.sandbox.engine.executions.items()
+            if wanted is None or cid == wanted
+        ]
+        return _ok(rows)
+
+    async def faults(self, request: web.Request) -> web.Response:
+        return _ok([r.to_dict() for r in self.sandbox.faults.rules])
+
+    async def add_faults(self, request: web.Request) -> web.Response:
+        added = [self.sandbox.faults.add(r) for r in _rules(await _json_body(request))]
+        return _ok([r.to_dict() for r in added], status=201)
+
+    async def replace_faults(self, request: web.Request) -> web.Response:
+        rules = _rules(await _json_body(request))
+        self.sandbox.faults.reset()
+        return _ok([self.sandbox.faults.add(r).to_dict() for r in rules])
+
+    async def clear_faults(self, request: web.Request) -> web.Response:
+        self.sandbox.faults.reset()
+        return _ok([])
+
+    async def delete_fault(self, request: web.Request) -> web.Response:
+        if not self.sandbox.faults.remove(request.match_info["rule_id"]):
+            raise not_found("fault rule")
+        return _ok([r.to_dict() for r in self.sandbox.faults.rules])
+
+    async def requests(self, request: web.Request) -> web.Response:
+        entries = self.sandbox.journal.entries(request.query.get("path"), request.query.get("method"))
+        return _ok([e.to_dict() for e in entries])
+
+    async def clear_requests(self, request: web.Request) -> web.Response:
+        self.sandbox.journal.clear()
+        return _ok([])
+
+    async def webhooks(self, request: web.Request) -> web.Response:
+        event_type = request.query.get("event_type")
+        key = request.query.get("call_control_id")
+        rows = [
+            a.to_dict() for a in self.sandbox.dispatcher.attempts
+            if (event_type is None or a.event_type == event_type) and (key is None or a.key == key)
+        ]
+        return _ok(rows)
+
+    async def clear_webhooks(self, request: web.Request) -> web.Response:
+        self.sandbox.dispatcher.reset()
+        return _ok([])
+
+    async def drain(self, request: web.Request) -> web.Response:
+        try:
+            timeout = float(request.query.get("timeout", "10"))
+        except ValueError:
+            raise _bad("timeout must be a number of seconds.", "/timeout") from None
+        done = await self.sandbox.dispatcher.drain(timeout)
+        return _ok({"drained": done, "pending": self.sandbox.dispatcher.pending})

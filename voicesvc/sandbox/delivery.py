@@ -1,0 +1,209 @@
+"""Webhook delivery: signed POSTs, one strictly sequential queue per call, retries with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiohttp
+import structlog
+
+from voicesvc.sandbox.faults import FaultInjector
+from voicesvc.sandbox.ids import iso, now
+from voicesvc.webhooks.sign import Signer
+
+log = structlog.get_logger("voicesvc.sandbox.delivery")
+
+
+@dataclass
+class DeliveryAttempt:
+    """One POST attempt (or injected failure) of one event to one URL."""
+
+    event_id: str
+    event_type: str
+    key: str
+    url: str | None
+    attempt: int
+    at: str
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    injected: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the admin API."""
+        return asdict(self)
+
+
+@dataclass
+class _Outgoing:
+    key: str
+    event: dict[str, Any]
+    urls: list[str]
+    timeout: float
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how patiently a delivery is retried."""
+
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    timeout: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        return min(self.backoff_base * (2 ** (attempt - 1)), self.backoff_max)
+
+
+@dataclass
+class _Queue:
+    items: deque[_Outgoing] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
+
+
+class WebhookDispatcher:
+    """Delivers events to their URLs; order is preserved per key (the call control id)."""
+
+    def __init__(
+        self,
+        signer: Signer,
+        faults: FaultInjector,
+        *,
+        standard_webhooks: bool = False,
+        policy: RetryPolicy | None = None,
+    ):
+        self.signer = signer
+        self.standard_webhooks = standard_webhooks
+        self.policy = policy or RetryPolicy()
+        self._faults = faults
+        self._queues: dict[str, _Queue] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.attempts: list[DeliveryAttempt] = []
+
+    async def start(self) -> None:
+        """Open the HTTP client session."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+
+    async def stop(self) -> None:
+        """Cancel pending deliveries and close the session."""
+        workers = [q.worker for q in self._queues.values() if q.worker is not None]
+        for task in workers:
+            task.cancel()
+        for task in workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._queues.clear()
+        self._pending = 0
+        self._idle.set()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def reset(self) -> None:
+        """Forget the delivery log (pending deliveries carry on)."""
+        self.attempts.clear()
+
+    def enqueue(self, key: str, event: dict[str, Any], urls: list[str], timeout: float | None = None) -> None:
+        """Queue one event (the envelope's `data`) for delivery behind the key's earlier events."""
+        item = _Outgoing(key=key, event=event, urls=[u for u in urls if u],
+                         timeout=timeout if timeout else self.policy.timeout)
+        queue = self._queues.setdefault(key, _Queue())
+        queue.items.append(item)
+        self._pending += 1
+        self._idle.clear()
+        if queue.worker is None:
+            queue.worker = asyncio.get_running_loop().create_task(self._work(key, queue))
+
+    async def drain(self, wait: float = 10.0) -> bool:
+        """Wait until every queued event has been delivered or given up; False after `wait` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), wait)
+        except TimeoutError:
+            return False
+        return True
+
+    @property
+    def pending(self) -> int:
+        """Events queued or in flight."""
+        return self._pending
+
+    async def _work(self, key: str, queue: _Queue) -> None:
+        try:
+            while queue.items:
+                item = queue.items[0]
+                try:
+                    await self._deliver(item)
+                except Exception:  # one broken delivery must not stall the call's queue
+                    log.exception("webhook_delivery_crashed", event_id=item.event.get("id"))
+                queue.items.popleft()
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.set()
+        finally:
+            queue.worker = None
+            if not queue.items and self._queues.get(key) is queue:
+                del self._queues[key]
+
+    def _log(self, item: _Outgoing, url: str | None, attempt: int, ok: bool, **extra: Any) -> None:
+        entry = DeliveryAttempt(
+            event_id=item.event["id"], event_type=item.event["event_type"], key=item.key,
+            url=url, attempt=attempt, at=iso(now()), ok=ok, **extra,
+        )
+        self.attempts.append(entry)
+        fields = {k: v for k, v in entry.to_dict().items() if k != "at"}
+        (log.info if url else log.debug)("webhook_attempt", **fields)
+
+    async def _deliver(self, item: _Outgoing) -> None:
+        if not item.urls:
+            self._log(item, None, 0, False, error="no webhook url configured")
+            return
+        attempt = 0
+        for url in item.urls:
+            for _ in range(self.policy.max_attempts):
+                attempt += 1
+                if await self._attempt(item, url, attempt):
+                    return
+                await asyncio.sleep(self.policy.delay(attempt))
+
+    async def _attempt(self, item: _Outgoing, url: str, attempt: int) -> bool:
+        injected = self._faults.for_delivery(item.event["event_type"])
+        if injected is not None:
+            status = injected.status or None
+            self._log(item, url, attempt, False, status=status, injected=True,
+                      error=None if status else "timeout")
+            return False
+        body = json.dumps(
+            {"data": item.event, "meta": {"attempt": attempt, "delivered_to": url}},
+            separators=(",", ":"),
+        ).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "telnyx-webhooks (voicesvc sandbox)"}
+        ts = int(time.time())
+        headers.update(self.signer.sign_telnyx(body, ts))
+        if self.standard_webhooks:
+            # webhook-id is the event id, stable across retries, so receivers can de-duplicate
+            headers.update(self.signer.sign_standard(body, item.event["id"], ts))
+        assert self._session is not None, "dispatcher not started"
+        try:
+            async with self._session.post(
+                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=item.timeout),
+            ) as resp:
+                await resp.read()
+                ok = 200 <= resp.status < 300
+                self._log(item, url, attempt, ok, status=resp.status)
+                return ok
+        except TimeoutError:
+            self._log(item, url, attempt, False, error="timeout")
+        except aiohttp.ClientError as exc:
+            self._log(item, url, attempt, False, error=f"{type(exc).__name__}: {exc}")
+        return False

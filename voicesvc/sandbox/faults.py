@@ -1,0 +1,161 @@
+"""Fault injection: rules that delay, fail, throttle or drop REST requests and webhook deliveries.
+
+A rule applies to requests whose path matches `path` (a regular expression searched in the path
+after `/v2`, e.g. `/actions/answer$`) and whose method matches `method`, both optional. `count`
+limits it to the next N matching requests (then it is spent); `rate` is the probability that a
+matching request is hit (default 1, so tests stay deterministic). Kinds:
+
+- `latency`: sleep `latency_ms` before handling (stacks with other rules);
+- `error`: answer `status` (default 500) with a Telnyx error body, without executing;
+- `rate_limit`: answer 429 with `Retry-After: retry_after`, without executing;
+- `drop_before`: close the connection before the request body is read, without executing;
+- `drop_after`: execute the request, then close the connection instead of answering;
+- `webhook_fail`: fail a webhook delivery attempt as if the receiver answered `status`
+  (0 means a timeout) without sending it; `event_type` (exact, or a prefix ending in `.`) scopes it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = ("latency", "error", "rate_limit", "drop_before", "drop_after", "webhook_fail")
+_REQUEST_TERMINAL = ("error", "rate_limit", "drop_before")
+
+
+@dataclass
+class FaultRule:
+    """One fault rule; see the module docstring for the meaning of each field."""
+
+    kind: str
+    path: str | None = None
+    method: str | None = None
+    event_type: str | None = None
+    count: int | None = None
+    rate: float = 1.0
+    latency_ms: int = 0
+    status: int = 500
+    retry_after: int = 1
+    id: str = ""
+    hits: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
+        if self.count is not None and self.count < 0:
+            raise ValueError("count must not be negative")
+        if self.path is not None:
+            re.compile(self.path)
+        if self.kind == "rate_limit":
+            self.status = 429
+
+    @property
+    def spent(self) -> bool:
+        """True once a `count`-limited rule has fired `count` times."""
+        return self.count is not None and self.hits >= self.count
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the admin API."""
+        data = asdict(self)
+        data["remaining"] = None if self.count is None else max(self.count - self.hits, 0)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaultRule:
+        """Build a rule from admin JSON; raises ValueError/TypeError for bad input."""
+        allowed = {f for f in cls.__dataclass_fields__ if f not in ("id", "hits")}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+@dataclass
+class RequestFaults:
+    """What the injector decided for one request."""
+
+    latency_ms: int = 0
+    terminal: FaultRule | None = None
+    drop_after: bool = False
+    applied: list[str] = field(default_factory=list)
+
+
+class FaultInjector:
+    """Holds the active rules and decides, per request or delivery, which of them fire."""
+
+    def __init__(self, seed: int | None = None):
+        self._rules: list[FaultRule] = []
+        self._ids = itertools.count(1)
+        self._random = random.Random(seed)
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        """Active rules in the order they were added."""
+        return list(self._rules)
+
+    def add(self, rule: FaultRule) -> FaultRule:
+        """Add a rule and give it an id."""
+        rule.id = f"fault-{next(self._ids)}"
+        self._rules.append(rule)
+        return rule
+
+    def remove(self, rule_id: str) -> bool:
+        """Remove one rule; False if there was none with that id."""
+        before = len(self._rules)
+        self._rules = [r for r in self._rules if r.id != rule_id]
+        return len(self._rules) != before
+
+    def reset(self) -> None:
+        """Remove every rule."""
+        self._rules.clear()
+
+    def _fires(self, rule: FaultRule) -> bool:
+        if rule.spent:
+            return False
+        if rule.rate < 1.0 and self._random.random() >= rule.rate:
+            return False
+        rule.hits += 1
+        return True
+
+    def for_request(self, method: str, path: str) -> RequestFaults:
+        """Decide the faults for one REST request (path relative to `/v2`)."""
+        decision = RequestFaults()
+        for rule in self._rules:
+            if rule.kind == "webhook_fail" or rule.spent:
+                continue
+            if rule.method and rule.method.upper() != method.upper():
+                continue
+            if rule.path and not re.search(rule.path, path):
+                continue
+            if rule.kind in _REQUEST_TERMINAL and decision.terminal is not None:
+                continue
+            if rule.kind == "drop_after" and decision.drop_after:
+                continue
+            if not self._fires(rule):
+                continue
+            decision.applied.append(rule.kind)
+            if rule.kind == "latency":
+                decision.latency_ms += rule.latency_ms
+            elif rule.kind == "drop_after":
+                decision.drop_after = True
+            else:
+                decision.terminal = rule
+        return decision
+
+    def for_delivery(self, event_type: str) -> FaultRule | None:
+        """The webhook_fail rule that fails this delivery attempt, if any."""
+        for rule in self._rules:
+            if rule.kind != "webhook_fail" or rule.spent:
+                continue
+            if rule.event_type:
+                scope = rule.event_type
+                if not (event_type == scope or (scope.endswith(".") and event_type.startswith(scope))):
+                    continue
+            if self._fires(rule):
+                return rule
+        return None
