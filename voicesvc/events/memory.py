@@ -1,0 +1,295 @@
+"""In-process event log: a ring buffer with retention by count and age (the embedded default).
+
+Readers keep only a position; they read straight from the ring, so a slow reader costs nothing but its
+position and never holds up appends or other readers. A reader that has caught up parks on a future
+registered under its filter's keys; an append wakes only the readers whose filter matches it, so idle
+readers cost no wake-ups at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Sequence
+
+from voicesvc.events.log import (
+    AppendResult,
+    CursorExpired,
+    EventFilter,
+    EventLog,
+    InvalidCursor,
+    LogClosed,
+    Start,
+    StoredEvent,
+    Subscription,
+    type_prefixes,
+    validate_append,
+)
+
+__all__ = ["MemoryEventLog"]
+
+# Wake-up keys: every event, one exact type, or one prefix.
+_ALL: tuple[str, str] = ("*", "")
+_WakeKey = tuple[str, str]
+# A parked reader's future resolves to the seq of the first matching event appended after it parked
+# (None when woken for another reason, such as close).
+_Waiter = asyncio.Future[int | None]
+
+
+def _filter_keys(event_filter: EventFilter) -> list[_WakeKey]:
+    if event_filter.matches_all:
+        return [_ALL]
+    return [("=", t) for t in event_filter.exact] + [("^", p) for p in event_filter.prefixes]
+
+
+def _event_keys(event_type: str) -> list[_WakeKey]:
+    return [_ALL, ("=", event_type)] + [("^", p) for p in type_prefixes(event_type)]
+
+
+class _Waiters:
+    """Parked readers indexed by the filter keys they listen on."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[_WakeKey, set[_Waiter]] = {}
+
+    def add(self, waiter: _Waiter, keys: Sequence[_WakeKey]) -> None:
+        for key in keys:
+            self._by_key.setdefault(key, set()).add(waiter)
+
+    def remove(self, waiter: _Waiter, keys: Sequence[_WakeKey]) -> None:
+        for key in keys:
+            waiting = self._by_key.get(key)
+            if waiting is not None:
+                waiting.discard(waiter)
+                if not waiting:
+                    del self._by_key[key]
+
+    def wake(self, keys: Sequence[_WakeKey], seq: int | None) -> None:
+        for key in keys:
+            for waiter in self._by_key.pop(key, ()):
+                if not waiter.done():
+                    waiter.set_result(seq)
+
+    def wake_all(self) -> None:
+        for waiting in self._by_key.values():
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+        self._by_key.clear()
+
+    def __len__(self) -> int:
+        return len({w for waiting in self._by_key.values() for w in waiting})
+
+
+class MemoryEventLog(EventLog):
+    """Ring buffer of at most `max_events` events, each kept at most `max_age_s` seconds.
+
+    Event ids are de-duplicated for as long as the first copy is retained. Nothing survives the process;
+    cursors of an earlier process are recognised by their epoch and answered with `CursorExpired`.
+    `start()` is optional for this backend.
+    """
+
+    def __init__(
+        self,
+        max_events: int = 100_000,
+        max_age_s: float = 24 * 3600,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_events < 1:
+            raise ValueError("max_events must be at least 1")
+        if max_age_s <= 0:
+            raise ValueError("max_age_s must be positive")
+        self._capacity = max_events
+        self._max_age = max_age_s
+        self._clock = clock
+        self._ring: list[StoredEvent | None] = [None] * max_events
+        self._first = 1  # oldest retained seq; equals _last + 1 while nothing is retained
+        self._last = 0  # newest seq ever appended
+        self._ids: dict[str, int] = {}
+        self._epoch = secrets.randbits(32)
+        self._waiters = _Waiters()
+        self._closed = False
+
+    @property
+    def epoch(self) -> int:
+        """Random per instance: cursors never carry over to another process."""
+        return self._epoch
+
+    @property
+    def parked_readers(self) -> int:
+        """How many subscriptions are currently waiting for new events."""
+        return len(self._waiters)
+
+    async def start(self) -> None:
+        """Nothing to prepare; kept for interface symmetry."""
+        self._check_open()
+
+    async def close(self) -> None:
+        """Close the log: appends fail and every subscription ends with `LogClosed`."""
+        self._closed = True
+        self._waiters.wake_all()
+
+    async def append(self, raw: bytes, event_id: str, event_type: str, attempt: int = 1) -> AppendResult:
+        """Store the event in the ring (or return the retained copy with the same id)."""
+        self._check_open()
+        validate_append(raw, event_id, event_type, attempt)
+        now = self._clock()
+        self._evict(now)
+        known = self._ids.get(event_id)
+        if known is not None:
+            return AppendResult(self._at(known), duplicate=True)
+        seq = self._last + 1
+        if seq - self._first >= self._capacity:
+            self._drop_oldest()
+        event = StoredEvent(
+            seq=seq,
+            cursor=self.cursor(seq),
+            event_id=event_id,
+            event_type=event_type,
+            received_at=now,
+            attempt=attempt,
+            raw=bytes(raw),
+        )
+        self._ring[seq % self._capacity] = event
+        self._last = seq
+        self._ids[event_id] = seq
+        self._waiters.wake(_event_keys(event_type), seq)
+        return AppendResult(event, duplicate=False)
+
+    async def bounds(self) -> tuple[int | None, int | None]:
+        """Oldest retained and latest appended sequence."""
+        self._check_open()
+        self._evict(self._clock())
+        oldest = self._first if self._first <= self._last else None
+        return oldest, (self._last or None)
+
+    async def subscribe(self, start: Start, event_types: Sequence[str] = ()) -> Subscription:
+        """Open a reader; see `EventLog.subscribe`."""
+        self._check_open()
+        event_filter = EventFilter.of(event_types)
+        self._evict(self._clock())
+        if start.kind == "now":
+            position = self._last
+        elif start.kind == "oldest":
+            position = self._first - 1
+        else:
+            assert start.position is not None
+            epoch, seq = start.position
+            if epoch != self._epoch:
+                raise self._expired("cursor belongs to an earlier incarnation of the event log")
+            if seq > self._last:
+                raise InvalidCursor("cursor is ahead of the event log")
+            if seq + 1 < self._first:
+                raise self._expired()
+            position = seq
+        return _MemorySubscription(self, position, event_filter)
+
+    # -- internals shared with the subscriptions ---------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LogClosed("event log is closed")
+
+    def _expired(self, message: str | None = None) -> CursorExpired:
+        return CursorExpired(self.cursor(self._first - 1), message)
+
+    def _at(self, seq: int) -> StoredEvent:
+        event = self._ring[seq % self._capacity]
+        assert event is not None and event.seq == seq
+        return event
+
+    def _drop_oldest(self) -> None:
+        slot = self._first % self._capacity
+        event = self._ring[slot]
+        if event is not None and self._ids.get(event.event_id) == event.seq:
+            del self._ids[event.event_id]
+        self._ring[slot] = None
+        self._first += 1
+
+    def _evict(self, now: float) -> None:
+        horizon = now - self._max_age
+        while self._first <= self._last and self._at(self._first).received_at < horizon:
+            self._drop_oldest()
+
+    def _read_after(self, position: int, event_filter: EventFilter) -> tuple[int, StoredEvent | None]:
+        """First matching event after `position`, or the new position with nothing left to read."""
+        self._evict(self._clock())
+        if position + 1 < self._first:
+            raise self._expired()
+        for seq in range(position + 1, self._last + 1):
+            event = self._at(seq)
+            if event_filter.matches(event.event_type):
+                return seq, event
+        return self._last, None
+
+
+class _MemorySubscription(Subscription):
+    def __init__(self, log: MemoryEventLog, position: int, event_filter: EventFilter) -> None:
+        self._log = log
+        self._position = position
+        self._filter = event_filter
+        self._keys = _filter_keys(event_filter)
+        self._parked: _Waiter | None = None
+        self._closed = False
+        self._error: BaseException | None = None
+
+    @property
+    def checkpoint(self) -> str:
+        parked = self._parked
+        if parked is not None and not parked.done():
+            # Parked and not woken: nothing matching was appended since it parked, so it has seen it all.
+            return self._log.cursor(max(self._position, self._log._last))
+        return self._log.cursor(self._position)
+
+    @property
+    def latest_seq(self) -> int | None:
+        return self._log._last or None
+
+    async def next(self, max_wait: float | None = None) -> StoredEvent | None:
+        loop = asyncio.get_running_loop()
+        deadline = None if max_wait is None else loop.time() + max(max_wait, 0.0)
+        while True:
+            self._raise_if_ended()
+            try:
+                self._position, event = self._log._read_after(self._position, self._filter)
+            except CursorExpired as exc:
+                self._error = exc
+                raise
+            if event is not None:
+                return event
+            # Caught up: park until a matching append, close, or the deadline.
+            waiter: _Waiter = loop.create_future()
+            self._log._waiters.add(waiter, self._keys)
+            self._parked = waiter
+            try:
+                if deadline is None:
+                    woken_by = await waiter
+                else:
+                    try:
+                        woken_by = await asyncio.wait_for(waiter, deadline - loop.time())
+                    except TimeoutError:
+                        # Not woken, so every event up to the latest was non-matching.
+                        self._position = max(self._position, self._log._last)
+                        return None
+            finally:
+                self._log._waiters.remove(waiter, self._keys)
+                self._parked = None
+            if woken_by is not None:
+                # Everything between parking and the waking event was non-matching.
+                self._position = max(self._position, woken_by - 1)
+
+    def _raise_if_ended(self) -> None:
+        if self._closed:
+            raise StopAsyncIteration
+        if self._error is not None:
+            raise self._error
+        if self._log._closed:
+            raise LogClosed("event log is closed")
+
+    async def close(self) -> None:
+        self._closed = True
+        parked = self._parked
+        if parked is not None and not parked.done():
+            parked.set_result(None)

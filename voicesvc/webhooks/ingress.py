@@ -1,0 +1,122 @@
+"""The aiohttp handler that receives Telnyx webhooks: read (size-limited), verify, parse, append, answer.
+
+It answers 200 only once the event log confirmed the append, so any failure makes Telnyx deliver again;
+redeliveries are recognised by `data.id` and acknowledged without being stored twice. Every refusal is
+JSON `{"error": {"reason": ..., "message": ...}}` with the status of its reason (see `RejectReason`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from voicesvc.events.log import EventLog, LogUnavailable, is_valid_event_id, is_valid_event_type
+from voicesvc.webhooks.metrics import WebhookOutcomes
+from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerifier, parse_json_object
+
+__all__ = ["WebhookHandler", "make_webhook_handler", "read_limited"]
+
+WebhookHandler = Callable[[web.Request], Awaitable[web.Response]]
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+
+logger = structlog.get_logger("voicesvc.webhooks")
+
+
+async def read_limited(request: web.Request, max_bytes: int) -> bytes:
+    """The request body, holding at most `max_bytes + 1` bytes; larger bodies raise `body_too_large`."""
+    too_large = WebhookRejected.of(RejectReason.BODY_TOO_LARGE, f"body exceeds {max_bytes} bytes")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large
+    body = bytearray()
+    while True:
+        # Never ask for more than one byte past the limit: that byte is enough to know it is exceeded.
+        chunk = await request.content.read(max_bytes + 1 - len(body))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large
+
+
+def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int]:
+    """`(data.id, data.event_type, meta.attempt)`; the attempt defaults to 1 when absent or malformed."""
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise WebhookRejected.of(RejectReason.INVALID_EVENT, "body has no `data` object")
+    event_id, event_type = data.get("id"), data.get("event_type")
+    if not is_valid_event_id(event_id):
+        raise WebhookRejected.of(RejectReason.INVALID_EVENT, "`data.id` is missing or malformed")
+    if not is_valid_event_type(event_type):
+        raise WebhookRejected.of(RejectReason.INVALID_EVENT, "`data.event_type` is missing or malformed")
+    meta = body.get("meta")
+    attempt = meta.get("attempt") if isinstance(meta, dict) else None
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+        attempt = 1
+    assert isinstance(event_id, str) and isinstance(event_type, str)
+    return event_id, event_type, attempt
+
+
+def _error(rejection: WebhookRejected) -> web.Response:
+    return web.json_response(
+        {"error": {"reason": rejection.reason, "message": rejection.message}}, status=rejection.http_status
+    )
+
+
+def make_webhook_handler(
+    verifier: WebhookVerifier,
+    log: EventLog,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    metrics: WebhookOutcomes | None = None,
+) -> WebhookHandler:
+    """A POST handler storing verified webhooks in `log`; mount it on the route of your choice.
+
+    Success answers `{"status": "accepted", "cursor": <cursor>, "duplicate": <bool>}`; for a duplicate the
+    cursor is the one of the copy stored first.
+    """
+    if max_body_bytes < 1:
+        raise ValueError("max_body_bytes must be positive")
+
+    async def handle_webhook(request: web.Request) -> web.Response:
+        try:
+            raw = await read_limited(request, max_body_bytes)
+            verifier.verify(request.headers, raw)
+            event_id, event_type, attempt = _envelope_fields(parse_json_object(raw))
+            try:
+                result = await log.append(raw, event_id, event_type, attempt)
+            except LogUnavailable as exc:
+                logger.error("webhook_not_stored", event_id=event_id, event_type=event_type, error=str(exc))
+                raise WebhookRejected.of(
+                    RejectReason.LOG_UNAVAILABLE, "the event could not be stored; deliver it again later"
+                ) from exc
+        except WebhookRejected as rejection:
+            if metrics is not None:
+                metrics.rejected(rejection.reason)
+            logger.warning(
+                "webhook_rejected",
+                reason=rejection.reason,
+                status=rejection.http_status,
+                detail=rejection.message,
+                remote=request.remote,
+            )
+            return _error(rejection)
+        if metrics is not None:
+            if result.duplicate:
+                metrics.duplicate()
+            else:
+                metrics.accepted()
+        logger.debug(
+            "webhook_accepted",
+            event_id=event_id,
+            event_type=event_type,
+            cursor=result.event.cursor,
+            duplicate=result.duplicate,
+        )
+        return web.json_response(
+            {"status": "accepted", "cursor": result.event.cursor, "duplicate": result.duplicate}
+        )
+
+    return handle_webhook
