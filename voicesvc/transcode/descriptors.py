@@ -73,6 +73,7 @@ def discriminator(message: Descriptor) -> tuple[str, str] | None:
     return d.field, d.value
 
 
+@functools.cache
 def is_union_oneof(oneof: OneofDescriptor) -> bool:
     """A real `oneof` (not the synthetic one proto3 `optional` creates)."""
     return not getattr(oneof, "is_synthetic", False) and not (
@@ -80,6 +81,7 @@ def is_union_oneof(oneof: OneofDescriptor) -> bool:
     )
 
 
+@functools.cache
 def is_map(field: FieldDescriptor) -> bool:
     return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 

@@ -9,6 +9,7 @@ violation, lenient decoding (Telnyx responses) skips what it does not understand
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -52,9 +53,7 @@ def message_class(desc: Descriptor) -> type[Message]:
 def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
     """The JSON value of a message; `exclude` names top-level fields to leave out (path parameters)."""
     desc = message.DESCRIPTOR
-    if desc.full_name == d.STRUCT:
-        return json_format.MessageToDict(message)
-    if desc.full_name == d.VALUE:
+    if desc.full_name in (d.STRUCT, d.VALUE):
         return json_format.MessageToDict(message)
     shape = d.shape(desc)
     if shape == options_pb2.WIRE_SHAPE_UNION:
@@ -67,49 +66,43 @@ def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
     disc = d.discriminator(desc)
     if disc:
         out[disc[0]] = disc[1]
-    skip = set(exclude)
-    for f in desc.fields:
-        if f.name in skip:
+    # ListFields yields only what is set: present optionals, non-empty lists, non-default implicit scalars
+    # and the set member of each oneof, in field-number order.
+    for f, value in message.ListFields():
+        if exclude and f.name in exclude:
             continue
-        oneof = f.containing_oneof
-        if oneof is not None and d.is_union_oneof(oneof):
-            if message.WhichOneof(oneof.name) == f.name:
-                out[d.oneof_wire_name(oneof)] = _value(f, getattr(message, f.name))
-            continue
-        if not _is_set(message, f):
-            continue
-        value = _value(f, getattr(message, f.name))
-        if value is not None:
-            out[d.wire_name(f)] = value
+        if f.type == _T.TYPE_ENUM and not f.is_repeated and value == 0:
+            continue  # an enum explicitly set to UNSPECIFIED means "not set"
+        encoded = _value(f, value)
+        if encoded is not None:
+            out[_json_key(f)] = encoded
     return out
 
 
-def _is_set(message: Message, f: FieldDescriptor) -> bool:
-    if d.is_repeated(f):
-        return len(getattr(message, f.name)) > 0
-    if f.has_presence:
-        if not message.HasField(f.name):
-            return False
-        # An enum explicitly set to its UNSPECIFIED value means "not set".
-        return not (f.type == _T.TYPE_ENUM and getattr(message, f.name) == 0)
-    return getattr(message, f.name) != f.default_value
+@functools.cache
+def _json_key(f: FieldDescriptor) -> str:
+    oneof = f.containing_oneof
+    if oneof is not None and d.is_union_oneof(oneof):
+        return d.oneof_wire_name(oneof)
+    return d.wire_name(f)
 
 
 def _value(f: FieldDescriptor, value: Any) -> Any:
     if d.is_map(f):
         vf = f.message_type.fields_by_name["value"]
         return {k: _single(vf, v) for k, v in value.items()}
-    if d.is_repeated(f):
+    if f.is_repeated:
         return [_single(f, v) for v in value]
     return _single(f, value)
 
 
 def _single(f: FieldDescriptor, value: Any) -> Any:
-    if f.type == _T.TYPE_MESSAGE:
+    t = f.type
+    if t == _T.TYPE_MESSAGE:
         return to_json(value)
-    if f.type == _T.TYPE_ENUM:
+    if t == _T.TYPE_ENUM:
         return d.enum_maps(f.enum_type)[0].get(value)
-    if f.type == _T.TYPE_DOUBLE and value == int(value) and not math.isinf(value):
+    if t == _T.TYPE_DOUBLE and value == int(value) and not math.isinf(value):
         return int(value) if abs(value) < 2**53 else value
     return value
 
