@@ -32,6 +32,7 @@ test: $(STAMP) node
 
 proto: $(STAMP)
 	$(BIN)/python tools/gen_stubs.py
+	node clients/node/scripts/sync-protos.js
 
 protos-from-reference: $(STAMP)
 	$(BIN)/python tools/protogen/generate.py

@@ -302,7 +302,7 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
         ("DELETE", False, RetryMode.IDEMPOTENT),
         ("POST", True, RetryMode.IDEMPOTENT),
         ("POST", False, RetryMode.UNSAFE),
-        ("PATCH", False, RetryMode.UNSAFE),
+        ("PATCH", False, RetryMode.IDEMPOTENT),
     ],
 )
 def test_retry_mode_for(method: str, dedup: bool, mode: RetryMode) -> None:

@@ -1,0 +1,90 @@
+// Type declarations for @voicesvc/client. Messages are plain objects with the protos' field names
+// (`call_control_id`, `from`); unset fields are absent, enums are their names, 64-bit integers strings.
+import type { ChannelCredentials, ChannelOptions, Metadata, ServiceError, status as Status, credentials as Credentials } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+
+export type Message = Record<string, any>;
+
+export interface CallOptions {
+  /** Deadline of this call in milliseconds; null for none. Defaults to the client's `deadlineMs` (unary only). */
+  deadlineMs?: number | null;
+  /** Extra metadata for this call. */
+  metadata?: Metadata | Record<string, string | string[]>;
+}
+
+export interface MethodInfo {
+  name: string;
+  service: string;
+  rpc: string;
+  path: string;
+  responseStream: boolean;
+  http: { method: string; path: string; body: string } | null;
+}
+
+export interface StreamIterator<T> extends AsyncIterableIterator<T> {
+  /** Stop the stream; the iteration ends. */
+  cancel(): void;
+}
+
+export interface WatchOptions {
+  eventTypes?: string[];
+  callControlIds?: string[];
+  callSessionIds?: string[];
+  connectionIds?: string[];
+  afterCursor?: string;
+  startOldest?: boolean;
+  heartbeatIntervalMs?: number;
+  reconnect?: boolean;
+  maxReconnects?: number | null;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface EventWatch extends AsyncIterableIterator<Message> {
+  readonly lastCursor: string;
+  readonly reconnects: number;
+  close(): void;
+}
+
+export type UnaryMethod = (request?: Message, options?: CallOptions) => Promise<Message>;
+export type StreamMethod = (request?: Message, options?: CallOptions) => StreamIterator<Message>;
+
+export interface VoiceClient {
+  readonly target: string;
+  readonly methods: MethodInfo[];
+  close(): void;
+  waitForReady(timeoutMs?: number): Promise<void>;
+  watch(options?: WatchOptions): EventWatch;
+  watchEvents: StreamMethod;
+  dialCall: UnaryMethod;
+  getCallStatus: UnaryMethod;
+  answerCall: UnaryMethod;
+  speakText: UnaryMethod;
+  hangupCall: UnaryMethod;
+  [method: string]: any;
+}
+
+export interface ClientOptions {
+  target?: string;
+  token?: string;
+  deadlineMs?: number | null;
+  credentials?: ChannelCredentials;
+  channelOptions?: ChannelOptions;
+  protoDir?: string;
+}
+
+export function createClient(options?: ClientOptions): VoiceClient;
+export function describeError(err: ServiceError | { code: number; details?: string; metadata?: Metadata }): string;
+export function errorDetails(err: ServiceError): Array<Message & { type: string }>;
+export function statusName(code: number): string;
+export function structToJson(struct: Message | null | undefined): Record<string, unknown>;
+export function valueToJson(value: Message | null | undefined): unknown;
+export function loadDefinition(protoDir?: string): PackageDefinition;
+export function listMethods(definition?: PackageDefinition): Array<MethodInfo & { requestStream: boolean }>;
+export const status: typeof Status;
+export const credentials: typeof Credentials;
+export { Metadata };
+export const PROTO_DIR: string;
+export const LOADER_OPTIONS: Record<string, unknown>;
+export const DEFAULT_TARGET: string;
+export const DEFAULT_DEADLINE_MS: number;

@@ -1,0 +1,128 @@
+"""Settings from flags and environment, `voicesvc --help`, and `voicesvc serve` as a real process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from voicesvc import cli
+from voicesvc.config import OPTIONS, ConfigError, Settings, add_arguments
+
+VOICESVC = Path(sys.executable).with_name("voicesvc")
+
+
+def settings(argv: list[str], env: dict[str, str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return Settings.from_sources(parser.parse_args(argv), env or {})
+
+
+def test_defaults_run_on_the_embedded_sandbox_at_the_documented_addresses() -> None:
+    s = settings([])
+    assert s.sandbox_mode
+    assert s.api_base_url == "https://api.telnyx.com/v2"
+    assert (s.grpc_listen, s.http_listen) == ("127.0.0.1:50051", "127.0.0.1:8080")
+    assert s.auth_tokens == () and not s.tls_enabled and s.events_backend == "memory"
+
+
+def test_environment_fills_settings_and_flags_win() -> None:
+    env = {
+        "TELNYX_API_KEY": "KEY_env",
+        "TELNYX_API_BASE_URL": "http://127.0.0.1:9/v2",
+        "VOICESVC_GRPC_LISTEN": "0.0.0.0:6000",
+        "VOICESVC_REQUEST_TIMEOUT": "2.5",
+        "VOICESVC_RETRY_MAX_ATTEMPTS": "2",
+        "VOICESVC_LOG_LEVEL": "WARN",
+        "VOICESVC_AUTH_TOKENS": "one, two",
+        "TELNYX_PUBLIC_KEY": "a2V5MQ==,a2V5Mg==",
+        "VOICESVC_EVENTS_BACKEND": "nats://127.0.0.1:4222",
+    }
+    s = settings(["--grpc-listen", "[::1]:7000", "--auth-token", "three"], env)
+    assert s.api_key == "KEY_env" and not s.sandbox_mode
+    assert s.api_base_url == "http://127.0.0.1:9/v2"
+    assert s.grpc_listen == "[::1]:7000"
+    assert s.request_timeout == 2.5 and s.retry_max_attempts == 2
+    assert s.log_level == "warning"
+    assert s.auth_tokens == ("three",)
+    assert s.webhook_public_keys == ("a2V5MQ==", "a2V5Mg==")
+    assert s.events_backend == "nats://127.0.0.1:4222"
+    assert "KEY_env" not in repr(s) and "three" not in repr(s)
+
+
+@pytest.mark.parametrize(("argv", "env"), [
+    (["--grpc-listen", "no-port"], {}),
+    (["--request-timeout", "0"], {}),
+    ([], {"VOICESVC_RETRY_MAX_ATTEMPTS": "many"}),
+    (["--log-level", "loud"], {}),
+    (["--tls-cert", "cert.pem"], {}),
+    (["--tls-client-ca", "ca.pem"], {}),
+    (["--events-backend", "redis://x"], {}),
+    (["--api-base-url", "api.telnyx.com"], {}),
+])
+def test_unusable_settings_are_refused(argv: list[str], env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError):
+        settings(argv, env)
+
+
+def test_cli_reports_bad_settings_with_usage_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serve", "--grpc-listen", "nowhere"], environ={})
+    assert exited.value.code == 2
+    assert "host:port" in capsys.readouterr().err
+
+
+def test_serve_help_documents_every_option_and_its_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--help"])
+    text = capsys.readouterr().out
+    for opt in OPTIONS:
+        assert opt.flag in text and opt.env in text, opt.dest
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = capsys.readouterr().out
+    for command in ("serve", "sandbox", "call", "watch"):
+        assert command in text
+
+
+async def test_serve_process_starts_on_the_sandbox_and_stops_on_sigterm() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELNYX_", "VOICESVC_"))}
+    env.update({"VOICESVC_GRPC_LISTEN": "127.0.0.1:0", "VOICESVC_HTTP_LISTEN": "127.0.0.1:0"})
+    proc = await asyncio.create_subprocess_exec(
+        str(VOICESVC), "serve", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    lines: list[dict[str, object]] = []
+    try:
+        async with asyncio.timeout(20):
+            while not lines or lines[-1].get("event") != "voicesvc_started":
+                raw = await proc.stderr.readline()
+                assert raw, f"voicesvc exited early: {lines}"
+                lines.append(json.loads(raw))
+        assert lines[0]["event"] == "embedded_sandbox"
+        target = str(lines[-1]["grpc"])
+        async with grpc.aio.insecure_channel(target) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            rest = await proc.stderr.read()
+            assert await proc.wait() == 0
+        events = [json.loads(line)["event"] for line in rest.splitlines() if line.strip()]
+        assert "shutting_down" in events and events[-1] == "stopped"
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -1,0 +1,245 @@
+"""`voicesvc call` and `voicesvc watch`: talk to a running voicesvc from the shell.
+
+`call` invokes any unary RPC by name with a request in the Telnyx wire form (the JSON the Telnyx REST API
+takes, path parameters such as `call_control_id` included as keys) and prints the response the same way.
+It knows every RPC from the contract's descriptors, so it needs no change when the contract grows.
+`watch` prints call events as JSON lines.
+
+Exit status: 0 on success, 1 when the RPC fails (the error and its details go to stderr), 2 when the
+request cannot be built (unknown RPC, malformed JSON, a field of the wrong type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from grpc import aio
+
+from voicesvc.client.client import DEFAULT_TARGET, VoiceClient
+from voicesvc.client.errors import describe_error
+from voicesvc.transcode import wire
+from voicesvc.transcode.routes import BY_METHOD, ROUTES, Route
+from voicesvc.v1 import events_pb2
+
+EXIT_RPC_ERROR = 1
+EXIT_BAD_INPUT = 2
+TARGET_ENV = "VOICESVC_TARGET"
+TOKEN_ENV = "VOICESVC_TOKEN"
+
+
+class InputError(Exception):
+    """The command line does not describe a request that can be sent."""
+
+
+# -- argument parsing ------------------------------------------------------------------------------
+def _connection_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("connection")
+    group.add_argument("--target", default=os.environ.get(TARGET_ENV, DEFAULT_TARGET),
+                       help=f"voicesvc gRPC address host:port (env {TARGET_ENV}; default: %(default)s)")
+    group.add_argument("--token", default=os.environ.get(TOKEN_ENV),
+                       help=f"bearer token sent as `authorization: Bearer …` (env {TOKEN_ENV})")
+    group.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="deadline of a unary call (default: %(default)s)")
+    return parent
+
+
+def add_arguments(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `call` and `watch` commands on a `voicesvc` sub-command parser."""
+    parent = _connection_options()
+    call = subparsers.add_parser(
+        "call", parents=[parent], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="invoke any RPC with a JSON request in the Telnyx wire form",
+        description="Invoke an RPC with a JSON request in the Telnyx wire form and print the JSON response.",
+        epilog="examples:\n"
+               "  voicesvc call --list\n"
+               "  voicesvc call CallControl.DialCall "
+               "'{\"connection_id\": \"1234\", \"from\": \"+18005550101\", \"to\": \"+18005550100\"}'\n"
+               "  voicesvc call CallControl.SpeakText --file speak.json\n"
+               "exit status: 0 ok, 1 the RPC failed, 2 the request could not be built",
+    )
+    call.add_argument("method", nargs="?", metavar="SERVICE.RPC",
+                      help="the RPC, e.g. CallControl.DialCall (a bare RPC name works too)")
+    call.add_argument("request", nargs="?", metavar="JSON", help="the request as a JSON object (default: {})")
+    call.add_argument("-f", "--file", type=Path, metavar="PATH",
+                      help="read the request JSON from a file ('-' for stdin)")
+    call.add_argument("--list", action="store_true", help="list every RPC with its HTTP rule and exit")
+    call.add_argument("--compact", action="store_true", help="print the response on one line")
+    call.set_defaults(func=run_call)
+
+    watch = subparsers.add_parser(
+        "watch", parents=[parent],
+        help="stream call events as JSON lines",
+        description="Stream call events as JSON lines: cursor, id, event_type, call_control_id and `data`, "
+                    "the webhook's data object as Telnyx sent it.",
+    )
+    watch.add_argument("--type", dest="event_types", action="append", default=[], metavar="TYPE",
+                       help="event type, exact (call.answered) or a prefix ending in a dot (call.); "
+                       "repeatable")
+    watch.add_argument("--call-control-id", dest="call_control_ids", action="append", default=[],
+                       metavar="ID", help="only events of this call leg; repeatable")
+    watch.add_argument("--call-session-id", dest="call_session_ids", action="append", default=[],
+                       metavar="ID", help="only events of this call session; repeatable")
+    watch.add_argument("--connection-id", dest="connection_ids", action="append", default=[],
+                       metavar="ID", help="only events of this connection or application; repeatable")
+    start = watch.add_mutually_exclusive_group()
+    start.add_argument("--after", metavar="CURSOR", help="resume after this cursor")
+    start.add_argument("--oldest", action="store_true", help="start at the oldest retained event")
+    watch.add_argument("--limit", type=int, metavar="N", help="exit after printing N events")
+    watch.add_argument("--reconnect", action="store_true",
+                       help="when the server becomes unavailable, reconnect and resume after the last cursor")
+    watch.set_defaults(func=run_watch)
+
+
+# -- call ------------------------------------------------------------------------------------------
+def _short_name(route: Route) -> str:
+    return f"{route.service.rsplit('.', 1)[-1]}.{route.rpc}"
+
+
+def find_route(name: str) -> Route:
+    """The route of `Service.Rpc`, `voicesvc.v1.Service.Rpc`, `/voicesvc.v1.Service/Rpc` or a bare `Rpc`."""
+    text = name.strip().lstrip("/").replace("/", ".")
+    service, _, rpc = text.rpartition(".")
+    if "." not in service:
+        service = f"voicesvc.v1.{service}"
+    route = BY_METHOD.get(f"/{service}/{rpc}")
+    if route is not None:
+        return route
+    by_rpc = [r for r in ROUTES if r.rpc == text]
+    if len(by_rpc) == 1:
+        return by_rpc[0]
+    known = [_short_name(r) for r in ROUTES]
+    close = difflib.get_close_matches(text, known + [r.rpc for r in ROUTES], n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `voicesvc call --list` lists them"
+    raise InputError(f"unknown RPC {name!r}{hint}")
+
+
+def list_routes() -> list[str]:
+    """One line per RPC: name, HTTP verb and Telnyx path, aligned."""
+    width = max(len(_short_name(r)) for r in ROUTES)
+    return [f"{_short_name(r):<{width}}  {r.http_method:<6} {r.path_template}" for r in ROUTES]
+
+
+def _read_request(args: argparse.Namespace) -> Any:
+    if args.file is not None and args.request is not None:
+        raise InputError("give the request either as an argument or with --file, not both")
+    if args.file is not None:
+        try:
+            text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    else:
+        text = args.request if args.request is not None else "{}"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the request is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError("the request must be a JSON object")
+    return data
+
+
+def build_request(route: Route, data: Any) -> Any:
+    """The request message of `route` from Telnyx wire JSON; unknown keys and wrong types are errors."""
+    try:
+        return wire.from_json(route.request_cls, data, strict=True)
+    except wire.WireError as exc:
+        raise InputError(f"invalid request for {_short_name(route)}: {exc}") from None
+
+
+async def invoke(client: VoiceClient, route: Route, request: Any) -> Any:
+    """Call one unary RPC by its route, through the client's channel (token and deadline applied)."""
+    method = client.channel.unary_unary(
+        route.full_method,
+        request_serializer=route.request_cls.SerializeToString,
+        response_deserializer=route.response_cls.FromString,
+    )
+    return await method(request)
+
+
+async def run_call(args: argparse.Namespace) -> int:
+    """Handler of `voicesvc call`."""
+    if args.list:
+        print("\n".join(list_routes()))
+        print("EventStream.WatchEvents  (server stream; use `voicesvc watch`)")
+        return 0
+    try:
+        if not args.method:
+            raise InputError("name the RPC to call, e.g. CallControl.DialCall (or use --list)")
+        route = find_route(args.method)
+        request = build_request(route, _read_request(args))
+    except InputError as exc:
+        print(f"voicesvc call: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        async with VoiceClient(args.target, token=args.token, timeout=args.timeout) as client:
+            response = await invoke(client, route, request)
+    except aio.AioRpcError as err:
+        print(describe_error(err), file=sys.stderr)
+        return EXIT_RPC_ERROR
+    indent = None if args.compact else 2
+    print(json.dumps(wire.to_json(response), indent=indent, ensure_ascii=False))
+    return 0
+
+
+# -- watch -----------------------------------------------------------------------------------------
+def event_line(event: events_pb2.Event) -> dict[str, Any]:
+    """The JSON object `voicesvc watch` prints for one event."""
+    line: dict[str, Any] = {"cursor": event.cursor, "id": event.id, "event_type": event.event_type}
+    if event.call_control_id:
+        line["call_control_id"] = event.call_control_id
+    if event.HasField("raw"):
+        line["data"] = json_format.MessageToDict(event.raw)
+    else:
+        line["event"] = json_format.MessageToDict(event, preserving_proto_field_name=True)
+    return line
+
+
+async def run_watch(args: argparse.Namespace) -> int:
+    """Handler of `voicesvc watch`."""
+    if args.limit is not None and args.limit < 1:
+        print("voicesvc watch: --limit must be at least 1", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    printed = 0
+    try:
+        async with VoiceClient(args.target, token=args.token, timeout=args.timeout) as client:
+            watch = client.watch(
+                event_types=args.event_types, call_control_ids=args.call_control_ids,
+                after_cursor=args.after, start_oldest=args.oldest,
+                call_session_ids=args.call_session_ids, connection_ids=args.connection_ids,
+                reconnect=args.reconnect,
+            )
+            async for event in watch:
+                print(json.dumps(event_line(event), ensure_ascii=False), flush=True)
+                printed += 1
+                if args.limit is not None and printed >= args.limit:
+                    break
+    except aio.AioRpcError as err:
+        print(describe_error(err), file=sys.stderr)
+        return EXIT_RPC_ERROR
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the client commands on their own: `python -m voicesvc.client.cli call …`."""
+    import asyncio
+
+    parser = argparse.ArgumentParser(prog="voicesvc", description=__doc__.split("\n\n")[0])
+    add_arguments(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

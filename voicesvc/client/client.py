@@ -1,0 +1,147 @@
+"""`VoiceClient`: an asyncio client for voicesvc with the generated stubs and shortcuts for common calls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from voicesvc.client.interceptors import open_channel
+from voicesvc.client.watch import EventWatch
+from voicesvc.v1 import (
+    call_control_applications_pb2_grpc,
+    call_control_pb2,
+    call_control_pb2_grpc,
+    call_events_pb2_grpc,
+    connections_pb2_grpc,
+    events_pb2_grpc,
+)
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+
+
+class VoiceClient:
+    """A connection to voicesvc.
+
+    Use it as `async with VoiceClient("host:port", token=...) as client:`. Every RPC of the contract
+    is reachable through the generated stubs (`client.calls.AnswerCall(...)`); the methods below cover
+    the common flow with plain arguments. Each call sends `authorization: Bearer <token>` when a token
+    is given, and unary calls get `timeout` seconds unless the call passes its own; event streams are
+    not bounded by the default.
+
+    `tls` takes `grpc.ssl_channel_credentials(...)` for a TLS or mTLS server; without it the channel is
+    plaintext. `options` are passed to the channel (`("grpc.max_receive_message_length", …)`).
+    """
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        token: str | None = None,
+        tls: grpc.ChannelCredentials | None = None,
+        timeout: float | None = 10.0,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.channel: aio.Channel = open_channel(target, token=token, tls=tls, timeout=timeout,
+                                                 options=options)
+        self.calls = call_control_pb2_grpc.CallControlStub(self.channel)
+        """`voicesvc.v1.CallControl`: dial, status and every call command."""
+        self.applications = call_control_applications_pb2_grpc.CallControlApplicationsStub(self.channel)
+        """`voicesvc.v1.CallControlApplications`: list, get, create, update, delete."""
+        self.call_events = call_events_pb2_grpc.CallEventsStub(self.channel)
+        """`voicesvc.v1.CallEvents`: the call event history Telnyx keeps."""
+        self.connections = connections_pb2_grpc.ConnectionsStub(self.channel)
+        """`voicesvc.v1.Connections`: active calls of a connection."""
+        self.events = events_pb2_grpc.EventStreamStub(self.channel)
+        """`voicesvc.v1.EventStream`: the live, resumable webhook stream."""
+
+    async def __aenter__(self) -> VoiceClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self, grace: float | None = None) -> None:
+        """Close the channel; calls still running are cancelled after `grace` seconds."""
+        await self.channel.close(grace)
+
+    async def wait_ready(self) -> None:
+        """Wait until the channel is connected; bound it with `asyncio.timeout(...)`."""
+        await self.channel.channel_ready()
+
+    # -- the common call flow --------------------------------------------------------------------------
+    async def dial(self, to: str | Sequence[str], from_: str, connection_id: str,
+                   **fields: Any) -> call_control_pb2.DialCallResponse:
+        """Place an outbound call. `to` is one number or SIP URI, or a list (the first to answer wins).
+
+        `fields` are any other `DialCallRequest` fields by their proto names (`client_state=...`,
+        `timeout_secs=30`, nested messages as dicts).
+        """
+        request = call_control_pb2.DialCallRequest(connection_id=connection_id, **{"from": from_}, **fields)
+        if isinstance(to, str):
+            request.to_string = to
+        else:
+            request.to_list.values.extend(to)
+        return await self.calls.DialCall(request)
+
+    async def status(self, call_control_id: str) -> call_control_pb2.GetCallStatusResponse:
+        """The current state of a call leg (`is_alive`, duration, …)."""
+        request = call_control_pb2.GetCallStatusRequest(call_control_id=call_control_id)
+        return await self.calls.GetCallStatus(request)
+
+    async def answer(self, call_control_id: str, **fields: Any) -> call_control_pb2.AnswerCallResponse:
+        """Answer an incoming call; `fields` are other `AnswerCallRequest` fields."""
+        request = call_control_pb2.AnswerCallRequest(call_control_id=call_control_id, **fields)
+        return await self.calls.AnswerCall(request)
+
+    async def speak(self, call_control_id: str, payload: str, voice: str = "female", language: str = "en-US",
+                    **fields: Any) -> call_control_pb2.SpeakTextResponse:
+        """Speak `payload` (text, or SSML with `payload_type`) on the call; `fields` are other
+        `SpeakTextRequest` fields."""
+        request = call_control_pb2.SpeakTextRequest(call_control_id=call_control_id, payload=payload,
+                                                    voice=voice, language=language, **fields)
+        return await self.calls.SpeakText(request)
+
+    async def hangup(self, call_control_id: str, **fields: Any) -> call_control_pb2.HangupCallResponse:
+        """Hang up the call; `fields` are other `HangupCallRequest` fields."""
+        request = call_control_pb2.HangupCallRequest(call_control_id=call_control_id, **fields)
+        return await self.calls.HangupCall(request)
+
+    def watch(
+        self,
+        event_types: Sequence[str] = (),
+        call_control_ids: Sequence[str] = (),
+        after_cursor: str | None = None,
+        start_oldest: bool = False,
+        *,
+        call_session_ids: Sequence[str] = (),
+        connection_ids: Sequence[str] = (),
+        heartbeat_interval: float | None = None,
+        reconnect: bool = False,
+        max_reconnects: int | None = None,
+    ) -> EventWatch:
+        """Subscribe to call events: `async for event in client.watch(["call."]): ...`.
+
+        `event_types` match exactly (`call.answered`) or by a prefix ending in a dot (`call.`). The stream
+        starts now, at the oldest retained event (`start_oldest`), or after `after_cursor`. The returned
+        `EventWatch` skips heartbeats, keeps `last_cursor` current and, with `reconnect=True`, resumes
+        after it when the server becomes unavailable.
+        """
+        return EventWatch(
+            self.events,
+            event_types=event_types,
+            call_control_ids=call_control_ids,
+            call_session_ids=call_session_ids,
+            connection_ids=connection_ids,
+            after_cursor=after_cursor,
+            start_oldest=start_oldest,
+            heartbeat_interval=heartbeat_interval,
+            reconnect=reconnect,
+            max_reconnects=max_reconnects,
+        )

@@ -1,0 +1,284 @@
+"""The `EventStream.WatchEvents` servicer: streams the event log to gRPC subscribers.
+
+Each stream owns one log subscription. The event-type filter is pushed down to the log (so the NATS backend
+filters in the server); the id filters are applied here, on the converted event. Every stream reads the log
+at its own pace: gRPC flow control pauses a slow client's generator, which then simply stops pulling from
+its subscription, so nobody else waits for it.
+
+A stream opens with a heartbeat naming its start position (so the client knows it is subscribed, and
+where), then sends each matching event once, in log order, and a heartbeat whenever nothing was sent for
+the heartbeat interval. Heartbeats carry the subscription's checkpoint: resuming after it skips nothing
+the filter would have delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import structlog
+from google.protobuf import any_pb2, timestamp_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from voicesvc.events.convert import EventConverter
+from voicesvc.events.log import (
+    CursorExpired,
+    EventFilter,
+    EventLog,
+    InvalidCursor,
+    LogClosed,
+    LogUnavailable,
+    Start,
+    Subscription,
+)
+from voicesvc.rest.errors import invalid_argument_status
+from voicesvc.v1 import events_pb2, events_pb2_grpc
+
+__all__ = ["ERROR_DOMAIN", "EventStreamServicer", "IdFilter"]
+
+ERROR_DOMAIN = "voicesvc.events"
+"""`ErrorInfo.domain` of the details this servicer attaches."""
+MAX_FILTER_ENTRIES = 1000
+"""Upper bound of each filter list, so a request cannot make every event check arbitrarily slow."""
+SHUTDOWN_MESSAGE = "server shutting down, resume from your last cursor"
+
+logger = structlog.get_logger("voicesvc.events.watch")
+
+
+class _Reject(Exception):
+    """The request cannot be served; carries the status to end the stream with."""
+
+    def __init__(self, status: grpc.Status) -> None:
+        super().__init__(status.details)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class IdFilter:
+    """The id lists of a request: each non-empty list must contain the event's id (AND across lists)."""
+
+    call_control_ids: frozenset[str] = frozenset()
+    call_session_ids: frozenset[str] = frozenset()
+    connection_ids: frozenset[str] = frozenset()
+
+    def matches(self, event: events_pb2.Event) -> bool:
+        """True if `event` passes every id list that is set."""
+        return (
+            (not self.call_control_ids or event.call_control_id in self.call_control_ids)
+            and (not self.call_session_ids or event.call_session_id in self.call_session_ids)
+            and (not self.connection_ids or event.connection_id in self.connection_ids)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A validated request."""
+
+    start: Start
+    event_types: list[str]
+    ids: IdFilter
+    heartbeat_s: float
+
+
+def _status(code: grpc.StatusCode, message: str, info: error_details_pb2.ErrorInfo) -> grpc.Status:
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=[detail]))
+
+
+def _invalid(field: str, description: str) -> _Reject:
+    message = f"invalid request: {field}: {description}"
+    return _Reject(invalid_argument_status([(field, description)], message))
+
+
+def out_of_range_status(exc: CursorExpired) -> grpc.Status:
+    """OUT_OF_RANGE naming the oldest cursor still available, also as `ErrorInfo.metadata.oldest_cursor`."""
+    info = error_details_pb2.ErrorInfo(
+        reason="CURSOR_EXPIRED", domain=ERROR_DOMAIN, metadata={"oldest_cursor": exc.oldest_cursor}
+    )
+    message = (
+        "the requested position is older than the event log's retention; the oldest available cursor is "
+        f"{exc.oldest_cursor} (resume with after_cursor={exc.oldest_cursor} to replay what is retained)"
+    )
+    return _status(grpc.StatusCode.OUT_OF_RANGE, message, info)
+
+
+def unavailable_status(message: str, reason: str) -> grpc.Status:
+    """UNAVAILABLE with an `ErrorInfo` reason; clients resume elsewhere from their last cursor."""
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN)
+    return _status(grpc.StatusCode.UNAVAILABLE, message, info)
+
+
+def _id_list(values: list[str], field: str) -> frozenset[str]:
+    if len(values) > MAX_FILTER_ENTRIES:
+        raise _invalid(field, f"at most {MAX_FILTER_ENTRIES} entries are allowed")
+    if any(not v for v in values):
+        raise _invalid(field, "ids must not be empty")
+    return frozenset(values)
+
+
+class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
+    """Serves `WatchEvents` from `log`.
+
+    `default_heartbeat_s` applies when the request sets no interval; shorter requested intervals are raised
+    to `min_heartbeat_s`. `close()` (or closing the log) ends every open stream with UNAVAILABLE.
+    """
+
+    def __init__(
+        self,
+        log: EventLog,
+        *,
+        default_heartbeat_s: float = 15.0,
+        min_heartbeat_s: float = 1.0,
+        converter: EventConverter | None = None,
+    ) -> None:
+        if min_heartbeat_s <= 0 or default_heartbeat_s < min_heartbeat_s:
+            raise ValueError("need 0 < min_heartbeat_s <= default_heartbeat_s")
+        self._log = log
+        self._default_heartbeat = default_heartbeat_s
+        self._min_heartbeat = min_heartbeat_s
+        self._converter = converter or EventConverter()
+        # Open streams: their subscription, and a future that is done once the stream has ended.
+        self._streams: dict[Subscription, asyncio.Future[None]] = {}
+        self._closed = False
+
+    @property
+    def open_streams(self) -> int:
+        """How many streams are currently open."""
+        return len(self._streams)
+
+    async def close(self, wait_s: float = 1.0) -> None:
+        """End every open stream with UNAVAILABLE (resume elsewhere) and refuse new ones; idempotent.
+
+        Waits up to `wait_s` for the streams to have sent their final status.
+        """
+        self._closed = True
+        streams = dict(self._streams)
+        for subscription in streams:
+            with contextlib.suppress(Exception):
+                await subscription.close()
+        if streams:
+            await asyncio.wait(streams.values(), timeout=wait_s)
+
+    # ------------------------------------------------------------------ the RPC
+
+    async def WatchEvents(
+        self, request: events_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+        """Replay from the start position, then follow the log; see the module docstring."""
+        try:
+            plan = self._plan(request)
+            subscription = await self._subscribe(plan)
+        except _Reject as rejected:
+            await context.abort_with_status(rejected.status)
+            return
+        if self._closed:  # closed while subscribing
+            await subscription.close()
+            await context.abort_with_status(unavailable_status(SHUTDOWN_MESSAGE, "SHUTTING_DOWN"))
+            return
+        ended = asyncio.get_running_loop().create_future()
+        self._streams[subscription] = ended
+        try:
+            async with contextlib.aclosing(self._follow(subscription, plan)) as responses:
+                async for response in responses:
+                    yield response
+        except _Reject as rejected:
+            await context.abort_with_status(rejected.status)
+        finally:
+            del self._streams[subscription]
+            ended.set_result(None)
+            with contextlib.suppress(Exception):
+                await subscription.close()
+
+    def _plan(self, request: events_pb2.WatchEventsRequest) -> _Plan:
+        patterns = list(request.filter.event_types)
+        if len(patterns) > MAX_FILTER_ENTRIES:
+            raise _invalid("filter.event_types", f"at most {MAX_FILTER_ENTRIES} entries are allowed")
+        try:
+            EventFilter.of(patterns)
+        except ValueError as exc:
+            raise _invalid("filter.event_types", f"{exc}; use an exact type such as call.answered or a "
+                                                 "prefix ending in a dot such as call.") from None
+        ids = IdFilter(
+            _id_list(list(request.filter.call_control_ids), "filter.call_control_ids"),
+            _id_list(list(request.filter.call_session_ids), "filter.call_session_ids"),
+            _id_list(list(request.filter.connection_ids), "filter.connection_ids"),
+        )
+        if request.after_cursor:
+            try:
+                start = Start.after(request.after_cursor)
+            except InvalidCursor as exc:
+                raise _invalid("after_cursor", f"{exc}: not a cursor issued by this service") from None
+        elif request.start in (events_pb2.START_POSITION_UNSPECIFIED, events_pb2.START_POSITION_NOW):
+            start = Start.now()
+        elif request.start == events_pb2.START_POSITION_OLDEST:
+            start = Start.oldest()
+        else:
+            raise _invalid("start", f"unknown start position {request.start}")
+        heartbeat = self._default_heartbeat
+        if request.HasField("heartbeat_interval"):
+            interval = request.heartbeat_interval
+            seconds = interval.seconds + interval.nanos / 1e9
+            if seconds < 0 or not 0 <= interval.nanos < 10**9:
+                raise _invalid("heartbeat_interval", "must be a valid, non-negative duration")
+            heartbeat = max(seconds, self._min_heartbeat)
+        return _Plan(start, patterns, ids, heartbeat)
+
+    async def _subscribe(self, plan: _Plan) -> Subscription:
+        if self._closed:
+            raise _Reject(unavailable_status(SHUTDOWN_MESSAGE, "SHUTTING_DOWN"))
+        try:
+            return await self._log.subscribe(plan.start, plan.event_types)
+        except InvalidCursor as exc:
+            raise _invalid("after_cursor", str(exc)) from None
+        except ValueError as exc:
+            raise _invalid("filter.event_types", str(exc)) from None
+        except (CursorExpired, LogClosed, LogUnavailable) as exc:
+            raise _Reject(self._ending(exc)) from None
+
+    def _ending(self, exc: BaseException) -> grpc.Status:
+        """The status that ends a stream after its subscription raised `exc`."""
+        if isinstance(exc, CursorExpired):
+            return out_of_range_status(exc)
+        if isinstance(exc, LogClosed):
+            return unavailable_status(SHUTDOWN_MESSAGE, "SHUTTING_DOWN")
+        logger.warning("event_log_unavailable", error=str(exc))
+        return unavailable_status(
+            f"the event log is unavailable ({exc}); resume from your last cursor", "EVENT_LOG_UNAVAILABLE"
+        )
+
+    async def _follow(
+        self, subscription: Subscription, plan: _Plan
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+        loop = asyncio.get_running_loop()
+        yield _heartbeat(subscription)
+        next_beat = loop.time() + plan.heartbeat_s
+        while True:
+            wait = next_beat - loop.time()
+            if wait <= 0:
+                yield _heartbeat(subscription)
+                next_beat = loop.time() + plan.heartbeat_s
+                continue
+            try:
+                stored = await subscription.next(wait)
+            except StopAsyncIteration:  # closed underneath the stream: only happens when shutting down
+                raise _Reject(unavailable_status(SHUTDOWN_MESSAGE, "SHUTTING_DOWN")) from None
+            except (CursorExpired, LogUnavailable) as exc:
+                raise _Reject(self._ending(exc)) from None
+            if stored is None:
+                continue
+            response = self._converter.response(stored)
+            if plan.ids.matches(response.event):
+                yield response
+                next_beat = loop.time() + plan.heartbeat_s
+
+
+def _heartbeat(subscription: Subscription) -> events_pb2.WatchEventsResponse:
+    sent_at = timestamp_pb2.Timestamp()
+    sent_at.GetCurrentTime()
+    cursor = subscription.checkpoint if subscription.latest_seq is not None else ""
+    return events_pb2.WatchEventsResponse(heartbeat=events_pb2.Heartbeat(cursor=cursor, sent_at=sent_at))

@@ -1,0 +1,55 @@
+"""The HTTP side of the service: Telnyx webhooks, liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from voicesvc.server.metrics import CONTENT_TYPE, Metrics
+
+WEBHOOK_PATH = "/webhooks/telnyx"
+WebhookHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Readiness:
+    """Whether the service should receive traffic: false while starting and once shutdown began."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.reason = "starting"
+
+    def set_ready(self) -> None:
+        self.ready, self.reason = True, "serving"
+
+    def set_not_ready(self, reason: str) -> None:
+        self.ready, self.reason = False, reason
+
+
+def build_http_app(metrics: Metrics, readiness: Readiness, webhook_handler: WebhookHandler | None = None,
+                   *, client_max_size: int = 1024 * 1024) -> web.Application:
+    """`GET /healthz` (the process is up), `GET /readyz` (it is serving), `GET /metrics`, and, when a
+    handler is given, `POST /webhooks/telnyx`."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_request: web.Request) -> web.Response:
+        return web.json_response(
+            {"status": "ready" if readiness.ready else "not ready", "reason": readiness.reason},
+            status=200 if readiness.ready else 503,
+        )
+
+    async def metrics_page(_request: web.Request) -> web.Response:
+        response = web.Response(body=metrics.render())
+        response.headers["Content-Type"] = CONTENT_TYPE
+        return response
+
+    # The webhook handler enforces its own, usually smaller, body limit; this is only the outer bound.
+    app = web.Application(client_max_size=client_max_size)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
+    if webhook_handler is not None:
+        app.router.add_post(WEBHOOK_PATH, webhook_handler)
+    return app

@@ -1,0 +1,290 @@
+"""Server interceptors: request ids, access log and metrics for every RPC; bearer-token authentication."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import inspect
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import grpc
+import structlog
+
+from voicesvc.server.context import RpcRecord, current_rpc
+from voicesvc.server.metrics import Metrics
+
+REQUEST_ID_KEY = "x-request-id"
+# A caller-supplied request id is echoed into logs, so only short, printable ids are accepted.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+HEALTH_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
+"""Methods open without a token, so load balancers and orchestrators can probe the service."""
+
+_SHUTDOWN_MESSAGE = "voicesvc is shutting down; reconnect to continue"
+_access_log = structlog.get_logger("voicesvc.access")
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
+
+
+def _metadata_value(metadata: Sequence[tuple[str, Any]] | None, key: str) -> str | None:
+    for name, value in metadata or ():
+        if name == key:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def request_id_from(metadata: Sequence[tuple[str, Any]] | None) -> str:
+    """The caller's `x-request-id` when it is usable, else a fresh random id."""
+    given = _metadata_value(metadata, REQUEST_ID_KEY)
+    if given is not None and _REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def _replace_behavior(handler: grpc.RpcMethodHandler, behavior: Callable[..., Any]) -> grpc.RpcMethodHandler:
+    """A handler of the same kind and serialisation as `handler`, running `behavior` instead."""
+    common = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(behavior, **common)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(behavior, **common)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(behavior, **common)
+    return grpc.unary_unary_rpc_method_handler(behavior, **common)
+
+
+def _original_behavior(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
+    for name in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
+        behavior = getattr(handler, name)
+        if behavior is not None:
+            return behavior
+    raise ValueError("RPC method handler without a behaviour")
+
+
+class InFlight:
+    """Counts running unary RPCs so shutdown can wait for them to finish."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def enter(self) -> None:
+        self._count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._count -= 1
+        if self._count == 0:
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Return once no unary RPC is running."""
+        await self._idle.wait()
+
+
+class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
+    """Gives every RPC a request id (echoed as `x-request-id` initial metadata), binds it and the method to
+    the log context, writes one access-log line per RPC and records the RPC metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.inflight = InFlight()
+        self._ending = False
+        self._open_writers: set[asyncio.Timeout] = set()
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        request_id = request_id_from(handler_call_details.invocation_metadata)
+        behavior = _original_behavior(handler)
+        if handler.response_streaming:
+            return _replace_behavior(handler, self._streaming(behavior, method, request_id))
+        return _replace_behavior(handler, self._unary(behavior, method, request_id))
+
+    def _begin(self, method: str, request_id: str, context: grpc.aio.ServicerContext) -> RpcRecord:
+        # The peer is read while the call is surely alive; a cancelled call's context must not be asked.
+        record = RpcRecord(request_id=request_id, peer=context.peer())
+        # Each RPC runs in its own task, so these bindings never leak into another call.
+        current_rpc.set(record)
+        structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
+        return record
+
+    def _finish(self, method: str, record: RpcRecord, code: grpc.StatusCode, started: float) -> None:
+        elapsed = time.monotonic() - started
+        self.metrics.observe_rpc(method, code.name, elapsed)
+        fields: dict[str, Any] = {
+            "code": code.name,
+            "latency_ms": round(elapsed * 1000, 3),
+            "upstream_status": record.upstream_status,
+            "peer": record.peer,
+        }
+        if record.upstream_attempts > 1:
+            fields["upstream_attempts"] = record.upstream_attempts
+        if code in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL):
+            _access_log.error("rpc", **fields)
+        elif method in HEALTH_METHODS:
+            # Probes arrive every few seconds; keep them out of the info-level log.
+            _access_log.debug("rpc", **fields)
+        else:
+            _access_log.info("rpc", **fields)
+
+    def _unary(self, behavior: Callable[..., Any], method: str, request_id: str) -> Callable[..., Any]:
+        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            record = self._begin(method, request_id, context)
+            started = time.monotonic()
+            code = grpc.StatusCode.OK
+            self.inflight.enter()
+            try:
+                await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+                result = behavior(request, context)
+                if inspect.isawaitable(result):
+                    result = await result
+                code = context.code() or grpc.StatusCode.OK
+                return result
+            except BaseException as exc:
+                code = _failure_code(exc, context)
+                raise
+            finally:
+                self.inflight.leave()
+                self._finish(method, record, code, started)
+
+        return observed
+
+    def end_streams(self) -> None:
+        """End every running and future `context.write`-style stream (such as health watches) with
+        UNAVAILABLE, so their clients reconnect elsewhere; used at shutdown.
+
+        Generator-style streams are not interrupted here: WatchEvents is ended by its own servicer, and
+        anything left is cancelled by the server when the grace period is over.
+        """
+        self._ending = True
+        now = asyncio.get_running_loop().time()
+        for limit in list(self._open_writers):
+            limit.reschedule(now)
+
+    def _streaming(self, behavior: Callable[..., Any], method: str, request_id: str) -> Callable[..., Any]:
+        # gRPC tells generator handlers from `context.write` handlers by their function type: keep it. Both
+        # wrappers run the behaviour in the handler's own task (gRPC's RPC state is tied to it).
+        if inspect.isasyncgenfunction(behavior):
+
+            async def observed_generator(
+                request: Any, context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[Any]:
+                record = self._begin(method, request_id, context)
+                started = time.monotonic()
+                code = grpc.StatusCode.OK
+                responses = behavior(request, context)
+                try:
+                    await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+                    async for item in responses:
+                        yield item
+                    code = context.code() or grpc.StatusCode.OK
+                except BaseException as exc:
+                    code = _failure_code(exc, context)
+                    raise
+                finally:
+                    # Close the servicer's generator here, in this task, rather than at garbage collection.
+                    await responses.aclose()
+                    self._finish(method, record, code, started)
+
+            return observed_generator
+
+        async def observed_writer(request: Any, context: grpc.aio.ServicerContext) -> None:
+            record = self._begin(method, request_id, context)
+            started = time.monotonic()
+            code = grpc.StatusCode.OK
+            limit: asyncio.Timeout | None = None
+            try:
+                await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+                # A timeout without a deadline, moved to "now" by end_streams(): it cancels the behaviour
+                # inside this very task.
+                async with asyncio.timeout(None) as limit:
+                    self._open_writers.add(limit)
+                    try:
+                        if self._ending:
+                            limit.reschedule(asyncio.get_running_loop().time())
+                        result = behavior(request, context)
+                        if inspect.isawaitable(result):
+                            await result
+                    finally:
+                        self._open_writers.discard(limit)
+                code = context.code() or grpc.StatusCode.OK
+            except TimeoutError:
+                if limit is None or not limit.expired():
+                    code = grpc.StatusCode.UNKNOWN
+                    raise
+                code = grpc.StatusCode.UNAVAILABLE
+                await context.abort(code, _SHUTDOWN_MESSAGE)
+            except BaseException as exc:
+                code = _failure_code(exc, context)
+                raise
+            finally:
+                self._finish(method, record, code, started)
+
+        return observed_writer
+
+
+def _failure_code(exc: BaseException, context: grpc.aio.ServicerContext) -> grpc.StatusCode:
+    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        return grpc.StatusCode.CANCELLED
+    if isinstance(exc, grpc.aio.AbortError):
+        return context.code() or grpc.StatusCode.UNKNOWN
+    return grpc.StatusCode.UNKNOWN
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Requires `authorization: Bearer <token>` metadata matching one of the configured tokens.
+
+    Tokens are compared in constant time, and every configured token is compared, so response timing tells
+    nothing about how close a guess was. Methods in `exempt` (the health checks) need no token.
+    """
+
+    def __init__(self, tokens: Iterable[str], exempt: Iterable[str] = HEALTH_METHODS) -> None:
+        self._tokens = [t.encode() for t in tokens]
+        if not self._tokens:
+            raise ValueError("AuthInterceptor needs at least one token")
+        self._exempt = frozenset(exempt)
+
+    def check(self, metadata: Sequence[tuple[str, Any]] | None) -> str | None:
+        """None when the metadata carries a valid token, else why not."""
+        header = _metadata_value(metadata, "authorization")
+        if header is None:
+            return "missing bearer token: send 'authorization: Bearer <token>' metadata"
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "authorization metadata must be 'Bearer <token>'"
+        given = token.strip().encode()
+        matched = False
+        for expected in self._tokens:
+            matched |= hmac.compare_digest(given, expected)
+        return None if matched else "invalid bearer token"
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler_call_details.method in self._exempt:
+            return handler
+        problem = self.check(handler_call_details.invocation_metadata)
+        if problem is None:
+            return handler
+
+        async def reject(_request: Any, context: grpc.aio.ServicerContext) -> None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
+
+        return _replace_behavior(handler, reject)

@@ -1,0 +1,142 @@
+"""The one generic unary handler: any contract RPC → its Telnyx REST call → the RPC response.
+
+Nothing here knows a particular RPC: the `Route` (read from the proto's `google.api.http` rule) says which
+verb and path to use, the descriptors say which fields are required and how they look on the wire.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import grpc
+from google.protobuf.descriptor import Descriptor, FieldDescriptor, OneofDescriptor
+from google.protobuf.message import Message
+
+from voicesvc.rest import (
+    RestError,
+    RetryMode,
+    TelnyxAPIError,
+    TelnyxClient,
+    invalid_argument_status,
+    retry_mode_for,
+    to_grpc_status,
+)
+from voicesvc.server.context import current_rpc
+from voicesvc.transcode import descriptors
+from voicesvc.transcode.http import RestRequest, decode_response, encode_request
+from voicesvc.transcode.routes import Route
+from voicesvc.transcode.validate import missing_required, pointer_to_path
+from voicesvc.transcode.wire import WireError
+
+UnaryBehavior = Callable[[Message, grpc.aio.ServicerContext], Awaitable[Message]]
+
+# Time kept back from the caller's deadline so that a timed-out REST call is still reported by this service
+# (DEADLINE_EXCEEDED with details) before gRPC itself gives up on the call.
+_DEADLINE_MARGIN = 0.05
+
+
+class Translator:
+    """Turns RPCs into Telnyx REST calls through one shared `TelnyxClient`."""
+
+    def __init__(self, client: TelnyxClient) -> None:
+        self._client = client
+
+    def behavior(self, route: Route) -> UnaryBehavior:
+        """The gRPC unary behaviour serving `route`."""
+
+        async def handle(request: Message, context: grpc.aio.ServicerContext) -> Message:
+            return await self.call(route, request, context)
+
+        handle.__name__ = route.rpc
+        handle.__qualname__ = f"Translator.{route.rpc}"
+        return handle
+
+    async def call(self, route: Route, request: Message, context: grpc.aio.ServicerContext) -> Message:
+        """Validate, encode, send, decode; every failure ends the RPC with a detailed status."""
+        rest = await self._prepare(route, request, context)
+        remaining = context.time_remaining()
+        deadline = None
+        if remaining is not None:
+            deadline = time.monotonic() + remaining - min(_DEADLINE_MARGIN, remaining / 10)
+        record = current_rpc.get()
+        try:
+            response = await self._client.request(
+                rest.method, rest.path, query=rest.query, body=rest.body,
+                retry_mode=_retry_mode(route, rest), deadline=deadline,
+                request_id=record.request_id if record else None,
+            )
+        except RestError as exc:
+            if record is not None:
+                record.upstream_status = exc.status if isinstance(exc, TelnyxAPIError) else 0
+            await context.abort_with_status(to_grpc_status(exc))
+        if record is not None:
+            record.upstream_status = response.status
+            record.upstream_attempts = response.attempts
+        return decode_response(route, response.json)
+
+    async def _prepare(
+        self, route: Route, request: Message, context: grpc.aio.ServicerContext
+    ) -> RestRequest:
+        """The REST request for `request`, or an INVALID_ARGUMENT abort naming every bad field."""
+        violations = [
+            (field_path(request.DESCRIPTOR, pointer, route.path_params), "is required")
+            for pointer in missing_required(request, exclude=frozenset(route.path_params))
+        ]
+        dedup = route.dedup_field
+        if dedup is not None and not getattr(request, dedup):
+            # A key of our own makes a retried command harmless: Telnyx drops the duplicate.
+            setattr(request, dedup, str(uuid.uuid4()))
+        rest: RestRequest | None = None
+        try:
+            rest = encode_request(route, request)
+        except WireError as exc:
+            found = [(pointer_to_path(v.pointer), v.detail) for v in exc.violations]
+            # The wire layer words its details as "<field> <problem>"; the field is named separately here.
+            violations = [(f, d.removeprefix(f"{f} ")) for f, d in found] + violations
+        if violations or rest is None:
+            summary = "invalid request: " + "; ".join(f"{f} {d}" for f, d in violations)
+            await context.abort_with_status(invalid_argument_status(violations, summary))
+        return rest
+
+
+def _retry_mode(route: Route, rest: RestRequest) -> RetryMode:
+    has_key = route.dedup_field is not None and bool((rest.body or {}).get("command_id"))
+    return retry_mode_for(rest.method, has_dedup_key=has_key)
+
+
+def field_path(message: Descriptor, pointer: str, exclude: tuple[str, ...] = ()) -> str:
+    """A JSON pointer of wire names (`/from`, `/assistant/tools/0`) as a proto field path
+    (`from`, `assistant.tools[0]`), which is what a gRPC caller knows. Unresolvable parts stay as given."""
+    out = ""
+    desc: Descriptor | None = message
+    map_values: Descriptor | None = None
+    in_map = False
+    skip = frozenset(exclude)
+    for raw in pointer.strip("/").split("/"):
+        if not raw:
+            continue
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if in_map:
+            out += f"[{part}]"
+            desc, in_map = map_values, False
+            continue
+        if part.isdigit():
+            out += f"[{part}]"
+            continue
+        name = part
+        target = descriptors.fields_by_wire_name(desc, skip).get(part) if desc is not None else None
+        skip = frozenset()
+        desc = None
+        if isinstance(target, FieldDescriptor):
+            name = target.name
+            if descriptors.is_map(target):
+                in_map = True
+                map_values = target.message_type.fields_by_name["value"].message_type
+            else:
+                desc = target.message_type
+        elif isinstance(target, OneofDescriptor):
+            name = target.name
+        out += f".{name}" if out else name
+    return out
