@@ -31,12 +31,48 @@ REFERENCE = ROOT / "tests" / "data" / "telnyx-voice-api.json"
 OUT = ROOT / "protos" / "voicesvc" / "v1"
 
 # Names too vague to stand alone in the package: they are prefixed with their parent's name.
-GENERIC_NAMES = frozenset({
-    "Value", "Name", "Model", "Region", "Role", "Family", "Mode", "Size", "Sort", "Filter", "Product", "Status",
-    "Type", "Result", "State", "Reason", "Method", "Format", "Effect", "Gender", "Precision", "Record", "Cause",
-    "Direction", "Hangup", "Transfer", "Retrieval", "Function", "Header", "Language", "Prompts",
-    "Inbound", "Outbound", "Webhook", "Participant", "Transcription", "Privacy", "Currency",
-})
+GENERIC_NAMES = frozenset(
+    {
+        "Value",
+        "Name",
+        "Model",
+        "Region",
+        "Role",
+        "Family",
+        "Mode",
+        "Size",
+        "Sort",
+        "Filter",
+        "Product",
+        "Status",
+        "Type",
+        "Result",
+        "State",
+        "Reason",
+        "Method",
+        "Format",
+        "Effect",
+        "Gender",
+        "Precision",
+        "Record",
+        "Cause",
+        "Direction",
+        "Hangup",
+        "Transfer",
+        "Retrieval",
+        "Function",
+        "Header",
+        "Language",
+        "Prompts",
+        "Inbound",
+        "Outbound",
+        "Webhook",
+        "Participant",
+        "Transcription",
+        "Privacy",
+        "Currency",
+    }
+)
 
 # Enums with more values than this are open-ended lists (languages, voices, models) kept as strings.
 MAX_ENUM_VALUES = 24
