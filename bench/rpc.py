@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import resource
 import statistics
 import time
@@ -12,6 +13,7 @@ import grpc
 from tests.support.reference import endpoints, request_schema, response_item_schema, sample
 from voicesvc.config import Settings
 from voicesvc.server.app import VoiceService
+from voicesvc.server.logging import configure_logging
 from voicesvc.transcode import http, routes, wire
 from voicesvc.v1 import call_control_pb2, call_control_pb2_grpc
 
@@ -40,6 +42,7 @@ def _translation_rows() -> list[Row]:
 
 
 async def _unary_rows() -> list[Row]:
+    configure_logging(logging.WARNING)  # as in production: JSON lines, no per-request debug output
     settings = Settings(grpc_listen="127.0.0.1:0", http_listen="127.0.0.1:0", log_level="error")
     service = VoiceService(settings)
     await service.start()

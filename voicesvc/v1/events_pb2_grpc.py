@@ -51,8 +51,9 @@ class EventStreamServicer:
     """
 
     def WatchEvents(self, request, context):
-        """Opens a stream of call events. The stream first replays retained events from the requested
-        start position, then follows new ones as they arrive, with heartbeats while it is idle.
+        """Opens a stream of call events. The stream opens with a heartbeat carrying its start position
+        (so the caller knows it is subscribed), replays retained events from the requested start
+        position, then follows new ones as they arrive, with heartbeats while it is idle.
         A cursor older than the retention ends the stream with OUT_OF_RANGE naming the oldest cursor
         still available; a server shutting down ends it with UNAVAILABLE so the client resumes elsewhere.
         """

@@ -37,8 +37,9 @@ class EventStreamStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EventStreamAsyncStub: ...
     WatchEvents: _grpc.UnaryStreamMultiCallable[_events_pb2.WatchEventsRequest, _events_pb2.WatchEventsResponse]
-    """Opens a stream of call events. The stream first replays retained events from the requested
-    start position, then follows new ones as they arrive, with heartbeats while it is idle.
+    """Opens a stream of call events. The stream opens with a heartbeat carrying its start position
+    (so the caller knows it is subscribed), replays retained events from the requested start
+    position, then follows new ones as they arrive, with heartbeats while it is idle.
     A cursor older than the retention ends the stream with OUT_OF_RANGE naming the oldest cursor
     still available; a server shutting down ends it with UNAVAILABLE so the client resumes elsewhere.
     """
@@ -52,8 +53,9 @@ class EventStreamAsyncStub(EventStreamStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     WatchEvents: _aio.UnaryStreamMultiCallable[_events_pb2.WatchEventsRequest, _events_pb2.WatchEventsResponse]  # type: ignore[assignment]
-    """Opens a stream of call events. The stream first replays retained events from the requested
-    start position, then follows new ones as they arrive, with heartbeats while it is idle.
+    """Opens a stream of call events. The stream opens with a heartbeat carrying its start position
+    (so the caller knows it is subscribed), replays retained events from the requested start
+    position, then follows new ones as they arrive, with heartbeats while it is idle.
     A cursor older than the retention ends the stream with OUT_OF_RANGE naming the oldest cursor
     still available; a server shutting down ends it with UNAVAILABLE so the client resumes elsewhere.
     """
@@ -70,8 +72,9 @@ class EventStreamServicer(metaclass=_abc_1.ABCMeta):
         request: _events_pb2.WatchEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_events_pb2.WatchEventsResponse], _abc.AsyncIterator[_events_pb2.WatchEventsResponse]]:
-        """Opens a stream of call events. The stream first replays retained events from the requested
-        start position, then follows new ones as they arrive, with heartbeats while it is idle.
+        """Opens a stream of call events. The stream opens with a heartbeat carrying its start position
+        (so the caller knows it is subscribed), replays retained events from the requested start
+        position, then follows new ones as they arrive, with heartbeats while it is idle.
         A cursor older than the retention ends the stream with OUT_OF_RANGE naming the oldest cursor
         still available; a server shutting down ends it with UNAVAILABLE so the client resumes elsewhere.
         """
