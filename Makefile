@@ -32,7 +32,6 @@ test: $(STAMP) node
 
 proto: $(STAMP)
 	$(BIN)/python tools/gen_stubs.py
-	node clients/node/scripts/sync-protos.js
 
 protos-from-reference: $(STAMP)
 	$(BIN)/python tools/protogen/generate.py
@@ -46,7 +45,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-node: clients/node/node_modules/.installed
+# The Node package ships a copy of the contract; it is copied here (and by `npm pack`), never committed.
+node: $(STAMP) clients/node/node_modules/.installed
+	node clients/node/scripts/sync-protos.js
 
 clients/node/node_modules/.installed: clients/node/package.json
 	cd clients/node && npm install --no-audit --no-fund --loglevel=error
