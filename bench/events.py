@@ -17,12 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -34,10 +29,10 @@ from pathlib import Path
 import aiohttp
 import grpc
 
+from tests.support.voicesvc_process import ServerProcess, start_server, stop_server
 from voicesvc.v1 import events_pb2, events_pb2_grpc
 from voicesvc.webhooks import Signer
 
-ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_PATH = "/webhooks/telnyx"
 INGEST_POSTS = 3000
 INGEST_CONCURRENCY = 32
@@ -45,95 +40,32 @@ FANOUT_SUBSCRIBERS = (1, 100, 1000)
 FANOUT_ROUNDS = 20
 IDLE_SUBSCRIBERS = 2000
 STREAMS_PER_CHANNEL = 250
-START_TIMEOUT_S = 30.0
 STEP_TIMEOUT_S = 30.0
 
 Row = tuple[str, str, str]
 
 
-@dataclass
-class Server:
-    """A running `voicesvc serve` child."""
-
-    process: subprocess.Popen[bytes]
-    grpc_target: str
-    http_url: str
-    log_path: Path
-
-    def rss_bytes(self) -> int | None:
-        """Resident set size of the server process (Linux `/proc`), or None where unavailable."""
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return None
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
+def rss_bytes(server: ServerProcess) -> int | None:
+    """Resident set size of the server process (Linux `/proc`), or None where unavailable."""
+    try:
+        status = Path(f"/proc/{server.process.pid}/status").read_text()
+    except OSError:
         return None
-
-
-def _started(log_path: Path) -> dict[str, object] | None:
-    for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("event") == "voicesvc_started":
-            return record
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
     return None
 
 
-def _start_server(public_key: str) -> Server:
-    """Start `voicesvc serve` trusting `public_key` for webhooks and wait for its start-up line."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICESVC_", "TELNYX_"))}
-    env.update({
-        "VOICESVC_GRPC_LISTEN": "127.0.0.1:0",
-        "VOICESVC_HTTP_LISTEN": "127.0.0.1:0",
-        "VOICESVC_EVENTS_BACKEND": "memory",
-        "VOICESVC_GRACE_PERIOD": "1",
-        "TELNYX_PUBLIC_KEY": public_key,
-        "PYTHONUNBUFFERED": "1",
-    })
-    fd, name = tempfile.mkstemp(prefix="voicesvc-bench-", suffix=".log")
-    log_path = Path(name)
-    with os.fdopen(fd, "wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "voicesvc.cli", "serve"], cwd=ROOT, env=env,
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    server = Server(process, "", "", log_path)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while (record := _started(log_path)) is None:
-        if process.poll() is not None or time.monotonic() > deadline:
-            tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-            _stop_server(server)
-            raise RuntimeError(f"voicesvc serve did not start:\n{tail}")
-        time.sleep(0.05)
-    server.grpc_target, server.http_url = str(record["grpc"]), str(record["http"])
-    return server
-
-
-def _stop_server(server: Server) -> None:
-    """SIGTERM (SIGKILL if it lingers) and remove the log."""
-    process = server.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-    server.log_path.unlink(missing_ok=True)
-
-
 @asynccontextmanager
-async def serving(public_key: str) -> AsyncIterator[Server]:
+async def serving(public_key: str) -> AsyncIterator[ServerProcess]:
     """A `voicesvc serve` child trusting `public_key`, stopped on exit."""
-    server = await asyncio.to_thread(_start_server, public_key)
+    env = {"VOICESVC_EVENTS_BACKEND": "memory", "VOICESVC_GRACE_PERIOD": "1", "TELNYX_PUBLIC_KEY": public_key}
+    server = await asyncio.to_thread(start_server, env)
     try:
         yield server
     finally:
-        await asyncio.to_thread(_stop_server, server)
+        await asyncio.to_thread(stop_server, server)
 
 
 def _webhook(event_type: str = "call.answered") -> tuple[bytes, str]:
@@ -159,7 +91,7 @@ async def _post(http: aiohttp.ClientSession, url: str, raw: bytes, headers: dict
             raise RuntimeError(f"webhook refused with HTTP {response.status}")
 
 
-async def measure_ingest(server: Server, signer: Signer, http: aiohttp.ClientSession) -> Row:
+async def measure_ingest(server: ServerProcess, signer: Signer, http: aiohttp.ClientSession) -> Row:
     """Accepted webhook POSTs per second (`INGEST_POSTS` of them, `INGEST_CONCURRENCY` at a time)."""
     url = server.http_url + WEBHOOK_PATH
     now = int(time.time())
@@ -210,9 +142,9 @@ class _Subscribers:
 
 
 @asynccontextmanager
-async def subscribers(server: Server, count: int) -> AsyncIterator[_Subscribers]:
+async def subscribers(server: ServerProcess, count: int) -> AsyncIterator[_Subscribers]:
     """`count` open WatchEvents streams (start now, no filter), ready once each sent its opening heartbeat."""
-    channels = [grpc.aio.insecure_channel(server.grpc_target)
+    channels = [grpc.aio.insecure_channel(server.target)
                 for _ in range(max(1, -(-count // STREAMS_PER_CHANNEL)))]
     subs = _Subscribers(count)
     calls = [events_pb2_grpc.EventStreamStub(channels[i % len(channels)]).WatchEvents(
@@ -236,7 +168,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 async def measure_fanout(
-    server: Server, signer: Signer, http: aiohttp.ClientSession, count: int
+    server: ServerProcess, signer: Signer, http: aiohttp.ClientSession, count: int
 ) -> list[Row]:
     """p50/p99 of webhook-sent → event-read latency over `FANOUT_ROUNDS` events and `count` subscribers."""
     url = server.http_url + WEBHOOK_PATH
@@ -258,17 +190,17 @@ async def measure_fanout(
     ]
 
 
-async def measure_idle_memory(server: Server) -> list[Row]:
+async def measure_idle_memory(server: ServerProcess) -> list[Row]:
     """Server RSS growth per idle WatchEvents stream."""
     async with subscribers(server, 10):  # warm up the code paths before the baseline
         pass
     await asyncio.sleep(0.5)
-    before = server.rss_bytes()
+    before = rss_bytes(server)
     if before is None:
         return [("memory per idle subscriber", "n/a", "(no /proc)")]
     async with subscribers(server, IDLE_SUBSCRIBERS):
         await asyncio.sleep(0.5)
-        after = server.rss_bytes() or before
+        after = rss_bytes(server) or before
     per_stream = (after - before) / IDLE_SUBSCRIBERS
     return [
         (f"memory per idle subscriber ({IDLE_SUBSCRIBERS} streams)", f"{per_stream / 1024:.1f}", "KiB"),
