@@ -20,6 +20,7 @@ from voicesvc.rest import (
     TelnyxAPIError,
     TelnyxClient,
     invalid_argument_status,
+    pointer_to_field_path,
     retry_mode_for,
     to_grpc_status,
 )
@@ -27,7 +28,7 @@ from voicesvc.server.context import current_rpc
 from voicesvc.transcode import descriptors
 from voicesvc.transcode.http import RestRequest, decode_response, encode_request
 from voicesvc.transcode.routes import Route
-from voicesvc.transcode.validate import missing_required, pointer_to_path
+from voicesvc.transcode.validate import missing_required
 from voicesvc.transcode.wire import WireError
 
 UnaryBehavior = Callable[[Message, grpc.aio.ServicerContext], Awaitable[Message]]
@@ -92,7 +93,7 @@ class Translator:
         try:
             rest = encode_request(route, request)
         except WireError as exc:
-            found = [(pointer_to_path(v.pointer), v.detail) for v in exc.violations]
+            found = [(pointer_to_field_path(v.pointer), v.detail) for v in exc.violations]
             # The wire layer words its details as "<field> <problem>"; the field is named separately here.
             violations = [(f, d.removeprefix(f"{f} ")) for f, d in found] + violations
         if violations or rest is None:

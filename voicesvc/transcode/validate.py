@@ -92,14 +92,3 @@ def path_id_problem(value: str) -> str | None:
     if any(unicodedata.category(ch).startswith("C") for ch in value):
         return "must not contain control characters"
     return None
-
-
-def pointer_to_path(pointer: str) -> str:
-    """`/assistant/tools/0/type` → `assistant.tools[0].type` (the form of a BadRequest field violation)."""
-    out = ""
-    for part in pointer.strip("/").split("/"):
-        if not part:
-            continue
-        part = part.replace("~1", "/").replace("~0", "~")
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out
