@@ -27,7 +27,7 @@ class _ListCallControlApplicationsSort:
 class _ListCallControlApplicationsSortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListCallControlApplicationsSort.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     LIST_CALL_CONTROL_APPLICATIONS_SORT_UNSPECIFIED: _ListCallControlApplicationsSort.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     LIST_CALL_CONTROL_APPLICATIONS_SORT_CREATED_AT: _ListCallControlApplicationsSort.ValueType  # 1
     """Order by creation time."""
     LIST_CALL_CONTROL_APPLICATIONS_SORT_CONNECTION_NAME: _ListCallControlApplicationsSort.ValueType  # 2
@@ -39,7 +39,7 @@ class ListCallControlApplicationsSort(_ListCallControlApplicationsSort, metaclas
     """Field to order the results by."""
 
 LIST_CALL_CONTROL_APPLICATIONS_SORT_UNSPECIFIED: ListCallControlApplicationsSort.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 LIST_CALL_CONTROL_APPLICATIONS_SORT_CREATED_AT: ListCallControlApplicationsSort.ValueType  # 1
 """Order by creation time."""
 LIST_CALL_CONTROL_APPLICATIONS_SORT_CONNECTION_NAME: ListCallControlApplicationsSort.ValueType  # 2
@@ -55,7 +55,7 @@ class _AnchorsiteOverride:
 class _AnchorsiteOverrideEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AnchorsiteOverride.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ANCHORSITE_OVERRIDE_UNSPECIFIED: _AnchorsiteOverride.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     ANCHORSITE_OVERRIDE_LATENCY: _AnchorsiteOverride.ValueType  # 1
     """Pick the media site with the lowest latency to the call."""
     ANCHORSITE_OVERRIDE_CHICAGO_IL: _AnchorsiteOverride.ValueType  # 2
@@ -81,7 +81,7 @@ class AnchorsiteOverride(_AnchorsiteOverride, metaclass=_AnchorsiteOverrideEnumT
     """
 
 ANCHORSITE_OVERRIDE_UNSPECIFIED: AnchorsiteOverride.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 ANCHORSITE_OVERRIDE_LATENCY: AnchorsiteOverride.ValueType  # 1
 """Pick the media site with the lowest latency to the call."""
 ANCHORSITE_OVERRIDE_CHICAGO_IL: AnchorsiteOverride.ValueType  # 2
@@ -109,7 +109,7 @@ class _DtmfType:
 class _DtmfTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DtmfType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DTMF_TYPE_UNSPECIFIED: _DtmfType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DTMF_TYPE_RFC_2833: _DtmfType.ValueType  # 1
     """Digits sent as RTP telephone events (RFC 2833)."""
     DTMF_TYPE_INBAND: _DtmfType.ValueType  # 2
@@ -123,7 +123,7 @@ class DtmfType(_DtmfType, metaclass=_DtmfTypeEnumTypeWrapper):
     """
 
 DTMF_TYPE_UNSPECIFIED: DtmfType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DTMF_TYPE_RFC_2833: DtmfType.ValueType  # 1
 """Digits sent as RTP telephone events (RFC 2833)."""
 DTMF_TYPE_INBAND: DtmfType.ValueType  # 2
@@ -139,7 +139,7 @@ class _SipSubdomainReceiveSettings:
 class _SipSubdomainReceiveSettingsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SipSubdomainReceiveSettings.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SIP_SUBDOMAIN_RECEIVE_SETTINGS_UNSPECIFIED: _SipSubdomainReceiveSettings.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SIP_SUBDOMAIN_RECEIVE_SETTINGS_ONLY_MY_CONNECTIONS: _SipSubdomainReceiveSettings.ValueType  # 1
     """Only your own connections may call the subdomain."""
     SIP_SUBDOMAIN_RECEIVE_SETTINGS_FROM_ANYONE: _SipSubdomainReceiveSettings.ValueType  # 2
@@ -149,7 +149,7 @@ class SipSubdomainReceiveSettings(_SipSubdomainReceiveSettings, metaclass=_SipSu
     """Who may call the SIP subdomain: only your own connections, or anyone."""
 
 SIP_SUBDOMAIN_RECEIVE_SETTINGS_UNSPECIFIED: SipSubdomainReceiveSettings.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SIP_SUBDOMAIN_RECEIVE_SETTINGS_ONLY_MY_CONNECTIONS: SipSubdomainReceiveSettings.ValueType  # 1
 """Only your own connections may call the subdomain."""
 SIP_SUBDOMAIN_RECEIVE_SETTINGS_FROM_ANYONE: SipSubdomainReceiveSettings.ValueType  # 2
@@ -163,7 +163,7 @@ class _RecordType:
 class _RecordTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecordType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RECORD_TYPE_UNSPECIFIED: _RecordType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     RECORD_TYPE_CALL_CONTROL_APPLICATION: _RecordType.ValueType  # 1
     """A call control application."""
 
@@ -171,7 +171,7 @@ class RecordType(_RecordType, metaclass=_RecordTypeEnumTypeWrapper):
     """Kind of object the record describes, such as call, event or call_control_application."""
 
 RECORD_TYPE_UNSPECIFIED: RecordType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 RECORD_TYPE_CALL_CONTROL_APPLICATION: RecordType.ValueType  # 1
 """A call control application."""
 Global___RecordType: _TypeAlias = RecordType  # noqa: Y015
@@ -183,7 +183,7 @@ class _WebhookApiVersion:
 class _WebhookApiVersionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WebhookApiVersion.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     WEBHOOK_API_VERSION_UNSPECIFIED: _WebhookApiVersion.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     WEBHOOK_API_VERSION_1: _WebhookApiVersion.ValueType  # 1
     """Version 1 webhook format."""
     WEBHOOK_API_VERSION_2: _WebhookApiVersion.ValueType  # 2
@@ -195,7 +195,7 @@ class WebhookApiVersion(_WebhookApiVersion, metaclass=_WebhookApiVersionEnumType
     """
 
 WEBHOOK_API_VERSION_UNSPECIFIED: WebhookApiVersion.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 WEBHOOK_API_VERSION_1: WebhookApiVersion.ValueType  # 1
 """Version 1 webhook format."""
 WEBHOOK_API_VERSION_2: WebhookApiVersion.ValueType  # 2

@@ -28,7 +28,7 @@ class _AnsweringMachineDetection:
 class _AnsweringMachineDetectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AnsweringMachineDetection.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ANSWERING_MACHINE_DETECTION_UNSPECIFIED: _AnsweringMachineDetection.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     ANSWERING_MACHINE_DETECTION_PREMIUM: _AnsweringMachineDetection.ValueType  # 1
     """Premium detection with finer verdicts (residential, business, silence, fax)."""
     ANSWERING_MACHINE_DETECTION_DETECT: _AnsweringMachineDetection.ValueType  # 2
@@ -48,7 +48,7 @@ class AnsweringMachineDetection(_AnsweringMachineDetection, metaclass=_Answering
     """
 
 ANSWERING_MACHINE_DETECTION_UNSPECIFIED: AnsweringMachineDetection.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 ANSWERING_MACHINE_DETECTION_PREMIUM: AnsweringMachineDetection.ValueType  # 1
 """Premium detection with finer verdicts (residential, business, silence, fax)."""
 ANSWERING_MACHINE_DETECTION_DETECT: AnsweringMachineDetection.ValueType  # 2
@@ -70,7 +70,7 @@ class _BeepDetectionProfile:
 class _BeepDetectionProfileEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BeepDetectionProfile.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     BEEP_DETECTION_PROFILE_UNSPECIFIED: _BeepDetectionProfile.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     BEEP_DETECTION_PROFILE_BOTH: _BeepDetectionProfile.ValueType  # 1
     """Use tone frequency together with other cues to detect the beep."""
     BEEP_DETECTION_PROFILE_FREQ_ONLY: _BeepDetectionProfile.ValueType  # 2
@@ -82,7 +82,7 @@ class BeepDetectionProfile(_BeepDetectionProfile, metaclass=_BeepDetectionProfil
     """
 
 BEEP_DETECTION_PROFILE_UNSPECIFIED: BeepDetectionProfile.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 BEEP_DETECTION_PROFILE_BOTH: BeepDetectionProfile.ValueType  # 1
 """Use tone frequency together with other cues to detect the beep."""
 BEEP_DETECTION_PROFILE_FREQ_ONLY: BeepDetectionProfile.ValueType  # 2
@@ -96,7 +96,7 @@ class _AuthenticationMethod:
 class _AuthenticationMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AuthenticationMethod.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AUTHENTICATION_METHOD_UNSPECIFIED: _AuthenticationMethod.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     AUTHENTICATION_METHOD_TOKEN: _AuthenticationMethod.ValueType  # 1
     """Authenticate with a bearer token."""
     AUTHENTICATION_METHOD_CERTIFICATE: _AuthenticationMethod.ValueType  # 2
@@ -106,7 +106,7 @@ class AuthenticationMethod(_AuthenticationMethod, metaclass=_AuthenticationMetho
     """How Telnyx authenticates to your external LLM endpoint: a bearer token or a client certificate."""
 
 AUTHENTICATION_METHOD_UNSPECIFIED: AuthenticationMethod.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 AUTHENTICATION_METHOD_TOKEN: AuthenticationMethod.ValueType  # 1
 """Authenticate with a bearer token."""
 AUTHENTICATION_METHOD_CERTIFICATE: AuthenticationMethod.ValueType  # 2
@@ -120,7 +120,7 @@ class _BodyParametersType:
 class _BodyParametersTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BodyParametersType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     BODY_PARAMETERS_TYPE_UNSPECIFIED: _BodyParametersType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     BODY_PARAMETERS_TYPE_OBJECT: _BodyParametersType.ValueType  # 1
     """A JSON object."""
 
@@ -128,7 +128,7 @@ class BodyParametersType(_BodyParametersType, metaclass=_BodyParametersTypeEnumT
     """Kind of the object; where several shapes are possible it selects which one is meant."""
 
 BODY_PARAMETERS_TYPE_UNSPECIFIED: BodyParametersType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 BODY_PARAMETERS_TYPE_OBJECT: BodyParametersType.ValueType  # 1
 """A JSON object."""
 Global___BodyParametersType: _TypeAlias = BodyParametersType  # noqa: Y015
@@ -140,7 +140,7 @@ class _WebhookToolConfigMethod:
 class _WebhookToolConfigMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WebhookToolConfigMethod.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     WEBHOOK_TOOL_CONFIG_METHOD_UNSPECIFIED: _WebhookToolConfigMethod.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     WEBHOOK_TOOL_CONFIG_METHOD_GET: _WebhookToolConfigMethod.ValueType  # 1
     """HTTP GET."""
     WEBHOOK_TOOL_CONFIG_METHOD_POST: _WebhookToolConfigMethod.ValueType  # 2
@@ -156,7 +156,7 @@ class WebhookToolConfigMethod(_WebhookToolConfigMethod, metaclass=_WebhookToolCo
     """HTTP method the webhook tool uses."""
 
 WEBHOOK_TOOL_CONFIG_METHOD_UNSPECIFIED: WebhookToolConfigMethod.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 WEBHOOK_TOOL_CONFIG_METHOD_GET: WebhookToolConfigMethod.ValueType  # 1
 """HTTP GET."""
 WEBHOOK_TOOL_CONFIG_METHOD_POST: WebhookToolConfigMethod.ValueType  # 2
@@ -176,7 +176,7 @@ class _PredefinedMediaBackgroundAudioValue:
 class _PredefinedMediaBackgroundAudioValueEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PredefinedMediaBackgroundAudioValue.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_UNSPECIFIED: _PredefinedMediaBackgroundAudioValue.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_SILENCE: _PredefinedMediaBackgroundAudioValue.ValueType  # 1
     """No background sound."""
     PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_OFFICE: _PredefinedMediaBackgroundAudioValue.ValueType  # 2
@@ -186,7 +186,7 @@ class PredefinedMediaBackgroundAudioValue(_PredefinedMediaBackgroundAudioValue, 
     """Value of the header or parameter named next to it."""
 
 PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_UNSPECIFIED: PredefinedMediaBackgroundAudioValue.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_SILENCE: PredefinedMediaBackgroundAudioValue.ValueType  # 1
 """No background sound."""
 PREDEFINED_MEDIA_BACKGROUND_AUDIO_VALUE_OFFICE: PredefinedMediaBackgroundAudioValue.ValueType  # 2
@@ -200,7 +200,7 @@ class _BeepEnabled:
 class _BeepEnabledEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BeepEnabled.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     BEEP_ENABLED_UNSPECIFIED: _BeepEnabled.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     BEEP_ENABLED_ALWAYS: _BeepEnabled.ValueType  # 1
     """Beep whenever someone joins or leaves."""
     BEEP_ENABLED_NEVER: _BeepEnabled.ValueType  # 2
@@ -214,7 +214,7 @@ class BeepEnabled(_BeepEnabled, metaclass=_BeepEnabledEnumTypeWrapper):
     """When a beep plays in the conference: always, never, or only when participants join or leave."""
 
 BEEP_ENABLED_UNSPECIFIED: BeepEnabled.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 BEEP_ENABLED_ALWAYS: BeepEnabled.ValueType  # 1
 """Beep whenever someone joins or leaves."""
 BEEP_ENABLED_NEVER: BeepEnabled.ValueType  # 2
@@ -232,7 +232,7 @@ class _SupervisorRole:
 class _SupervisorRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SupervisorRole.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SUPERVISOR_ROLE_UNSPECIFIED: _SupervisorRole.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SUPERVISOR_ROLE_BARGE: _SupervisorRole.ValueType  # 1
     """Talk to and hear both parties."""
     SUPERVISOR_ROLE_MONITOR: _SupervisorRole.ValueType  # 2
@@ -248,7 +248,7 @@ class SupervisorRole(_SupervisorRole, metaclass=_SupervisorRoleEnumTypeWrapper):
     """
 
 SUPERVISOR_ROLE_UNSPECIFIED: SupervisorRole.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SUPERVISOR_ROLE_BARGE: SupervisorRole.ValueType  # 1
 """Talk to and hear both parties."""
 SUPERVISOR_ROLE_MONITOR: SupervisorRole.ValueType  # 2
@@ -266,7 +266,7 @@ class _Interruptible:
 class _InterruptibleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Interruptible.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     INTERRUPTIBLE_UNSPECIFIED: _Interruptible.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     INTERRUPTIBLE_NONE: _Interruptible.ValueType  # 1
     """Nothing interrupts the output."""
     INTERRUPTIBLE_ANY: _Interruptible.ValueType  # 2
@@ -280,7 +280,7 @@ class Interruptible(_Interruptible, metaclass=_InterruptibleEnumTypeWrapper):
     """What may interrupt spoken output: none, any input, speech only, or DTMF only."""
 
 INTERRUPTIBLE_UNSPECIFIED: Interruptible.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 INTERRUPTIBLE_NONE: Interruptible.ValueType  # 1
 """Nothing interrupts the output."""
 INTERRUPTIBLE_ANY: Interruptible.ValueType  # 2
@@ -298,7 +298,7 @@ class _TranscriptionEngine:
 class _TranscriptionEngineEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TranscriptionEngine.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TRANSCRIPTION_ENGINE_UNSPECIFIED: _TranscriptionEngine.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     TRANSCRIPTION_ENGINE_GOOGLE: _TranscriptionEngine.ValueType  # 1
     """Google speech recognition."""
     TRANSCRIPTION_ENGINE_TELNYX: _TranscriptionEngine.ValueType  # 2
@@ -324,7 +324,7 @@ class TranscriptionEngine(_TranscriptionEngine, metaclass=_TranscriptionEngineEn
     """Speech recognition engine to use."""
 
 TRANSCRIPTION_ENGINE_UNSPECIFIED: TranscriptionEngine.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 TRANSCRIPTION_ENGINE_GOOGLE: TranscriptionEngine.ValueType  # 1
 """Google speech recognition."""
 TRANSCRIPTION_ENGINE_TELNYX: TranscriptionEngine.ValueType  # 2
@@ -354,7 +354,7 @@ class _AzureVoiceSettingEffect:
 class _AzureVoiceSettingEffectEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AzureVoiceSettingEffect.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AZURE_VOICE_SETTING_EFFECT_UNSPECIFIED: _AzureVoiceSettingEffect.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     AZURE_VOICE_SETTING_EFFECT_EQ_CAR: _AzureVoiceSettingEffect.ValueType  # 1
     """Equaliser tuned for car speakers."""
     AZURE_VOICE_SETTING_EFFECT_EQ_TELECOMHP8K: _AzureVoiceSettingEffect.ValueType  # 2
@@ -364,7 +364,7 @@ class AzureVoiceSettingEffect(_AzureVoiceSettingEffect, metaclass=_AzureVoiceSet
     """Audio effect applied to the Azure voice, such as a car or telephone equaliser."""
 
 AZURE_VOICE_SETTING_EFFECT_UNSPECIFIED: AzureVoiceSettingEffect.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 AZURE_VOICE_SETTING_EFFECT_EQ_CAR: AzureVoiceSettingEffect.ValueType  # 1
 """Equaliser tuned for car speakers."""
 AZURE_VOICE_SETTING_EFFECT_EQ_TELECOMHP8K: AzureVoiceSettingEffect.ValueType  # 2
@@ -378,7 +378,7 @@ class _AzureVoiceSettingGender:
 class _AzureVoiceSettingGenderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AzureVoiceSettingGender.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AZURE_VOICE_SETTING_GENDER_UNSPECIFIED: _AzureVoiceSettingGender.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     AZURE_VOICE_SETTING_GENDER_MALE: _AzureVoiceSettingGender.ValueType  # 1
     """Male voice."""
     AZURE_VOICE_SETTING_GENDER_FEMALE: _AzureVoiceSettingGender.ValueType  # 2
@@ -388,7 +388,7 @@ class AzureVoiceSettingGender(_AzureVoiceSettingGender, metaclass=_AzureVoiceSet
     """Voice gender used when picking an Azure voice."""
 
 AZURE_VOICE_SETTING_GENDER_UNSPECIFIED: AzureVoiceSettingGender.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 AZURE_VOICE_SETTING_GENDER_MALE: AzureVoiceSettingGender.ValueType  # 1
 """Male voice."""
 AZURE_VOICE_SETTING_GENDER_FEMALE: AzureVoiceSettingGender.ValueType  # 2
@@ -402,7 +402,7 @@ class _ResembleVoiceSettingFormat:
 class _ResembleVoiceSettingFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ResembleVoiceSettingFormat.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RESEMBLE_VOICE_SETTING_FORMAT_UNSPECIFIED: _ResembleVoiceSettingFormat.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     RESEMBLE_VOICE_SETTING_FORMAT_WAV: _ResembleVoiceSettingFormat.ValueType  # 1
     """WAV file."""
     RESEMBLE_VOICE_SETTING_FORMAT_MP3: _ResembleVoiceSettingFormat.ValueType  # 2
@@ -412,7 +412,7 @@ class ResembleVoiceSettingFormat(_ResembleVoiceSettingFormat, metaclass=_Resembl
     """Audio file format: wav or mp3."""
 
 RESEMBLE_VOICE_SETTING_FORMAT_UNSPECIFIED: ResembleVoiceSettingFormat.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 RESEMBLE_VOICE_SETTING_FORMAT_WAV: ResembleVoiceSettingFormat.ValueType  # 1
 """WAV file."""
 RESEMBLE_VOICE_SETTING_FORMAT_MP3: ResembleVoiceSettingFormat.ValueType  # 2
@@ -426,7 +426,7 @@ class _ResembleVoiceSettingPrecision:
 class _ResembleVoiceSettingPrecisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ResembleVoiceSettingPrecision.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RESEMBLE_VOICE_SETTING_PRECISION_UNSPECIFIED: _ResembleVoiceSettingPrecision.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     RESEMBLE_VOICE_SETTING_PRECISION_PCM_16: _ResembleVoiceSettingPrecision.ValueType  # 1
     """16-bit linear PCM."""
     RESEMBLE_VOICE_SETTING_PRECISION_PCM_24: _ResembleVoiceSettingPrecision.ValueType  # 2
@@ -440,7 +440,7 @@ class ResembleVoiceSettingPrecision(_ResembleVoiceSettingPrecision, metaclass=_R
     """Sample precision of Resemble audio: PCM 16, 24 or 32 bit, or mu-law."""
 
 RESEMBLE_VOICE_SETTING_PRECISION_UNSPECIFIED: ResembleVoiceSettingPrecision.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 RESEMBLE_VOICE_SETTING_PRECISION_PCM_16: ResembleVoiceSettingPrecision.ValueType  # 1
 """16-bit linear PCM."""
 RESEMBLE_VOICE_SETTING_PRECISION_PCM_24: ResembleVoiceSettingPrecision.ValueType  # 2
@@ -458,7 +458,7 @@ class _SampleRate:
 class _SampleRateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SampleRate.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SAMPLE_RATE_UNSPECIFIED: _SampleRate.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SAMPLE_RATE_8000: _SampleRate.ValueType  # 1
     """8 kHz."""
     SAMPLE_RATE_16000: _SampleRate.ValueType  # 2
@@ -476,7 +476,7 @@ class SampleRate(_SampleRate, metaclass=_SampleRateEnumTypeWrapper):
     """Sample rate of Resemble audio, in hertz."""
 
 SAMPLE_RATE_UNSPECIFIED: SampleRate.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SAMPLE_RATE_8000: SampleRate.ValueType  # 1
 """8 kHz."""
 SAMPLE_RATE_16000: SampleRate.ValueType  # 2
@@ -498,7 +498,7 @@ class _DeliveryMode:
 class _DeliveryModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeliveryMode.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DELIVERY_MODE_UNSPECIFIED: _DeliveryMode.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DELIVERY_MODE_STABLE: _DeliveryMode.ValueType  # 1
     """Consistent, predictable delivery."""
     DELIVERY_MODE_BALANCED: _DeliveryMode.ValueType  # 2
@@ -510,7 +510,7 @@ class DeliveryMode(_DeliveryMode, metaclass=_DeliveryModeEnumTypeWrapper):
     """How much variation the Inworld voice may use: STABLE, BALANCED or CREATIVE."""
 
 DELIVERY_MODE_UNSPECIFIED: DeliveryMode.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DELIVERY_MODE_STABLE: DeliveryMode.ValueType  # 1
 """Consistent, predictable delivery."""
 DELIVERY_MODE_BALANCED: DeliveryMode.ValueType  # 2
@@ -526,7 +526,7 @@ class _MediaEncryption:
 class _MediaEncryptionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MediaEncryption.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     MEDIA_ENCRYPTION_UNSPECIFIED: _MediaEncryption.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     MEDIA_ENCRYPTION_DISABLED: _MediaEncryption.ValueType  # 1
     """Unencrypted RTP media."""
     MEDIA_ENCRYPTION_SRTP: _MediaEncryption.ValueType  # 2
@@ -538,7 +538,7 @@ class MediaEncryption(_MediaEncryption, metaclass=_MediaEncryptionEnumTypeWrappe
     """Encryption of the call's media: none, SRTP or DTLS-SRTP."""
 
 MEDIA_ENCRYPTION_UNSPECIFIED: MediaEncryption.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 MEDIA_ENCRYPTION_DISABLED: MediaEncryption.ValueType  # 1
 """Unencrypted RTP media."""
 MEDIA_ENCRYPTION_SRTP: MediaEncryption.ValueType  # 2
@@ -554,7 +554,7 @@ class _DialCallPrivacy:
 class _DialCallPrivacyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DialCallPrivacy.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DIAL_CALL_PRIVACY_UNSPECIFIED: _DialCallPrivacy.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DIAL_CALL_PRIVACY_ID: _DialCallPrivacy.ValueType  # 1
     """Hide the caller's identity from the callee."""
     DIAL_CALL_PRIVACY_NONE: _DialCallPrivacy.ValueType  # 2
@@ -564,7 +564,7 @@ class DialCallPrivacy(_DialCallPrivacy, metaclass=_DialCallPrivacyEnumTypeWrappe
     """Whether to hide the caller ID from the callee (id) or not (none)."""
 
 DIAL_CALL_PRIVACY_UNSPECIFIED: DialCallPrivacy.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DIAL_CALL_PRIVACY_ID: DialCallPrivacy.ValueType  # 1
 """Hide the caller's identity from the callee."""
 DIAL_CALL_PRIVACY_NONE: DialCallPrivacy.ValueType  # 2
@@ -578,7 +578,7 @@ class _DialCallRecord:
 class _DialCallRecordEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DialCallRecord.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DIAL_CALL_RECORD_UNSPECIFIED: _DialCallRecord.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DIAL_CALL_RECORD_RECORD_FROM_ANSWER: _DialCallRecord.ValueType  # 1
     """Record from the moment the call is answered."""
 
@@ -586,7 +586,7 @@ class DialCallRecord(_DialCallRecord, metaclass=_DialCallRecordEnumTypeWrapper):
     """Start recording the call when it is answered; the only value is record-from-answer."""
 
 DIAL_CALL_RECORD_UNSPECIFIED: DialCallRecord.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DIAL_CALL_RECORD_RECORD_FROM_ANSWER: DialCallRecord.ValueType  # 1
 """Record from the moment the call is answered."""
 Global___DialCallRecord: _TypeAlias = DialCallRecord  # noqa: Y015
@@ -598,7 +598,7 @@ class _RecordTrack:
 class _RecordTrackEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecordTrack.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RECORD_TRACK_UNSPECIFIED: _RecordTrack.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     RECORD_TRACK_BOTH: _RecordTrack.ValueType  # 1
     """Record audio in both directions."""
     RECORD_TRACK_INBOUND: _RecordTrack.ValueType  # 2
@@ -612,7 +612,7 @@ class RecordTrack(_RecordTrack, metaclass=_RecordTrackEnumTypeWrapper):
     """
 
 RECORD_TRACK_UNSPECIFIED: RecordTrack.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 RECORD_TRACK_BOTH: RecordTrack.ValueType  # 1
 """Record audio in both directions."""
 RECORD_TRACK_INBOUND: RecordTrack.ValueType  # 2
@@ -628,7 +628,7 @@ class _RecordTrim:
 class _RecordTrimEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecordTrim.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RECORD_TRIM_UNSPECIFIED: _RecordTrim.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     RECORD_TRIM_TRIM_SILENCE: _RecordTrim.ValueType  # 1
     """Cut silence at the start and end."""
 
@@ -636,7 +636,7 @@ class RecordTrim(_RecordTrim, metaclass=_RecordTrimEnumTypeWrapper):
     """Remove silence from the start and end of the recording."""
 
 RECORD_TRIM_UNSPECIFIED: RecordTrim.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 RECORD_TRIM_TRIM_SILENCE: RecordTrim.ValueType  # 1
 """Cut silence at the start and end."""
 Global___RecordTrim: _TypeAlias = RecordTrim  # noqa: Y015
@@ -648,7 +648,7 @@ class _SipHeaderName:
 class _SipHeaderNameEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SipHeaderName.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SIP_HEADER_NAME_UNSPECIFIED: _SipHeaderName.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SIP_HEADER_NAME_USER_TO_USER: _SipHeaderName.ValueType  # 1
     """The User-to-User SIP header, carrying data between the call's endpoints."""
 
@@ -658,7 +658,7 @@ class SipHeaderName(_SipHeaderName, metaclass=_SipHeaderNameEnumTypeWrapper):
     """
 
 SIP_HEADER_NAME_UNSPECIFIED: SipHeaderName.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SIP_HEADER_NAME_USER_TO_USER: SipHeaderName.ValueType  # 1
 """The User-to-User SIP header, carrying data between the call's endpoints."""
 Global___SipHeaderName: _TypeAlias = SipHeaderName  # noqa: Y015
@@ -670,7 +670,7 @@ class _SipRegion:
 class _SipRegionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SipRegion.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SIP_REGION_UNSPECIFIED: _SipRegion.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SIP_REGION_US: _SipRegion.ValueType  # 1
     """SIP proxy in the United States."""
     SIP_REGION_EUROPE: _SipRegion.ValueType  # 2
@@ -686,7 +686,7 @@ class SipRegion(_SipRegion, metaclass=_SipRegionEnumTypeWrapper):
     """Region of the Telnyx SIP proxy that handles the call."""
 
 SIP_REGION_UNSPECIFIED: SipRegion.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SIP_REGION_US: SipRegion.ValueType  # 1
 """SIP proxy in the United States."""
 SIP_REGION_EUROPE: SipRegion.ValueType  # 2
@@ -706,7 +706,7 @@ class _SipTransportProtocol:
 class _SipTransportProtocolEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SipTransportProtocol.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SIP_TRANSPORT_PROTOCOL_UNSPECIFIED: _SipTransportProtocol.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SIP_TRANSPORT_PROTOCOL_UDP: _SipTransportProtocol.ValueType  # 1
     """SIP over UDP."""
     SIP_TRANSPORT_PROTOCOL_TCP: _SipTransportProtocol.ValueType  # 2
@@ -718,7 +718,7 @@ class SipTransportProtocol(_SipTransportProtocol, metaclass=_SipTransportProtoco
     """Transport protocol for SIP signalling towards a SIP URI destination; UDP by default."""
 
 SIP_TRANSPORT_PROTOCOL_UNSPECIFIED: SipTransportProtocol.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SIP_TRANSPORT_PROTOCOL_UDP: SipTransportProtocol.ValueType  # 1
 """SIP over UDP."""
 SIP_TRANSPORT_PROTOCOL_TCP: SipTransportProtocol.ValueType  # 2
@@ -734,7 +734,7 @@ class _StreamBidirectionalCodec:
 class _StreamBidirectionalCodecEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamBidirectionalCodec.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STREAM_BIDIRECTIONAL_CODEC_UNSPECIFIED: _StreamBidirectionalCodec.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     STREAM_BIDIRECTIONAL_CODEC_PCMU: _StreamBidirectionalCodec.ValueType  # 1
     """G.711 mu-law."""
     STREAM_BIDIRECTIONAL_CODEC_PCMA: _StreamBidirectionalCodec.ValueType  # 2
@@ -752,7 +752,7 @@ class StreamBidirectionalCodec(_StreamBidirectionalCodec, metaclass=_StreamBidir
     """Codec of the audio your server sends back into the call; PCMU by default."""
 
 STREAM_BIDIRECTIONAL_CODEC_UNSPECIFIED: StreamBidirectionalCodec.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 STREAM_BIDIRECTIONAL_CODEC_PCMU: StreamBidirectionalCodec.ValueType  # 1
 """G.711 mu-law."""
 STREAM_BIDIRECTIONAL_CODEC_PCMA: StreamBidirectionalCodec.ValueType  # 2
@@ -774,7 +774,7 @@ class _StreamBidirectionalMode:
 class _StreamBidirectionalModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamBidirectionalMode.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STREAM_BIDIRECTIONAL_MODE_UNSPECIFIED: _StreamBidirectionalMode.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     STREAM_BIDIRECTIONAL_MODE_MP3: _StreamBidirectionalMode.ValueType  # 1
     """Send back audio as MP3 clips."""
     STREAM_BIDIRECTIONAL_MODE_RTP: _StreamBidirectionalMode.ValueType  # 2
@@ -784,7 +784,7 @@ class StreamBidirectionalMode(_StreamBidirectionalMode, metaclass=_StreamBidirec
     """How audio sent back over the stream is framed: mp3 files or raw RTP payloads; mp3 by default."""
 
 STREAM_BIDIRECTIONAL_MODE_UNSPECIFIED: StreamBidirectionalMode.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 STREAM_BIDIRECTIONAL_MODE_MP3: StreamBidirectionalMode.ValueType  # 1
 """Send back audio as MP3 clips."""
 STREAM_BIDIRECTIONAL_MODE_RTP: StreamBidirectionalMode.ValueType  # 2
@@ -798,7 +798,7 @@ class _StreamBidirectionalTargetLegs:
 class _StreamBidirectionalTargetLegsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamBidirectionalTargetLegs.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STREAM_BIDIRECTIONAL_TARGET_LEGS_UNSPECIFIED: _StreamBidirectionalTargetLegs.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     STREAM_BIDIRECTIONAL_TARGET_LEGS_BOTH: _StreamBidirectionalTargetLegs.ValueType  # 1
     """Both legs hear the returned audio."""
     STREAM_BIDIRECTIONAL_TARGET_LEGS_SELF: _StreamBidirectionalTargetLegs.ValueType  # 2
@@ -810,7 +810,7 @@ class StreamBidirectionalTargetLegs(_StreamBidirectionalTargetLegs, metaclass=_S
     """Which legs hear the audio your server sends back."""
 
 STREAM_BIDIRECTIONAL_TARGET_LEGS_UNSPECIFIED: StreamBidirectionalTargetLegs.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 STREAM_BIDIRECTIONAL_TARGET_LEGS_BOTH: StreamBidirectionalTargetLegs.ValueType  # 1
 """Both legs hear the returned audio."""
 STREAM_BIDIRECTIONAL_TARGET_LEGS_SELF: StreamBidirectionalTargetLegs.ValueType  # 2
@@ -826,7 +826,7 @@ class _StreamCodec:
 class _StreamCodecEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamCodec.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STREAM_CODEC_UNSPECIFIED: _StreamCodec.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     STREAM_CODEC_PCMU: _StreamCodec.ValueType  # 1
     """G.711 mu-law."""
     STREAM_CODEC_PCMA: _StreamCodec.ValueType  # 2
@@ -846,7 +846,7 @@ class StreamCodec(_StreamCodec, metaclass=_StreamCodecEnumTypeWrapper):
     """Codec of the audio Telnyx streams to your server; default keeps the call's own codec."""
 
 STREAM_CODEC_UNSPECIFIED: StreamCodec.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 STREAM_CODEC_PCMU: StreamCodec.ValueType  # 1
 """G.711 mu-law."""
 STREAM_CODEC_PCMA: StreamCodec.ValueType  # 2
@@ -870,7 +870,7 @@ class _DialCallRequestSupervisorRole:
 class _DialCallRequestSupervisorRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DialCallRequestSupervisorRole.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DIAL_CALL_REQUEST_SUPERVISOR_ROLE_UNSPECIFIED: _DialCallRequestSupervisorRole.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DIAL_CALL_REQUEST_SUPERVISOR_ROLE_BARGE: _DialCallRequestSupervisorRole.ValueType  # 1
     """Talk to and hear both parties."""
     DIAL_CALL_REQUEST_SUPERVISOR_ROLE_WHISPER: _DialCallRequestSupervisorRole.ValueType  # 2
@@ -884,7 +884,7 @@ class DialCallRequestSupervisorRole(_DialCallRequestSupervisorRole, metaclass=_D
     """
 
 DIAL_CALL_REQUEST_SUPERVISOR_ROLE_UNSPECIFIED: DialCallRequestSupervisorRole.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DIAL_CALL_REQUEST_SUPERVISOR_ROLE_BARGE: DialCallRequestSupervisorRole.ValueType  # 1
 """Talk to and hear both parties."""
 DIAL_CALL_REQUEST_SUPERVISOR_ROLE_WHISPER: DialCallRequestSupervisorRole.ValueType  # 2
@@ -900,7 +900,7 @@ class _TranscriptionConfigTranscriptionEngine:
 class _TranscriptionConfigTranscriptionEngineEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TranscriptionConfigTranscriptionEngine.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TRANSCRIPTION_CONFIG_TRANSCRIPTION_ENGINE_UNSPECIFIED: _TranscriptionConfigTranscriptionEngine.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     TRANSCRIPTION_CONFIG_TRANSCRIPTION_ENGINE_GOOGLE: _TranscriptionConfigTranscriptionEngine.ValueType  # 1
     """Google speech recognition."""
     TRANSCRIPTION_CONFIG_TRANSCRIPTION_ENGINE_TELNYX: _TranscriptionConfigTranscriptionEngine.ValueType  # 2
@@ -932,7 +932,7 @@ class TranscriptionConfigTranscriptionEngine(_TranscriptionConfigTranscriptionEn
     """Speech recognition engine to use."""
 
 TRANSCRIPTION_CONFIG_TRANSCRIPTION_ENGINE_UNSPECIFIED: TranscriptionConfigTranscriptionEngine.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 TRANSCRIPTION_CONFIG_TRANSCRIPTION_ENGINE_GOOGLE: TranscriptionConfigTranscriptionEngine.ValueType  # 1
 """Google speech recognition."""
 TRANSCRIPTION_CONFIG_TRANSCRIPTION_ENGINE_TELNYX: TranscriptionConfigTranscriptionEngine.ValueType  # 2
@@ -968,7 +968,7 @@ class _GoogleTranscriptionEngineConfigModel:
 class _GoogleTranscriptionEngineConfigModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GoogleTranscriptionEngineConfigModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_UNSPECIFIED: _GoogleTranscriptionEngineConfigModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_LATEST_LONG: _GoogleTranscriptionEngineConfigModel.ValueType  # 1
     """Google model for long audio such as conversations."""
     GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_LATEST_SHORT: _GoogleTranscriptionEngineConfigModel.ValueType  # 2
@@ -990,7 +990,7 @@ class GoogleTranscriptionEngineConfigModel(_GoogleTranscriptionEngineConfigModel
     """Model to use, named by its provider's id."""
 
 GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_UNSPECIFIED: GoogleTranscriptionEngineConfigModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_LATEST_LONG: GoogleTranscriptionEngineConfigModel.ValueType  # 1
 """Google model for long audio such as conversations."""
 GOOGLE_TRANSCRIPTION_ENGINE_CONFIG_MODEL_LATEST_SHORT: GoogleTranscriptionEngineConfigModel.ValueType  # 2
@@ -1016,7 +1016,7 @@ class _TranscriptionModel:
 class _TranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TRANSCRIPTION_MODEL_UNSPECIFIED: _TranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     TRANSCRIPTION_MODEL_OPENAI_WHISPER_TINY: _TranscriptionModel.ValueType  # 1
     """OpenAI Whisper tiny, fastest."""
     TRANSCRIPTION_MODEL_OPENAI_WHISPER_LARGE_V3_TURBO: _TranscriptionModel.ValueType  # 2
@@ -1026,7 +1026,7 @@ class TranscriptionModel(_TranscriptionModel, metaclass=_TranscriptionModelEnumT
     """Speech recognition model of the engine, named by its provider's id."""
 
 TRANSCRIPTION_MODEL_UNSPECIFIED: TranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 TRANSCRIPTION_MODEL_OPENAI_WHISPER_TINY: TranscriptionModel.ValueType  # 1
 """OpenAI Whisper tiny, fastest."""
 TRANSCRIPTION_MODEL_OPENAI_WHISPER_LARGE_V3_TURBO: TranscriptionModel.ValueType  # 2
@@ -1040,7 +1040,7 @@ class _AzureTranscriptionEngineConfigRegion:
 class _AzureTranscriptionEngineConfigRegionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AzureTranscriptionEngineConfigRegion.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_UNSPECIFIED: _AzureTranscriptionEngineConfigRegion.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_AUSTRALIAEAST: _AzureTranscriptionEngineConfigRegion.ValueType  # 1
     """Azure Australia East."""
     AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_CENTRALINDIA: _AzureTranscriptionEngineConfigRegion.ValueType  # 2
@@ -1058,7 +1058,7 @@ class AzureTranscriptionEngineConfigRegion(_AzureTranscriptionEngineConfigRegion
     """Cloud region of the provider's service to use, such as an Azure region."""
 
 AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_UNSPECIFIED: AzureTranscriptionEngineConfigRegion.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_AUSTRALIAEAST: AzureTranscriptionEngineConfigRegion.ValueType  # 1
 """Azure Australia East."""
 AZURE_TRANSCRIPTION_ENGINE_CONFIG_REGION_CENTRALINDIA: AzureTranscriptionEngineConfigRegion.ValueType  # 2
@@ -1080,7 +1080,7 @@ class _XAiTranscriptionEngineConfigTranscriptionModel:
 class _XAiTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_XAiTranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     X_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _XAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     X_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_XAI_GROK_STT: _XAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """xAI Grok speech-to-text."""
 
@@ -1088,7 +1088,7 @@ class XAiTranscriptionEngineConfigTranscriptionModel(_XAiTranscriptionEngineConf
     """Speech recognition model of the engine, named by its provider's id."""
 
 X_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: XAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 X_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_XAI_GROK_STT: XAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """xAI Grok speech-to-text."""
 Global___XAiTranscriptionEngineConfigTranscriptionModel: _TypeAlias = XAiTranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1100,7 +1100,7 @@ class _AssemblyAiTranscriptionEngineConfigTranscriptionModel:
 class _AssemblyAiTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ASSEMBLY_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     ASSEMBLY_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_ASSEMBLYAI_UNIVERSAL_STREAMING: _AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """AssemblyAI Universal streaming."""
 
@@ -1108,7 +1108,7 @@ class AssemblyAiTranscriptionEngineConfigTranscriptionModel(_AssemblyAiTranscrip
     """Speech recognition model of the engine, named by its provider's id."""
 
 ASSEMBLY_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 ASSEMBLY_AI_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_ASSEMBLYAI_UNIVERSAL_STREAMING: AssemblyAiTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """AssemblyAI Universal streaming."""
 Global___AssemblyAiTranscriptionEngineConfigTranscriptionModel: _TypeAlias = AssemblyAiTranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1120,7 +1120,7 @@ class _SpeechmaticsTranscriptionEngineConfigLanguage:
 class _SpeechmaticsTranscriptionEngineConfigLanguageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SpeechmaticsTranscriptionEngineConfigLanguage.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_UNSPECIFIED: _SpeechmaticsTranscriptionEngineConfigLanguage.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_EN: _SpeechmaticsTranscriptionEngineConfigLanguage.ValueType  # 1
     """English."""
     SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_BA: _SpeechmaticsTranscriptionEngineConfigLanguage.ValueType  # 2
@@ -1160,7 +1160,7 @@ class SpeechmaticsTranscriptionEngineConfigLanguage(_SpeechmaticsTranscriptionEn
     """Language of the speech, text or voice, as a language code such as en-US."""
 
 SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_UNSPECIFIED: SpeechmaticsTranscriptionEngineConfigLanguage.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_EN: SpeechmaticsTranscriptionEngineConfigLanguage.ValueType  # 1
 """English."""
 SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_BA: SpeechmaticsTranscriptionEngineConfigLanguage.ValueType  # 2
@@ -1204,7 +1204,7 @@ class _SpeechmaticsTranscriptionEngineConfigTranscriptionModel:
 class _SpeechmaticsTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SpeechmaticsTranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _SpeechmaticsTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_SPEECHMATICS_STANDARD: _SpeechmaticsTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """Speechmatics standard."""
 
@@ -1212,7 +1212,7 @@ class SpeechmaticsTranscriptionEngineConfigTranscriptionModel(_SpeechmaticsTrans
     """Speech recognition model of the engine, named by its provider's id."""
 
 SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: SpeechmaticsTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SPEECHMATICS_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_SPEECHMATICS_STANDARD: SpeechmaticsTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """Speechmatics standard."""
 Global___SpeechmaticsTranscriptionEngineConfigTranscriptionModel: _TypeAlias = SpeechmaticsTranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1224,7 +1224,7 @@ class _SonioxTranscriptionEngineConfigTranscriptionModel:
 class _SonioxTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SonioxTranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SONIOX_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _SonioxTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SONIOX_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_SONIOX_STT_RT_V4: _SonioxTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """Soniox real-time v4."""
 
@@ -1232,7 +1232,7 @@ class SonioxTranscriptionEngineConfigTranscriptionModel(_SonioxTranscriptionEngi
     """Speech recognition model of the engine, named by its provider's id."""
 
 SONIOX_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: SonioxTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SONIOX_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_SONIOX_STT_RT_V4: SonioxTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """Soniox real-time v4."""
 Global___SonioxTranscriptionEngineConfigTranscriptionModel: _TypeAlias = SonioxTranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1244,7 +1244,7 @@ class _ParakeetTranscriptionEngineConfigTranscriptionModel:
 class _ParakeetTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ParakeetTranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PARAKEET_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _ParakeetTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     PARAKEET_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_NVIDIA_PARAKEET_V3: _ParakeetTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """NVIDIA Parakeet v3."""
 
@@ -1252,7 +1252,7 @@ class ParakeetTranscriptionEngineConfigTranscriptionModel(_ParakeetTranscription
     """Speech recognition model of the engine, named by its provider's id."""
 
 PARAKEET_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: ParakeetTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 PARAKEET_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_NVIDIA_PARAKEET_V3: ParakeetTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """NVIDIA Parakeet v3."""
 Global___ParakeetTranscriptionEngineConfigTranscriptionModel: _TypeAlias = ParakeetTranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1264,7 +1264,7 @@ class _HumainTranscriptionEngineConfigLanguage:
 class _HumainTranscriptionEngineConfigLanguageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HumainTranscriptionEngineConfigLanguage.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_UNSPECIFIED: _HumainTranscriptionEngineConfigLanguage.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_AR: _HumainTranscriptionEngineConfigLanguage.ValueType  # 1
     """Arabic."""
     HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_EN: _HumainTranscriptionEngineConfigLanguage.ValueType  # 2
@@ -1278,7 +1278,7 @@ class HumainTranscriptionEngineConfigLanguage(_HumainTranscriptionEngineConfigLa
     """Language of the speech, text or voice, as a language code such as en-US."""
 
 HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_UNSPECIFIED: HumainTranscriptionEngineConfigLanguage.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_AR: HumainTranscriptionEngineConfigLanguage.ValueType  # 1
 """Arabic."""
 HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_EN: HumainTranscriptionEngineConfigLanguage.ValueType  # 2
@@ -1296,7 +1296,7 @@ class _HumainTranscriptionEngineConfigTranscriptionModel:
 class _HumainTranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HumainTranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _HumainTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_HUMAIN_REALTIME: _HumainTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """Humain real-time."""
 
@@ -1304,7 +1304,7 @@ class HumainTranscriptionEngineConfigTranscriptionModel(_HumainTranscriptionEngi
     """Speech recognition model of the engine, named by its provider's id."""
 
 HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: HumainTranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 HUMAIN_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_HUMAIN_REALTIME: HumainTranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """Humain real-time."""
 Global___HumainTranscriptionEngineConfigTranscriptionModel: _TypeAlias = HumainTranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1316,7 +1316,7 @@ class _Reson8TranscriptionEngineConfigLanguage:
 class _Reson8TranscriptionEngineConfigLanguageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Reson8TranscriptionEngineConfigLanguage.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RESON8_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_UNSPECIFIED: _Reson8TranscriptionEngineConfigLanguage.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     RESON8_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_AUTO: _Reson8TranscriptionEngineConfigLanguage.ValueType  # 1
     """Detect the language automatically."""
     RESON8_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_NL: _Reson8TranscriptionEngineConfigLanguage.ValueType  # 2
@@ -1344,7 +1344,7 @@ class Reson8TranscriptionEngineConfigLanguage(_Reson8TranscriptionEngineConfigLa
     """Language of the speech, text or voice, as a language code such as en-US."""
 
 RESON8_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_UNSPECIFIED: Reson8TranscriptionEngineConfigLanguage.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 RESON8_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_AUTO: Reson8TranscriptionEngineConfigLanguage.ValueType  # 1
 """Detect the language automatically."""
 RESON8_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_NL: Reson8TranscriptionEngineConfigLanguage.ValueType  # 2
@@ -1376,7 +1376,7 @@ class _Reson8TranscriptionEngineConfigTranscriptionModel:
 class _Reson8TranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Reson8TranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RESON8_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _Reson8TranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     RESON8_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_RESON8_TURNS: _Reson8TranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """Reson8 turn-based."""
 
@@ -1384,7 +1384,7 @@ class Reson8TranscriptionEngineConfigTranscriptionModel(_Reson8TranscriptionEngi
     """Speech recognition model of the engine, named by its provider's id."""
 
 RESON8_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: Reson8TranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 RESON8_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_RESON8_TURNS: Reson8TranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """Reson8 turn-based."""
 Global___Reson8TranscriptionEngineConfigTranscriptionModel: _TypeAlias = Reson8TranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1396,7 +1396,7 @@ class _DeepgramNova2TranscriptionEngineConfigTranscriptionModel:
 class _DeepgramNova2TranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeepgramNova2TranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DEEPGRAM_NOVA2_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _DeepgramNova2TranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DEEPGRAM_NOVA2_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_DEEPGRAM_NOVA_2: _DeepgramNova2TranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """Deepgram Nova-2."""
 
@@ -1404,7 +1404,7 @@ class DeepgramNova2TranscriptionEngineConfigTranscriptionModel(_DeepgramNova2Tra
     """Speech recognition model of the engine, named by its provider's id."""
 
 DEEPGRAM_NOVA2_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: DeepgramNova2TranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DEEPGRAM_NOVA2_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_DEEPGRAM_NOVA_2: DeepgramNova2TranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """Deepgram Nova-2."""
 Global___DeepgramNova2TranscriptionEngineConfigTranscriptionModel: _TypeAlias = DeepgramNova2TranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1416,7 +1416,7 @@ class _DeepgramNova3TranscriptionEngineConfigTranscriptionModel:
 class _DeepgramNova3TranscriptionEngineConfigTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeepgramNova3TranscriptionEngineConfigTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: _DeepgramNova3TranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_DEEPGRAM_NOVA_3: _DeepgramNova3TranscriptionEngineConfigTranscriptionModel.ValueType  # 1
     """Deepgram Nova-3."""
 
@@ -1424,7 +1424,7 @@ class DeepgramNova3TranscriptionEngineConfigTranscriptionModel(_DeepgramNova3Tra
     """Speech recognition model of the engine, named by its provider's id."""
 
 DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_UNSPECIFIED: DeepgramNova3TranscriptionEngineConfigTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_TRANSCRIPTION_MODEL_DEEPGRAM_NOVA_3: DeepgramNova3TranscriptionEngineConfigTranscriptionModel.ValueType  # 1
 """Deepgram Nova-3."""
 Global___DeepgramNova3TranscriptionEngineConfigTranscriptionModel: _TypeAlias = DeepgramNova3TranscriptionEngineConfigTranscriptionModel  # noqa: Y015
@@ -1436,7 +1436,7 @@ class _DeepgramNova3TranscriptionEngineConfigLanguage:
 class _DeepgramNova3TranscriptionEngineConfigLanguageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeepgramNova3TranscriptionEngineConfigLanguage.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_UNSPECIFIED: _DeepgramNova3TranscriptionEngineConfigLanguage.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_EN_US: _DeepgramNova3TranscriptionEngineConfigLanguage.ValueType  # 1
     """English (United States)."""
     DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_EN_AU: _DeepgramNova3TranscriptionEngineConfigLanguage.ValueType  # 2
@@ -1474,7 +1474,7 @@ class DeepgramNova3TranscriptionEngineConfigLanguage(_DeepgramNova3Transcription
     """Language of the speech, text or voice, as a language code such as en-US."""
 
 DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_UNSPECIFIED: DeepgramNova3TranscriptionEngineConfigLanguage.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_EN_US: DeepgramNova3TranscriptionEngineConfigLanguage.ValueType  # 1
 """English (United States)."""
 DEEPGRAM_NOVA3_TRANSCRIPTION_ENGINE_CONFIG_LANGUAGE_EN_AU: DeepgramNova3TranscriptionEngineConfigLanguage.ValueType  # 2
@@ -1516,7 +1516,7 @@ class _WebhookUrlMethod:
 class _WebhookUrlMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WebhookUrlMethod.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     WEBHOOK_URL_METHOD_UNSPECIFIED: _WebhookUrlMethod.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     WEBHOOK_URL_METHOD_POST: _WebhookUrlMethod.ValueType  # 1
     """Deliver webhooks with POST."""
     WEBHOOK_URL_METHOD_GET: _WebhookUrlMethod.ValueType  # 2
@@ -1526,7 +1526,7 @@ class WebhookUrlMethod(_WebhookUrlMethod, metaclass=_WebhookUrlMethodEnumTypeWra
     """HTTP method for webhook_url; POST by default."""
 
 WEBHOOK_URL_METHOD_UNSPECIFIED: WebhookUrlMethod.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 WEBHOOK_URL_METHOD_POST: WebhookUrlMethod.ValueType  # 1
 """Deliver webhooks with POST."""
 WEBHOOK_URL_METHOD_GET: WebhookUrlMethod.ValueType  # 2
@@ -1540,7 +1540,7 @@ class _ToolCallType:
 class _ToolCallTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ToolCallType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TOOL_CALL_TYPE_UNSPECIFIED: _ToolCallType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     TOOL_CALL_TYPE_FUNCTION: _ToolCallType.ValueType  # 1
     """A function call."""
 
@@ -1548,7 +1548,7 @@ class ToolCallType(_ToolCallType, metaclass=_ToolCallTypeEnumTypeWrapper):
     """Kind of the object; where several shapes are possible it selects which one is meant."""
 
 TOOL_CALL_TYPE_UNSPECIFIED: ToolCallType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 TOOL_CALL_TYPE_FUNCTION: ToolCallType.ValueType  # 1
 """A function call."""
 Global___ToolCallType: _TypeAlias = ToolCallType  # noqa: Y015
@@ -1560,7 +1560,7 @@ class _StartAiAssistantParticipantRole:
 class _StartAiAssistantParticipantRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StartAiAssistantParticipantRole.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     START_AI_ASSISTANT_PARTICIPANT_ROLE_UNSPECIFIED: _StartAiAssistantParticipantRole.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     START_AI_ASSISTANT_PARTICIPANT_ROLE_USER: _StartAiAssistantParticipantRole.ValueType  # 1
     """The caller or end user."""
 
@@ -1570,7 +1570,7 @@ class StartAiAssistantParticipantRole(_StartAiAssistantParticipantRole, metaclas
     """
 
 START_AI_ASSISTANT_PARTICIPANT_ROLE_UNSPECIFIED: StartAiAssistantParticipantRole.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 START_AI_ASSISTANT_PARTICIPANT_ROLE_USER: StartAiAssistantParticipantRole.ValueType  # 1
 """The caller or end user."""
 Global___StartAiAssistantParticipantRole: _TypeAlias = StartAiAssistantParticipantRole  # noqa: Y015
@@ -1582,7 +1582,7 @@ class _OnHangup:
 class _OnHangupEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OnHangup.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ON_HANGUP_UNSPECIFIED: _OnHangup.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     ON_HANGUP_CONTINUE_CONVERSATION: _OnHangup.ValueType  # 1
     """The conversation goes on without this participant."""
     ON_HANGUP_END_CONVERSATION: _OnHangup.ValueType  # 2
@@ -1592,7 +1592,7 @@ class OnHangup(_OnHangup, metaclass=_OnHangupEnumTypeWrapper):
     """What happens to the conversation when this participant hangs up: it goes on or ends."""
 
 ON_HANGUP_UNSPECIFIED: OnHangup.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 ON_HANGUP_CONTINUE_CONVERSATION: OnHangup.ValueType  # 1
 """The conversation goes on without this participant."""
 ON_HANGUP_END_CONVERSATION: OnHangup.ValueType  # 2
@@ -1606,7 +1606,7 @@ class _StartAiAssistantTranscriptionModel:
 class _StartAiAssistantTranscriptionModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StartAiAssistantTranscriptionModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     START_AI_ASSISTANT_TRANSCRIPTION_MODEL_UNSPECIFIED: _StartAiAssistantTranscriptionModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DEEPGRAM_FLUX: _StartAiAssistantTranscriptionModel.ValueType  # 1
     """Deepgram Flux, built for conversational turn-taking."""
     START_AI_ASSISTANT_TRANSCRIPTION_MODEL_FLUX: _StartAiAssistantTranscriptionModel.ValueType  # 2
@@ -1646,7 +1646,7 @@ class StartAiAssistantTranscriptionModel(_StartAiAssistantTranscriptionModel, me
     """Model to use, named by its provider's id."""
 
 START_AI_ASSISTANT_TRANSCRIPTION_MODEL_UNSPECIFIED: StartAiAssistantTranscriptionModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 START_AI_ASSISTANT_TRANSCRIPTION_MODEL_DEEPGRAM_FLUX: StartAiAssistantTranscriptionModel.ValueType  # 1
 """Deepgram Flux, built for conversational turn-taking."""
 START_AI_ASSISTANT_TRANSCRIPTION_MODEL_FLUX: StartAiAssistantTranscriptionModel.ValueType  # 2
@@ -1690,7 +1690,7 @@ class _PreferredCodecs:
 class _PreferredCodecsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PreferredCodecs.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PREFERRED_CODECS_UNSPECIFIED: _PreferredCodecs.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     PREFERRED_CODECS_G722_PCMU_PCMA_G729_OPUS_VP8_H264: _PreferredCodecs.ValueType  # 1
     """Offer G.722, G.711 mu-law and A-law, G.729, Opus, VP8 and H.264, in that order."""
 
@@ -1700,7 +1700,7 @@ class PreferredCodecs(_PreferredCodecs, metaclass=_PreferredCodecsEnumTypeWrappe
     """
 
 PREFERRED_CODECS_UNSPECIFIED: PreferredCodecs.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 PREFERRED_CODECS_G722_PCMU_PCMA_G729_OPUS_VP8_H264: PreferredCodecs.ValueType  # 1
 """Offer G.722, G.711 mu-law and A-law, G.729, Opus, VP8 and H.264, in that order."""
 Global___PreferredCodecs: _TypeAlias = PreferredCodecs  # noqa: Y015
@@ -1712,7 +1712,7 @@ class _MuteDtmf:
 class _MuteDtmfEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MuteDtmf.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     MUTE_DTMF_UNSPECIFIED: _MuteDtmf.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     MUTE_DTMF_NONE: _MuteDtmf.ValueType  # 1
     """Everyone hears DTMF tones."""
     MUTE_DTMF_BOTH: _MuteDtmf.ValueType  # 2
@@ -1726,7 +1726,7 @@ class MuteDtmf(_MuteDtmf, metaclass=_MuteDtmfEnumTypeWrapper):
     """Which parties stop hearing DTMF tones during the bridge or transfer."""
 
 MUTE_DTMF_UNSPECIFIED: MuteDtmf.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 MUTE_DTMF_NONE: MuteDtmf.ValueType  # 1
 """Everyone hears DTMF tones."""
 MUTE_DTMF_BOTH: MuteDtmf.ValueType  # 2
@@ -1744,7 +1744,7 @@ class _StopForkingRequestStreamType:
 class _StopForkingRequestStreamTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StopForkingRequestStreamType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STOP_FORKING_REQUEST_STREAM_TYPE_UNSPECIFIED: _StopForkingRequestStreamType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     STOP_FORKING_REQUEST_STREAM_TYPE_RAW: _StopForkingRequestStreamType.ValueType  # 1
     """Media as received, without decryption."""
     STOP_FORKING_REQUEST_STREAM_TYPE_DECRYPTED: _StopForkingRequestStreamType.ValueType  # 2
@@ -1754,7 +1754,7 @@ class StopForkingRequestStreamType(_StopForkingRequestStreamType, metaclass=_Sto
     """Kind of stream: for forking raw or decrypted media; for streaming websocket or dialogflow."""
 
 STOP_FORKING_REQUEST_STREAM_TYPE_UNSPECIFIED: StopForkingRequestStreamType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 STOP_FORKING_REQUEST_STREAM_TYPE_RAW: StopForkingRequestStreamType.ValueType  # 1
 """Media as received, without decryption."""
 STOP_FORKING_REQUEST_STREAM_TYPE_DECRYPTED: StopForkingRequestStreamType.ValueType  # 2
@@ -1768,7 +1768,7 @@ class _PayloadType:
 class _PayloadTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PayloadType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PAYLOAD_TYPE_UNSPECIFIED: _PayloadType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     PAYLOAD_TYPE_TEXT: _PayloadType.ValueType  # 1
     """The payload is plain text."""
     PAYLOAD_TYPE_SSML: _PayloadType.ValueType  # 2
@@ -1778,7 +1778,7 @@ class PayloadType(_PayloadType, metaclass=_PayloadTypeEnumTypeWrapper):
     """Whether the payload is plain text or SSML markup; text by default."""
 
 PAYLOAD_TYPE_UNSPECIFIED: PayloadType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 PAYLOAD_TYPE_TEXT: PayloadType.ValueType  # 1
 """The payload is plain text."""
 PAYLOAD_TYPE_SSML: PayloadType.ValueType  # 2
@@ -1792,7 +1792,7 @@ class _ServiceLevel:
 class _ServiceLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ServiceLevel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SERVICE_LEVEL_UNSPECIFIED: _ServiceLevel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SERVICE_LEVEL_BASIC: _ServiceLevel.ValueType  # 1
     """Standard quality at lower cost."""
     SERVICE_LEVEL_PREMIUM: _ServiceLevel.ValueType  # 2
@@ -1802,7 +1802,7 @@ class ServiceLevel(_ServiceLevel, metaclass=_ServiceLevelEnumTypeWrapper):
     """Quality tier of the text-to-speech voice (basic or premium) or of the payment service."""
 
 SERVICE_LEVEL_UNSPECIFIED: ServiceLevel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SERVICE_LEVEL_BASIC: ServiceLevel.ValueType  # 1
 """Standard quality at lower cost."""
 SERVICE_LEVEL_PREMIUM: ServiceLevel.ValueType  # 2
@@ -1816,7 +1816,7 @@ class _AudioType:
 class _AudioTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AudioType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AUDIO_TYPE_UNSPECIFIED: _AudioType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     AUDIO_TYPE_MP3: _AudioType.ValueType  # 1
     """The audio is MP3."""
     AUDIO_TYPE_WAV: _AudioType.ValueType  # 2
@@ -1826,7 +1826,7 @@ class AudioType(_AudioType, metaclass=_AudioTypeEnumTypeWrapper):
     """Format of the audio being played; defaults to mp3."""
 
 AUDIO_TYPE_UNSPECIFIED: AudioType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 AUDIO_TYPE_MP3: AudioType.ValueType  # 1
 """The audio is MP3."""
 AUDIO_TYPE_WAV: AudioType.ValueType  # 2
@@ -1840,7 +1840,7 @@ class _StartRecordingRequestTranscriptionEngine:
 class _StartRecordingRequestTranscriptionEngineEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StartRecordingRequestTranscriptionEngine.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     START_RECORDING_REQUEST_TRANSCRIPTION_ENGINE_UNSPECIFIED: _StartRecordingRequestTranscriptionEngine.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     START_RECORDING_REQUEST_TRANSCRIPTION_ENGINE_A: _StartRecordingRequestTranscriptionEngine.ValueType  # 1
     """Legacy alias for the Google engine."""
     START_RECORDING_REQUEST_TRANSCRIPTION_ENGINE_B: _StartRecordingRequestTranscriptionEngine.ValueType  # 2
@@ -1852,7 +1852,7 @@ class StartRecordingRequestTranscriptionEngine(_StartRecordingRequestTranscripti
     """Speech recognition engine to use."""
 
 START_RECORDING_REQUEST_TRANSCRIPTION_ENGINE_UNSPECIFIED: StartRecordingRequestTranscriptionEngine.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 START_RECORDING_REQUEST_TRANSCRIPTION_ENGINE_A: StartRecordingRequestTranscriptionEngine.ValueType  # 1
 """Legacy alias for the Google engine."""
 START_RECORDING_REQUEST_TRANSCRIPTION_ENGINE_B: StartRecordingRequestTranscriptionEngine.ValueType  # 2
@@ -1868,7 +1868,7 @@ class _RejectCallCause:
 class _RejectCallCauseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RejectCallCause.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     REJECT_CALL_CAUSE_UNSPECIFIED: _RejectCallCause.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     REJECT_CALL_CAUSE_CALL_REJECTED: _RejectCallCause.ValueType  # 1
     """Reject as declined by the callee."""
     REJECT_CALL_CAUSE_USER_BUSY: _RejectCallCause.ValueType  # 2
@@ -1878,7 +1878,7 @@ class RejectCallCause(_RejectCallCause, metaclass=_RejectCallCauseEnumTypeWrappe
     """SIP reason given when rejecting the call."""
 
 REJECT_CALL_CAUSE_UNSPECIFIED: RejectCallCause.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 REJECT_CALL_CAUSE_CALL_REJECTED: RejectCallCause.ValueType  # 1
 """Reject as declined by the callee."""
 REJECT_CALL_CAUSE_USER_BUSY: RejectCallCause.ValueType  # 2
@@ -1892,7 +1892,7 @@ class _SipTransport:
 class _SipTransportEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SipTransport.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SIP_TRANSPORT_UNSPECIFIED: _SipTransport.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     SIP_TRANSPORT_UDP: _SipTransport.ValueType  # 1
     """SIP over UDP."""
     SIP_TRANSPORT_TCP: _SipTransport.ValueType  # 2
@@ -1904,7 +1904,7 @@ class SipTransport(_SipTransport, metaclass=_SipTransportEnumTypeWrapper):
     """Transport protocol for the SIPREC signalling; udp by default."""
 
 SIP_TRANSPORT_UNSPECIFIED: SipTransport.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 SIP_TRANSPORT_UDP: SipTransport.ValueType  # 1
 """SIP over UDP."""
 SIP_TRANSPORT_TCP: SipTransport.ValueType  # 2
@@ -1920,7 +1920,7 @@ class _TargetLegs:
 class _TargetLegsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TargetLegs.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TARGET_LEGS_UNSPECIFIED: _TargetLegs.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     TARGET_LEGS_SELF: _TargetLegs.ValueType  # 1
     """This leg only."""
     TARGET_LEGS_OPPOSITE: _TargetLegs.ValueType  # 2
@@ -1932,7 +1932,7 @@ class TargetLegs(_TargetLegs, metaclass=_TargetLegsEnumTypeWrapper):
     """Which legs hear the audio: self (this leg), opposite (the bridged leg) or both; self by default."""
 
 TARGET_LEGS_UNSPECIFIED: TargetLegs.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 TARGET_LEGS_SELF: TargetLegs.ValueType  # 1
 """This leg only."""
 TARGET_LEGS_OPPOSITE: TargetLegs.ValueType  # 2
@@ -1948,7 +1948,7 @@ class _StartNoiseSuppressionDirection:
 class _StartNoiseSuppressionDirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StartNoiseSuppressionDirection.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     START_NOISE_SUPPRESSION_DIRECTION_UNSPECIFIED: _StartNoiseSuppressionDirection.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     START_NOISE_SUPPRESSION_DIRECTION_INBOUND: _StartNoiseSuppressionDirection.ValueType  # 1
     """Incoming audio (from the caller)."""
     START_NOISE_SUPPRESSION_DIRECTION_OUTBOUND: _StartNoiseSuppressionDirection.ValueType  # 2
@@ -1962,7 +1962,7 @@ class StartNoiseSuppressionDirection(_StartNoiseSuppressionDirection, metaclass=
     """
 
 START_NOISE_SUPPRESSION_DIRECTION_UNSPECIFIED: StartNoiseSuppressionDirection.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 START_NOISE_SUPPRESSION_DIRECTION_INBOUND: StartNoiseSuppressionDirection.ValueType  # 1
 """Incoming audio (from the caller)."""
 START_NOISE_SUPPRESSION_DIRECTION_OUTBOUND: StartNoiseSuppressionDirection.ValueType  # 2
@@ -1978,7 +1978,7 @@ class _NoiseSuppressionEngine:
 class _NoiseSuppressionEngineEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoiseSuppressionEngine.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NOISE_SUPPRESSION_ENGINE_UNSPECIFIED: _NoiseSuppressionEngine.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     NOISE_SUPPRESSION_ENGINE_DENOISER: _NoiseSuppressionEngine.ValueType  # 1
     """Telnyx's standard denoiser."""
     NOISE_SUPPRESSION_ENGINE_DEEP_FILTER_NET: _NoiseSuppressionEngine.ValueType  # 2
@@ -2004,7 +2004,7 @@ class NoiseSuppressionEngine(_NoiseSuppressionEngine, metaclass=_NoiseSuppressio
     """Which engine removes background noise; Denoiser by default."""
 
 NOISE_SUPPRESSION_ENGINE_UNSPECIFIED: NoiseSuppressionEngine.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 NOISE_SUPPRESSION_ENGINE_DENOISER: NoiseSuppressionEngine.ValueType  # 1
 """Telnyx's standard denoiser."""
 NOISE_SUPPRESSION_ENGINE_DEEP_FILTER_NET: NoiseSuppressionEngine.ValueType  # 2
@@ -2034,7 +2034,7 @@ class _NoiseSuppressionEngineConfigFamily:
 class _NoiseSuppressionEngineConfigFamilyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoiseSuppressionEngineConfigFamily.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_UNSPECIFIED: _NoiseSuppressionEngineConfigFamily.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_SPARROW: _NoiseSuppressionEngineConfigFamily.ValueType  # 1
     """AiCoustics Sparrow model family."""
     NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_QUAIL: _NoiseSuppressionEngineConfigFamily.ValueType  # 2
@@ -2044,7 +2044,7 @@ class NoiseSuppressionEngineConfigFamily(_NoiseSuppressionEngineConfigFamily, me
     """Model family of the AiCoustics noise suppressor."""
 
 NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_UNSPECIFIED: NoiseSuppressionEngineConfigFamily.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_SPARROW: NoiseSuppressionEngineConfigFamily.ValueType  # 1
 """AiCoustics Sparrow model family."""
 NOISE_SUPPRESSION_ENGINE_CONFIG_FAMILY_QUAIL: NoiseSuppressionEngineConfigFamily.ValueType  # 2
@@ -2058,7 +2058,7 @@ class _NoiseSuppressionEngineConfigMode:
 class _NoiseSuppressionEngineConfigModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoiseSuppressionEngineConfigMode.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_UNSPECIFIED: _NoiseSuppressionEngineConfigMode.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_STANDARD: _NoiseSuppressionEngineConfigMode.ValueType  # 1
     """Standard processing."""
     NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_ADVANCED: _NoiseSuppressionEngineConfigMode.ValueType  # 2
@@ -2068,7 +2068,7 @@ class NoiseSuppressionEngineConfigMode(_NoiseSuppressionEngineConfigMode, metacl
     """Processing mode of the noise suppression engine."""
 
 NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_UNSPECIFIED: NoiseSuppressionEngineConfigMode.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_STANDARD: NoiseSuppressionEngineConfigMode.ValueType  # 1
 """Standard processing."""
 NOISE_SUPPRESSION_ENGINE_CONFIG_MODE_ADVANCED: NoiseSuppressionEngineConfigMode.ValueType  # 2
@@ -2082,7 +2082,7 @@ class _NoiseSuppressionEngineConfigModel:
 class _NoiseSuppressionEngineConfigModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoiseSuppressionEngineConfigModel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NOISE_SUPPRESSION_ENGINE_CONFIG_MODEL_UNSPECIFIED: _NoiseSuppressionEngineConfigModel.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     NOISE_SUPPRESSION_ENGINE_CONFIG_MODEL_KRISP_VIVA_TEL_V2_KEF: _NoiseSuppressionEngineConfigModel.ValueType  # 1
     """Krisp VIVA telephony model, version 2."""
     NOISE_SUPPRESSION_ENGINE_CONFIG_MODEL_KRISP_VIVA_TEL_LITE_V1_KEF: _NoiseSuppressionEngineConfigModel.ValueType  # 2
@@ -2096,7 +2096,7 @@ class NoiseSuppressionEngineConfigModel(_NoiseSuppressionEngineConfigModel, meta
     """Model to use, named by its provider's id."""
 
 NOISE_SUPPRESSION_ENGINE_CONFIG_MODEL_UNSPECIFIED: NoiseSuppressionEngineConfigModel.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 NOISE_SUPPRESSION_ENGINE_CONFIG_MODEL_KRISP_VIVA_TEL_V2_KEF: NoiseSuppressionEngineConfigModel.ValueType  # 1
 """Krisp VIVA telephony model, version 2."""
 NOISE_SUPPRESSION_ENGINE_CONFIG_MODEL_KRISP_VIVA_TEL_LITE_V1_KEF: NoiseSuppressionEngineConfigModel.ValueType  # 2
@@ -2114,7 +2114,7 @@ class _NoiseSuppressionEngineConfigSize:
 class _NoiseSuppressionEngineConfigSizeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoiseSuppressionEngineConfigSize.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_UNSPECIFIED: _NoiseSuppressionEngineConfigSize.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_S: _NoiseSuppressionEngineConfigSize.ValueType  # 1
     """Small model."""
     NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_L: _NoiseSuppressionEngineConfigSize.ValueType  # 2
@@ -2132,7 +2132,7 @@ class NoiseSuppressionEngineConfigSize(_NoiseSuppressionEngineConfigSize, metacl
     """Model size of the noise suppression engine; larger ones clean better but cost more processing."""
 
 NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_UNSPECIFIED: NoiseSuppressionEngineConfigSize.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_S: NoiseSuppressionEngineConfigSize.ValueType  # 1
 """Small model."""
 NOISE_SUPPRESSION_ENGINE_CONFIG_SIZE_L: NoiseSuppressionEngineConfigSize.ValueType  # 2
@@ -2154,7 +2154,7 @@ class _CollectPaymentCurrency:
 class _CollectPaymentCurrencyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CollectPaymentCurrency.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     COLLECT_PAYMENT_CURRENCY_UNSPECIFIED: _CollectPaymentCurrency.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     COLLECT_PAYMENT_CURRENCY_USD: _CollectPaymentCurrency.ValueType  # 1
     """US dollars."""
     COLLECT_PAYMENT_CURRENCY_USD_LOWER: _CollectPaymentCurrency.ValueType  # 2
@@ -2164,7 +2164,7 @@ class CollectPaymentCurrency(_CollectPaymentCurrency, metaclass=_CollectPaymentC
     """Currency code (ISO 4217) of an amount, for example USD."""
 
 COLLECT_PAYMENT_CURRENCY_UNSPECIFIED: CollectPaymentCurrency.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 COLLECT_PAYMENT_CURRENCY_USD: CollectPaymentCurrency.ValueType  # 1
 """US dollars."""
 COLLECT_PAYMENT_CURRENCY_USD_LOWER: CollectPaymentCurrency.ValueType  # 2
@@ -2178,7 +2178,7 @@ class _TransactionType:
 class _TransactionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TransactionType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TRANSACTION_TYPE_UNSPECIFIED: _TransactionType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     TRANSACTION_TYPE_CHARGE: _TransactionType.ValueType  # 1
     """Charge the amount now."""
     TRANSACTION_TYPE_TOKENIZE: _TransactionType.ValueType  # 2
@@ -2188,7 +2188,7 @@ class TransactionType(_TransactionType, metaclass=_TransactionTypeEnumTypeWrappe
     """Whether to charge the payment now or only create a reusable token."""
 
 TRANSACTION_TYPE_UNSPECIFIED: TransactionType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 TRANSACTION_TYPE_CHARGE: TransactionType.ValueType  # 1
 """Charge the amount now."""
 TRANSACTION_TYPE_TOKENIZE: TransactionType.ValueType  # 2
@@ -2202,7 +2202,7 @@ class _ValidCardType:
 class _ValidCardTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ValidCardType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     VALID_CARD_TYPE_UNSPECIFIED: _ValidCardType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     VALID_CARD_TYPE_VISA: _ValidCardType.ValueType  # 1
     """Accept Visa."""
     VALID_CARD_TYPE_MASTERCARD: _ValidCardType.ValueType  # 2
@@ -2226,7 +2226,7 @@ class ValidCardType(_ValidCardType, metaclass=_ValidCardTypeEnumTypeWrapper):
     """The `valid_card_type` value."""
 
 VALID_CARD_TYPE_UNSPECIFIED: ValidCardType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 VALID_CARD_TYPE_VISA: ValidCardType.ValueType  # 1
 """Accept Visa."""
 VALID_CARD_TYPE_MASTERCARD: ValidCardType.ValueType  # 2

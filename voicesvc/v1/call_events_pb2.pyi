@@ -28,7 +28,7 @@ class _CallEventRecordType:
 class _CallEventRecordTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallEventRecordType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_EVENT_RECORD_TYPE_UNSPECIFIED: _CallEventRecordType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_EVENT_RECORD_TYPE_CALL_EVENT: _CallEventRecordType.ValueType  # 1
     """A logged call event."""
 
@@ -36,7 +36,7 @@ class CallEventRecordType(_CallEventRecordType, metaclass=_CallEventRecordTypeEn
     """Kind of object the record describes, such as call, event or call_control_application."""
 
 CALL_EVENT_RECORD_TYPE_UNSPECIFIED: CallEventRecordType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_EVENT_RECORD_TYPE_CALL_EVENT: CallEventRecordType.ValueType  # 1
 """A logged call event."""
 Global___CallEventRecordType: _TypeAlias = CallEventRecordType  # noqa: Y015

@@ -26,7 +26,7 @@ class _ListCallControlApplicationsFilterProduct:
 class _ListCallControlApplicationsFilterProductEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListCallControlApplicationsFilterProduct.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_UNSPECIFIED: _ListCallControlApplicationsFilterProduct.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_CALL_CONTROL: _ListCallControlApplicationsFilterProduct.ValueType  # 1
     """Call Control calls."""
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_FAX: _ListCallControlApplicationsFilterProduct.ValueType  # 2
@@ -38,7 +38,7 @@ class ListCallControlApplicationsFilterProduct(_ListCallControlApplicationsFilte
     """Telnyx product the events belong to: call control, fax or TeXML."""
 
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_UNSPECIFIED: ListCallControlApplicationsFilterProduct.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_CALL_CONTROL: ListCallControlApplicationsFilterProduct.ValueType  # 1
 """Call Control calls."""
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_PRODUCT_FAX: ListCallControlApplicationsFilterProduct.ValueType  # 2
@@ -54,7 +54,7 @@ class _ListCallControlApplicationsFilterStatus:
 class _ListCallControlApplicationsFilterStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListCallControlApplicationsFilterStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_UNSPECIFIED: _ListCallControlApplicationsFilterStatus.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_INIT: _ListCallControlApplicationsFilterStatus.ValueType  # 1
     """Not processed yet."""
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_IN_PROGRESS: _ListCallControlApplicationsFilterStatus.ValueType  # 2
@@ -66,7 +66,7 @@ class ListCallControlApplicationsFilterStatus(_ListCallControlApplicationsFilter
     """Status of the object or outcome of the operation; the values depend on where it appears."""
 
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_UNSPECIFIED: ListCallControlApplicationsFilterStatus.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_INIT: ListCallControlApplicationsFilterStatus.ValueType  # 1
 """Not processed yet."""
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_STATUS_IN_PROGRESS: ListCallControlApplicationsFilterStatus.ValueType  # 2
@@ -82,7 +82,7 @@ class _ListCallControlApplicationsFilterType:
 class _ListCallControlApplicationsFilterTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListCallControlApplicationsFilterType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_UNSPECIFIED: _ListCallControlApplicationsFilterType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_COMMAND: _ListCallControlApplicationsFilterType.ValueType  # 1
     """A command sent to Telnyx."""
     LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_WEBHOOK: _ListCallControlApplicationsFilterType.ValueType  # 2
@@ -92,7 +92,7 @@ class ListCallControlApplicationsFilterType(_ListCallControlApplicationsFilterTy
     """Kind of the object; where several shapes are possible it selects which one is meant."""
 
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_UNSPECIFIED: ListCallControlApplicationsFilterType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_COMMAND: ListCallControlApplicationsFilterType.ValueType  # 1
 """A command sent to Telnyx."""
 LIST_CALL_CONTROL_APPLICATIONS_FILTER_TYPE_WEBHOOK: ListCallControlApplicationsFilterType.ValueType  # 2
@@ -106,7 +106,7 @@ class _RecordChannels:
 class _RecordChannelsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecordChannels.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RECORD_CHANNELS_UNSPECIFIED: _RecordChannels.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     RECORD_CHANNELS_SINGLE: _RecordChannels.ValueType  # 1
     """Both parties mixed into one channel."""
     RECORD_CHANNELS_DUAL: _RecordChannels.ValueType  # 2
@@ -116,7 +116,7 @@ class RecordChannels(_RecordChannels, metaclass=_RecordChannelsEnumTypeWrapper):
     """Records both parties on one channel (single) or each on its own channel (dual); dual by default."""
 
 RECORD_CHANNELS_UNSPECIFIED: RecordChannels.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 RECORD_CHANNELS_SINGLE: RecordChannels.ValueType  # 1
 """Both parties mixed into one channel."""
 RECORD_CHANNELS_DUAL: RecordChannels.ValueType  # 2
@@ -130,7 +130,7 @@ class _StreamTrack:
 class _StreamTrackEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamTrack.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STREAM_TRACK_UNSPECIFIED: _StreamTrack.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     STREAM_TRACK_INBOUND_TRACK: _StreamTrack.ValueType  # 1
     """Stream only audio received from the caller."""
     STREAM_TRACK_OUTBOUND_TRACK: _StreamTrack.ValueType  # 2
@@ -142,7 +142,7 @@ class StreamTrack(_StreamTrack, metaclass=_StreamTrackEnumTypeWrapper):
     """Which audio is streamed: inbound (from the caller), outbound, or both; inbound_track by default."""
 
 STREAM_TRACK_UNSPECIFIED: StreamTrack.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 STREAM_TRACK_INBOUND_TRACK: StreamTrack.ValueType  # 1
 """Stream only audio received from the caller."""
 STREAM_TRACK_OUTBOUND_TRACK: StreamTrack.ValueType  # 2
@@ -158,7 +158,7 @@ class _DialCallResponseRecordType:
 class _DialCallResponseRecordTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DialCallResponseRecordType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DIAL_CALL_RESPONSE_RECORD_TYPE_UNSPECIFIED: _DialCallResponseRecordType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     DIAL_CALL_RESPONSE_RECORD_TYPE_CALL: _DialCallResponseRecordType.ValueType  # 1
     """A call leg."""
 
@@ -166,7 +166,7 @@ class DialCallResponseRecordType(_DialCallResponseRecordType, metaclass=_DialCal
     """Kind of object the record describes, such as call, event or call_control_application."""
 
 DIAL_CALL_RESPONSE_RECORD_TYPE_UNSPECIFIED: DialCallResponseRecordType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 DIAL_CALL_RESPONSE_RECORD_TYPE_CALL: DialCallResponseRecordType.ValueType  # 1
 """A call leg."""
 Global___DialCallResponseRecordType: _TypeAlias = DialCallResponseRecordType  # noqa: Y015
@@ -178,7 +178,7 @@ class _StreamType:
 class _StreamTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STREAM_TYPE_UNSPECIFIED: _StreamType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     STREAM_TYPE_DECRYPTED: _StreamType.ValueType  # 1
     """Decrypted RTP media."""
 
@@ -186,7 +186,7 @@ class StreamType(_StreamType, metaclass=_StreamTypeEnumTypeWrapper):
     """Kind of stream: for forking raw or decrypted media; for streaming websocket or dialogflow."""
 
 STREAM_TYPE_UNSPECIFIED: StreamType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 STREAM_TYPE_DECRYPTED: StreamType.ValueType  # 1
 """Decrypted RTP media."""
 Global___StreamType: _TypeAlias = StreamType  # noqa: Y015
@@ -198,7 +198,7 @@ class _GatherUsingAiRequestMessageHistoryRole:
 class _GatherUsingAiRequestMessageHistoryRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GatherUsingAiRequestMessageHistoryRole.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_UNSPECIFIED: _GatherUsingAiRequestMessageHistoryRole.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_ASSISTANT: _GatherUsingAiRequestMessageHistoryRole.ValueType  # 1
     """The AI assistant."""
     GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_USER: _GatherUsingAiRequestMessageHistoryRole.ValueType  # 2
@@ -210,7 +210,7 @@ class GatherUsingAiRequestMessageHistoryRole(_GatherUsingAiRequestMessageHistory
     """
 
 GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_UNSPECIFIED: GatherUsingAiRequestMessageHistoryRole.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_ASSISTANT: GatherUsingAiRequestMessageHistoryRole.ValueType  # 1
 """The AI assistant."""
 GATHER_USING_AI_REQUEST_MESSAGE_HISTORY_ROLE_USER: GatherUsingAiRequestMessageHistoryRole.ValueType  # 2
@@ -224,7 +224,7 @@ class _PaymentMethod:
 class _PaymentMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PaymentMethod.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PAYMENT_METHOD_UNSPECIFIED: _PaymentMethod.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     PAYMENT_METHOD_CREDIT_CARD: _PaymentMethod.ValueType  # 1
     """Pay by credit or debit card."""
     PAYMENT_METHOD_ACH_DEBIT: _PaymentMethod.ValueType  # 2
@@ -234,7 +234,7 @@ class PaymentMethod(_PaymentMethod, metaclass=_PaymentMethodEnumTypeWrapper):
     """Whether payment is taken by credit card or by ACH bank debit."""
 
 PAYMENT_METHOD_UNSPECIFIED: PaymentMethod.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 PAYMENT_METHOD_CREDIT_CARD: PaymentMethod.ValueType  # 1
 """Pay by credit or debit card."""
 PAYMENT_METHOD_ACH_DEBIT: PaymentMethod.ValueType  # 2
@@ -248,7 +248,7 @@ class _CardType:
 class _CardTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CardType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CARD_TYPE_UNSPECIFIED: _CardType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CARD_TYPE_VISA: _CardType.ValueType  # 1
     """Visa."""
     CARD_TYPE_MASTERCARD: _CardType.ValueType  # 2
@@ -274,7 +274,7 @@ class CardType(_CardType, metaclass=_CardTypeEnumTypeWrapper):
     """
 
 CARD_TYPE_UNSPECIFIED: CardType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CARD_TYPE_VISA: CardType.ValueType  # 1
 """Visa."""
 CARD_TYPE_MASTERCARD: CardType.ValueType  # 2
@@ -302,7 +302,7 @@ class _ErrorType:
 class _ErrorTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ERROR_TYPE_UNSPECIFIED: _ErrorType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     ERROR_TYPE_TIMEOUT: _ErrorType.ValueType  # 1
     """The caller did not enter anything in time."""
     ERROR_TYPE_INVALID_CARD_NUMBER: _ErrorType.ValueType  # 2
@@ -328,7 +328,7 @@ class ErrorType(_ErrorType, metaclass=_ErrorTypeEnumTypeWrapper):
     """
 
 ERROR_TYPE_UNSPECIFIED: ErrorType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 ERROR_TYPE_TIMEOUT: ErrorType.ValueType  # 1
 """The caller did not enter anything in time."""
 ERROR_TYPE_INVALID_CARD_NUMBER: ErrorType.ValueType  # 2

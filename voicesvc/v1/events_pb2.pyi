@@ -54,7 +54,7 @@ class _CallAiGatherEndedPayloadStatus:
 class _CallAiGatherEndedPayloadStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallAiGatherEndedPayloadStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_AI_GATHER_ENDED_PAYLOAD_STATUS_UNSPECIFIED: _CallAiGatherEndedPayloadStatus.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_AI_GATHER_ENDED_PAYLOAD_STATUS_VALID: _CallAiGatherEndedPayloadStatus.ValueType  # 1
     """The input met the requirements."""
     CALL_AI_GATHER_ENDED_PAYLOAD_STATUS_INVALID: _CallAiGatherEndedPayloadStatus.ValueType  # 2
@@ -64,7 +64,7 @@ class CallAiGatherEndedPayloadStatus(_CallAiGatherEndedPayloadStatus, metaclass=
     """Status of the object or outcome of the operation; the values depend on where it appears."""
 
 CALL_AI_GATHER_ENDED_PAYLOAD_STATUS_UNSPECIFIED: CallAiGatherEndedPayloadStatus.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_AI_GATHER_ENDED_PAYLOAD_STATUS_VALID: CallAiGatherEndedPayloadStatus.ValueType  # 1
 """The input met the requirements."""
 CALL_AI_GATHER_ENDED_PAYLOAD_STATUS_INVALID: CallAiGatherEndedPayloadStatus.ValueType  # 2
@@ -78,7 +78,7 @@ class _CallAnsweredPayloadSipHeaderName:
 class _CallAnsweredPayloadSipHeaderNameEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallAnsweredPayloadSipHeaderName.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_ANSWERED_PAYLOAD_SIP_HEADER_NAME_UNSPECIFIED: _CallAnsweredPayloadSipHeaderName.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_ANSWERED_PAYLOAD_SIP_HEADER_NAME_USER_TO_USER: _CallAnsweredPayloadSipHeaderName.ValueType  # 1
     """The User-to-User SIP header, carrying data between the call's endpoints."""
     CALL_ANSWERED_PAYLOAD_SIP_HEADER_NAME_DIVERSION: _CallAnsweredPayloadSipHeaderName.ValueType  # 2
@@ -90,7 +90,7 @@ class CallAnsweredPayloadSipHeaderName(_CallAnsweredPayloadSipHeaderName, metacl
     """
 
 CALL_ANSWERED_PAYLOAD_SIP_HEADER_NAME_UNSPECIFIED: CallAnsweredPayloadSipHeaderName.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_ANSWERED_PAYLOAD_SIP_HEADER_NAME_USER_TO_USER: CallAnsweredPayloadSipHeaderName.ValueType  # 1
 """The User-to-User SIP header, carrying data between the call's endpoints."""
 CALL_ANSWERED_PAYLOAD_SIP_HEADER_NAME_DIVERSION: CallAnsweredPayloadSipHeaderName.ValueType  # 2
@@ -104,7 +104,7 @@ class _CallAnsweredPayloadState:
 class _CallAnsweredPayloadStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallAnsweredPayloadState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_ANSWERED_PAYLOAD_STATE_UNSPECIFIED: _CallAnsweredPayloadState.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_ANSWERED_PAYLOAD_STATE_ANSWERED: _CallAnsweredPayloadState.ValueType  # 1
     """The call has been answered."""
 
@@ -112,7 +112,7 @@ class CallAnsweredPayloadState(_CallAnsweredPayloadState, metaclass=_CallAnswere
     """State of the call leg when the event was sent."""
 
 CALL_ANSWERED_PAYLOAD_STATE_UNSPECIFIED: CallAnsweredPayloadState.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_ANSWERED_PAYLOAD_STATE_ANSWERED: CallAnsweredPayloadState.ValueType  # 1
 """The call has been answered."""
 Global___CallAnsweredPayloadState: _TypeAlias = CallAnsweredPayloadState  # noqa: Y015
@@ -124,7 +124,7 @@ class _CallingPartyType:
 class _CallingPartyTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallingPartyType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALLING_PARTY_TYPE_UNSPECIFIED: _CallingPartyType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALLING_PARTY_TYPE_PSTN: _CallingPartyType.ValueType  # 1
     """The other party was on the phone network."""
     CALLING_PARTY_TYPE_SIP: _CallingPartyType.ValueType  # 2
@@ -134,7 +134,7 @@ class CallingPartyType(_CallingPartyType, metaclass=_CallingPartyTypeEnumTypeWra
     """Whether the other party was reached over the phone network (pstn) or over SIP."""
 
 CALLING_PARTY_TYPE_UNSPECIFIED: CallingPartyType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALLING_PARTY_TYPE_PSTN: CallingPartyType.ValueType  # 1
 """The other party was on the phone network."""
 CALLING_PARTY_TYPE_SIP: CallingPartyType.ValueType  # 2
@@ -148,7 +148,7 @@ class _CallCostPayloadStatus:
 class _CallCostPayloadStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallCostPayloadStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_COST_PAYLOAD_STATUS_UNSPECIFIED: _CallCostPayloadStatus.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_COST_PAYLOAD_STATUS_SUCCESS: _CallCostPayloadStatus.ValueType  # 1
     """Succeeded."""
     CALL_COST_PAYLOAD_STATUS_ERROR: _CallCostPayloadStatus.ValueType  # 2
@@ -158,7 +158,7 @@ class CallCostPayloadStatus(_CallCostPayloadStatus, metaclass=_CallCostPayloadSt
     """Status of the object or outcome of the operation; the values depend on where it appears."""
 
 CALL_COST_PAYLOAD_STATUS_UNSPECIFIED: CallCostPayloadStatus.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_COST_PAYLOAD_STATUS_SUCCESS: CallCostPayloadStatus.ValueType  # 1
 """Succeeded."""
 CALL_COST_PAYLOAD_STATUS_ERROR: CallCostPayloadStatus.ValueType  # 2
@@ -172,7 +172,7 @@ class _ErrorMessage:
 class _ErrorMessageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorMessage.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ERROR_MESSAGE_UNSPECIFIED: _ErrorMessage.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     ERROR_MESSAGE_DETECTION_TIMEOUT: _ErrorMessage.ValueType  # 1
     """No verdict was reached in time."""
     ERROR_MESSAGE_RTP_TIMEOUT: _ErrorMessage.ValueType  # 2
@@ -186,7 +186,7 @@ class ErrorMessage(_ErrorMessage, metaclass=_ErrorMessageEnumTypeWrapper):
     """Why deepfake detection could not finish."""
 
 ERROR_MESSAGE_UNSPECIFIED: ErrorMessage.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 ERROR_MESSAGE_DETECTION_TIMEOUT: ErrorMessage.ValueType  # 1
 """No verdict was reached in time."""
 ERROR_MESSAGE_RTP_TIMEOUT: ErrorMessage.ValueType  # 2
@@ -204,7 +204,7 @@ class _CallDeepfakeDetectionResultPayloadResult:
 class _CallDeepfakeDetectionResultPayloadResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallDeepfakeDetectionResultPayloadResult.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_DEEPFAKE_DETECTION_RESULT_PAYLOAD_RESULT_UNSPECIFIED: _CallDeepfakeDetectionResultPayloadResult.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_DEEPFAKE_DETECTION_RESULT_PAYLOAD_RESULT_REAL: _CallDeepfakeDetectionResultPayloadResult.ValueType  # 1
     """The voice appears to be a real person."""
     CALL_DEEPFAKE_DETECTION_RESULT_PAYLOAD_RESULT_FAKE: _CallDeepfakeDetectionResultPayloadResult.ValueType  # 2
@@ -216,7 +216,7 @@ class CallDeepfakeDetectionResultPayloadResult(_CallDeepfakeDetectionResultPaylo
     """Outcome of the command or detection; for commands "ok" when Telnyx accepted it."""
 
 CALL_DEEPFAKE_DETECTION_RESULT_PAYLOAD_RESULT_UNSPECIFIED: CallDeepfakeDetectionResultPayloadResult.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_DEEPFAKE_DETECTION_RESULT_PAYLOAD_RESULT_REAL: CallDeepfakeDetectionResultPayloadResult.ValueType  # 1
 """The voice appears to be a real person."""
 CALL_DEEPFAKE_DETECTION_RESULT_PAYLOAD_RESULT_FAKE: CallDeepfakeDetectionResultPayloadResult.ValueType  # 2
@@ -232,7 +232,7 @@ class _CallGatherEndedPayloadStatus:
 class _CallGatherEndedPayloadStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallGatherEndedPayloadStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_GATHER_ENDED_PAYLOAD_STATUS_UNSPECIFIED: _CallGatherEndedPayloadStatus.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_GATHER_ENDED_PAYLOAD_STATUS_VALID: _CallGatherEndedPayloadStatus.ValueType  # 1
     """The input met the requirements."""
     CALL_GATHER_ENDED_PAYLOAD_STATUS_INVALID: _CallGatherEndedPayloadStatus.ValueType  # 2
@@ -250,7 +250,7 @@ class CallGatherEndedPayloadStatus(_CallGatherEndedPayloadStatus, metaclass=_Cal
     """Status of the object or outcome of the operation; the values depend on where it appears."""
 
 CALL_GATHER_ENDED_PAYLOAD_STATUS_UNSPECIFIED: CallGatherEndedPayloadStatus.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_GATHER_ENDED_PAYLOAD_STATUS_VALID: CallGatherEndedPayloadStatus.ValueType  # 1
 """The input met the requirements."""
 CALL_GATHER_ENDED_PAYLOAD_STATUS_INVALID: CallGatherEndedPayloadStatus.ValueType  # 2
@@ -272,7 +272,7 @@ class _HangupCause:
 class _HangupCauseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HangupCause.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     HANGUP_CAUSE_UNSPECIFIED: _HangupCause.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     HANGUP_CAUSE_CALL_REJECTED: _HangupCause.ValueType  # 1
     """The call was rejected."""
     HANGUP_CAUSE_NORMAL_CLEARING: _HangupCause.ValueType  # 2
@@ -296,7 +296,7 @@ class HangupCause(_HangupCause, metaclass=_HangupCauseEnumTypeWrapper):
     """Why the call or session ended, such as normal_clearing, user_busy or timeout."""
 
 HANGUP_CAUSE_UNSPECIFIED: HangupCause.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 HANGUP_CAUSE_CALL_REJECTED: HangupCause.ValueType  # 1
 """The call was rejected."""
 HANGUP_CAUSE_NORMAL_CLEARING: HangupCause.ValueType  # 2
@@ -324,7 +324,7 @@ class _HangupSource:
 class _HangupSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HangupSource.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     HANGUP_SOURCE_UNSPECIFIED: _HangupSource.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     HANGUP_SOURCE_CALLER: _HangupSource.ValueType  # 1
     """The calling party hung up."""
     HANGUP_SOURCE_CALLEE: _HangupSource.ValueType  # 2
@@ -336,7 +336,7 @@ class HangupSource(_HangupSource, metaclass=_HangupSourceEnumTypeWrapper):
     """Which side ended the call: the caller, the callee, or unknown."""
 
 HANGUP_SOURCE_UNSPECIFIED: HangupSource.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 HANGUP_SOURCE_CALLER: HangupSource.ValueType  # 1
 """The calling party hung up."""
 HANGUP_SOURCE_CALLEE: HangupSource.ValueType  # 2
@@ -352,7 +352,7 @@ class _CallHangupPayloadState:
 class _CallHangupPayloadStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallHangupPayloadState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_HANGUP_PAYLOAD_STATE_UNSPECIFIED: _CallHangupPayloadState.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_HANGUP_PAYLOAD_STATE_HANGUP: _CallHangupPayloadState.ValueType  # 1
     """The call has ended."""
 
@@ -360,7 +360,7 @@ class CallHangupPayloadState(_CallHangupPayloadState, metaclass=_CallHangupPaylo
     """State of the call leg when the event was sent."""
 
 CALL_HANGUP_PAYLOAD_STATE_UNSPECIFIED: CallHangupPayloadState.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_HANGUP_PAYLOAD_STATE_HANGUP: CallHangupPayloadState.ValueType  # 1
 """The call has ended."""
 Global___CallHangupPayloadState: _TypeAlias = CallHangupPayloadState  # noqa: Y015
@@ -372,7 +372,7 @@ class _CallInitiatedPayloadDirection:
 class _CallInitiatedPayloadDirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallInitiatedPayloadDirection.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_INITIATED_PAYLOAD_DIRECTION_UNSPECIFIED: _CallInitiatedPayloadDirection.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_INITIATED_PAYLOAD_DIRECTION_INCOMING: _CallInitiatedPayloadDirection.ValueType  # 1
     """The call came in to Telnyx."""
     CALL_INITIATED_PAYLOAD_DIRECTION_OUTGOING: _CallInitiatedPayloadDirection.ValueType  # 2
@@ -384,7 +384,7 @@ class CallInitiatedPayloadDirection(_CallInitiatedPayloadDirection, metaclass=_C
     """
 
 CALL_INITIATED_PAYLOAD_DIRECTION_UNSPECIFIED: CallInitiatedPayloadDirection.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_INITIATED_PAYLOAD_DIRECTION_INCOMING: CallInitiatedPayloadDirection.ValueType  # 1
 """The call came in to Telnyx."""
 CALL_INITIATED_PAYLOAD_DIRECTION_OUTGOING: CallInitiatedPayloadDirection.ValueType  # 2
@@ -398,7 +398,7 @@ class _CallInitiatedPayloadState:
 class _CallInitiatedPayloadStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallInitiatedPayloadState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_INITIATED_PAYLOAD_STATE_UNSPECIFIED: _CallInitiatedPayloadState.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_INITIATED_PAYLOAD_STATE_PARKED: _CallInitiatedPayloadState.ValueType  # 1
     """The call is waiting for a command."""
     CALL_INITIATED_PAYLOAD_STATE_BRIDGING: _CallInitiatedPayloadState.ValueType  # 2
@@ -408,7 +408,7 @@ class CallInitiatedPayloadState(_CallInitiatedPayloadState, metaclass=_CallIniti
     """State of the call leg when the event was sent."""
 
 CALL_INITIATED_PAYLOAD_STATE_UNSPECIFIED: CallInitiatedPayloadState.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_INITIATED_PAYLOAD_STATE_PARKED: CallInitiatedPayloadState.ValueType  # 1
 """The call is waiting for a command."""
 CALL_INITIATED_PAYLOAD_STATE_BRIDGING: CallInitiatedPayloadState.ValueType  # 2
@@ -422,7 +422,7 @@ class _CallDequeuedPayloadReason:
 class _CallDequeuedPayloadReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallDequeuedPayloadReason.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_DEQUEUED_PAYLOAD_REASON_UNSPECIFIED: _CallDequeuedPayloadReason.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_DEQUEUED_PAYLOAD_REASON_BRIDGED: _CallDequeuedPayloadReason.ValueType  # 1
     """The call was bridged to an agent."""
     CALL_DEQUEUED_PAYLOAD_REASON_BRIDGING_IN_PROCESS: _CallDequeuedPayloadReason.ValueType  # 2
@@ -440,7 +440,7 @@ class CallDequeuedPayloadReason(_CallDequeuedPayloadReason, metaclass=_CallDeque
     """
 
 CALL_DEQUEUED_PAYLOAD_REASON_UNSPECIFIED: CallDequeuedPayloadReason.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_DEQUEUED_PAYLOAD_REASON_BRIDGED: CallDequeuedPayloadReason.ValueType  # 1
 """The call was bridged to an agent."""
 CALL_DEQUEUED_PAYLOAD_REASON_BRIDGING_IN_PROCESS: CallDequeuedPayloadReason.ValueType  # 2
@@ -460,7 +460,7 @@ class _CallMachineDetectionEndedPayloadResult:
 class _CallMachineDetectionEndedPayloadResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallMachineDetectionEndedPayloadResult.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_MACHINE_DETECTION_ENDED_PAYLOAD_RESULT_UNSPECIFIED: _CallMachineDetectionEndedPayloadResult.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_MACHINE_DETECTION_ENDED_PAYLOAD_RESULT_HUMAN: _CallMachineDetectionEndedPayloadResult.ValueType  # 1
     """A person answered."""
     CALL_MACHINE_DETECTION_ENDED_PAYLOAD_RESULT_MACHINE: _CallMachineDetectionEndedPayloadResult.ValueType  # 2
@@ -472,7 +472,7 @@ class CallMachineDetectionEndedPayloadResult(_CallMachineDetectionEndedPayloadRe
     """Outcome of the command or detection; for commands "ok" when Telnyx accepted it."""
 
 CALL_MACHINE_DETECTION_ENDED_PAYLOAD_RESULT_UNSPECIFIED: CallMachineDetectionEndedPayloadResult.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_MACHINE_DETECTION_ENDED_PAYLOAD_RESULT_HUMAN: CallMachineDetectionEndedPayloadResult.ValueType  # 1
 """A person answered."""
 CALL_MACHINE_DETECTION_ENDED_PAYLOAD_RESULT_MACHINE: CallMachineDetectionEndedPayloadResult.ValueType  # 2
@@ -488,7 +488,7 @@ class _CallMachineGreetingEndedPayloadResult:
 class _CallMachineGreetingEndedPayloadResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallMachineGreetingEndedPayloadResult.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_MACHINE_GREETING_ENDED_PAYLOAD_RESULT_UNSPECIFIED: _CallMachineGreetingEndedPayloadResult.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_MACHINE_GREETING_ENDED_PAYLOAD_RESULT_BEEP_DETECTED: _CallMachineGreetingEndedPayloadResult.ValueType  # 1
     """The voicemail beep was heard."""
     CALL_MACHINE_GREETING_ENDED_PAYLOAD_RESULT_ENDED: _CallMachineGreetingEndedPayloadResult.ValueType  # 2
@@ -500,7 +500,7 @@ class CallMachineGreetingEndedPayloadResult(_CallMachineGreetingEndedPayloadResu
     """Outcome of the command or detection; for commands "ok" when Telnyx accepted it."""
 
 CALL_MACHINE_GREETING_ENDED_PAYLOAD_RESULT_UNSPECIFIED: CallMachineGreetingEndedPayloadResult.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_MACHINE_GREETING_ENDED_PAYLOAD_RESULT_BEEP_DETECTED: CallMachineGreetingEndedPayloadResult.ValueType  # 1
 """The voicemail beep was heard."""
 CALL_MACHINE_GREETING_ENDED_PAYLOAD_RESULT_ENDED: CallMachineGreetingEndedPayloadResult.ValueType  # 2
@@ -516,7 +516,7 @@ class _CallMachinePremiumDetectionEndedPayloadResult:
 class _CallMachinePremiumDetectionEndedPayloadResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallMachinePremiumDetectionEndedPayloadResult.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_MACHINE_PREMIUM_DETECTION_ENDED_PAYLOAD_RESULT_UNSPECIFIED: _CallMachinePremiumDetectionEndedPayloadResult.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_MACHINE_PREMIUM_DETECTION_ENDED_PAYLOAD_RESULT_HUMAN_RESIDENCE: _CallMachinePremiumDetectionEndedPayloadResult.ValueType  # 1
     """A person answered, apparently at a residence."""
     CALL_MACHINE_PREMIUM_DETECTION_ENDED_PAYLOAD_RESULT_HUMAN_BUSINESS: _CallMachinePremiumDetectionEndedPayloadResult.ValueType  # 2
@@ -534,7 +534,7 @@ class CallMachinePremiumDetectionEndedPayloadResult(_CallMachinePremiumDetection
     """Outcome of the command or detection; for commands "ok" when Telnyx accepted it."""
 
 CALL_MACHINE_PREMIUM_DETECTION_ENDED_PAYLOAD_RESULT_UNSPECIFIED: CallMachinePremiumDetectionEndedPayloadResult.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_MACHINE_PREMIUM_DETECTION_ENDED_PAYLOAD_RESULT_HUMAN_RESIDENCE: CallMachinePremiumDetectionEndedPayloadResult.ValueType  # 1
 """A person answered, apparently at a residence."""
 CALL_MACHINE_PREMIUM_DETECTION_ENDED_PAYLOAD_RESULT_HUMAN_BUSINESS: CallMachinePremiumDetectionEndedPayloadResult.ValueType  # 2
@@ -556,7 +556,7 @@ class _CallMachinePremiumGreetingEndedPayloadResult:
 class _CallMachinePremiumGreetingEndedPayloadResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallMachinePremiumGreetingEndedPayloadResult.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_MACHINE_PREMIUM_GREETING_ENDED_PAYLOAD_RESULT_UNSPECIFIED: _CallMachinePremiumGreetingEndedPayloadResult.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_MACHINE_PREMIUM_GREETING_ENDED_PAYLOAD_RESULT_BEEP_DETECTED: _CallMachinePremiumGreetingEndedPayloadResult.ValueType  # 1
     """The voicemail beep was heard."""
     CALL_MACHINE_PREMIUM_GREETING_ENDED_PAYLOAD_RESULT_NO_BEEP_DETECTED: _CallMachinePremiumGreetingEndedPayloadResult.ValueType  # 2
@@ -566,7 +566,7 @@ class CallMachinePremiumGreetingEndedPayloadResult(_CallMachinePremiumGreetingEn
     """Outcome of the command or detection; for commands "ok" when Telnyx accepted it."""
 
 CALL_MACHINE_PREMIUM_GREETING_ENDED_PAYLOAD_RESULT_UNSPECIFIED: CallMachinePremiumGreetingEndedPayloadResult.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_MACHINE_PREMIUM_GREETING_ENDED_PAYLOAD_RESULT_BEEP_DETECTED: CallMachinePremiumGreetingEndedPayloadResult.ValueType  # 1
 """The voicemail beep was heard."""
 CALL_MACHINE_PREMIUM_GREETING_ENDED_PAYLOAD_RESULT_NO_BEEP_DETECTED: CallMachinePremiumGreetingEndedPayloadResult.ValueType  # 2
@@ -580,7 +580,7 @@ class _CallPaymentCompletedPayloadResult:
 class _CallPaymentCompletedPayloadResultEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallPaymentCompletedPayloadResult.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_PAYMENT_COMPLETED_PAYLOAD_RESULT_UNSPECIFIED: _CallPaymentCompletedPayloadResult.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_PAYMENT_COMPLETED_PAYLOAD_RESULT_SUCCESS: _CallPaymentCompletedPayloadResult.ValueType  # 1
     """The payment succeeded."""
     CALL_PAYMENT_COMPLETED_PAYLOAD_RESULT_PAYMENT_CONNECTOR_ERROR: _CallPaymentCompletedPayloadResult.ValueType  # 2
@@ -596,7 +596,7 @@ class CallPaymentCompletedPayloadResult(_CallPaymentCompletedPayloadResult, meta
     """Outcome of the command or detection; for commands "ok" when Telnyx accepted it."""
 
 CALL_PAYMENT_COMPLETED_PAYLOAD_RESULT_UNSPECIFIED: CallPaymentCompletedPayloadResult.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_PAYMENT_COMPLETED_PAYLOAD_RESULT_SUCCESS: CallPaymentCompletedPayloadResult.ValueType  # 1
 """The payment succeeded."""
 CALL_PAYMENT_COMPLETED_PAYLOAD_RESULT_PAYMENT_CONNECTOR_ERROR: CallPaymentCompletedPayloadResult.ValueType  # 2
@@ -616,7 +616,7 @@ class _PaymentStatus:
 class _PaymentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PaymentStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PAYMENT_STATUS_UNSPECIFIED: _PaymentStatus.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     PAYMENT_STATUS_COMPLETED: _PaymentStatus.ValueType  # 1
     """The payment went through."""
     PAYMENT_STATUS_FAILED: _PaymentStatus.ValueType  # 2
@@ -628,7 +628,7 @@ class PaymentStatus(_PaymentStatus, metaclass=_PaymentStatusEnumTypeWrapper):
     """State of the payment at this point: processing, completed or failed."""
 
 PAYMENT_STATUS_UNSPECIFIED: PaymentStatus.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 PAYMENT_STATUS_COMPLETED: PaymentStatus.ValueType  # 1
 """The payment went through."""
 PAYMENT_STATUS_FAILED: PaymentStatus.ValueType  # 2
@@ -644,7 +644,7 @@ class _PaymentStep:
 class _PaymentStepEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PaymentStep.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PAYMENT_STEP_UNSPECIFIED: _PaymentStep.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     PAYMENT_STEP_PAYMENT_CARD_NUMBER: _PaymentStep.ValueType  # 1
     """Collecting the card number."""
     PAYMENT_STEP_EXPIRATION_DATE: _PaymentStep.ValueType  # 2
@@ -664,7 +664,7 @@ class PaymentStep(_PaymentStep, metaclass=_PaymentStepEnumTypeWrapper):
     """Which detail is being collected now, or payment-processing once all are in."""
 
 PAYMENT_STEP_UNSPECIFIED: PaymentStep.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 PAYMENT_STEP_PAYMENT_CARD_NUMBER: PaymentStep.ValueType  # 1
 """Collecting the card number."""
 PAYMENT_STEP_EXPIRATION_DATE: PaymentStep.ValueType  # 2
@@ -688,7 +688,7 @@ class _CallPlaybackEndedPayloadStatus:
 class _CallPlaybackEndedPayloadStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallPlaybackEndedPayloadStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_PLAYBACK_ENDED_PAYLOAD_STATUS_UNSPECIFIED: _CallPlaybackEndedPayloadStatus.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_PLAYBACK_ENDED_PAYLOAD_STATUS_FILE_NOT_FOUND: _CallPlaybackEndedPayloadStatus.ValueType  # 1
     """The audio file could not be fetched."""
     CALL_PLAYBACK_ENDED_PAYLOAD_STATUS_CALL_HANGUP: _CallPlaybackEndedPayloadStatus.ValueType  # 2
@@ -708,7 +708,7 @@ class CallPlaybackEndedPayloadStatus(_CallPlaybackEndedPayloadStatus, metaclass=
     """Status of the object or outcome of the operation; the values depend on where it appears."""
 
 CALL_PLAYBACK_ENDED_PAYLOAD_STATUS_UNSPECIFIED: CallPlaybackEndedPayloadStatus.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_PLAYBACK_ENDED_PAYLOAD_STATUS_FILE_NOT_FOUND: CallPlaybackEndedPayloadStatus.ValueType  # 1
 """The audio file could not be fetched."""
 CALL_PLAYBACK_ENDED_PAYLOAD_STATUS_CALL_HANGUP: CallPlaybackEndedPayloadStatus.ValueType  # 2
@@ -732,7 +732,7 @@ class _CallRecordingErrorPayloadReason:
 class _CallRecordingErrorPayloadReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallRecordingErrorPayloadReason.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_RECORDING_ERROR_PAYLOAD_REASON_UNSPECIFIED: _CallRecordingErrorPayloadReason.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_RECORDING_ERROR_PAYLOAD_REASON_FAILED_TO_AUTHORIZE_WITH_STORAGE_USING_CUSTOM_CREDENTIALS: _CallRecordingErrorPayloadReason.ValueType  # 1
     """Your storage rejected the custom credentials."""
     CALL_RECORDING_ERROR_PAYLOAD_REASON_INVALID_CREDENTIALS_JSON: _CallRecordingErrorPayloadReason.ValueType  # 2
@@ -748,7 +748,7 @@ class CallRecordingErrorPayloadReason(_CallRecordingErrorPayloadReason, metaclas
     """
 
 CALL_RECORDING_ERROR_PAYLOAD_REASON_UNSPECIFIED: CallRecordingErrorPayloadReason.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_RECORDING_ERROR_PAYLOAD_REASON_FAILED_TO_AUTHORIZE_WITH_STORAGE_USING_CUSTOM_CREDENTIALS: CallRecordingErrorPayloadReason.ValueType  # 1
 """Your storage rejected the custom credentials."""
 CALL_RECORDING_ERROR_PAYLOAD_REASON_INVALID_CREDENTIALS_JSON: CallRecordingErrorPayloadReason.ValueType  # 2
@@ -766,7 +766,7 @@ class _CallRecordingTranscriptionSavedPayloadStatus:
 class _CallRecordingTranscriptionSavedPayloadStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallRecordingTranscriptionSavedPayloadStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_RECORDING_TRANSCRIPTION_SAVED_PAYLOAD_STATUS_UNSPECIFIED: _CallRecordingTranscriptionSavedPayloadStatus.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_RECORDING_TRANSCRIPTION_SAVED_PAYLOAD_STATUS_COMPLETED: _CallRecordingTranscriptionSavedPayloadStatus.ValueType  # 1
     """Finished successfully."""
 
@@ -774,7 +774,7 @@ class CallRecordingTranscriptionSavedPayloadStatus(_CallRecordingTranscriptionSa
     """Status of the object or outcome of the operation; the values depend on where it appears."""
 
 CALL_RECORDING_TRANSCRIPTION_SAVED_PAYLOAD_STATUS_UNSPECIFIED: CallRecordingTranscriptionSavedPayloadStatus.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_RECORDING_TRANSCRIPTION_SAVED_PAYLOAD_STATUS_COMPLETED: CallRecordingTranscriptionSavedPayloadStatus.ValueType  # 1
 """Finished successfully."""
 Global___CallRecordingTranscriptionSavedPayloadStatus: _TypeAlias = CallRecordingTranscriptionSavedPayloadStatus  # noqa: Y015
@@ -786,7 +786,7 @@ class _CallSpeakEndedPayloadStatus:
 class _CallSpeakEndedPayloadStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallSpeakEndedPayloadStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CALL_SPEAK_ENDED_PAYLOAD_STATUS_UNSPECIFIED: _CallSpeakEndedPayloadStatus.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     CALL_SPEAK_ENDED_PAYLOAD_STATUS_COMPLETED: _CallSpeakEndedPayloadStatus.ValueType  # 1
     """Finished successfully."""
     CALL_SPEAK_ENDED_PAYLOAD_STATUS_CALL_HANGUP: _CallSpeakEndedPayloadStatus.ValueType  # 2
@@ -798,7 +798,7 @@ class CallSpeakEndedPayloadStatus(_CallSpeakEndedPayloadStatus, metaclass=_CallS
     """Status of the object or outcome of the operation; the values depend on where it appears."""
 
 CALL_SPEAK_ENDED_PAYLOAD_STATUS_UNSPECIFIED: CallSpeakEndedPayloadStatus.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 CALL_SPEAK_ENDED_PAYLOAD_STATUS_COMPLETED: CallSpeakEndedPayloadStatus.ValueType  # 1
 """Finished successfully."""
 CALL_SPEAK_ENDED_PAYLOAD_STATUS_CALL_HANGUP: CallSpeakEndedPayloadStatus.ValueType  # 2
@@ -814,7 +814,7 @@ class _StreamingFailedPayloadStreamType:
 class _StreamingFailedPayloadStreamTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamingFailedPayloadStreamType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STREAMING_FAILED_PAYLOAD_STREAM_TYPE_UNSPECIFIED: _StreamingFailedPayloadStreamType.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     STREAMING_FAILED_PAYLOAD_STREAM_TYPE_WEBSOCKET: _StreamingFailedPayloadStreamType.ValueType  # 1
     """A WebSocket media stream."""
     STREAMING_FAILED_PAYLOAD_STREAM_TYPE_DIALOGFLOW: _StreamingFailedPayloadStreamType.ValueType  # 2
@@ -824,7 +824,7 @@ class StreamingFailedPayloadStreamType(_StreamingFailedPayloadStreamType, metacl
     """Kind of stream: for forking raw or decrypted media; for streaming websocket or dialogflow."""
 
 STREAMING_FAILED_PAYLOAD_STREAM_TYPE_UNSPECIFIED: StreamingFailedPayloadStreamType.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 STREAMING_FAILED_PAYLOAD_STREAM_TYPE_WEBSOCKET: StreamingFailedPayloadStreamType.ValueType  # 1
 """A WebSocket media stream."""
 STREAMING_FAILED_PAYLOAD_STREAM_TYPE_DIALOGFLOW: StreamingFailedPayloadStreamType.ValueType  # 2
@@ -838,7 +838,7 @@ class _TranscriptionTrack:
 class _TranscriptionTrackEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TranscriptionTrack.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TRANSCRIPTION_TRACK_UNSPECIFIED: _TranscriptionTrack.ValueType  # 0
-    """Not set: the key is left out and Telnyx applies its default."""
+    """Not set: left out of a request (Telnyx applies its default), or absent from a response."""
     TRANSCRIPTION_TRACK_INBOUND: _TranscriptionTrack.ValueType  # 1
     """Speech received from the caller."""
     TRANSCRIPTION_TRACK_OUTBOUND: _TranscriptionTrack.ValueType  # 2
@@ -848,7 +848,7 @@ class TranscriptionTrack(_TranscriptionTrack, metaclass=_TranscriptionTrackEnumT
     """Which side of the call was transcribed: inbound or outbound."""
 
 TRANSCRIPTION_TRACK_UNSPECIFIED: TranscriptionTrack.ValueType  # 0
-"""Not set: the key is left out and Telnyx applies its default."""
+"""Not set: left out of a request (Telnyx applies its default), or absent from a response."""
 TRANSCRIPTION_TRACK_INBOUND: TranscriptionTrack.ValueType  # 1
 """Speech received from the caller."""
 TRANSCRIPTION_TRACK_OUTBOUND: TranscriptionTrack.ValueType  # 2
