@@ -261,7 +261,8 @@ class Builder:
             return name
         prefix = upper_snake(name)
         used = {f"{prefix}_UNSPECIFIED"}
-        out = [(f"{prefix}_UNSPECIFIED", "", "Not set: left out of a request (Telnyx applies its default), or absent from a response.")]
+        unset = "Not set: left out of a request (Telnyx applies its default), or absent from a response."
+        out = [(f"{prefix}_UNSPECIFIED", "", unset)]
         for wire in values:
             vname = f"{prefix}_{upper_snake(wire) or 'EMPTY'}"
             if vname in used:
