@@ -145,6 +145,23 @@ async def test_watch_delivers_the_call_events_and_resumes_after_a_cursor(server:
 
 
 # -- against a scripted server -----------------------------------------------------------------------------
+async def test_watch_opened_before_dialling_sees_the_first_webhook(server: ServerProcess) -> None:
+    async with VoiceClient(server.target) as client:
+        async with client.watch(event_types=["call."]) as events:
+            call = await client.dial(TO, FROM, CONNECTION)
+            seen = []
+            async with asyncio.timeout(30):
+                async for event in events:
+                    if event.call_control_id != call.call_control_id:
+                        continue
+                    seen.append(event.event_type)
+                    if event.event_type == "call.answered":
+                        await client.hangup(call.call_control_id)
+                    if event.event_type == "call.hangup":
+                        break
+    assert seen == ["call.initiated", "call.answered", "call.hangup"]
+
+
 async def test_token_and_default_deadline_are_attached(fake: FakeServer) -> None:
     async with VoiceClient(fake.target, token="t0k3n", timeout=30.0) as client:
         await client.status("v3:abc")

@@ -58,6 +58,7 @@ class EventWatch:
         self._max_backoff = max_backoff
         self._timeout = timeout
         self._call: aio.UnaryStreamCall | None = None
+        self._first: events_pb2.WatchEventsResponse | None = None  # read by ready(), not yet handled
         self._iterator: AsyncGenerator[events_pb2.Event, None] | None = None
         self._closed = False
         self.last_cursor: str = after_cursor or ""
@@ -79,6 +80,25 @@ class EventWatch:
     def __aiter__(self) -> EventWatch:
         return self
 
+    async def __aenter__(self) -> EventWatch:
+        return await self.ready()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def ready(self) -> EventWatch:
+        """Open the stream now and wait for the server's opening heartbeat: every event accepted from
+        then on will be delivered. (Iterating opens the stream too, but only when the first item is
+        asked for — too late for events caused by a call made in between.)"""
+        if self._call is None and self._first is None:
+            self._call = self._stub.WatchEvents(self.request(), timeout=self._timeout)
+            first = await self._call.read()
+            if first is not aio.EOF:
+                self._first = first
+                if first.WhichOneof("kind") == "heartbeat" and first.heartbeat.cursor:
+                    self.last_cursor = first.heartbeat.cursor
+        return self
+
     async def __anext__(self) -> events_pb2.Event:
         if self._iterator is None:
             self._iterator = self._events()
@@ -87,10 +107,14 @@ class EventWatch:
     async def _events(self) -> AsyncGenerator[events_pb2.Event, None]:
         failures = 0
         while not self._closed:
-            call = self._stub.WatchEvents(self.request(), timeout=self._timeout)
+            call = self._call or self._stub.WatchEvents(self.request(), timeout=self._timeout)
             self._call = call
             try:
-                async for item in call:
+                while True:
+                    item = self._first if self._first is not None else await call.read()
+                    self._first = None
+                    if item is aio.EOF:
+                        return
                     failures = 0
                     kind = item.WhichOneof("kind")
                     if kind == "heartbeat":
@@ -101,7 +125,6 @@ class EventWatch:
                         if item.event.cursor:
                             self.last_cursor = item.event.cursor
                         yield item.event
-                return
             except asyncio.CancelledError:
                 # grpc reports a call cancelled through aclose() as CancelledError; only a cancellation
                 # of the consuming task itself propagates.
@@ -121,6 +144,7 @@ class EventWatch:
                 self.reconnects += 1
             finally:
                 call.cancel()
+                self._call = None
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._max_backoff, self._initial_backoff * (2**attempt))

@@ -20,6 +20,12 @@ class Recording:
     paused: bool = False
     transcription: bool = False
     client_state: str | None = None
+    custom_file_name: str | None = None
+
+    @property
+    def fails(self) -> bool:
+        """True when the upload is scripted to fail (a `custom_file_name` starting with `fail`)."""
+        return (self.custom_file_name or "").startswith("fail")
 
 
 @dataclass
@@ -49,6 +55,9 @@ class Call:
     record_on_answer: dict[str, Any] | None = None
     stream_on_answer: dict[str, Any] | None = None
     bridge_on_answer_with: str | None = None
+    assistant_on_answer: dict[str, Any] | None = None
+    # the other legs dialled by the same multi-destination dial
+    ring_group: list[str] = field(default_factory=list)
     # live media and features
     bridged_with: str | None = None
     recording: Recording | None = None
@@ -59,6 +68,8 @@ class Call:
     queue: str | None = None
     queued_at: datetime | None = None
     conversation_id: str | None = None
+    assistant_id: str | None = None
+    on_hold: bool = False
     playbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     speaking: bool = False
     gather: dict[str, Any] | None = None
@@ -70,6 +81,11 @@ class Call:
     def is_alive(self) -> bool:
         """True until the leg has hung up."""
         return self.state != "ended"
+
+    @property
+    def far_end(self) -> str:
+        """The number of the other party: the callee of an outgoing leg, the caller of an incoming one."""
+        return self.to if self.direction == "outgoing" else self.from_
 
     @property
     def duration(self) -> int:
@@ -116,6 +132,6 @@ class Call:
             "recording_id": self.recording.recording_id if self.recording else None,
             "streams": dict(self.streams), "forking": self.forking, "siprec": self.siprec,
             "transcribing": self.transcribing, "queue": self.queue, "conversation_id": self.conversation_id,
-            "webhook_url": self.webhook_url,
+            "on_hold": self.on_hold, "webhook_url": self.webhook_url,
         })
         return data
