@@ -10,10 +10,21 @@ Outbound destinations with a scripted outcome (anything else answers as a human)
 | `+15550001603` | declined: `call.hangup` with `hangup_cause` `call_rejected` (SIP 603)            |
 | `+15550002000` | an answering machine answers; with `answering_machine_detection` requested the   |
 |                | machine detection webhooks report `machine` and then a beep                      |
+| `+15550002500` | answers but sends no audio: with `deepfake_detection` enabled,                   |
+|                | `call.deepfake_detection.error` (`rtp_timeout`) instead of a result              |
+
+A `to` array rings every destination at once, each a leg of one session, answering one `answer_delay / 2`
+after the other in list order: the first to answer wins and the legs still ringing get `call.hangup` with
+`originator_cancel`. The dial's response describes the first destination's leg.
 
 Other scripted behaviour: `streaming_start` with a `stream_url` that is not `ws://`/`wss://` sends
 `streaming.failed`; `refer` to a `sip_address` containing `fail` sends `call.refer.failed`;
-`siprec_start` with a `connector_name` starting with `fail` sends `siprec.failed`.
+`siprec_start` with a `connector_name` starting with `fail` sends `siprec.failed`; a recording whose
+`custom_file_name` (`record_custom_file_name` on dial/answer) starts with `fail` ends with
+`call.recording.error` instead of `call.recording.saved`; an incoming leg from `+15550002500` behaves like
+that destination. Every AI assistant conversation (`ai_assistant_start`/`_join`, or `assistant` on dial/answer)
+ends with `call.conversation.ended` and then `call.conversation_insights.generated`, on `ai_assistant_stop`
+or when the leg hangs up.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from voicesvc.sandbox.applications import ApplicationStore
 from voicesvc.sandbox.callevents import CallEventLog
 from voicesvc.sandbox.config import SandboxConfig
 from voicesvc.sandbox.delivery import WebhookDispatcher
-from voicesvc.sandbox.errors import ApiError, call_ended, not_found
+from voicesvc.sandbox.errors import BAD_REQUEST, ApiError, call_ended, error_object, invalid_state, not_found
 from voicesvc.sandbox.ids import call_control_id, iso, now, uuid_str
 from voicesvc.sandbox.model import Call, Recording
 from voicesvc.sandbox.payloads import build_payload
@@ -43,6 +54,7 @@ OUTCOMES: dict[str, str] = {
     "+15550001404": "not_found",
     "+15550001603": "rejected",
     "+15550002000": "machine",
+    "+15550002500": "silent",
 }
 _FAILURES = {
     "busy": ("user_busy", "486"),
@@ -179,19 +191,41 @@ class Engine:
         return response
 
     def dial(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`POST /calls`: create an outbound leg and start its life."""
+        """`POST /calls`: create one outbound leg per destination and start their lives."""
         connection_id = str(body["connection_id"])
         command_id = body.get("command_id")
         if command_id and (connection_id, command_id) in self._dial_ids:
             return self._dial_ids[(connection_id, command_id)]
-        to = body["to"][0] if isinstance(body["to"], list) else body["to"]
-        session = uuid_str()
+        destinations = body["to"] if isinstance(body["to"], list) else [body["to"]]
+        if not destinations:
+            raise ApiError(422, [error_object(
+                BAD_REQUEST, "Invalid value", "to must name at least one destination.", pointer="/to",
+            )])
         linked = self.calls.get(body.get("link_to") or "")
-        if linked is not None:
-            session = linked.call_session_id
+        session = linked.call_session_id if linked is not None else uuid_str()
+        legs = [self._outbound_leg(body, str(to), session, linked) for to in destinations]
+        for index, leg in enumerate(legs):
+            leg.ring_group = [other.call_control_id for other in legs if other is not leg]
+            self.calls[leg.call_control_id] = leg
+            self.executions[(leg.call_control_id, "dial")] += 1
+            self.events.record(leg, "command", "dial", _command_meta("dial", leg, body))
+            self._emit_initiated(leg)
+            delay = self.config.answer_delay * (1 + index / 2)
+            self.spawn(self._progress_outbound(leg, delay, body.get("time_limit_secs")))
+        first = legs[0]
+        data = first.status()
+        if first.record_on_answer is not None:
+            data["recording_id"] = first.record_on_answer["recording_id"]
+        response = {"data": data}
+        if command_id:
+            self._dial_ids[(connection_id, command_id)] = response
+        return response
+
+    def _outbound_leg(self, body: dict[str, Any], to: str, session: str, linked: Call | None) -> Call:
+        """A ringing outgoing leg to `to` with what the dial asked for on answer."""
         call = Call(
             call_control_id=call_control_id(), call_leg_id=uuid_str(), call_session_id=session,
-            connection_id=connection_id, from_=body["from"], to=to, direction="outgoing",
+            connection_id=str(body["connection_id"]), from_=body["from"], to=to, direction="outgoing",
             client_state=body.get("client_state"), custom_headers=list(body.get("custom_headers") or []),
             sip_headers=list(body.get("sip_headers") or []), caller_id_name=body.get("from_display_name"),
             outcome=OUTCOMES.get(to, "answer"),
@@ -199,27 +233,13 @@ class Engine:
         amd = body.get("answering_machine_detection")
         call.amd = amd if amd and amd != "disabled" else None
         call.deepfake = bool((body.get("deepfake_detection") or {}).get("enabled"))
-        if body.get("record") == "record-from-answer":
-            call.record_on_answer = {
-                "channels": body.get("record_channels", "single"), "format": body.get("record_format", "mp3"),
-            }
+        call.record_on_answer = record_on_answer(body)
+        call.assistant_on_answer = body.get("assistant")
         if body.get("stream_url"):
             call.stream_on_answer = {"stream_url": body["stream_url"], "track": body.get("stream_track")}
         if body.get("bridge_on_answer") and linked is not None:
             call.bridge_on_answer_with = linked.call_control_id
-        self.calls[call.call_control_id] = call
-        self.executions[(call.call_control_id, "dial")] += 1
-        self.events.record(call, "command", "dial", _command_meta("dial", call, body))
-        self._emit_initiated(call)
-        self.spawn(self._progress_outbound(call, body.get("time_limit_secs")))
-        data = call.status()
-        if call.record_on_answer is not None:
-            data["recording_id"] = uuid_str()
-            call.record_on_answer["recording_id"] = data["recording_id"]
-        response = {"data": data}
-        if command_id:
-            self._dial_ids[(connection_id, command_id)] = response
-        return response
+        return call
 
     def inbound(self, body: dict[str, Any]) -> Call:
         """Simulate a call arriving on a connection (admin API): a parked incoming leg."""
@@ -247,8 +267,8 @@ class Engine:
 
     # ----------------------------------------------------------------- life cycle
 
-    async def _progress_outbound(self, call: Call, time_limit: int | None) -> None:
-        await asyncio.sleep(self.config.answer_delay)
+    async def _progress_outbound(self, call: Call, delay: float, time_limit: int | None) -> None:
+        await asyncio.sleep(delay)
         if not call.is_alive:
             return
         if call.outcome in _FAILURES:
@@ -256,6 +276,7 @@ class Engine:
             self.hangup(call, cause, "callee", sip)
             return
         self.answer(call)
+        self._cancel_ring_group(call)
         self._after_outbound_answer(call)
         if time_limit:
             await asyncio.sleep(time_limit)
@@ -273,18 +294,35 @@ class Engine:
         if call.record_on_answer is not None:
             opts = call.record_on_answer
             call.recording = Recording(
-                recording_id=opts.get("recording_id") or uuid_str(), started_at=now(),
-                channels=opts.get("channels", "single"), format=opts.get("format", "mp3"),
+                recording_id=opts["recording_id"], started_at=now(), channels=opts["channels"],
+                format=opts["format"], custom_file_name=opts["custom_file_name"],
             )
         if call.stream_on_answer is not None:
             stream = call.stream_on_answer
             self.start_stream(call, stream["stream_url"], stream.get("track"))
+        if call.assistant_on_answer is not None:
+            self.start_assistant(call, call.assistant_on_answer)
+        if call.deepfake:
+            self.spawn(self.later(self.config.media_delay, lambda: self._deepfake_verdict(call)))
+
+    def _cancel_ring_group(self, call: Call) -> None:
+        """The leg won its multi-destination dial: stop the other legs that are still ringing."""
+        for other_id in call.ring_group:
+            other = self.calls.get(other_id)
+            if other is not None and other.state == "ringing":
+                self.hangup(other, "originator_cancel", "caller", "487")
+
+    def _deepfake_verdict(self, call: Call) -> None:
+        if not call.is_alive:
+            return
+        if OUTCOMES.get(call.far_end) == "silent":
+            self.emit(call, "call.deepfake_detection.error", error_message="rtp_timeout")
+            return
+        self.emit(call, "call.deepfake_detection.result", result="real", score=0.02, consistency=0.97)
 
     def _after_outbound_answer(self, call: Call) -> None:
         if call.amd:
             self._machine_detection(call)
-        if call.deepfake:
-            self.emit(call, "call.deepfake_detection.result", result="real", score=0.02, consistency=0.97)
         peer = self.calls.get(call.bridge_on_answer_with or "")
         if peer is not None and peer.is_alive:
             self.bridge(call, peer)
@@ -349,11 +387,15 @@ class Engine:
                 self.emit(call, "streaming.stopped", stream_url=url)
 
     def save_recording(self, call: Call) -> None:
-        """End the leg's recording with `call.recording.saved` (and its transcription when asked)."""
+        """End the leg's recording with `call.recording.saved` (and its transcription when asked), or with
+        `call.recording.error` when its upload is scripted to fail."""
         rec = call.recording
         if rec is None:
             return
         call.recording = None
+        if rec.fails:
+            self.emit(call, "call.recording.error", reason="Internal server error")
+            return
         ext = {"mp3": rec.format == "mp3", "wav": rec.format == "wav"}
         urls = {
             fmt: f"https://sandbox.telnyx.invalid/recordings/{rec.recording_id}.{fmt}"
@@ -370,6 +412,38 @@ class Engine:
                 recording_transcription_id=uuid_str(), status="completed", calling_party_type="pstn",
                 transcription_text="Hello from the voicesvc sandbox.",
             )
+
+    def start_assistant(self, call: Call, assistant: dict[str, Any] | None,
+                        conversation_id: str | None = None) -> str:
+        """Run an AI assistant on the leg (a new conversation unless one is joined); returns its id."""
+        call.conversation_id = conversation_id or uuid_str()
+        call.assistant_id = (assistant or {}).get("id")
+        return call.conversation_id
+
+    def end_conversation(self, call: Call, reason: str) -> None:
+        """End the leg's AI conversation: `call.conversation.ended`, then the insights generated from it."""
+        if call.conversation_id is None:
+            return
+        conversation_id, call.conversation_id = call.conversation_id, None
+        assistant_id, call.assistant_id = call.assistant_id, None
+        self.emit(call, "call.conversation.ended", conversation_id=conversation_id, assistant_id=assistant_id,
+                  reason=reason, calling_party_type="pstn", duration_sec=call.duration)
+        self.emit(call, "call.conversation_insights.generated", insight_group_id=uuid_str(),
+                  calling_party_type="pstn", results=[
+                      {"insight_id": uuid_str(), "result": "The caller spoke with the sandbox assistant."},
+                      {"insight_id": uuid_str(), "result": {"sentiment": "neutral", "resolved": True}},
+                  ])
+
+    def set_hold(self, call: Call, held: bool) -> None:
+        """The far end puts the leg on hold (or takes it off): `call.hold` / `call.unhold` on a change."""
+        if not call.is_alive:
+            raise call_ended()
+        if call.state != "answered":
+            raise invalid_state("Only an answered call can be put on hold or taken off hold.")
+        if call.on_hold == held:
+            return
+        call.on_hold = held
+        self.emit(call, "call.hold" if held else "call.unhold")
 
     def finish_gather(self, call: Call, status: str | None = None) -> None:
         """End a running gather, with the buffered (or configured) digits unless `status` says otherwise."""
@@ -416,6 +490,7 @@ class Engine:
             sip_headers=call.sip_headers or None,
         )
         self.save_recording(call)
+        self.end_conversation(call, "call_hangup")
         app = self.apps.find(call.connection_id)
         if app is not None and app.get("call_cost_in_webhooks"):
             self.emit(call, "call.cost", billed_duration_secs=call.duration, total_cost="0.000",
@@ -423,6 +498,16 @@ class Engine:
         peer = self.calls.get(call.bridged_with or "")
         if peer is not None and peer.is_alive:
             self.hangup(peer, "normal_clearing", "callee" if source == "caller" else "caller", "200")
+
+
+def record_on_answer(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The recording a dial or answer asks for with `record: record-from-answer`, or None."""
+    if body.get("record") != "record-from-answer":
+        return None
+    return {
+        "recording_id": uuid_str(), "channels": body.get("record_channels", "single"),
+        "format": body.get("record_format", "mp3"), "custom_file_name": body.get("record_custom_file_name"),
+    }
 
 
 def _collect(pressed: str, gather: dict[str, Any]) -> tuple[str, str]:
