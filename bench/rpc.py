@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiohttp
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.reference import endpoints, request_schema, response_item_schema, sample
 from tests.support.voicesvc_process import ServerProcess, start_server, stop_process, stop_server
@@ -119,6 +120,8 @@ async def _unary_rows() -> list[Row]:
                 async with session.get(f"{base_url}/calls/{call.call_control_id}") as resp:
                     await resp.read()
 
+            health = health_pb2_grpc.HealthStub(channel)
+            floor = await _latencies(lambda: health.Check(health_pb2.HealthCheckRequest()))
             rest = await _latencies(direct)
             facade = await _latencies(lambda: stub.GetCallStatus(status))
             rss = _rss_mib(server)
@@ -128,6 +131,7 @@ async def _unary_rows() -> list[Row]:
         await asyncio.to_thread(stop_process, sandbox)
     overhead = statistics.median(facade[0]) - statistics.median(rest[0])
     return [
+        *_rows("grpc.health Check on voicesvc (gRPC round-trip floor)", *floor),
         *_rows("GET /calls/{id} straight to the sandbox (baseline)", *rest),
         *_rows("GetCallStatus through voicesvc to the sandbox", *facade),
         ("facade overhead per call, p50", f"{overhead:.2f}", "ms"),

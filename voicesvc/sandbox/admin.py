@@ -8,6 +8,8 @@
 | `GET /_sandbox/calls[/{id}]`               | legs with their internal state                               |
 | `POST /_sandbox/calls/{id}/dtmf`           | the caller presses `digits` (`call.dtmf.received`, gathers)  |
 | `POST /_sandbox/calls/{id}/hangup`         | the far end hangs up (`cause`, default `normal_clearing`)    |
+| `POST /_sandbox/calls/{id}/hold`           | the far end puts the answered call on hold (`call.hold`)     |
+| `POST /_sandbox/calls/{id}/unhold`         | the far end takes it off hold again (`call.unhold`)          |
 | `GET /_sandbox/executions`                 | how often each command really ran, per leg                   |
 | `GET/POST/PUT/DELETE /_sandbox/faults`     | list / add / replace / clear fault rules; `DELETE …/{id}`    |
 | `GET/DELETE /_sandbox/requests`            | the request journal (`?path=` substring, `?method=`)         |
@@ -81,6 +83,8 @@ class AdminApi:
             web.get(f"{p}/calls/{{call_control_id}}", self.call),
             web.post(f"{p}/calls/{{call_control_id}}/dtmf", self.dtmf),
             web.post(f"{p}/calls/{{call_control_id}}/hangup", self.remote_hangup),
+            web.post(f"{p}/calls/{{call_control_id}}/hold", self.hold),
+            web.post(f"{p}/calls/{{call_control_id}}/unhold", self.unhold),
             web.get(f"{p}/executions", self.executions),
             web.get(f"{p}/faults", self.faults),
             web.post(f"{p}/faults", self.add_faults),
@@ -149,6 +153,18 @@ class AdminApi:
         body = await _json_body(request)
         cause = body.get("cause", "normal_clearing") if isinstance(body, dict) else "normal_clearing"
         engine.hangup(call, str(cause), "callee", "200")
+        return _ok(call.admin_view())
+
+    async def hold(self, request: web.Request) -> web.Response:
+        return self._set_hold(request, True)
+
+    async def unhold(self, request: web.Request) -> web.Response:
+        return self._set_hold(request, False)
+
+    def _set_hold(self, request: web.Request, held: bool) -> web.Response:
+        engine = self.sandbox.engine
+        call = engine.get_call(request.match_info["call_control_id"])
+        engine.set_hold(call, held)
         return _ok(call.admin_view())
 
     async def executions(self, request: web.Request) -> web.Response:

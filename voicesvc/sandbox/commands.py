@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from voicesvc.sandbox.engine import CommandCheck, CommandHandler, Engine
+from voicesvc.sandbox.engine import CommandCheck, CommandHandler, Engine, record_on_answer
 from voicesvc.sandbox.errors import BAD_REQUEST, ApiError, error_object, invalid_state
 from voicesvc.sandbox.ids import now, uuid_str
 from voicesvc.sandbox.model import Call, Recording
@@ -60,18 +60,17 @@ def _ringing_incoming(engine: Engine, call: Call, body: dict[str, Any]) -> None:
 
 @command("answer", check=_ringing_incoming)
 async def answer(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    """Answer an incoming leg; optional recording and streaming start with it."""
+    """Answer an incoming leg; recording, streaming, an assistant and deepfake detection can start with it."""
     if body.get("webhook_url"):
         call.webhook_url = body["webhook_url"]
     extra: dict[str, Any] = {}
-    if body.get("record") == "record-from-answer":
-        extra["recording_id"] = uuid_str()
-        call.record_on_answer = {
-            "recording_id": extra["recording_id"],
-            "channels": body.get("record_channels", "single"), "format": body.get("record_format", "mp3"),
-        }
+    call.record_on_answer = record_on_answer(body)
+    if call.record_on_answer is not None:
+        extra["recording_id"] = call.record_on_answer["recording_id"]
     if body.get("stream_url"):
         call.stream_on_answer = {"stream_url": body["stream_url"], "track": body.get("stream_track")}
+    call.assistant_on_answer = body.get("assistant")
+    call.deepfake = bool((body.get("deepfake_detection") or {}).get("enabled"))
     engine.answer(call)
     return extra
 
@@ -243,18 +242,29 @@ def _sample(schema: Any) -> Any:
 
 @command("gather_using_ai")
 async def gather_using_ai(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    """AI gather: a message history update, then `call.ai_gather.ended` with a result per parameter."""
+    """AI gather: a message history update, with `send_partial_results` one
+    `call.ai_gather.partial_results` per parameter as it is filled in, then `call.ai_gather.ended`."""
     conversation_id = uuid_str()
     history = [{"role": "assistant", "content": body.get("greeting") or "Hello."}]
     engine.emit(call, "call.ai_gather.message_history_updated", message_history=history)
     props = (body.get("parameters") or {}).get("properties") or {}
     result = {name: _sample(schema) for name, schema in props.items()} if isinstance(props, dict) else {}
+    full = [*history, {"role": "user", "content": "sandbox answer"}]
 
     def done() -> None:
-        full = [*history, {"role": "user", "content": "sandbox answer"}]
         engine.emit(call, "call.ai_gather.ended", status="valid", result=result, message_history=full)
 
-    _schedule(engine, call, done)
+    def partials() -> None:
+        names = list(result)
+        for count in range(1, max(len(names), 1) + 1):
+            partial = {name: result[name] for name in names[:count]}
+            engine.emit(call, "call.ai_gather.partial_results", partial_results=partial, message_history=full)
+        _schedule(engine, call, done, factor=0.5)
+
+    if body.get("send_partial_results"):
+        _schedule(engine, call, partials, factor=0.5)
+    else:
+        _schedule(engine, call, done)
     return {"conversation_id": conversation_id}
 
 
@@ -268,17 +278,19 @@ def _not_recording(engine: Engine, call: Call, body: dict[str, Any]) -> None:
 
 @command("record_start", check=_not_recording)
 async def record_start(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    """Start recording; `call.recording.saved` follows on stop or hangup."""
+    """Start recording; `call.recording.saved` (or `.error` for a `custom_file_name` starting with `fail`)
+    follows on stop or hangup."""
     call.recording = Recording(
         recording_id=uuid_str(), started_at=now(), channels=body.get("channels", "single"),
         format=body.get("format", "mp3"), transcription=bool(body.get("transcription")),
+        custom_file_name=body.get("custom_file_name"),
     )
     return {}
 
 
 @command("record_stop")
 async def record_stop(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    """Stop recording: `call.recording.saved` with the recording URLs."""
+    """Stop recording: `call.recording.saved` with the recording URLs (or `call.recording.error`)."""
     engine.save_recording(call)
     return {}
 
@@ -456,15 +468,13 @@ async def leave_queue(engine: Engine, call: Call, body: dict[str, Any]) -> dict[
 @command("ai_assistant_start")
 async def ai_assistant_start(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
     """Start an AI assistant on the call; answers with its conversation id."""
-    call.conversation_id = uuid_str()
-    return {"conversation_id": call.conversation_id}
+    return {"conversation_id": engine.start_assistant(call, body.get("assistant"))}
 
 
 @command("ai_assistant_join")
 async def ai_assistant_join(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
     """Join an existing AI conversation."""
-    call.conversation_id = body["conversation_id"]
-    return {"conversation_id": call.conversation_id}
+    return {"conversation_id": engine.start_assistant(call, None, body["conversation_id"])}
 
 
 @command("ai_assistant_add_messages")
@@ -475,11 +485,8 @@ async def ai_assistant_add_messages(engine: Engine, call: Call, body: dict[str, 
 
 @command("ai_assistant_stop")
 async def ai_assistant_stop(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    """Stop the assistant: `call.conversation.ended`."""
-    if call.conversation_id is not None:
-        conversation_id, call.conversation_id = call.conversation_id, None
-        engine.emit(call, "call.conversation.ended", conversation_id=conversation_id,
-                    reason="assistant_stopped", calling_party_type="pstn", duration_sec=call.duration)
+    """Stop the assistant: `call.conversation.ended`, then `call.conversation_insights.generated`."""
+    engine.end_conversation(call, "assistant_stopped")
     return {}
 
 

@@ -22,9 +22,10 @@ Other scripted behaviour: `streaming_start` with a `stream_url` that is not `ws:
 `siprec_start` with a `connector_name` starting with `fail` sends `siprec.failed`; a recording whose
 `custom_file_name` (`record_custom_file_name` on dial/answer) starts with `fail` ends with
 `call.recording.error` instead of `call.recording.saved`; an incoming leg from `+15550002500` behaves like
-that destination. Every AI assistant conversation (`ai_assistant_start`/`_join`, or `assistant` on dial/answer)
-ends with `call.conversation.ended` and then `call.conversation_insights.generated`, on `ai_assistant_stop`
-or when the leg hangs up.
+that destination, and `deepfake_detection` enabled on dial or answer sends `call.deepfake_detection.result`
+after answer. Every AI assistant conversation (`ai_assistant_start`/`_join`, or `assistant` on
+dial/answer) ends with `call.conversation.ended` and then `call.conversation_insights.generated`, on
+`ai_assistant_stop` or when the leg hangs up.
 """
 
 from __future__ import annotations
