@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.reference import reference
 from tests.support.sandbox import (
     Api,
     Receiver,
@@ -145,7 +146,8 @@ async def _exercise_every_feature(api: Api, receiver: Receiver) -> None:
     machine = await _dial(api, app_id, to="+15550002000", answering_machine_detection="premium")
     beep = await _dial(api, app_id, to="+15550002000", answering_machine_detection="detect_beep")
     busy = await _dial(api, app_id, to="+15550001486")
-    legs = (cid, machine, beep, busy)
+    silent = await _dial(api, app_id, to="+15550002500", deepfake_detection={"enabled": True})
+    legs = (cid, machine, beep, busy, silent)
     await wait_until(lambda: all(api.sandbox.engine.calls[c].state != "ringing" for c in legs))
     steps: list[tuple[str, dict[str, Any]]] = [
         ("playback_start", {"audio_url": "https://a.example/x.mp3"}),
@@ -153,7 +155,8 @@ async def _exercise_every_feature(api: Api, receiver: Receiver) -> None:
         ("gather", {"maximum_digits": 3}),
         ("gather_using_audio", {"audio_url": "https://a.example/p.mp3"}),
         ("gather_using_speak", {"payload": "press", "voice": "male"}),
-        ("gather_using_ai", {"parameters": {"properties": {"name": {"type": "string"}}}}),
+        ("gather_using_ai", {"parameters": {"properties": {"name": {"type": "string"}}},
+                             "send_partial_results": True}),
         ("record_stop", {}),
         ("record_start", {"channels": "dual", "format": "wav", "transcription": True}),
         ("streaming_start", {"stream_url": "http://not-a-websocket"}),
@@ -175,15 +178,18 @@ async def _exercise_every_feature(api: Api, receiver: Receiver) -> None:
         reply = await api.call("POST", f"/calls/{cid}/actions/{name}", json_body=body)
         assert reply.status == 200, (name, reply.body)
     await api.admin("POST", f"/calls/{cid}/dtmf", {"digits": "5"})
+    await api.admin("POST", f"/calls/{cid}/hold")
+    await api.admin("POST", f"/calls/{cid}/unhold")
     await wait_until(lambda: "call.payment.completed" in receiver.types())
     await api.call("POST", f"/calls/{cid}/actions/record_stop", json_body={})
     await api.call("POST", f"/calls/{cid}/actions/fork_stop", json_body={})
     other = await _dial(api, app_id)
     await wait_until(lambda: api.sandbox.engine.calls[other].state == "answered")
     await api.call("POST", f"/calls/{cid}/actions/bridge", json_body={"call_control_id": other})
-    record = {"channels": "single", "format": "mp3"}
+    record = {"channels": "single", "format": "mp3", "custom_file_name": "failing-upload"}
     await api.call("POST", f"/calls/{cid}/actions/record_start", json_body=record)
     await api.call("POST", f"/calls/{cid}/actions/hangup", json_body={})
+    await wait_until(lambda: "call.deepfake_detection.error" in receiver.types(silent))
     assert await api.sandbox.dispatcher.drain(5)
 
 
@@ -211,6 +217,14 @@ async def test_every_payload_uses_only_reference_fields(api: Api, receiver: Rece
         "call.deepfake_detection.result", "call.dtmf.received", "call.cost",
     }
     assert expected <= seen, expected - seen
+
+
+async def test_every_reference_event_type_is_emitted(api: Api, receiver: Receiver) -> None:
+    await _exercise_every_feature(api, receiver)
+    seen = {e["event_type"] for e in receiver.events()}
+    reference_types = {item["event_type"] for item in reference()["webhook_events"]}
+    assert len(reference_types) == 43
+    assert seen == reference_types, (reference_types - seen, seen - reference_types)
 
 
 async def test_recording_saved_carries_urls_and_client_state(api: Api, receiver: Receiver) -> None:
