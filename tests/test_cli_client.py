@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.stack import start_stack
+from tests.support.tls import self_signed
 from tests.support.voicesvc_process import ROOT, ServerProcess, running_server
 from voicesvc.client.cli import main
 from voicesvc.transcode.routes import ROUTES
@@ -148,3 +151,18 @@ def test_voicesvc_command_reads_the_request_from_stdin(server: ServerProcess) ->
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["call_control_id"]
+
+
+async def test_call_over_mutual_tls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cert, key = self_signed(tmp_path)
+    async with start_stack(tls_cert=cert, tls_key=key, tls_client_ca=cert) as stack:
+        target = "localhost:" + stack.service.grpc_target.rsplit(":", 1)[1]
+        body = json.dumps({"connection_id": "c-tls", "from": "+15551110000", "to": "+15552220000"})
+        base = ["call", "CallControl.DialCall", body, "--compact", "--target", target, "--ca-cert", str(cert)]
+        code = await asyncio.to_thread(main, [*base, "--client-cert", str(cert), "--client-key", str(key)])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert json.loads(out.strip().splitlines()[-1])["call_control_id"]  # (the server logs here too)
+        code = await asyncio.to_thread(main, base)  # no client certificate: the server refuses
+        assert code == 1
+        assert "UNAVAILABLE" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.nats import NatsServer
 from tests.support.rpc_requests import unary
 from tests.support.stack import API_KEY, FAST_SANDBOX, FAST_SERVICE, Stack, eventually, start_stack
+from tests.support.tls import self_signed
 from voicesvc.config import Settings
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.sandbox import SandboxConfig
@@ -239,36 +240,8 @@ async def test_bearer_tokens_are_required_when_configured() -> None:
 # ------------------------------------------------------------------ TLS
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    crypto = pytest.importorskip("cryptography", reason="the cryptography package is not installed")
-    del crypto
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 async def test_tls_and_mutual_tls(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     async with start_stack(tls_cert=cert, tls_key=key, tls_client_ca=cert) as stack:
         options = (("grpc.ssl_target_name_override", "localhost"),)
         pem = cert.read_bytes()

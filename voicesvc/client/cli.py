@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import grpc
 from google.protobuf import json_format
 from grpc import aio
 
@@ -49,7 +50,35 @@ def _connection_options() -> argparse.ArgumentParser:
                        help=f"bearer token sent as `authorization: Bearer …` (env {TOKEN_ENV})")
     group.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                        help="deadline of a unary call (default: %(default)s)")
+    group.add_argument("--tls", action="store_true",
+                       help="connect with TLS, trusting the system's root certificates (or --ca-cert)")
+    group.add_argument("--ca-cert", type=Path, metavar="PEM",
+                       help="CA bundle to verify the server with; implies --tls")
+    group.add_argument("--client-cert", type=Path, metavar="PEM",
+                       help="client certificate chain for mutual TLS (with --client-key); implies --tls")
+    group.add_argument("--client-key", type=Path, metavar="PEM", help="private key of --client-cert")
     return parent
+
+
+def channel_credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
+    """TLS credentials from the connection options, or None for a plaintext channel."""
+    if (args.client_cert is None) != (args.client_key is None):
+        raise InputError("--client-cert and --client-key go together")
+    if not (args.tls or args.ca_cert or args.client_cert):
+        return None
+    try:
+        return grpc.ssl_channel_credentials(
+            root_certificates=args.ca_cert.read_bytes() if args.ca_cert else None,
+            private_key=args.client_key.read_bytes() if args.client_key else None,
+            certificate_chain=args.client_cert.read_bytes() if args.client_cert else None,
+        )
+    except OSError as exc:
+        raise InputError(f"cannot read a TLS file: {exc}") from exc
+
+
+def open_client(args: argparse.Namespace) -> VoiceClient:
+    """The client the connection options describe."""
+    return VoiceClient(args.target, token=args.token, timeout=args.timeout, tls=channel_credentials(args))
 
 
 def add_arguments(subparsers: argparse._SubParsersAction) -> None:
@@ -176,11 +205,12 @@ async def run_call(args: argparse.Namespace) -> int:
             raise InputError("name the RPC to call, e.g. CallControl.DialCall (or use --list)")
         route = find_route(args.method)
         request = build_request(route, _read_request(args))
+        client = open_client(args)
     except InputError as exc:
         print(f"voicesvc call: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        async with VoiceClient(args.target, token=args.token, timeout=args.timeout) as client:
+        async with client:
             response = await invoke(client, route, request)
     except aio.AioRpcError as err:
         print(describe_error(err), file=sys.stderr)
@@ -210,7 +240,12 @@ async def run_watch(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     printed = 0
     try:
-        async with VoiceClient(args.target, token=args.token, timeout=args.timeout) as client:
+        client = open_client(args)
+    except InputError as exc:
+        print(f"voicesvc watch: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        async with client:
             watch = client.watch(
                 event_types=args.event_types, call_control_ids=args.call_control_ids,
                 after_cursor=args.after, start_oldest=args.oldest,
