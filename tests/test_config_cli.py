@@ -67,6 +67,7 @@ def test_environment_fills_settings_and_flags_win() -> None:
     (["--tls-client-ca", "ca.pem"], {}),
     (["--events-backend", "redis://x"], {}),
     (["--api-base-url", "api.telnyx.com"], {}),
+    (["--events-max-bytes", "0"], {}),
 ])
 def test_unusable_settings_are_refused(argv: list[str], env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):

@@ -71,6 +71,7 @@ class Settings:
     events_backend: str = "memory"
     events_max_events: int = 100_000
     events_max_age: float = 24 * 3600.0
+    events_max_bytes: int = -1
     webhook_public_keys: tuple[str, ...] = ()
     webhook_tolerance: float = 300.0
     webhook_max_body_bytes: int = 1024 * 1024
@@ -106,6 +107,8 @@ class Settings:
             raise ConfigError("events_backend must be 'memory' or a nats://host:port URL")
         if self.events_max_events < 1 or self.events_max_age <= 0:
             raise ConfigError("events_max_events and events_max_age must be positive")
+        if self.events_max_bytes == 0 or self.events_max_bytes < -1:
+            raise ConfigError("events_max_bytes must be positive, or -1 for no limit")
         if self.webhook_tolerance <= 0 or self.webhook_max_body_bytes < 1:
             raise ConfigError("webhook_tolerance and webhook_max_body_bytes must be positive")
 
@@ -242,6 +245,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("events_max_age", "--events-max-age", "VOICESVC_EVENTS_MAX_AGE", float, "events",
            metavar="SECONDS",
            help="how long the log retains an event"),
+    Option("events_max_bytes", "--events-max-bytes", "VOICESVC_EVENTS_MAX_BYTES", int, "events",
+           metavar="BYTES", help="NATS backend: size of the JetStream stream at most (-1: no limit)"),
     Option("webhook_public_keys", "--webhook-public-key", "TELNYX_PUBLIC_KEY", group="events",
            repeatable=True, metavar="BASE64",
            help="Ed25519 public key that verifies Telnyx webhooks; repeat (or comma-separate) during key "
