@@ -6,13 +6,14 @@ STAMP  := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/voicesvc/v1/*.proto)
 THIRD_PARTY := build/third_party
 
-.PHONY: help run test proto proto-check lint bench node clean protos-from-reference sandbox
+.PHONY: help run test proto lint breaking bench node clean protos-from-reference sandbox
 
 help:
 	@echo "make run     start voicesvc on the embedded sandbox (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)"
 	@echo "make test    run every test suite"
 	@echo "make proto   regenerate the Python stubs in voicesvc/v1 from protos/"
 	@echo "make lint    ruff + buf lint"
+	@echo "make breaking [AGAINST=ref]  refuse proto changes that break clients (default: against HEAD)"
 	@echo "make bench   run the benchmarks and print a table"
 
 $(STAMP): pyproject.toml
@@ -41,6 +42,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/gen_stubs.py --third-party $(THIRD_PARTY)
 	$(BIN)/buf lint
+
+AGAINST ?= HEAD
+breaking: $(STAMP)
+	$(BIN)/python tools/check_breaking.py --against $(AGAINST)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
