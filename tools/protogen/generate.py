@@ -113,7 +113,8 @@ SERVICE_DOCS = {
         "Places and controls calls: dialing out, reading a call's status, and every command Telnyx",
         "accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer,",
         "hang up …).",
-        "Each command is sent to Telnyx with a `command_id`, so a retried command never acts twice.",
+        "Commands that accept a `command_id` are sent with one (a fresh UUID when the caller leaves it",
+        "empty), so a retried command never acts twice.",
     ],
     "CallControlApplications": [
         "Manages call control applications: the Telnyx connections that route calls to your webhooks.",

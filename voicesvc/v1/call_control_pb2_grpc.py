@@ -28,8 +28,8 @@ if _version_not_supported:
 class CallControlStub:
     """Places and controls calls: dialing out, reading a call's status, and every command Telnyx
     accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer, hang
-    up …). Each command is sent to Telnyx with a `command_id`, so a retried command never acts
-    twice.
+    up …). Commands that accept a `command_id` are sent with one (a fresh UUID when the caller
+    leaves it empty), so a retried command never acts twice.
     """
 
     def __init__(self, channel):
@@ -258,8 +258,8 @@ class CallControlStub:
 class CallControlServicer:
     """Places and controls calls: dialing out, reading a call's status, and every command Telnyx
     accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer, hang
-    up …). Each command is sent to Telnyx with a `command_id`, so a retried command never acts
-    twice.
+    up …). Commands that accept a `command_id` are sent with one (a fresh UUID when the caller
+    leaves it empty), so a retried command never acts twice.
     """
 
     def DialCall(self, request, context):
@@ -836,8 +836,8 @@ def add_CallControlServicer_to_server(servicer, server):
 class CallControl:
     """Places and controls calls: dialing out, reading a call's status, and every command Telnyx
     accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer, hang
-    up …). Each command is sent to Telnyx with a `command_id`, so a retried command never acts
-    twice.
+    up …). Commands that accept a `command_id` are sent with one (a fresh UUID when the caller
+    leaves it empty), so a retried command never acts twice.
     """
 
     @staticmethod

@@ -29,8 +29,8 @@ GRPC_VERSION: str
 class CallControlStub:
     """Places and controls calls: dialing out, reading a call's status, and every command Telnyx
     accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer, hang
-    up …). Each command is sent to Telnyx with a `command_id`, so a retried command never acts
-    twice.
+    up …). Commands that accept a `command_id` are sent with one (a fresh UUID when the caller
+    leaves it empty), so a retried command never acts twice.
     """
 
     @_typing.overload
@@ -206,8 +206,8 @@ class CallControlStub:
 class CallControlAsyncStub(CallControlStub):
     """Places and controls calls: dialing out, reading a call's status, and every command Telnyx
     accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer, hang
-    up …). Each command is sent to Telnyx with a `command_id`, so a retried command never acts
-    twice.
+    up …). Commands that accept a `command_id` are sent with one (a fresh UUID when the caller
+    leaves it empty), so a retried command never acts twice.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -379,8 +379,8 @@ class CallControlAsyncStub(CallControlStub):
 class CallControlServicer(metaclass=_abc_1.ABCMeta):
     """Places and controls calls: dialing out, reading a call's status, and every command Telnyx
     accepts on a live call leg (answer, bridge, play, speak, gather, record, stream, transfer, hang
-    up …). Each command is sent to Telnyx with a `command_id`, so a retried command never acts
-    twice.
+    up …). Commands that accept a `command_id` are sent with one (a fresh UUID when the caller
+    leaves it empty), so a retried command never acts twice.
     """
 
     @_abc_1.abstractmethod
