@@ -526,3 +526,25 @@ async def test_memory_cursor_from_an_earlier_process_is_expired() -> None:
     await append(current)
     with pytest.raises(CursorExpired):
         await current.subscribe(Start.after(event.cursor))
+
+
+async def test_memory_event_appended_as_a_wait_times_out_is_not_skipped() -> None:
+    """An append landing between a wait's timeout and the reader resuming is still delivered."""
+    log = MemoryEventLog()
+    await log.start()
+    sub = await log.subscribe(Start.now(), ["call.answered"])
+    delivered = []
+    for i in range(10):
+        task = asyncio.create_task(sub.next(max_wait=0.01))
+        appended = False
+        while not task.done():
+            parked = sub._parked  # type: ignore[attr-defined]
+            if parked is not None and parked.cancelled() and not appended:
+                await log.append(b"{}", f"ev{i}", "call.answered")
+                appended = True
+            await asyncio.sleep(0)
+        event = task.result() or await sub.next(max_wait=1.0)
+        assert event is not None, f"event ev{i} was skipped"
+        delivered.append(event.event_id)
+    assert delivered == [f"ev{i}" for i in range(10)]
+    await log.close()

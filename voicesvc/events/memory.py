@@ -270,9 +270,14 @@ class _MemorySubscription(Subscription):
                     try:
                         woken_by = await asyncio.wait_for(waiter, deadline - loop.time())
                     except TimeoutError:
-                        # Not woken, so every event up to the latest was non-matching.
-                        self._position = max(self._position, self._log._last)
-                        return None
+                        # Scan rather than jump to the end: a matching append can land between the
+                        # timeout cancelling the waiter and this task resuming, and must not be skipped.
+                        try:
+                            self._position, event = self._log._read_after(self._position, self._filter)
+                        except CursorExpired as exc:
+                            self._error = exc
+                            raise
+                        return event
             finally:
                 self._log._waiters.remove(waiter, self._keys)
                 self._parked = None
