@@ -68,6 +68,7 @@ def test_environment_fills_settings_and_flags_win() -> None:
     (["--events-backend", "redis://x"], {}),
     (["--api-base-url", "api.telnyx.com"], {}),
     (["--events-max-bytes", "0"], {}),
+    (["--events-dedup-window", "10"], {}),
 ])
 def test_unusable_settings_are_refused(argv: list[str], env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
@@ -127,3 +128,13 @@ async def test_serve_process_starts_on_the_sandbox_and_stops_on_sigterm() -> Non
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_nats_log_remembers_event_ids_for_longer_than_the_webhook_tolerance() -> None:
+    from voicesvc.server.app import make_event_log
+
+    nats = ["--events-backend", "nats://127.0.0.1:4222"]
+    log = make_event_log(settings(nats, {}))
+    assert log._duplicate_window == 3600.0  # type: ignore[attr-defined]
+    short = make_event_log(settings([*nats, "--events-max-age", "900"], {}))
+    assert short._duplicate_window == 900.0  # type: ignore[attr-defined]

@@ -72,6 +72,8 @@ class Settings:
     events_max_events: int = 100_000
     events_max_age: float = 24 * 3600.0
     events_max_bytes: int = -1
+    events_dedup_window: float | None = None
+    """None: an hour, or the retention when that is shorter."""
     webhook_public_keys: tuple[str, ...] = ()
     webhook_tolerance: float = 300.0
     webhook_max_body_bytes: int = 1024 * 1024
@@ -107,10 +109,22 @@ class Settings:
             raise ConfigError("events_backend must be 'memory' or a nats://host:port URL")
         if self.events_max_events < 1 or self.events_max_age <= 0:
             raise ConfigError("events_max_events and events_max_age must be positive")
+        if self.events_dedup_window is not None and not (
+            self.webhook_tolerance <= self.events_dedup_window <= self.events_max_age
+        ):
+            # A delivery replayed within the timestamp tolerance must still be recognised as a duplicate.
+            raise ConfigError("events_dedup_window must be between webhook_tolerance and events_max_age")
         if self.events_max_bytes == 0 or self.events_max_bytes < -1:
             raise ConfigError("events_max_bytes must be positive, or -1 for no limit")
         if self.webhook_tolerance <= 0 or self.webhook_max_body_bytes < 1:
             raise ConfigError("webhook_tolerance and webhook_max_body_bytes must be positive")
+
+    @property
+    def dedup_window(self) -> float:
+        """How long the NATS log remembers event ids: the setting, else an hour capped by the retention."""
+        if self.events_dedup_window is not None:
+            return self.events_dedup_window
+        return min(3600.0, self.events_max_age)
 
     @property
     def sandbox_mode(self) -> bool:
@@ -245,6 +259,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("events_max_age", "--events-max-age", "VOICESVC_EVENTS_MAX_AGE", float, "events",
            metavar="SECONDS",
            help="how long the log retains an event"),
+    Option("events_dedup_window", "--events-dedup-window", "VOICESVC_EVENTS_DEDUP_WINDOW", float, "events",
+           metavar="SECONDS",
+           help="NATS backend: how long a delivered event id is remembered, so a repeat is stored once "
+                "(at least --webhook-tolerance; the memory log remembers ids for its whole retention)"),
     Option("events_max_bytes", "--events-max-bytes", "VOICESVC_EVENTS_MAX_BYTES", int, "events",
            metavar="BYTES", help="NATS backend: size of the JetStream stream at most (-1: no limit)"),
     Option("webhook_public_keys", "--webhook-public-key", "TELNYX_PUBLIC_KEY", group="events",

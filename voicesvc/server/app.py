@@ -63,7 +63,8 @@ def make_event_log(settings: Settings) -> EventLog:
     if settings.events_backend == "memory":
         return MemoryEventLog(max_events=settings.events_max_events, max_age_s=settings.events_max_age)
     return NatsEventLog(settings.events_backend, max_age_s=settings.events_max_age,
-                        max_msgs=settings.events_max_events, max_bytes=settings.events_max_bytes)
+                        max_msgs=settings.events_max_events, max_bytes=settings.events_max_bytes,
+                        duplicate_window_s=settings.dedup_window)
 
 
 class VoiceService:
