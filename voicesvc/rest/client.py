@@ -288,7 +288,11 @@ class TelnyxClient:
         errors = parse_error_body(status, self._scrub(reason), self._scrub_bytes(raw))
         retry_after = parse_retry_after(clean_headers.get("Retry-After"))
         error = TelnyxAPIError(status, errors, retry_after, clean_headers)
-        retryable = mode is RetryMode.IDEMPOTENT and (status == 429 or status >= 500)
+        # A 429 is the rate limiter refusing the request before it was processed: safe to send again even
+        # without a de-duplication key. A 5xx may come after the effect: only idempotent requests repeat it.
+        retryable = (status == 429 and mode is not RetryMode.NONE) or (
+            mode is RetryMode.IDEMPOTENT and status >= 500
+        )
         hint = retry_after if status in _RETRY_AFTER_STATUSES else None
         return _Failure(error, retryable=retryable, status=status, retry_after=hint)
 

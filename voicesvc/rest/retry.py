@@ -21,7 +21,8 @@ class RetryMode(enum.Enum):
     carrying a ``command_id`` that Telnyx de-duplicates). Retried on connection errors, timeouts, 429 and 5xx.
 
     ``UNSAFE``: a POST without a de-duplication key. Retried only when the request provably never reached
-    the server (refused connection, DNS failure, connect timeout), never once it may have been sent.
+    the server (refused connection, DNS failure, connect timeout) or was refused by the rate limiter (429),
+    never once it may have been processed.
 
     ``NONE``: never retried.
     """
