@@ -209,3 +209,11 @@ def test_bad_page_token_is_refused() -> None:
     with pytest.raises(wire.WireError) as err:
         http.encode_request(route, call_events_pb2.ListCallEventsRequest(page_token="not-a-token"))
     assert err.value.violations[0].pointer == "/page_token"
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_numbers_are_refused(bad: float) -> None:
+    route = routes.BY_METHOD["/voicesvc.v1.CallControl/CollectPayment"]
+    with pytest.raises(wire.WireError) as err:
+        http.encode_request(route, call_control_pb2.CollectPaymentRequest(call_control_id="c", amount=bad))
+    assert err.value.violations[0].pointer == "/amount"

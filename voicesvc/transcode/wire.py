@@ -102,8 +102,12 @@ def _single(f: FieldDescriptor, value: Any) -> Any:
         return to_json(value)
     if t == _T.TYPE_ENUM:
         return d.enum_maps(f.enum_type)[0].get(value)
-    if t == _T.TYPE_DOUBLE and value == int(value) and not math.isinf(value):
-        return int(value) if abs(value) < 2**53 else value
+    if t == _T.TYPE_DOUBLE:
+        if not math.isfinite(value):
+            # JSON has no infinity or NaN: refuse rather than send something Telnyx cannot parse.
+            raise WireError([Violation(f"/{d.wire_name(f)}", f"{f.name} must be a finite number")])
+        if value == int(value) and abs(value) < 2**53:
+            return int(value)
     return value
 
 
