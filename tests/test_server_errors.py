@@ -187,13 +187,14 @@ async def test_real_telnyx_errors_keep_their_code_and_field(stack: Stack) -> Non
     assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert details(err)["ErrorInfo"][0].reason == "90018"
 
-    # Telnyx rejects a field: BadRequest names it from `source.pointer`.
+    # Telnyx rejects a field: BadRequest names it from `source.pointer`, as the caller's field (the body's
+    # `call_control_id` of a bridge is `other_call_control_id` in the request message).
     live = stack.dial_direct()
     err = await fails(unary(stack.channel, BRIDGE)(
         cc_pb2.BridgeCallRequest(call_control_id=live, other_call_control_id="v3:gone")))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     [bad_request] = details(err)["BadRequest"]
-    assert [v.field for v in bad_request.field_violations] == ["call_control_id"]
+    assert [v.field for v in bad_request.field_violations] == ["other_call_control_id"]
     assert bad_request.field_violations[0].description
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -78,10 +78,14 @@ def pointer_to_field_path(pointer: str) -> str:
     return path
 
 
-def to_grpc_status(exc: RestError) -> grpc.Status:
-    """Build the gRPC status (code, message, rich details) reported to the caller for a REST failure."""
+def to_grpc_status(exc: RestError, field_name: Callable[[str], str] = pointer_to_field_path) -> grpc.Status:
+    """Build the gRPC status (code, message, rich details) reported to the caller for a REST failure.
+
+    `field_name` turns a Telnyx `source.pointer` into the field a `BadRequest` violation names; the server
+    passes one that knows the request message, so the caller sees its own field names.
+    """
     if isinstance(exc, TelnyxAPIError):
-        return _api_error_status(exc)
+        return _api_error_status(exc, field_name)
     if isinstance(exc, UpstreamUnavailable):
         info = _error_info("UPSTREAM_UNAVAILABLE", {"cause": exc.reason})
         return _pack(grpc.StatusCode.UNAVAILABLE, str(exc), [info])
@@ -105,7 +109,7 @@ def invalid_argument_status(violations: list[tuple[str, str]], message: str) -> 
     return _pack(grpc.StatusCode.INVALID_ARGUMENT, message, [bad_request])
 
 
-def _api_error_status(exc: TelnyxAPIError) -> grpc.Status:
+def _api_error_status(exc: TelnyxAPIError, field_name: Callable[[str], str]) -> grpc.Status:
     errors = exc.errors[:_MAX_ERRORS_IN_DETAILS]
     details: list[Message] = []
     violations: list[error_details_pb2.BadRequest.FieldViolation] = []
@@ -122,7 +126,7 @@ def _api_error_status(exc: TelnyxAPIError) -> grpc.Status:
                 metadata[key] = value
         code = _text(error.get("code"))
         details.append(_error_info(code or f"HTTP_{exc.status}", metadata))
-        field = pointer_to_field_path(pointer) if pointer else ""
+        field = field_name(pointer) if pointer else ""
         if field:
             violations.append(
                 error_details_pb2.BadRequest.FieldViolation(field=field, description=detail or title)

@@ -71,7 +71,12 @@ class Translator:
         except RestError as exc:
             if record is not None:
                 record.upstream_status = exc.status if isinstance(exc, TelnyxAPIError) else 0
-            await context.abort_with_status(to_grpc_status(exc))
+            # Telnyx points at wire keys; name the caller's own fields (bridge's body `call_control_id` is
+            # `other_call_control_id` here).
+            desc = request.DESCRIPTOR
+            await context.abort_with_status(
+                to_grpc_status(exc, lambda pointer: field_path(desc, pointer, route.path_params))
+            )
         if record is not None:
             record.upstream_status = response.status
             record.upstream_attempts = response.attempts
