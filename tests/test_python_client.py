@@ -267,6 +267,22 @@ async def test_watch_skips_heartbeats_and_reconnects_after_the_last_cursor(fake:
     assert fake.seen[0].time_remaining is None
 
 
+async def test_ready_reconnects_when_the_first_attempt_is_unavailable(fake: FakeServer) -> None:
+    async def stream(request: events_pb2.WatchEventsRequest,
+                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+        if len(fake.seen) == 1:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "replica is draining")
+        yield _heartbeat("c5")
+        yield _event("c6", "call.hangup")
+
+    fake.watch_events = stream
+    async with VoiceClient(fake.target, timeout=30.0) as client:
+        async with client.watch(reconnect=True) as watch:
+            assert watch.reconnects == 1
+            assert watch.last_cursor == "c5"
+            assert [e.cursor async for e in watch] == ["c6"]
+
+
 async def test_watch_without_reconnect_raises_unavailable(fake: FakeServer) -> None:
     async def stream(request: events_pb2.WatchEventsRequest,
                      context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:

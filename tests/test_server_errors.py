@@ -69,6 +69,7 @@ BAD_IDS = {
     "question_mark": "abc?x=1",
     "hash": "abc#frag",
     "percent": "abc%2Fdef",
+    "dot": ".",
     "dot_dot": "..",
     "dot_dot_inside": "abc..def",
     "space": "abc def",

@@ -90,14 +90,30 @@ class EventWatch:
         """Open the stream now and wait for the server's opening heartbeat: every event accepted from
         then on will be delivered. (Iterating opens the stream too, but only when the first item is
         asked for — too late for events caused by a call made in between.)"""
-        if self._call is None and self._first is None:
+        failures = 0
+        while self._call is None and self._first is None:
             self._call = self._stub.WatchEvents(self.request(), timeout=self._timeout)
-            first = await self._call.read()
+            try:
+                first = await self._call.read()
+            except aio.AioRpcError as err:
+                self._call = None
+                if not self._may_reconnect(err, failures):
+                    raise
+                await asyncio.sleep(self._backoff(failures))
+                failures += 1
+                self.reconnects += 1
+                continue
             if first is not aio.EOF:
                 self._first = first
                 if first.WhichOneof("kind") == "heartbeat" and first.heartbeat.cursor:
                     self.last_cursor = first.heartbeat.cursor
         return self
+
+    def _may_reconnect(self, err: aio.AioRpcError, failures: int) -> bool:
+        """Whether a stream that ended with `err` is reopened (after `failures` fruitless attempts)."""
+        if not self._reconnect or err.code() not in RETRYABLE:
+            return False
+        return self._max_reconnects is None or failures < self._max_reconnects
 
     async def __anext__(self) -> events_pb2.Event:
         if self._iterator is None:
@@ -135,9 +151,7 @@ class EventWatch:
             except aio.AioRpcError as err:
                 if self._closed and err.code() == grpc.StatusCode.CANCELLED:
                     return
-                if not self._reconnect or err.code() not in RETRYABLE:
-                    raise
-                if self._max_reconnects is not None and failures >= self._max_reconnects:
+                if not self._may_reconnect(err, failures):
                     raise
                 await asyncio.sleep(self._backoff(failures))
                 failures += 1

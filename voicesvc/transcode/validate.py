@@ -85,8 +85,8 @@ def path_id_problem(value: str) -> str | None:
         return "must not be empty"
     if len(value) > MAX_ID_LENGTH:
         return f"must be at most {MAX_ID_LENGTH} characters"
-    if ".." in value:
-        return "must not contain '..'"
+    if ".." in value or value == ".":
+        return "must not be '.' or contain '..'"  # dot segments would address another path
     if _FORBIDDEN.search(value):
         return "must not contain '/', '?', '#', '%', '\\' or whitespace"
     if any(unicodedata.category(ch).startswith("C") for ch in value):
