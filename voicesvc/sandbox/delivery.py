@@ -169,12 +169,14 @@ class WebhookDispatcher:
             self._log(item, None, 0, False, error="no webhook url configured")
             return
         attempt = 0
+        last = len(item.urls) * self.policy.max_attempts
         for url in item.urls:
             for _ in range(self.policy.max_attempts):
                 attempt += 1
                 if await self._attempt(item, url, attempt):
                     return
-                await asyncio.sleep(self.policy.delay(attempt))
+                if attempt < last:  # after the final failure the call's next webhook goes out at once
+                    await asyncio.sleep(self.policy.delay(attempt))
 
     async def _attempt(self, item: _Outgoing, url: str, attempt: int) -> bool:
         injected = self._faults.for_delivery(item.event["event_type"])

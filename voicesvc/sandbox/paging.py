@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from voicesvc.sandbox.errors import BAD_REQUEST, ApiError, error_object
+from voicesvc.transcode.paging import MAX_PAGE_SIZE
 
 DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 250
 
 
 @dataclass(frozen=True)

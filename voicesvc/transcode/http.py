@@ -126,24 +126,3 @@ def decode_response(route: Route, document: Any) -> Message:
     if isinstance(total, int):
         response.total_size = total
     return response
-
-
-def encode_response(
-    route: Route, message: Message, *, page_number: int = 1, page_size: int = 20
-) -> dict[str, Any]:
-    """Telnyx's JSON for a response message (the sandbox answers with it). Lists carry `meta`
-    computed from `total_size`."""
-    if not route.is_list:
-        return {"data": to_json(message)}
-    items = [to_json(item) for item in getattr(message, list_field(route))]
-    total = message.total_size
-    pages = max(1, -(-total // page_size)) if page_size else 1
-    return {
-        "data": items,
-        "meta": {
-            "page_number": page_number,
-            "page_size": page_size,
-            "total_pages": pages,
-            "total_results": total,
-        },
-    }
