@@ -12,7 +12,7 @@ help:
 	@echo "make run     start voicesvc on the embedded sandbox (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)"
 	@echo "make test    run every test suite"
 	@echo "make proto   regenerate the Python stubs in voicesvc/v1 from protos/"
-	@echo "make lint    ruff + buf lint"
+	@echo "make lint    ruff + mypy + buf lint"
 	@echo "make breaking [AGAINST=ref]  refuse proto changes that break clients (default: against HEAD)"
 	@echo "make bench   run the benchmarks and print a table"
 
@@ -40,6 +40,7 @@ protos-from-reference: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python tools/gen_stubs.py --third-party $(THIRD_PARTY)
 	$(BIN)/buf lint
 

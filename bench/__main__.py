@@ -30,8 +30,8 @@ async def _main() -> None:
     try:
         from bench import events
     except ImportError:
-        events = None  # type: ignore[assignment]
-    if events is not None:
+        pass
+    else:
         rows += await events.run()
     print(f"voicesvc benchmarks — Python {platform.python_version()}, {platform.machine()}, loopback")
     print(_table(rows))

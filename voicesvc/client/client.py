@@ -83,7 +83,8 @@ class VoiceClient:
         `fields` are any other `DialCallRequest` fields by their proto names (`client_state=...`,
         `timeout_secs=30`, nested messages as dicts).
         """
-        request = call_control_pb2.DialCallRequest(connection_id=connection_id, **{"from": from_}, **fields)
+        from_field: dict[str, Any] = {"from": from_}  # `from` is a keyword, so it cannot be passed by name
+        request = call_control_pb2.DialCallRequest(connection_id=connection_id, **from_field, **fields)
         if isinstance(to, str):
             request.to_string = to
         else:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from google.protobuf import any_pb2
+from typing import cast
+
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
@@ -40,15 +43,16 @@ def error_details(error: aio.AioRpcError) -> list[Message]:
 
 def _unpack(any_msg: any_pb2.Any) -> Message | None:
     for cls in _DETAIL_TYPES:
-        if any_msg.Is(cls.DESCRIPTOR):
+        # The stubs type DESCRIPTOR as a union with upb's C descriptor class; at runtime it is a Descriptor.
+        if any_msg.Is(cast(Descriptor, cls.DESCRIPTOR)):
             msg = cls()
             any_msg.Unpack(msg)
             return msg
     return None
 
 
-def _seconds(duration: Message) -> str:
-    value = duration.seconds + duration.nanos / 1e9  # type: ignore[attr-defined]
+def _seconds(duration: duration_pb2.Duration) -> str:
+    value = duration.seconds + duration.nanos / 1e9
     return f"{value:g}s"
 
 

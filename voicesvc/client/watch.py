@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import types
 from collections.abc import AsyncGenerator, Sequence
 
 import grpc
@@ -169,8 +170,10 @@ class EventWatch:
         self._closed = True
         if self._call is not None:
             self._call.cancel()
-        if self._iterator is not None and self._iterator.ag_running is False:
-            await self._iterator.aclose()
+        # `_events()` returns a native async generator, the only kind with `ag_running`.
+        it = self._iterator
+        if isinstance(it, types.AsyncGeneratorType) and it.ag_running is False:
+            await it.aclose()
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:

@@ -18,7 +18,7 @@ from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
 from voicesvc.events.log import StoredEvent
-from voicesvc.transcode import wire
+from voicesvc.transcode import descriptors, wire
 from voicesvc.v1 import events_pb2
 
 __all__ = ["CORRELATION_FIELDS", "EventConverter", "payload_member", "to_event"]
@@ -104,7 +104,7 @@ def to_event(stored: StoredEvent) -> events_pb2.Event:
     if member is not None and isinstance(payload, dict):
         typed = getattr(event, member.name)
         try:
-            wire.from_json(member.message_type, payload, into=typed)
+            wire.from_json(descriptors.message_type(member), payload, into=typed)
         except (ValueError, TypeError, wire.WireError):
             typed.Clear()
         typed.SetInParent()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 import grpc
@@ -253,7 +253,7 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
 
     async def _follow(
         self, subscription: Subscription, plan: _Plan
-    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    ) -> AsyncGenerator[events_pb2.WatchEventsResponse, None]:
         loop = asyncio.get_running_loop()
         yield _heartbeat(subscription)
         next_beat = loop.time() + plan.heartbeat_s

@@ -114,7 +114,8 @@ def _api_error_status(exc: TelnyxAPIError, field_name: Callable[[str], str]) -> 
     details: list[Message] = []
     violations: list[error_details_pb2.BadRequest.FieldViolation] = []
     for error in errors:
-        source = error.get("source") if isinstance(error.get("source"), dict) else {}
+        raw_source = error.get("source")
+        source = raw_source if isinstance(raw_source, dict) else {}
         pointer = _text(source.get("pointer"))
         parameter = _text(source.get("parameter"))
         title = _text(error.get("title"))

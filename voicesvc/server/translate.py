@@ -73,7 +73,7 @@ class Translator:
                 record.upstream_status = exc.status if isinstance(exc, TelnyxAPIError) else 0
             # Telnyx points at wire keys; name the caller's own fields (bridge's body `call_control_id` is
             # `other_call_control_id` here).
-            desc = request.DESCRIPTOR
+            desc = descriptors.descriptor_of(request)
             await context.abort_with_status(
                 to_grpc_status(exc, lambda pointer: field_path(desc, pointer, route.path_params))
             )
@@ -87,7 +87,7 @@ class Translator:
     ) -> RestRequest:
         """The REST request for `request`, or an INVALID_ARGUMENT abort naming every bad field."""
         violations = [
-            (field_path(request.DESCRIPTOR, pointer, route.path_params), "is required")
+            (field_path(descriptors.descriptor_of(request), pointer, route.path_params), "is required")
             for pointer in missing_required(request, exclude=frozenset(route.path_params))
         ]
         dedup = route.dedup_field
@@ -104,6 +104,7 @@ class Translator:
         if violations or rest is None:
             summary = "invalid request: " + "; ".join(f"{f} {d}" for f, d in violations)
             await context.abort_with_status(invalid_argument_status(violations, summary))
+        assert rest is not None  # abort_with_status raises
         return rest
 
 
@@ -139,7 +140,7 @@ def field_path(message: Descriptor, pointer: str, exclude: tuple[str, ...] = ())
             name = target.name
             if descriptors.is_map(target):
                 in_map = True
-                map_values = target.message_type.fields_by_name["value"].message_type
+                map_values = descriptors.message_type(target).fields_by_name["value"].message_type
             else:
                 desc = target.message_type
         elif isinstance(target, OneofDescriptor):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 from types import ModuleType
+from typing import cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor, OneofDescriptor
+from google.protobuf.message import Message
 
 from voicesvc.v1 import (
     call_control_applications_pb2,
@@ -30,6 +32,20 @@ MODULES: tuple[ModuleType, ...] = (
 STRUCT = "google.protobuf.Struct"
 VALUE = "google.protobuf.Value"
 LIST_VALUE = "google.protobuf.ListValue"
+
+
+def descriptor_of(message: Message | type[Message]) -> Descriptor:
+    """`message.DESCRIPTOR`, typed as the public descriptor class. The stubs type it as a union with
+    upb's C descriptor class, which at runtime is an instance of `google.protobuf.descriptor.Descriptor`
+    (its metaclass makes `isinstance` accept the C classes), with the same interface."""
+    return cast(Descriptor, message.DESCRIPTOR)
+
+
+def message_type(field: FieldDescriptor) -> Descriptor:
+    """The message type of a `TYPE_MESSAGE` field (map fields included)."""
+    mt = field.message_type
+    assert mt is not None, f"{field.full_name} is not a message field"
+    return mt
 
 
 def wire_name(field: FieldDescriptor) -> str:
@@ -83,7 +99,7 @@ def is_union_oneof(oneof: OneofDescriptor) -> bool:
 
 @functools.cache
 def is_map(field: FieldDescriptor) -> bool:
-    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
+    return field.type == FieldDescriptor.TYPE_MESSAGE and message_type(field).GetOptions().map_entry
 
 
 def is_repeated(field: FieldDescriptor) -> bool:
@@ -109,9 +125,11 @@ def enum_maps(enum: EnumDescriptor) -> tuple[dict[int, str], dict[str, int]]:
 
 
 @functools.cache
-def fields_by_wire_name(message: Descriptor, exclude: frozenset[str] = frozenset()) -> dict[str, object]:
+def fields_by_wire_name(
+    message: Descriptor, exclude: frozenset[str] = frozenset()
+) -> dict[str, FieldDescriptor | OneofDescriptor]:
     """JSON key → field, or → oneof for field-level unions; `exclude` drops fields by proto name."""
-    out: dict[str, object] = {}
+    out: dict[str, FieldDescriptor | OneofDescriptor] = {}
     for field in message.fields:
         if field.name in exclude:
             continue

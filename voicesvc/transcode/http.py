@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 from urllib.parse import quote
 
 from google.protobuf.message import Message
@@ -16,6 +16,20 @@ from voicesvc.transcode.wire import Violation, WireError, from_json, to_json
 
 PAGE_FIELDS = frozenset({"page_size", "page_token"})
 _PATH_SAFE = ":@!$&'()*+,;=-._~"
+
+
+class _ListRequest(Protocol):
+    """The paging fields every list RPC's request has (`Route.is_list`)."""
+
+    page_token: str
+    page_size: int
+
+
+class _ListResponse(Protocol):
+    """The paging fields every list RPC's response has."""
+
+    next_page_token: str
+    total_size: int
 
 
 @dataclass(frozen=True)
@@ -46,13 +60,14 @@ def encode_request(route: Route, message: Message) -> RestRequest:
         return RestRequest(route.http_method, path, [], to_json(message, exclude=exclude))
     pairs = query.flatten(to_json(message, exclude=exclude | PAGE_FIELDS))
     if route.is_list:
-        token = message.page_token
+        paged = cast(_ListRequest, message)
+        token = paged.page_token
         if token:
             try:
                 pairs.append(("page[number]", str(paging.decode_page_token(token))))
             except paging.PageTokenError as exc:
                 raise WireError([Violation("/page_token", str(exc))]) from exc
-        size = message.page_size
+        size = paged.page_size
         if size < 0 or size > paging.MAX_PAGE_SIZE:
             raise WireError(
                 [Violation("/page_size", f"page_size must be between 0 and {paging.MAX_PAGE_SIZE}")]
@@ -86,6 +101,7 @@ def decode_request(
     from_json(
         route.request_cls, data, strict=True, coerce_strings=True, exclude=exclude | PAGE_FIELDS, into=message
     )
+    paged = cast(_ListRequest, message)
     violations = []
     for key, value in page_pairs:
         if not route.is_list:
@@ -93,9 +109,9 @@ def decode_request(
         elif not value.isdigit() or int(value) < 1:
             violations.append(Violation(f"/{key}", "must be a positive integer"))
         elif key == "page[number]":
-            message.page_token = paging.encode_page_token(int(value))
+            paged.page_token = paging.encode_page_token(int(value))
         else:
-            message.page_size = int(value)
+            paged.page_size = int(value)
     if violations:
         raise WireError(violations)
     return message
@@ -121,8 +137,9 @@ def decode_response(route: Route, document: Any) -> Message:
         items.append(from_json(item_cls, item))
     meta = document.get("meta") or {}
     page, pages, total = meta.get("page_number"), meta.get("total_pages"), meta.get("total_results")
+    paged = cast(_ListResponse, response)
     if isinstance(page, int) and isinstance(pages, int) and page < pages:
-        response.next_page_token = paging.encode_page_token(page + 1)
+        paged.next_page_token = paging.encode_page_token(page + 1)
     if isinstance(total, int):
-        response.total_size = total
+        paged.total_size = total
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 from urllib.parse import unquote
 
 from google.api import annotations_pb2
@@ -14,8 +15,16 @@ from google.protobuf.message import Message
 from voicesvc.transcode.descriptors import MODULES
 from voicesvc.transcode.wire import message_class
 
+if TYPE_CHECKING:
+    from google.api.http_pb2 import HttpRule
+    from google.protobuf.descriptor_pb2 import MethodOptions
+    from google.protobuf.internal.extension_dict import _ExtensionFieldDescriptor
+
 _PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _VERBS = ("get", "put", "post", "delete", "patch")
+# googleapis-common-protos' stubs type extensions as plain FieldDescriptors; say what this one extends
+# and holds so `Extensions[...]` type-checks.
+_HTTP_RULE = cast("_ExtensionFieldDescriptor[MethodOptions, HttpRule]", annotations_pb2.http)
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ class Route:
 
 
 def _route(service: ServiceDescriptor, method: MethodDescriptor) -> Route:
-    rule = method.GetOptions().Extensions[annotations_pb2.http]
+    rule = method.GetOptions().Extensions[_HTTP_RULE]
     verb = rule.WhichOneof("pattern")
     if verb not in _VERBS:
         raise ValueError(f"{method.full_name} has no supported google.api.http rule")
@@ -86,7 +95,7 @@ def _build() -> tuple[Route, ...]:
     for module in MODULES:
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
-                if method.GetOptions().HasExtension(annotations_pb2.http):
+                if method.GetOptions().HasExtension(_HTTP_RULE):
                     out.append(_route(service, method))
     return tuple(out)
 

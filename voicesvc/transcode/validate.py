@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING, cast
 
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import FieldDescriptor
@@ -11,12 +12,24 @@ from google.protobuf.message import Message
 
 from voicesvc.transcode import descriptors as d
 
+if TYPE_CHECKING:
+    from google.protobuf.descriptor_pb2 import FieldOptions
+    from google.protobuf.internal.containers import RepeatedScalarFieldContainer
+    from google.protobuf.internal.extension_dict import _ExtensionFieldDescriptor
+
 MAX_ID_LENGTH = 256
 _FORBIDDEN = re.compile(r"[/?#%\\\s]")
 
+# googleapis-common-protos' stubs type extensions as plain FieldDescriptors; say what this one extends
+# and holds (a repeated `google.api.FieldBehavior`) so `Extensions[...]` type-checks.
+_FIELD_BEHAVIOR = cast(
+    "_ExtensionFieldDescriptor[FieldOptions, RepeatedScalarFieldContainer[field_behavior_pb2.FieldBehavior]]",
+    field_behavior_pb2.field_behavior,
+)
+
 
 def is_required(field: FieldDescriptor) -> bool:
-    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    behaviors = field.GetOptions().Extensions[_FIELD_BEHAVIOR]
     return field_behavior_pb2.REQUIRED in behaviors
 
 
@@ -25,10 +38,10 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
     sub-messages, list items, map values and union members. A required string that is empty
     counts as missing."""
     out: list[str] = []
-    desc = message.DESCRIPTOR
+    desc = d.descriptor_of(message)
     if desc.full_name in (d.STRUCT, d.VALUE):
         return out
-    seen_oneofs = set()
+    seen_oneofs: set[str] = set()
     for f in desc.fields:
         if f.name in exclude:
             continue
@@ -49,7 +62,7 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
             continue
         key = f"{pointer}/{d.wire_name(f)}"
         if d.is_map(f):
-            vf = f.message_type.fields_by_name["value"]
+            vf = d.message_type(f).fields_by_name["value"]
             value = getattr(message, f.name)
             if is_required(f) and not value:
                 out.append(key)

@@ -52,7 +52,7 @@ def message_class(desc: Descriptor) -> type[Message]:
 # -- message → JSON ------------------------------------------------------------------------------------------
 def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
     """The JSON value of a message; `exclude` names top-level fields to leave out (path parameters)."""
-    desc = message.DESCRIPTOR
+    desc = d.descriptor_of(message)
     if desc.full_name in (d.STRUCT, d.VALUE):
         return json_format.MessageToDict(message)
     shape = d.shape(desc)
@@ -89,7 +89,7 @@ def _json_key(f: FieldDescriptor) -> str:
 
 def _value(f: FieldDescriptor, value: Any) -> Any:
     if d.is_map(f):
-        vf = f.message_type.fields_by_name["value"]
+        vf = d.message_type(f).fields_by_name["value"]
         return {k: _single(vf, v) for k, v in value.items()}
     if f.is_repeated:
         return [_single(f, v) for v in value]
@@ -125,7 +125,7 @@ class _Decoder:
 
     def message(self, msg: Message, data: Any, pointer: str, exclude: frozenset[str] = frozenset()) -> bool:
         """Fills `msg` from `data`; False when the data cannot be this message at all."""
-        desc = msg.DESCRIPTOR
+        desc = d.descriptor_of(msg)
         if desc.full_name == d.STRUCT:
             if not isinstance(data, dict):
                 self.fail(pointer, "must be an object")
@@ -171,7 +171,7 @@ class _Decoder:
             if not isinstance(value, dict):
                 self.fail(pointer, "must be an object")
                 return
-            vf = f.message_type.fields_by_name["value"]
+            vf = d.message_type(f).fields_by_name["value"]
             target = getattr(msg, f.name)
             for k, v in value.items():
                 sub = f"{pointer}/{_escape(k)}"
@@ -201,7 +201,7 @@ class _Decoder:
     def append(self, msg: Message, f: FieldDescriptor, item: Any, pointer: str) -> None:
         container = getattr(msg, f.name)
         if f.type == _T.TYPE_MESSAGE:
-            sub = message_class(f.message_type)()
+            sub = message_class(d.message_type(f))()
             if self.message(sub, item, pointer):
                 container.append(sub)
             return
@@ -213,7 +213,7 @@ class _Decoder:
         for f in _candidates(oneof, value):
             if f.type == _T.TYPE_MESSAGE:
                 trial = _Decoder(True, self.coerce, frozenset())
-                sub = message_class(f.message_type)()
+                sub = message_class(d.message_type(f))()
                 if trial.message(sub, value, pointer) and not trial.violations:
                     getattr(msg, f.name).CopyFrom(sub)
                     return True
@@ -268,10 +268,10 @@ class _Decoder:
 
 def _candidates(oneof: OneofDescriptor, value: Any) -> list[FieldDescriptor]:
     """The union members worth trying for a JSON value, the likeliest first."""
-    out = []
+    out: list[FieldDescriptor] = []
     for f in oneof.fields:
         if f.type == _T.TYPE_MESSAGE:
-            mt = f.message_type
+            mt = d.message_type(f)
             shape = d.shape(mt)
             disc = d.discriminator(mt)
             if isinstance(value, list) and shape == options_pb2.WIRE_SHAPE_LIST:
