@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
@@ -55,8 +56,9 @@ async def append(log: MemoryEventLog, padding: int = 0) -> None:
     await log.append(raw, event_id, "call.answered")
 
 
-async def test_a_log_failure_mid_stream_ends_it_with_unavailable() -> None:
-    log = FlakyLog()
+@contextlib.asynccontextmanager
+async def streaming(log: MemoryEventLog) -> AsyncIterator[grpc.aio.Channel]:
+    """Serve WatchEvents from `log` on a free loopback port; a channel to it. Closes the log after."""
     await log.start()
     server = grpc.aio.server()
     events_pb2_grpc.add_EventStreamServicer_to_server(EventStreamServicer(log), server)
@@ -64,41 +66,38 @@ async def test_a_log_failure_mid_stream_ends_it_with_unavailable() -> None:
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            watcher = await Watcher.open(channel)
-            await append(log)
-            assert (await watcher.read()).WhichOneof("kind") == "event"
-            log.failing = True
-            await append(log)
-            failure = await watcher.failure()
-            assert failure.code() == grpc.StatusCode.UNAVAILABLE
-            info = error_info(failure)
-            assert info is not None and info.reason == "EVENT_LOG_UNAVAILABLE"
+            yield channel
     finally:
         await server.stop(0)
         await log.close()
+
+
+async def test_a_log_failure_mid_stream_ends_it_with_unavailable() -> None:
+    log = FlakyLog()
+    async with streaming(log) as channel:
+        watcher = await Watcher.open(channel)
+        await append(log)
+        assert (await watcher.read()).WhichOneof("kind") == "event"
+        log.failing = True
+        await append(log)
+        failure = await watcher.failure()
+        assert failure.code() == grpc.StatusCode.UNAVAILABLE
+        info = error_info(failure)
+        assert info is not None and info.reason == "EVENT_LOG_UNAVAILABLE"
 
 
 async def test_a_reader_overtaken_by_retention_mid_stream_gets_out_of_range() -> None:
     log = MemoryEventLog(max_events=8)
-    await log.start()
-    server = grpc.aio.server()
-    events_pb2_grpc.add_EventStreamServicer_to_server(EventStreamServicer(log), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            watcher = await Watcher.open(channel)
+    async with streaming(log) as channel:
+        watcher = await Watcher.open(channel)
+        await append(log)
+        assert (await watcher.read()).WhichOneof("kind") == "event"
+        # The log accepts 100 events before the stream's reader gets its turn: its next position, the
+        # event after the one it delivered, has been evicted from the 8-event ring by then.
+        for _ in range(100):
             await append(log)
-            assert (await watcher.read()).WhichOneof("kind") == "event"
-            # The log accepts 100 events before the stream's reader gets its turn: its next position, the
-            # event after the one it delivered, has been evicted from the 8-event ring by then.
-            for _ in range(100):
-                await append(log)
-            failure = await watcher.failure()
-            assert failure.code() == grpc.StatusCode.OUT_OF_RANGE
-            info = error_info(failure)
-            assert info is not None and info.reason == "CURSOR_EXPIRED" and info.metadata["oldest_cursor"]
-            assert info.metadata["oldest_cursor"] in failure.details()
-    finally:
-        await server.stop(0)
-        await log.close()
+        failure = await watcher.failure()
+        assert failure.code() == grpc.StatusCode.OUT_OF_RANGE
+        info = error_info(failure)
+        assert info is not None and info.reason == "CURSOR_EXPIRED" and info.metadata["oldest_cursor"]
+        assert info.metadata["oldest_cursor"] in failure.details()
