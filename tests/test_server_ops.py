@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -26,7 +27,9 @@ from voicesvc.config import Settings
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.sandbox import SandboxConfig
 from voicesvc.server.app import VoiceService
+from voicesvc.server.interceptors import ObservabilityInterceptor
 from voicesvc.server.logging import configure_logging
+from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import service_names
 from voicesvc.transcode.routes import BY_METHOD
 from voicesvc.v1 import call_control_pb2 as cc_pb2
@@ -163,6 +166,51 @@ async def test_metrics_count_rpcs_and_upstream_requests(stack: Stack) -> None:
     assert latency[(("method", method),)] == 2
     upstream = samples(after, "voicesvc_upstream_requests_total")
     assert upstream == {(("method", "POST"), ("status", "200")): 1}
+
+
+class _AbortingContext:
+    """Just enough of a servicer context for one aborted RPC; notes what `/metrics` held when the status
+    went out (grpc.aio sends it inside `abort`)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.counted_at_abort: dict[tuple[tuple[str, str], ...], float] | None = None
+
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:1"
+
+    async def send_initial_metadata(self, _metadata: Any) -> None:
+        return None
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.INVALID_ARGUMENT
+
+    async def abort(self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()) -> None:
+        rendered = self.metrics.render().decode()
+        self.counted_at_abort = samples(rendered, "voicesvc_rpc_requests_total")
+        raise grpc.aio.AbortError(details)
+
+
+async def test_an_aborted_rpc_is_counted_before_its_status_is_sent() -> None:
+    metrics = Metrics()
+    interceptor = ObservabilityInterceptor(metrics)
+
+    async def refuse(_request: Any, context: grpc.aio.ServicerContext) -> None:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad")
+
+    async def continuation(_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        return grpc.unary_unary_rpc_method_handler(refuse)
+
+    details = SimpleNamespace(method="/test.Svc/Refuse", invocation_metadata=())
+    handler = await interceptor.intercept_service(continuation, details)  # type: ignore[arg-type]
+    assert handler is not None
+    context = _AbortingContext(metrics)
+    with pytest.raises(grpc.aio.AbortError):
+        await handler.unary_unary(None, context)
+    key = (("code", "INVALID_ARGUMENT"), ("method", "/test.Svc/Refuse"))
+    assert context.counted_at_abort == {key: 1}
+    # ...and only once, although the abort also passes through the interceptor's own cleanup.
+    assert samples(metrics.render().decode(), "voicesvc_rpc_requests_total") == {key: 1}
 
 
 # ------------------------------------------------------------------ logs

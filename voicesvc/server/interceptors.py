@@ -93,6 +93,42 @@ class InFlight:
         await self._idle.wait()
 
 
+class _Outcome:
+    """Reports one RPC's final code exactly once, to the access log and the metrics."""
+
+    def __init__(self, report: Callable[[grpc.StatusCode], None]) -> None:
+        self._report = report
+        self._done = False
+
+    def settle(self, code: grpc.StatusCode) -> None:
+        if not self._done:
+            self._done = True
+            self._report(code)
+
+
+class _SettleBeforeAbort:
+    """The servicer's context, except that an abort settles the outcome first.
+
+    grpc.aio puts the status on the wire inside `abort()`, before the exception it raises reaches any
+    `finally`: settling there means a caller who has seen the status also finds it in `/metrics`.
+    """
+
+    def __init__(self, context: grpc.aio.ServicerContext, outcome: _Outcome) -> None:
+        self._context = context
+        self._outcome = outcome
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    async def abort(self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()) -> None:
+        self._outcome.settle(code)
+        await self._context.abort(code, details, trailing_metadata)
+
+    async def abort_with_status(self, status: grpc.Status) -> None:
+        self._outcome.settle(status.code)
+        await self._context.abort_with_status(status)
+
+
 class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
     """Gives every RPC a request id (echoed as `x-request-id` initial metadata), binds it and the method to
     the log context, writes one access-log line per RPC and records the RPC metrics."""
@@ -147,11 +183,12 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
             record = self._begin(method, request_id, context)
             started = time.monotonic()
+            outcome = _Outcome(lambda code: self._finish(method, record, code, started))
             code = grpc.StatusCode.OK
             self.inflight.enter()
             try:
                 await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
-                result = behavior(request, context)
+                result = behavior(request, _SettleBeforeAbort(context, outcome))
                 if inspect.isawaitable(result):
                     result = await result
                 code = context.code() or grpc.StatusCode.OK
@@ -161,7 +198,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                 raise
             finally:
                 self.inflight.leave()
-                self._finish(method, record, code, started)
+                outcome.settle(code)
 
         return observed
 
@@ -187,8 +224,9 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
             ) -> AsyncIterator[Any]:
                 record = self._begin(method, request_id, context)
                 started = time.monotonic()
+                outcome = _Outcome(lambda code: self._finish(method, record, code, started))
                 code = grpc.StatusCode.OK
-                responses = behavior(request, context)
+                responses = behavior(request, _SettleBeforeAbort(context, outcome))
                 try:
                     await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
                     async for item in responses:
@@ -200,13 +238,14 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                 finally:
                     # Close the servicer's generator here, in this task, rather than at garbage collection.
                     await responses.aclose()
-                    self._finish(method, record, code, started)
+                    outcome.settle(code)
 
             return observed_generator
 
         async def observed_writer(request: Any, context: grpc.aio.ServicerContext) -> None:
             record = self._begin(method, request_id, context)
             started = time.monotonic()
+            outcome = _Outcome(lambda code: self._finish(method, record, code, started))
             code = grpc.StatusCode.OK
             limit: asyncio.Timeout | None = None
             try:
@@ -218,7 +257,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                     try:
                         if self._ending:
                             limit.reschedule(asyncio.get_running_loop().time())
-                        result = behavior(request, context)
+                        result = behavior(request, _SettleBeforeAbort(context, outcome))
                         if inspect.isawaitable(result):
                             await result
                     finally:
@@ -229,12 +268,13 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                     code = grpc.StatusCode.UNKNOWN
                     raise
                 code = grpc.StatusCode.UNAVAILABLE
+                outcome.settle(code)
                 await context.abort(code, _SHUTDOWN_MESSAGE)
             except BaseException as exc:
                 code = _failure_code(exc, context)
                 raise
             finally:
-                self._finish(method, record, code, started)
+                outcome.settle(code)
 
         return observed_writer
 
