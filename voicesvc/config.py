@@ -74,6 +74,7 @@ class Settings:
     events_max_bytes: int = -1
     events_dedup_window: float | None = None
     """None: an hour, or the retention when that is shorter."""
+    events_outage_grace: float = 10.0
     webhook_public_keys: tuple[str, ...] = ()
     webhook_tolerance: float = 300.0
     webhook_max_body_bytes: int = 1024 * 1024
@@ -114,6 +115,8 @@ class Settings:
         ):
             # A delivery replayed within the timestamp tolerance must still be recognised as a duplicate.
             raise ConfigError("events_dedup_window must be between webhook_tolerance and events_max_age")
+        if self.events_outage_grace < 0:
+            raise ConfigError("events_outage_grace must not be negative")
         if self.events_max_bytes == 0 or self.events_max_bytes < -1:
             raise ConfigError("events_max_bytes must be positive, or -1 for no limit")
         if self.webhook_tolerance <= 0 or self.webhook_max_body_bytes < 1:
@@ -263,6 +266,10 @@ OPTIONS: tuple[Option, ...] = (
            metavar="SECONDS",
            help="NATS backend: how long a delivered event id is remembered, so a repeat is stored once "
                 "(at least --webhook-tolerance; the memory log remembers ids for its whole retention)"),
+    Option("events_outage_grace", "--events-outage-grace", "VOICESVC_EVENTS_OUTAGE_GRACE", float, "events",
+           metavar="SECONDS",
+           help="NATS backend: how long open WatchEvents streams wait for a lost NATS connection to come "
+                "back before ending with UNAVAILABLE (meanwhile webhooks get 503, new streams UNAVAILABLE)"),
     Option("events_max_bytes", "--events-max-bytes", "VOICESVC_EVENTS_MAX_BYTES", int, "events",
            metavar="BYTES", help="NATS backend: size of the JetStream stream at most (-1: no limit)"),
     Option("webhook_public_keys", "--webhook-public-key", "TELNYX_PUBLIC_KEY", group="events",

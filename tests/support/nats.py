@@ -89,18 +89,37 @@ class NatsServer:
         binary = find_nats_server()
         for _ in range(5):
             self.port = _free_port()
-            self._process = subprocess.Popen(
-                [binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + self.startup_timeout_s
-            while time.monotonic() < deadline and self._process.poll() is None:
-                if _jetstream_ready(self.port):
-                    return
-                time.sleep(0.05)
-            self.stop()
+            if self._launch(binary):
+                return
         raise RuntimeError("nats-server did not start")
+
+    def restart(self) -> None:
+        """Start a stopped server again on the same port and store, as an operator would after an outage:
+        the stream's events are kept, in-memory consumers are not."""
+        if not self._launch(find_nats_server()):
+            raise RuntimeError(f"nats-server did not start again on port {self.port}")
+
+    def kill(self) -> None:
+        """Stop the server abruptly (SIGKILL), as a crash would."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+
+    def _launch(self, binary: str) -> bool:
+        """Run the server on `self.port`; True once JetStream answers, False (and stopped) otherwise."""
+        self._process = subprocess.Popen(
+            [binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline and self._process.poll() is None:
+            if _jetstream_ready(self.port):
+                return True
+            time.sleep(0.05)
+        self.stop()
+        return False
 
     def stop(self) -> None:
         """Terminate the server (kill it if it does not exit promptly)."""

@@ -16,7 +16,7 @@ import binascii
 import re
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, NamedTuple, Self
@@ -363,6 +363,13 @@ class EventLog(ABC):
     def cursor(self, seq: int) -> str:
         """The cursor of position `seq` in this log."""
         return encode_cursor(seq, self.epoch)
+
+    def on_availability(self, callback: Callable[[bool], None]) -> None:
+        """Have `callback(available)` called whenever the log loses or regains its storage.
+
+        A log in the process (the memory log) is always available, and never calls it.
+        """
+        return None
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -97,6 +97,10 @@ class NatsEventLog(EventLog):
     new stream (-1 for no limit); de-duplication by event id covers `duplicate_window_s`. Subscriptions
     renew their pull every `pull_expires_s` while idle (their checkpoint advances then), and their server-side
     consumer is removed `consumer_inactive_s` after its reader stops reading (it is recreated transparently).
+
+    While the connection to NATS is lost, appends and new subscriptions fail at once with `LogUnavailable`;
+    open subscriptions wait up to `outage_grace_s` for the client to reconnect and then go on where they were,
+    or fail with `LogUnavailable` when the outage lasts longer.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class NatsEventLog(EventLog):
         pull_batch: int = 64,
         pull_expires_s: float = 10.0,
         consumer_inactive_s: float = 300.0,
+        outage_grace_s: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not _STREAM_NAME.fullmatch(stream):
@@ -125,6 +130,8 @@ class NatsEventLog(EventLog):
             raise ValueError("max_age_s and duplicate_window_s must be positive")
         if pull_batch < 1 or pull_expires_s <= 0 or consumer_inactive_s <= pull_expires_s:
             raise ValueError("need pull_batch >= 1 and 0 < pull_expires_s < consumer_inactive_s")
+        if outage_grace_s < 0:
+            raise ValueError("outage_grace_s must not be negative")
         self._servers = [url] if isinstance(url, str) else list(url)
         self._stream = stream
         self._prefix = subject_prefix
@@ -138,6 +145,10 @@ class NatsEventLog(EventLog):
         self.pull_batch = pull_batch
         self.pull_expires_s = pull_expires_s
         self.consumer_inactive_s = consumer_inactive_s
+        self.outage_grace_s = outage_grace_s
+        self._down_since: float | None = None
+        """Loop time at which the connection was lost; None while connected."""
+        self._availability_callbacks: list[Callable[[bool], None]] = []
         self._clock = clock
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
@@ -355,6 +366,10 @@ class NatsEventLog(EventLog):
             raise LogClosed("event log is closed")
         if self._js is None:
             raise LogUnavailable("event log not started")
+        if self._nc is not None and not self._nc.is_connected:
+            # Fail now rather than queue behind the reconnection: a webhook gets its 503 at once (Telnyx
+            # retries it) and a new subscriber its UNAVAILABLE.
+            raise LogUnavailable("not connected to NATS; reconnecting")
         return self._js
 
     def _nats(self) -> NatsClient:
@@ -416,11 +431,38 @@ class NatsEventLog(EventLog):
         logger.warning("nats_error", error=repr(exc))
 
     async def _on_disconnected(self) -> None:
-        if not self._closed:
-            logger.warning("nats_disconnected")
+        if self._closed:
+            return
+        logger.warning("nats_disconnected", subscriptions=len(self._subs), grace_s=self.outage_grace_s)
+        self._down_since = asyncio.get_running_loop().time()
+        for sub in list(self._subs):
+            sub._notify()  # to wait no longer than the grace period
+        self._report_availability(False)
+
+    def on_availability(self, callback: Callable[[bool], None]) -> None:
+        self._availability_callbacks.append(callback)
+
+    def _report_availability(self, available: bool) -> None:
+        for callback in self._availability_callbacks:
+            try:
+                callback(available)
+            except Exception:
+                logger.exception("availability_callback_failed")
+
+    def _outage_ends_at(self) -> float | None:
+        """Loop time at which open subscriptions give up on the lost connection; None while connected."""
+        down = self._down_since
+        return None if down is None else down + self.outage_grace_s
 
     async def _on_reconnected(self) -> None:
-        logger.info("nats_reconnected")
+        logger.info("nats_reconnected", subscriptions=len(self._subs))
+        self._down_since = None
+        self._report_availability(True)
+        # Pull requests made before the outage may be gone with the server (and a restarted server has
+        # lost the in-memory consumers too): every subscription re-checks its consumer and pulls again now,
+        # rather than when its pull would have expired.
+        for sub in list(self._subs):
+            sub._presume_pull_lost()
 
 
 def _consume_exception(task: asyncio.Task[Any]) -> None:
@@ -479,15 +521,23 @@ class _NatsSubscription(Subscription):
                         return event
                     continue
                 pull = self._pull
-                if pull is None or pull.outcome is not None or loop.time() >= pull.deadline:
+                outage_ends = self._log._outage_ends_at()
+                if outage_ends is not None:
+                    # Nothing can be asked of NATS now: wait for the reconnection (which re-pulls at once)
+                    # or the end of the grace period.
+                    wake_at = outage_ends
+                elif pull is None or pull.outcome is not None or loop.time() >= pull.deadline:
                     await self._settle(pull)
                     await self._request()
                     continue
+                else:
+                    wake_at = pull.deadline
             except (CursorExpired, LogUnavailable) as exc:
                 self._raise_if_ended()
                 self._error = exc
                 raise
-            wake_at = pull.deadline if deadline is None else min(pull.deadline, deadline)
+            if deadline is not None:
+                wake_at = min(wake_at, deadline)
             await self._sleep_until(wake_at)
             if deadline is not None and loop.time() >= deadline and not self._buffer:
                 return None
@@ -614,6 +664,12 @@ class _NatsSubscription(Subscription):
         finally:
             self._wake = None
 
+    def _presume_pull_lost(self) -> None:
+        pull = self._pull
+        if pull is not None and pull.outcome is None:
+            pull.deadline = 0.0
+        self._notify()
+
     def _notify(self) -> None:
         waiter = self._wake
         if waiter is not None and not waiter.done():
@@ -625,6 +681,10 @@ class _NatsSubscription(Subscription):
         if self._closed:
             raise StopAsyncIteration
         if self._error is not None:
+            raise self._error
+        gives_up = self._log._outage_ends_at()
+        if gives_up is not None and asyncio.get_running_loop().time() >= gives_up:
+            self._error = LogUnavailable(f"NATS unreachable for more than {self._log.outage_grace_s:g} s")
             raise self._error
 
     # -- the server-side consumer ------------------------------------------------------------------

@@ -41,6 +41,7 @@ log = structlog.get_logger("voicesvc.server")
 
 EVENT_STREAM_SERVICE = events_pb2.DESCRIPTOR.services_by_name["EventStream"].full_name
 _SANDBOX_PREFIX = "/v2"
+_LOG_UNAVAILABLE = "event log unavailable"
 
 
 def _free_port(host: str) -> int:
@@ -64,7 +65,7 @@ def make_event_log(settings: Settings) -> EventLog:
         return MemoryEventLog(max_events=settings.events_max_events, max_age_s=settings.events_max_age)
     return NatsEventLog(settings.events_backend, max_age_s=settings.events_max_age,
                         max_msgs=settings.events_max_events, max_bytes=settings.events_max_bytes,
-                        duplicate_window_s=settings.dedup_window)
+                        duplicate_window_s=settings.dedup_window, outage_grace_s=settings.events_outage_grace)
 
 
 class VoiceService:
@@ -89,6 +90,7 @@ class VoiceService:
         self._sandbox_config = sandbox_config
         self._http_runner: web.AppRunner | None = None
         self._served: list[str] = []
+        self._background: set[asyncio.Task[None]] = set()
         self._stopped = False
         self._sandbox_started = False
 
@@ -127,6 +129,7 @@ class VoiceService:
                 self.sandbox = Sandbox(self._sandbox_config or SandboxConfig())
                 REDACTOR.add(self.sandbox.api_key)
             self.event_log = make_event_log(settings)
+            self.event_log.on_availability(self._event_log_availability)
             await self.event_log.start()
             await self._start_http()
             if self.sandbox is not None:
@@ -218,6 +221,21 @@ class VoiceService:
         self._served = served
         for name in ["", *served]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def _event_log_availability(self, available: bool) -> None:
+        """While the event log is unreachable, webhooks cannot be stored and streams cannot be opened: say so
+        in `/readyz` (webhook load balancers move on) and in the EventStream health status (the other
+        services keep serving)."""
+        if available:
+            self.readiness.release(_LOG_UNAVAILABLE)
+        else:
+            self.readiness.hold(_LOG_UNAVAILABLE)
+        if EVENT_STREAM_SERVICE in self._served:
+            serving = health_pb2.HealthCheckResponse
+            status = serving.SERVING if available else serving.NOT_SERVING
+            task = asyncio.get_running_loop().create_task(self.health.set(EVENT_STREAM_SERVICE, status))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------ stop
 

@@ -13,17 +13,36 @@ WebhookHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Readiness:
-    """Whether the service should receive traffic: false while starting and once shutdown began."""
+    """Whether the service should receive traffic: not while starting, not while something it needs is held
+    down (`hold`), and not once shutdown began."""
 
     def __init__(self) -> None:
-        self.ready = False
-        self.reason = "starting"
+        self._phase = "starting"
+        self._holds: dict[str, None] = {}  # reasons, in the order they arose
+
+    @property
+    def ready(self) -> bool:
+        return self._phase == "serving" and not self._holds
+
+    @property
+    def reason(self) -> str:
+        """Why the service is (not) ready."""
+        if self._phase == "serving" and self._holds:
+            return next(iter(self._holds))
+        return self._phase
 
     def set_ready(self) -> None:
-        self.ready, self.reason = True, "serving"
+        self._phase = "serving"
 
     def set_not_ready(self, reason: str) -> None:
-        self.ready, self.reason = False, reason
+        self._phase = reason
+
+    def hold(self, reason: str) -> None:
+        """Not ready for `reason` until `release(reason)`."""
+        self._holds[reason] = None
+
+    def release(self, reason: str) -> None:
+        self._holds.pop(reason, None)
 
 
 def build_http_app(metrics: Metrics, readiness: Readiness, webhook_handler: WebhookHandler | None = None,
