@@ -10,8 +10,7 @@ resumes from its last cursor.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
@@ -44,13 +43,26 @@ def signer() -> Signer:
     return Signer.generate()
 
 
-def on_nats(server: NatsServer, signer: Signer, outage_grace: float) -> AbstractAsyncContextManager[Stack]:
-    """A voicesvc on `server` that trusts `signer`'s webhooks."""
-    return start_stack(
-        events_backend=server.url,
-        events_outage_grace=outage_grace,
+@pytest.fixture
+async def stack(
+    request: pytest.FixtureRequest, nats_server: NatsServer, signer: Signer
+) -> AsyncIterator[Stack]:
+    """A voicesvc on `nats_server` trusting `signer`'s webhooks; the test's parameter is its outage grace."""
+    async with start_stack(
+        events_backend=nats_server.url,
+        events_outage_grace=request.param,
         webhook_public_keys=(signer.public_key_b64,),
-    )
+    ) as running:
+        yield running
+
+
+async def watching(stack: Stack, signer: Signer) -> tuple[WebhookPoster, Watcher]:
+    """A webhook poster and an open stream that has already received one event."""
+    poster = WebhookPoster(stack.http, stack.service.http_url, signer)
+    watcher = await Watcher.open(stack.channel, event_types=["call."])
+    first, _ = await poster.deliver("call.answered", n=1)
+    assert (await watcher.event()).id == first
+    return poster, watcher
 
 
 async def availability_is(stack: Stack, expected: tuple[int, int, int]) -> bool:
@@ -73,19 +85,11 @@ async def redeliver_until_accepted(poster: WebhookPoster, raw: bytes, within: fl
             await asyncio.sleep(0.2)
 
 
+@pytest.mark.parametrize("stack", [30.0], indirect=True)
 async def test_an_open_stream_rides_out_a_nats_restart_and_misses_nothing(
-    nats_server: NatsServer, signer: Signer
+    stack: Stack, nats_server: NatsServer, signer: Signer
 ) -> None:
-    async with on_nats(nats_server, signer, outage_grace=30.0) as stack:
-        await _ride_out_a_restart(stack, nats_server, signer)
-
-
-async def _ride_out_a_restart(stack: Stack, nats_server: NatsServer, signer: Signer) -> None:
-    poster = WebhookPoster(stack.http, stack.service.http_url, signer)
-    watcher = await Watcher.open(stack.channel, event_types=["call."])
-    before, _ = await poster.deliver("call.answered", n=1)
-    assert (await watcher.event()).id == before
-
+    poster, watcher = await watching(stack, signer)
     assert await availability_is(stack, (200, SERVING, SERVING))
 
     nats_server.kill()
@@ -111,19 +115,11 @@ async def _ride_out_a_restart(stack: Stack, nats_server: NatsServer, signer: Sig
     assert [e.id for e in await watcher.events_until(after)] == [during_id, after]
 
 
+@pytest.mark.parametrize("stack", [SHORT_GRACE_S], indirect=True)
 async def test_a_stream_ended_by_a_long_outage_resumes_from_its_cursor(
-    nats_server: NatsServer, signer: Signer
+    stack: Stack, nats_server: NatsServer, signer: Signer
 ) -> None:
-    async with on_nats(nats_server, signer, outage_grace=SHORT_GRACE_S) as stack:
-        await _end_and_resume(stack, nats_server, signer)
-
-
-async def _end_and_resume(stack: Stack, nats_server: NatsServer, signer: Signer) -> None:
-    poster = WebhookPoster(stack.http, stack.service.http_url, signer)
-    watcher = await Watcher.open(stack.channel, event_types=["call."])
-    first, _ = await poster.deliver("call.answered", n=1)
-    assert (await watcher.event()).id == first
-
+    poster, watcher = await watching(stack, signer)
     nats_server.kill()
     # Outlasting the grace period, the outage ends the stream: the client is told to go elsewhere.
     failure = await watcher.failure(within=SHORT_GRACE_S + 10)
