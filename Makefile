@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/voicesvc/v1/*.proto)
 THIRD_PARTY := build/third_party
 
-.PHONY: help run test proto lint breaking bench node clean protos-from-reference sandbox
+.PHONY: help run test proto lint breaking bench node clean protos-from-reference sandbox polyglot
 
 help:
 	@echo "make run     start voicesvc on the embedded sandbox (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint    ruff + mypy + buf lint"
 	@echo "make breaking [AGAINST=ref]  refuse proto changes that break clients (default: against HEAD)"
 	@echo "make bench   run the benchmarks and print a table"
+	@echo "make polyglot  build and run the Go and Java example clients of clients/polyglot (Debian packages)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,13 @@ breaking: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Opt-in, not part of `make test`: generates Go and Java code from the protos with Debian's toolchain
+# packages (apt-get installs missing ones when root), builds clients/polyglot/ and runs it end to end.
+polyglot: $(STAMP)
+	$(BIN)/python tools/gen_stubs.py --third-party $(THIRD_PARTY)
+	bash clients/polyglot/build.sh
+	bash clients/polyglot/run.sh
 
 # The Node package ships a copy of the contract; it is copied here (and by `npm pack`), never committed.
 node: $(STAMP) clients/node/node_modules/.installed
