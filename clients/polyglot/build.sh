@@ -4,7 +4,8 @@
 # clients/polyglot/go/main.go (GOPATH mode against /usr/share/gocode) and
 # clients/polyglot/java/DialSpeakHangup.java (against the jars in /usr/share/java).
 #
-#   bash clients/polyglot/build.sh        (`make polyglot` runs it, then run.sh)
+#   bash clients/polyglot/build.sh                   (`make polyglot` runs it, then run.sh)
+#   bash clients/polyglot/build.sh --packages-only   (only make sure the Debian packages are there)
 #
 # Needs build/third_party/google/api/*.proto first (`.venv/bin/python tools/gen_stubs.py
 # --third-party build/third_party`, as `make lint` does). Missing Debian packages are installed
@@ -69,12 +70,16 @@ if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"
   started=$SECONDS
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ! { timeout 600 apt-get update -qq &&
+         timeout 900 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+    say "apt-get could not install: ${missing[*]}"
+    exit 3
+  fi
   say "apt-get install took $((SECONDS - started))s"
 else
   say "Debian packages present (${#PACKAGES[@]})"
 fi
+[[ ${1:-} == --packages-only ]] && exit 0
 
 classpath=""
 for jar in "${JARS[@]}"; do
