@@ -84,6 +84,19 @@ def test_request_encodes_to_the_reference_shape(ep: dict, variant: int, zero: bo
         )
 
 
+@pytest.mark.parametrize("ep", endpoints(), ids=endpoint_id)
+def test_null_members_of_a_response_leave_their_fields_unset(ep: dict) -> None:
+    route = _route(ep)
+    item_schema, is_list = response_item_schema(ep)
+    item = {k: None for k in sample(item_schema)}
+    document = {"data": [item], "meta": {"total_results": None}} if is_list else {"data": item}
+    response = http.decode_response(route, document)
+    decoded = getattr(response, http.list_field(route))[0] if is_list else response
+    # Only a free-form value keeps its null, as JSON null; nothing else appears present.
+    present = decoded.ListFields()
+    assert [f.message_type.full_name for f, _ in present] == [d.VALUE] * len(present)
+
+
 @pytest.mark.parametrize(("ep", "variant", "zero"), _cases())
 def test_response_decodes_with_every_field_kept(ep: dict, variant: int, zero: bool) -> None:
     route = _route(ep)
