@@ -174,6 +174,42 @@ def test_retry_info_from_retry_after() -> None:
     assert "DebugInfo" not in details
 
 
+@pytest.mark.parametrize("seconds", [1e12, 1e19, 1e300])
+def test_retry_info_of_an_absurd_retry_after_is_the_longest_duration(seconds: float) -> None:
+    _, details = unpack(to_grpc_status(TelnyxAPIError(429, [{"code": "10011"}], seconds)))
+    assert details["RetryInfo"][0].retry_delay.seconds == 315_576_000_000
+
+
+def _trailer_bytes(status: grpc.Status) -> int:
+    """What the status costs in metadata on the wire: the details trailer travels base64-encoded."""
+    details = dict(status.trailing_metadata)["grpc-status-details-bin"]
+    return (len(details) + 2) // 3 * 4 + len(status.details.encode())
+
+
+@pytest.mark.parametrize(("count", "length"), [(1, 10_000), (3, 4000), (25, 1000), (500, 300)])
+def test_details_stay_within_the_metadata_limit_however_long_the_errors(count: int, length: int) -> None:
+    errors = [
+        {"code": "10015", "title": "T" * length, "detail": "D" * length, "source": {"pointer": f"/to/{i}"}}
+        for i in range(count)
+    ]
+    status = to_grpc_status(TelnyxAPIError(422, errors))
+    assert status.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert _trailer_bytes(status) < 8192  # gRPC clients refuse metadata past 8 KiB (soft) and 16 KiB (hard)
+    _, details = unpack(status)
+    first = details["ErrorInfo"][0]
+    assert first.reason == "10015" and first.metadata["detail"].startswith("DDD")
+    assert len(first.metadata["detail"]) <= 500
+
+
+def test_local_violations_stay_within_the_metadata_limit() -> None:
+    violations = [(f"field_{i}", "is required " * 20) for i in range(2000)]
+    status = invalid_argument_status(violations, "invalid request: " + "; ".join(f for f, _ in violations))
+    assert _trailer_bytes(status) < 8192
+    _, details = unpack(status)
+    kept = details["BadRequest"][0].field_violations
+    assert 0 < len(kept) < 2000 and kept[0].field == "field_0"
+
+
 def test_no_retry_info_without_retry_after() -> None:
     _, details = unpack(to_grpc_status(TelnyxAPIError(503, [{"title": "Service Unavailable"}])))
     assert "RetryInfo" not in details
@@ -299,7 +335,7 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     [
         ("GET", False, RetryMode.IDEMPOTENT),
         ("put", False, RetryMode.IDEMPOTENT),
-        ("DELETE", False, RetryMode.IDEMPOTENT),
+        ("DELETE", False, RetryMode.UNSAFE),
         ("POST", True, RetryMode.IDEMPOTENT),
         ("POST", False, RetryMode.UNSAFE),
         ("PATCH", False, RetryMode.IDEMPOTENT),

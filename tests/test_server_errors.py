@@ -4,10 +4,14 @@ statuses with rich details, retries without duplicate effects, deadlines and can
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
 import pytest
+from aiohttp import web
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -118,6 +122,32 @@ async def test_missing_required_fields_are_named_and_nothing_is_sent(stack: Stac
     assert stack.journal() == []
 
 
+async def test_enum_numbers_outside_the_contract_are_refused_and_nothing_is_sent(stack: Stack) -> None:
+    call = stack.inbound_direct()
+    reject = BY_METHOD["/voicesvc.v1.CallControl/RejectCall"]
+    err = await fails(unary(stack.channel, reject)(cc_pb2.RejectCallRequest(call_control_id=call, cause=99)))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    [bad_request] = details(err)["BadRequest"]
+    assert [v.field for v in bad_request.field_violations] == ["cause"]
+
+    listing = call_events_pb2.ListCallEventsRequest()
+    listing.filter.product = 99  # type: ignore[assignment]
+    err = await fails(unary(stack.channel, LIST_EVENTS)(listing))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert stack.journal() == []
+
+
+async def test_non_finite_numbers_inside_free_form_json_are_refused(stack: Stack) -> None:
+    collect = BY_METHOD["/voicesvc.v1.CallControl/CollectPayment"]
+    payment = cc_pb2.CollectPaymentRequest(call_control_id=stack.dial_direct())
+    payment.metadata.update({"nested": {"amount": float("inf")}})
+    err = await fails(unary(stack.channel, collect)(payment))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    [bad_request] = details(err)["BadRequest"]
+    assert [v.field for v in bad_request.field_violations] == ["metadata"]
+    assert stack.journal() == []
+
+
 async def test_bad_page_token_and_page_size_are_invalid_argument(stack: Stack) -> None:
     list_apps = unary(stack.channel, LIST_APPS)
     for request in (
@@ -199,6 +229,67 @@ async def test_real_telnyx_errors_keep_their_code_and_field(stack: Stack) -> Non
     assert bad_request.field_violations[0].description
 
 
+# ------------------------------------------------------------------ answers Telnyx should not give
+
+
+@asynccontextmanager
+async def answering(status: int, body: bytes) -> AsyncIterator[Stack]:
+    """A voicesvc whose upstream answers every request with `status` and `body` (JSON)."""
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with start_stack(api_base_url=f"http://127.0.0.1:{port}/v2", retry_max_attempts=1) as stack:
+            yield stack
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_telnyx_error_with_very_long_texts_still_reaches_the_caller() -> None:
+    errors = [{"code": "10015", "title": "Invalid", "detail": "d" * 10_000, "source": {"pointer": "/to"}}] * 3
+    async with answering(422, json.dumps({"errors": errors}).encode()) as stack:
+        err = await fails(unary(stack.channel, DIAL)(dial_request()))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    got = details(err)
+    assert got["ErrorInfo"][0].reason == "10015"
+    assert got["BadRequest"][0].field_violations[0].field == "to"
+
+
+MALFORMED = {
+    "no_data": (STATUS, b'{"foo": 1}'),
+    "null_data": (STATUS, b'{"data": null}'),
+    "array_document": (STATUS, b"[1, 2]"),
+    "list_data_object": (LIST_EVENTS, b'{"data": {}}'),
+    "list_items_not_objects": (LIST_EVENTS, b'{"data": [1, 2]}'),
+}
+
+
+@pytest.mark.parametrize(("route", "body"), list(MALFORMED.values()), ids=list(MALFORMED))
+async def test_a_success_without_the_expected_data_is_a_protocol_error(route: Any, body: bytes) -> None:
+    request = route.request_cls(call_control_id="v3:x") if route is STATUS else route.request_cls()
+    async with answering(200, body) as stack:
+        err = await fails(unary(stack.channel, route)(request))
+    assert err.code() == grpc.StatusCode.UNKNOWN
+    assert details(err)["ErrorInfo"][0].reason == "UPSTREAM_PROTOCOL_ERROR"
+
+
+@pytest.mark.parametrize("meta", ['"meta"', '{"total_results": 3000000000}', '{"page_number": -5}'])
+async def test_an_odd_list_meta_is_ignored_or_clamped(meta: str) -> None:
+    body = f'{{"data": [{{"record_type": "call_event"}}], "meta": {meta}}}'.encode()
+    async with answering(200, body) as stack:
+        listed = await unary(stack.channel, LIST_EVENTS)(call_events_pb2.ListCallEventsRequest())
+    assert len(listed.call_events) == 1
+    assert listed.total_size in (0, 2**31 - 1)
+    assert listed.next_page_token == ""
+
+
 # ------------------------------------------------------------------ retries without duplicate effects
 
 
@@ -253,6 +344,24 @@ async def test_post_without_key_is_not_retried_once_it_may_have_arrived(stack: S
     err = await fails(unary(stack.channel, CREATE_APP)(create))
     assert err.code() == grpc.StatusCode.UNAVAILABLE
     assert len(stack.journal("/call_control_applications")) == 2
+
+
+async def test_delete_is_not_retried_once_it_may_have_taken_effect(stack: Stack) -> None:
+    delete = BY_METHOD["/voicesvc.v1.CallControlApplications/DeleteCallControlApplication"]
+    gone = stack.create_application_direct()
+    stack.add_fault(kind="drop_after", path="/call_control_applications/", method="DELETE", count=1)
+    err = await fails(unary(stack.channel, delete)(apps_pb2.DeleteCallControlApplicationRequest(id=gone)))
+    # Not NOT_FOUND from a second attempt: the caller learns the outcome is unknown.
+    assert err.code() == grpc.StatusCode.UNAVAILABLE
+    assert len(stack.journal(method="DELETE")) == 1
+
+    # A 429 was refused before anything happened: that one is retried.
+    kept = stack.create_application_direct()
+    stack.add_fault(kind="rate_limit", path="/call_control_applications/", method="DELETE", count=1,
+                    retry_after=0)
+    deleted = await unary(stack.channel, delete)(apps_pb2.DeleteCallControlApplicationRequest(id=kept))
+    assert deleted.id == kept
+    assert len(stack.journal(method="DELETE")) == 3
 
 
 async def test_reads_and_patches_are_retried_after_dropped_connections(stack: Stack) -> None:

@@ -163,6 +163,11 @@ class TelnyxClient:
                 timeout=aiohttp.ClientTimeout(total=None),
                 trace_configs=[tracing],
             )
+            # aiohttp silently repeats a GET, PUT or DELETE once when a reused connection turns out closed.
+            # Retries are decided here, per request kind (a DELETE repeated after it took effect would answer
+            # 404), and counted: switch that hidden retry off where this aiohttp has it.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     async def request(

@@ -18,6 +18,7 @@ from voicesvc.rest.exceptions import (
     UpstreamDeadlineExceeded,
     UpstreamProtocolError,
     UpstreamUnavailable,
+    clip,
 )
 
 TELNYX_ERROR_DOMAIN = "api.telnyx.com"
@@ -31,8 +32,13 @@ CALL_STATE_ERROR_CODES: frozenset[str] = frozenset(
 )
 """Telnyx codes meaning the call's current state, not the request, is at fault (FAILED_PRECONDITION)."""
 
-# Bounds the size of the grpc-status-details-bin trailer when Telnyx reports very many errors.
+# The grpc-status-details-bin trailer travels base64-encoded with the other metadata, which a gRPC client
+# refuses beyond 8 KiB (soft) or 16 KiB (hard): however much Telnyx says, the details stay well below that.
 _MAX_ERRORS_IN_DETAILS = 25
+_MAX_DETAIL_TEXT = 500
+_DETAILS_BUDGET = 4096  # bytes of packed details
+_MAX_MESSAGE = 1000
+_MAX_DURATION_S = 315_576_000_000  # the largest google.protobuf.Duration
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _EXACT_HTTP_CODES: dict[int, grpc.StatusCode] = {
@@ -124,19 +130,22 @@ def _api_error_status(exc: TelnyxAPIError, field_name: Callable[[str], str]) -> 
         optional = {"title": title, "detail": detail, "pointer": pointer, "parameter": parameter}
         for key, value in optional.items():
             if value:
-                metadata[key] = value
-        code = _text(error.get("code"))
+                metadata[key] = clip(value, _MAX_DETAIL_TEXT)
+        code = clip(_text(error.get("code")), _MAX_DETAIL_TEXT)
         details.append(_error_info(code or f"HTTP_{exc.status}", metadata))
         field = field_name(pointer) if pointer else ""
         if field:
             violations.append(
-                error_details_pb2.BadRequest.FieldViolation(field=field, description=detail or title)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=clip(field, _MAX_DETAIL_TEXT), description=clip(detail or title, _MAX_DETAIL_TEXT)
+                )
             )
     if violations:
         details.append(error_details_pb2.BadRequest(field_violations=violations))
     if exc.retry_after is not None:
-        delay = duration_pb2.Duration()
-        delay.FromNanoseconds(round(exc.retry_after * 1e9))
+        seconds = min(exc.retry_after, _MAX_DURATION_S)
+        whole = int(seconds)
+        delay = duration_pb2.Duration(seconds=whole, nanos=min(round((seconds - whole) * 1e9), 999_999_999))
         details.append(error_details_pb2.RetryInfo(retry_delay=delay))
     return _pack(status_for_http(exc.status, exc.errors), str(exc), details)
 
@@ -150,10 +159,24 @@ def _text(value: object) -> str:
 
 
 def _pack(code: grpc.StatusCode, message: str, details: Iterable[Message]) -> grpc.Status:
+    """The status with as many of `details`, in order, as fit the size budget (field violations are dropped
+    from the end of a BadRequest that alone would not fit)."""
     packed = []
+    room = _DETAILS_BUDGET
     for detail in details:
         container = any_pb2.Any()
         container.Pack(detail)
+        if container.ByteSize() > room and isinstance(detail, error_details_pb2.BadRequest):
+            trimmed = error_details_pb2.BadRequest()
+            trimmed.CopyFrom(detail)
+            while trimmed.field_violations and container.ByteSize() > room:
+                del trimmed.field_violations[-1]
+                container.Pack(trimmed)
+            if not trimmed.field_violations:
+                continue
+        if container.ByteSize() > room:
+            continue
+        room -= container.ByteSize()
         packed.append(container)
-    proto = status_pb2.Status(code=code.value[0], message=message, details=packed)
+    proto = status_pb2.Status(code=code.value[0], message=clip(message, _MAX_MESSAGE), details=packed)
     return rpc_status.to_status(proto)

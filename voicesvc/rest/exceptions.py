@@ -12,7 +12,8 @@ from typing import Any
 _MAX_TEXT = 300
 
 
-def _clip(text: str, limit: int = _MAX_TEXT) -> str:
+def clip(text: str, limit: int = _MAX_TEXT) -> str:
+    """`text`, cut to at most `limit` characters (the last one an ellipsis when cut)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -53,7 +54,7 @@ class TelnyxAPIError(RestError):
             text = title or detail or f"error code {first.get('code', 'unknown')}"
         more = len(self.errors) - 1
         suffix = f" (+{more} more error{'s' if more > 1 else ''})" if more else ""
-        return f"Telnyx {self.status}: {_clip(text)}{suffix}"
+        return f"Telnyx {self.status}: {clip(text)}{suffix}"
 
     @property
     def codes(self) -> list[str]:

@@ -10,19 +10,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-# PATCH too: Telnyx's PATCH sets the fields it is given, so sending it twice leaves the same resource.
-_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+# PATCH too: Telnyx's PATCH sets the fields it is given, so sending it twice leaves the same resource and
+# the same answer. Not DELETE: its effect is idempotent but its answer is not; a retry after a delete that
+# took effect answers 404, which would tell the caller the resource was never there.
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH"})
 
 
 class RetryMode(enum.Enum):
     """How aggressively a request may be retried.
 
-    ``IDEMPOTENT``: repeating the request cannot cause a second effect (GET/PUT/DELETE, or a POST command
-    carrying a ``command_id`` that Telnyx de-duplicates). Retried on connection errors, timeouts, 429 and 5xx.
+    ``IDEMPOTENT``: repeating the request cannot cause a second effect or a different answer (GET/PUT/PATCH,
+    or a POST command carrying a ``command_id`` that Telnyx de-duplicates). Retried on connection errors,
+    timeouts, 429 and 5xx.
 
-    ``UNSAFE``: a POST without a de-duplication key. Retried only when the request provably never reached
-    the server (refused connection, DNS failure, connect timeout) or was refused by the rate limiter (429),
-    never once it may have been processed.
+    ``UNSAFE``: a POST without a de-duplication key, or a DELETE. Retried only when the request provably
+    never reached the server (refused connection, DNS failure, connect timeout) or was refused by the rate
+    limiter (429), never once it may have been processed.
 
     ``NONE``: never retried.
     """

@@ -19,6 +19,7 @@ from voicesvc.rest import (
     RetryMode,
     TelnyxAPIError,
     TelnyxClient,
+    UpstreamProtocolError,
     invalid_argument_status,
     pointer_to_field_path,
     retry_mode_for,
@@ -26,7 +27,7 @@ from voicesvc.rest import (
 )
 from voicesvc.server.context import current_rpc
 from voicesvc.transcode import descriptors
-from voicesvc.transcode.http import RestRequest, decode_response, encode_request
+from voicesvc.transcode.http import RestRequest, UnexpectedResponse, decode_response, encode_request
 from voicesvc.transcode.routes import Route
 from voicesvc.transcode.validate import missing_required
 from voicesvc.transcode.wire import WireError
@@ -80,7 +81,11 @@ class Translator:
         if record is not None:
             record.upstream_status = response.status
             record.upstream_attempts = response.attempts
-        return decode_response(route, response.json)
+        try:
+            return decode_response(route, response.json)
+        except UnexpectedResponse as exc:
+            await context.abort_with_status(to_grpc_status(UpstreamProtocolError(response.status, str(exc))))
+            raise  # abort_with_status raises; this line only tells type checkers so
 
     async def _prepare(
         self, route: Route, request: Message, context: grpc.aio.ServicerContext

@@ -123,23 +123,40 @@ def list_field(route: Route) -> str:
     return next(f.name for f in desc.fields if f.is_repeated)
 
 
+class UnexpectedResponse(ValueError):
+    """A 2xx JSON document without the `data` the endpoint answers with: what happened is unknown."""
+
+
+_INT32_MAX = 2**31 - 1
+
+
 def decode_response(route: Route, document: Any) -> Message:
-    """The RPC response for Telnyx's JSON: `data` (or list `data` + `meta`); unknown keys ignored."""
-    document = document if isinstance(document, dict) else {}
-    data = document.get("data")
+    """The RPC response for Telnyx's JSON: `data` (or list `data` + `meta`); unknown keys ignored.
+
+    An empty body (None) gives an empty response; a document whose `data` is missing or of the wrong kind
+    raises `UnexpectedResponse`.
+    """
+    if document is None:
+        return route.response_cls()
+    data = document.get("data") if isinstance(document, dict) else None
     if not route.is_list:
-        return from_json(route.response_cls, data if isinstance(data, dict) else {})
+        if not isinstance(data, dict):
+            raise UnexpectedResponse("the response has no `data` object")
+        return from_json(route.response_cls, data)
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise UnexpectedResponse("the response has no `data` array of objects")
     response = route.response_cls()
     items = getattr(response, list_field(route))
     item_cls = type(items.add())
     del items[:]
-    for item in data if isinstance(data, list) else []:
+    for item in data:
         items.append(from_json(item_cls, item))
-    meta = document.get("meta") or {}
+    meta = document.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     page, pages, total = meta.get("page_number"), meta.get("total_pages"), meta.get("total_results")
     paged = cast(_ListResponse, response)
-    if isinstance(page, int) and isinstance(pages, int) and page < pages:
+    if isinstance(page, int) and isinstance(pages, int) and 0 < page < pages:
         paged.next_page_token = paging.encode_page_token(page + 1)
-    if isinstance(total, int):
-        paged.total_size = total
+    if isinstance(total, int) and total >= 0:
+        paged.total_size = min(total, _INT32_MAX)
     return response

@@ -96,16 +96,29 @@ def _value(f: FieldDescriptor, value: Any) -> Any:
     return _single(f, value)
 
 
+def _refused(f: FieldDescriptor, problem: str) -> WireError:
+    return WireError([Violation(f"/{d.wire_name(f)}", f"{f.name} {problem}")])
+
+
 def _single(f: FieldDescriptor, value: Any) -> Any:
     t = f.type
     if t == _T.TYPE_MESSAGE:
-        return to_json(value)
+        try:
+            return to_json(value)
+        except ValueError:  # a Struct or Value holding NaN or infinity, which JSON cannot carry
+            raise _refused(f, "holds a number that is not finite") from None
     if t == _T.TYPE_ENUM:
-        return d.enum_maps(f.enum_type)[0].get(value)
+        enum = f.enum_type
+        assert enum is not None
+        wire = d.enum_maps(enum)[0].get(value)
+        if wire is None:
+            # proto3 lets any number through; only the contract's values mean something to Telnyx.
+            raise _refused(f, f"must be one of the {enum.name} values, not {value}")
+        return wire
     if t == _T.TYPE_DOUBLE:
         if not math.isfinite(value):
             # JSON has no infinity or NaN: refuse rather than send something Telnyx cannot parse.
-            raise WireError([Violation(f"/{d.wire_name(f)}", f"{f.name} must be a finite number")])
+            raise _refused(f, "must be a finite number")
         if value == int(value) and abs(value) < 2**53:
             return int(value)
     return value
