@@ -122,6 +122,22 @@ async def test_duplicate_deliveries_are_stored_once(svc: Running) -> None:
     assert events[0].attempt == 1
 
 
+async def test_a_stored_event_protobuf_cannot_carry_ends_no_stream(svc: Running) -> None:
+    # Ingress refuses such bodies now; a log written before it did may still hold one.
+    everything = await svc.watch()
+    other_call = await svc.watch(event_types=["call."], call_control_ids=["v3:mine"])
+    too_big = b"9" * 400  # an integer no double holds
+    poison = b'{"data": {"id": "poison", "event_type": "call.answered", "payload": {"x": ' + too_big + b"}}}"
+    assert svc.service.event_log is not None
+    await svc.service.event_log.append(poison, "poison", "call.answered")
+    mine, _ = await svc.poster.deliver("call.hangup", call_control_id="v3:mine")
+
+    events = await everything.events_until(mine)
+    assert [e.id for e in events] == ["poison", mine]
+    assert not events[0].raw.fields
+    assert [e.id for e in await other_call.events_until(mine)] == [mine]
+
+
 # ------------------------------------------------------------------ filters
 
 

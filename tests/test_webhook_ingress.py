@@ -202,6 +202,25 @@ async def test_malformed_json_is_400(endpoint: Endpoint) -> None:
     assert endpoint.count("rejected", "malformed_json") == 2
 
 
+def answered_with(payload: bytes) -> bytes:
+    """A call.answered envelope whose payload is the JSON text `payload`."""
+    return b'{"data": {"id": "e1", "event_type": "call.answered", "payload": ' + payload + b"}}"
+
+
+UNRELAYABLE = {
+    "number_beyond_a_double_exponent": answered_with(b'{"x": 1e400}'),
+    "number_beyond_a_double_digits": answered_with(b'{"x": ' + b"9" * 400 + b"}"),
+    "unpaired_surrogate": answered_with(b'{"call_control_id": "v3:\\ud800"}'),
+    "nested_too_deep": answered_with(b'{"x": ' + b"[" * 30 + b"]" * 30 + b"}"),
+}
+
+
+@pytest.mark.parametrize("raw", list(UNRELAYABLE.values()), ids=list(UNRELAYABLE))
+async def test_json_that_protobuf_cannot_carry_is_400_and_not_stored(endpoint: Endpoint, raw: bytes) -> None:
+    assert await reject(endpoint, raw, endpoint.signer.sign_telnyx(raw)) == (400, "malformed_json")
+    assert await stored(endpoint.log) == []
+
+
 @pytest.mark.parametrize(
     "envelope",
     [

@@ -3,25 +3,32 @@
 The typed payload member is found generically: the member of `Event.payload` named like the event type
 with dots turned into underscores (`call.recording.saved` → `call_recording_saved`). Types without a
 member still carry the verified `data` object in `raw`. Malformed values (a timestamp that does not
-parse, a payload of the wrong shape) leave the affected field unset instead of failing the stream.
+parse, a payload of the wrong shape) leave the affected field unset instead of failing the stream, and an
+event that cannot be converted at all (something ingress would refuse today, stored by an older version)
+is delivered with its identity only: one event never ends a stream.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
+from voicesvc.events import relayable
 from voicesvc.events.log import StoredEvent
 from voicesvc.transcode import descriptors, wire
 from voicesvc.v1 import events_pb2
 
 __all__ = ["CORRELATION_FIELDS", "EventConverter", "payload_member", "to_event"]
+
+logger = structlog.get_logger("voicesvc.events")
 
 CORRELATION_FIELDS = ("call_control_id", "call_leg_id", "call_session_id", "connection_id", "client_state")
 """Payload keys lifted onto `Event` itself, where filters and clients find them without the payload."""
@@ -76,16 +83,14 @@ def _data_object(raw: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def to_event(stored: StoredEvent) -> events_pb2.Event:
-    """The contract message of one stored event."""
-    event = events_pb2.Event(
-        cursor=stored.cursor,
-        id=stored.event_id,
-        event_type=stored.event_type,
-        attempt=min(stored.attempt, 2**31 - 1),
-    )
-    _set_unix_time(event.received_at, stored.received_at)
+def to_event(stored: StoredEvent, into: events_pb2.Event | None = None) -> events_pb2.Event:
+    """The contract message of one stored event (filled into `into` when given)."""
+    event = into if into is not None else events_pb2.Event()
+    _identify(event, stored)
     data = _data_object(stored.raw)
+    if relayable.problem(data):
+        # Ingress refuses such bodies; one stored before it did is delivered with its identity only.
+        return event
     for name in ("occurred_at", "created_at"):
         stamp = _timestamp(data.get(name))
         if stamp is not None:
@@ -95,20 +100,32 @@ def to_event(stored: StoredEvent) -> events_pb2.Event:
         for name in CORRELATION_FIELDS:
             value = payload.get(name)
             if isinstance(value, str):
-                setattr(event, name, value)
+                with contextlib.suppress(ValueError):  # a string protobuf refuses (unpaired surrogate)
+                    setattr(event, name, value)
+    # Anything protobuf cannot hold (numbers beyond a double, runaway nesting, unpaired surrogates) leaves
+    # that part empty rather than failing: ingress refuses such bodies, but the log may predate that.
     try:
         event.raw.update(data)
-    except (ValueError, TypeError):
+    except Exception:
         event.raw.Clear()
     member = payload_member(stored.event_type)
     if member is not None and isinstance(payload, dict):
         typed = getattr(event, member.name)
         try:
             wire.from_json(descriptors.message_type(member), payload, into=typed)
-        except (ValueError, TypeError, wire.WireError):
+        except Exception:
             typed.Clear()
         typed.SetInParent()
     return event
+
+
+def _identify(event: events_pb2.Event, stored: StoredEvent) -> None:
+    """The fields every delivered event has, whatever its body holds."""
+    event.cursor = stored.cursor
+    event.id = stored.event_id
+    event.event_type = stored.event_type
+    event.attempt = min(stored.attempt, 2**31 - 1)
+    _set_unix_time(event.received_at, stored.received_at)
 
 
 class EventConverter:
@@ -132,7 +149,15 @@ class EventConverter:
         if cached is not None:
             self._cache.move_to_end(stored.cursor)
             return cached
-        response = events_pb2.WatchEventsResponse(event=to_event(stored))
+        # Built in place: a nested message assigned through a constructor is copied by serialising it.
+        response = events_pb2.WatchEventsResponse()
+        try:
+            to_event(stored, into=response.event)
+            response.ByteSize()  # a message that cannot be serialised fails here, not in every stream
+        except Exception:
+            logger.exception("event_not_converted", event_id=stored.event_id, cursor=stored.cursor)
+            response.Clear()
+            _identify(response.event, stored)
         self.conversions += 1
         self._cache[stored.cursor] = response
         if len(self._cache) > self._size:
