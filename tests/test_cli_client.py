@@ -153,6 +153,27 @@ def test_voicesvc_command_reads_the_request_from_stdin(server: ServerProcess) ->
     assert json.loads(done.stdout)["call_control_id"]
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(server: ServerProcess) -> None:
+    # `voicesvc watch | head -1`: the reader closes the pipe while events are still being written.
+    ccid = json.loads(subprocess.run(
+        [sys.executable, "-m", "voicesvc.cli", "call", "--target", server.target, "CallControl.DialCall",
+         json.dumps(DIAL)], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True).stdout
+    )["call_control_id"]
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "voicesvc.cli", "watch", "--target", server.target, "--oldest",
+         "--call-control-id", ccid],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    assert watch.stdout is not None and watch.stderr is not None
+    assert json.loads(watch.stdout.readline())["call_control_id"] == ccid
+    watch.stdout.close()
+    subprocess.run([sys.executable, "-m", "voicesvc.cli", "call", "--target", server.target,
+                    "CallControl.HangupCall", json.dumps({"call_control_id": ccid})],
+                   capture_output=True, cwd=ROOT, timeout=60, check=True)
+    assert watch.wait(timeout=30) == 141
+    assert watch.stderr.read() == b""
+
+
 async def test_call_over_mutual_tls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cert, key = self_signed(tmp_path)
     async with start_stack(tls_cert=cert, tls_key=key, tls_client_ca=cert) as stack:

@@ -89,6 +89,42 @@ async def test_same_command_id_is_acknowledged_but_runs_once(api: Api) -> None:
     assert len(started) == 2
 
 
+def _of_type(api: Api, cid: str, event_type: str) -> list[dict[str, Any]]:
+    return [w for w in _webhooks(api, cid) if w["event_type"] == event_type]
+
+
+async def test_overlapping_speaks_each_end_and_a_gather_after_one_still_gathers(api: Api) -> None:
+    cid = await _dial(api)
+    await wait_until(lambda: _state(api, cid) == "answered")
+    speak = {"payload": "hello", "voice": "female"}
+    assert (await api.call("POST", f"/calls/{cid}/actions/speak", json_body=speak)).status == 200
+    reply = await api.call("POST", f"/calls/{cid}/actions/gather_using_speak", json_body=speak)
+    assert reply.status == 200
+    await wait_until(lambda: _of_type(api, cid, "call.gather.ended"))
+    assert len(_of_type(api, cid, "call.speak.ended")) == 2
+
+    # Speeches still playing when the call ends each end with `call_hangup`.
+    other = await _dial(api)
+    await wait_until(lambda: _state(api, other) == "answered")
+    for _ in range(2):
+        await api.call("POST", f"/calls/{other}/actions/speak", json_body=speak)
+    await api.call("POST", f"/calls/{other}/actions/hangup", json_body={})
+    ended = _of_type(api, other, "call.speak.ended")
+    assert [w["payload"]["status"] for w in ended] == ["call_hangup", "call_hangup"]
+
+
+async def test_a_far_end_hangup_takes_only_contract_causes_with_their_sip_code(api: Api) -> None:
+    cid = await _dial(api)
+    await wait_until(lambda: _state(api, cid) == "answered")
+    reply = await api.admin("POST", f"/calls/{cid}/hangup", json_body={"cause": "BUSY please"})
+    assert reply.status == 400
+    assert reply.body["errors"][0]["source"]["pointer"] == "/cause"
+    assert _state(api, cid) == "answered"
+    assert (await api.admin("POST", f"/calls/{cid}/hangup", json_body={"cause": "user_busy"})).status == 200
+    [hangup] = _of_type(api, cid, "call.hangup")
+    assert (hangup["payload"]["hangup_cause"], hangup["payload"]["sip_hangup_cause"]) == ("user_busy", "486")
+
+
 async def test_retried_hangup_with_same_command_id_still_acknowledged(api: Api) -> None:
     cid = await _dial(api)
     body = {"command_id": "bye"}

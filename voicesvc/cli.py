@@ -81,6 +81,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return int(asyncio.run(args.func(args)))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        from voicesvc.client.cli import reader_gone
+
+        return reader_gone()
 
 
 if __name__ == "__main__":

@@ -274,6 +274,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return reader_gone()
+
+
+EXIT_READER_GONE = 141
+"""Exit status when standard output's reader went away (`voicesvc watch | head`): 128 + SIGPIPE, as a Unix
+tool killed by that signal reports it."""
+
+
+def reader_gone() -> int:
+    """Stop quietly after standard output's reader closed the pipe; answers `EXIT_READER_GONE`."""
+    # Output still buffered would fail again when Python flushes it at exit: send it nowhere instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_READER_GONE
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 | `POST /_sandbox/calls/inbound`             | an incoming call (`connection_id`, `from`, `to`, …) rings    |
 | `GET /_sandbox/calls[/{id}]`               | legs with their internal state                               |
 | `POST /_sandbox/calls/{id}/dtmf`           | the caller presses `digits` (`call.dtmf.received`, gathers)  |
-| `POST /_sandbox/calls/{id}/hangup`         | the far end hangs up (`cause`, default `normal_clearing`)    |
+| `POST /_sandbox/calls/{id}/hangup`         | the far end hangs up with a `call.hangup` `cause` |
 | `POST /_sandbox/calls/{id}/hold`           | the far end puts the answered call on hold (`call.hold`)     |
 | `POST /_sandbox/calls/{id}/unhold`         | the far end takes it off hold again (`call.unhold`)          |
 | `GET /_sandbox/executions`                 | how often each command really ran, per leg                   |
@@ -27,6 +27,8 @@ from aiohttp import web
 from voicesvc.sandbox.errors import BAD_REQUEST, ApiError, error_object, not_found
 from voicesvc.sandbox.faults import FaultRule
 from voicesvc.sandbox.rest_api import error_response
+from voicesvc.transcode.descriptors import enum_maps
+from voicesvc.v1 import events_pb2
 
 if TYPE_CHECKING:
     from voicesvc.sandbox.server import Sandbox
@@ -36,6 +38,15 @@ ADMIN_PREFIX = "/_sandbox"
 
 def _ok(data: Any, status: int = 200) -> web.Response:
     return web.json_response({"data": data}, status=status)
+
+
+# The `call.hangup` causes of the contract, with the SIP status a far end hanging up that way answers.
+_HANGUP_CAUSE = events_pb2.CallHangupPayload.DESCRIPTOR.fields_by_name["hangup_cause"].enum_type
+_SIP_CODE_OF_CAUSE: dict[str, str] = {
+    cause: {"user_busy": "486", "timeout": "408", "no_answer": "480", "not_found": "404",
+            "call_rejected": "603", "originator_cancel": "487"}.get(cause, "200")
+    for cause in enum_maps(_HANGUP_CAUSE)[0].values()
+}
 
 
 def _bad(detail: str, pointer: str = "/") -> ApiError:
@@ -152,7 +163,9 @@ class AdminApi:
         call = engine.get_call(request.match_info["call_control_id"])
         body = await _json_body(request)
         cause = body.get("cause", "normal_clearing") if isinstance(body, dict) else "normal_clearing"
-        engine.hangup(call, str(cause), "callee", "200")
+        if cause not in _SIP_CODE_OF_CAUSE:
+            raise _bad(f"cause must be one of {', '.join(_SIP_CODE_OF_CAUSE)}.", "/cause")
+        engine.hangup(call, cause, "callee", _SIP_CODE_OF_CAUSE[cause])
         return _ok(call.admin_view())
 
     async def hold(self, request: web.Request) -> web.Response:

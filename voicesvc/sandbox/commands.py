@@ -163,12 +163,13 @@ async def playback_stop(engine: Engine, call: Call, body: dict[str, Any]) -> dic
 
 
 def _speak(engine: Engine, call: Call, then: Callable[[], None] | None = None) -> None:
-    call.speaking = True
+    speech = uuid_str()
+    call.speeches.add(speech)
     engine.emit(call, "call.speak.started")
 
     def done() -> None:
-        if call.speaking:
-            call.speaking = False
+        if speech in call.speeches:  # not already ended by a hangup
+            call.speeches.discard(speech)
             engine.emit(call, "call.speak.ended", status="completed")
             if then is not None:
                 then()

@@ -470,9 +470,9 @@ class Engine:
         for playback in list(call.playbacks.values()):
             self.emit(call, "call.playback.ended", status="call_hangup", **playback)
         call.playbacks.clear()
-        if call.speaking:
-            call.speaking = False
+        for _ in range(len(call.speeches)):
             self.emit(call, "call.speak.ended", status="call_hangup")
+        call.speeches.clear()
         self.stop_streams(call)
         if call.forking:
             call.forking = False

@@ -71,7 +71,8 @@ class Call:
     assistant_id: str | None = None
     on_hold: bool = False
     playbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    speaking: bool = False
+    speeches: set[str] = field(default_factory=set)
+    """Ids of the text-to-speech commands still playing (each ends with its own `call.speak.ended`)."""
     gather: dict[str, Any] | None = None
     dtmf_buffer: str = ""
     # command_id → the response body first given for it
