@@ -7,6 +7,7 @@ turn), so names, nesting, discriminators and types are checked against the refer
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -233,3 +234,43 @@ def test_non_finite_numbers_are_refused(bad: float) -> None:
     with pytest.raises(wire.WireError) as err:
         http.encode_request(route, call_control_pb2.CollectPaymentRequest(call_control_id="c", amount=bad))
     assert err.value.violations[0].pointer == "/amount"
+
+
+def test_non_finite_numbers_deep_inside_are_reported_at_their_full_path() -> None:
+    route = routes.BY_METHOD["/voicesvc.v1.CallControl/StartAiAssistant"]
+    request = call_control_pb2.StartAiAssistantRequest(call_control_id="c")
+    request.assistant.dynamic_variables["score"].number = float("nan")
+    with pytest.raises(wire.WireError) as err:
+        http.encode_request(route, request)
+    assert [v.pointer for v in err.value.violations] == ["/assistant/dynamic_variables/score"]
+
+
+def test_empty_union_values_count_as_missing() -> None:
+    dial = call_control_pb2.DialCallRequest(connection_id="c", to_string="")
+    setattr(dial, "from", "+15550001111")
+    assert missing_required(dial) == ["/to"]
+    dial.to_list.SetInParent()  # the list variant, holding nothing
+    assert missing_required(dial) == ["/to"]
+
+    start = call_control_pb2.StartAiAssistantRequest(call_control_id="c")
+    start.message_history.add()  # a union item with no variant set would be sent as null
+    assert missing_required(start) == ["/message_history/0"]
+
+
+ROUTE_OF_ACTIVE_CALLS = routes.BY_METHOD["/voicesvc.v1.Connections/ListActiveCalls"]
+
+
+@pytest.mark.parametrize("size", ["0", "3000000000", "²", "-1", "1.5"])
+def test_page_parameters_outside_int32_or_not_ascii_digits_are_refused(size: str) -> None:
+    with pytest.raises(wire.WireError) as err:
+        http.decode_request(ROUTE_OF_ACTIVE_CALLS, {"connection_id": "c"}, [("page[size]", size)], None)
+    assert [v.pointer for v in err.value.violations] == ["/page[size]"]
+
+
+@pytest.mark.parametrize("amount", [b"1e400", b"9" * 400])
+def test_strict_decoding_refuses_numbers_beyond_a_double(amount: bytes) -> None:
+    route = routes.BY_METHOD["/voicesvc.v1.CallControl/CollectPayment"]
+    body = json.loads(b'{"amount": ' + amount + b', "metadata": {"x": ' + amount + b"}}")
+    with pytest.raises(wire.WireError) as err:
+        http.decode_request(route, {"call_control_id": "c"}, [], body)
+    assert sorted(v.pointer for v in err.value.violations) == ["/amount", "/metadata"]

@@ -12,7 +12,7 @@ from google.protobuf.message import Message
 from voicesvc.transcode import paging, query
 from voicesvc.transcode.routes import Route
 from voicesvc.transcode.validate import path_id_problem
-from voicesvc.transcode.wire import Violation, WireError, from_json, to_json
+from voicesvc.transcode.wire import INT32_MAX, Violation, WireError, from_json, to_json
 
 PAGE_FIELDS = frozenset({"page_size", "page_token"})
 _PATH_SAFE = ":@!$&'()*+,;=-._~"
@@ -106,8 +106,8 @@ def decode_request(
     for key, value in page_pairs:
         if not route.is_list:
             violations.append(Violation(f"/{key}", "is not a known field"))
-        elif not value.isdigit() or int(value) < 1:
-            violations.append(Violation(f"/{key}", "must be a positive integer"))
+        elif not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= INT32_MAX:
+            violations.append(Violation(f"/{key}", f"must be an integer from 1 to {INT32_MAX}"))
         elif key == "page[number]":
             paged.page_token = paging.encode_page_token(int(value))
         else:
@@ -125,9 +125,6 @@ def list_field(route: Route) -> str:
 
 class UnexpectedResponse(ValueError):
     """A 2xx JSON document without the `data` the endpoint answers with: what happened is unknown."""
-
-
-_INT32_MAX = 2**31 - 1
 
 
 def decode_response(route: Route, document: Any) -> Message:
@@ -158,5 +155,5 @@ def decode_response(route: Route, document: Any) -> Message:
     if isinstance(page, int) and isinstance(pages, int) and 0 < page < pages:
         paged.next_page_token = paging.encode_page_token(page + 1)
     if isinstance(total, int) and total >= 0:
-        paged.total_size = min(total, _INT32_MAX)
+        paged.total_size = min(total, INT32_MAX)
     return response

@@ -11,6 +11,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from voicesvc.transcode import descriptors as d
+from voicesvc.v1 import options_pb2
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FieldOptions
@@ -52,8 +53,10 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
             seen_oneofs.add(oneof.name)
             member = message.WhichOneof(oneof.name)
             key = "" if d.shape(desc) else f"/{d.oneof_wire_name(oneof)}"
-            if member is None:
-                if d.oneof_required(oneof):
+            # A union-shaped message is nothing but its value: it must hold one, or it would be sent as null.
+            required = d.oneof_required(oneof) or d.shape(desc) == options_pb2.WIRE_SHAPE_UNION
+            if member is None or (required and _empty_member(message, desc.fields_by_name[member])):
+                if required:
                     out.append(f"{pointer}{key}" or "/")
                 continue
             mf = desc.fields_by_name[member]
@@ -90,6 +93,17 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
         if f.type == FieldDescriptor.TYPE_MESSAGE:
             out += missing_required(getattr(message, f.name), pointer=key)
     return out
+
+
+def _empty_member(message: Message, member: FieldDescriptor) -> bool:
+    """An empty string, or an empty list wrapper: a union member that says nothing."""
+    value = getattr(message, member.name)
+    if member.type == FieldDescriptor.TYPE_STRING:
+        return value == ""
+    if member.type != FieldDescriptor.TYPE_MESSAGE:
+        return False
+    wrapper = d.message_type(member)
+    return d.shape(wrapper) == options_pb2.WIRE_SHAPE_LIST and not getattr(value, wrapper.fields[0].name)
 
 
 def path_id_problem(value: str) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from voicesvc.transcode import descriptors as d
 from voicesvc.v1 import options_pb2
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 JSON_OBJECT = (d.STRUCT,)
 _T = FieldDescriptor
 
@@ -61,7 +62,7 @@ def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
         return None if member is None else _value(desc.fields_by_name[member], getattr(message, member))
     if shape == options_pb2.WIRE_SHAPE_LIST:
         f = desc.fields[0]
-        return [_single(f, v) for v in getattr(message, f.name)]
+        return [_at(f"/{i}", _single, f, v) for i, v in enumerate(getattr(message, f.name))]
     out: dict[str, Any] = {}
     disc = d.discriminator(desc)
     if disc:
@@ -73,7 +74,7 @@ def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
             continue
         if f.type == _T.TYPE_ENUM and not f.is_repeated and value == 0:
             continue  # an enum explicitly set to UNSPECIFIED means "not set"
-        encoded = _value(f, value)
+        encoded = _at(f"/{_escape(_json_key(f))}", _value, f, value)
         if encoded is not None:
             out[_json_key(f)] = encoded
     return out
@@ -90,14 +91,23 @@ def _json_key(f: FieldDescriptor) -> str:
 def _value(f: FieldDescriptor, value: Any) -> Any:
     if d.is_map(f):
         vf = d.message_type(f).fields_by_name["value"]
-        return {k: _single(vf, v) for k, v in value.items()}
+        return {k: _at(f"/{_escape(k)}", _single, vf, v) for k, v in value.items()}
     if f.is_repeated:
-        return [_single(f, v) for v in value]
+        return [_at(f"/{i}", _single, f, v) for i, v in enumerate(value)]
     return _single(f, value)
 
 
-def _refused(f: FieldDescriptor, problem: str) -> WireError:
-    return WireError([Violation(f"/{d.wire_name(f)}", f"{f.name} {problem}")])
+def _at(step: str, encode: Callable[[FieldDescriptor, Any], Any], f: FieldDescriptor, value: Any) -> Any:
+    """`encode(f, value)`, with the pointers of any violation it reports placed under `step`."""
+    try:
+        return encode(f, value)
+    except WireError as exc:
+        raise WireError([Violation(step + v.pointer, v.detail) for v in exc.violations]) from None
+
+
+def _refused(problem: str) -> WireError:
+    """A violation of the value being encoded; callers prefix the path to it (see `_at`)."""
+    return WireError([Violation("", problem)])
 
 
 def _single(f: FieldDescriptor, value: Any) -> Any:
@@ -106,19 +116,19 @@ def _single(f: FieldDescriptor, value: Any) -> Any:
         try:
             return to_json(value)
         except ValueError:  # a Struct or Value holding NaN or infinity, which JSON cannot carry
-            raise _refused(f, "holds a number that is not finite") from None
+            raise _refused("holds a number that is not finite") from None
     if t == _T.TYPE_ENUM:
         enum = f.enum_type
         assert enum is not None
         wire = d.enum_maps(enum)[0].get(value)
         if wire is None:
             # proto3 lets any number through; only the contract's values mean something to Telnyx.
-            raise _refused(f, f"must be one of the {enum.name} values, not {value}")
+            raise _refused(f"must be one of the {enum.name} values, not {value}")
         return wire
     if t == _T.TYPE_DOUBLE:
         if not math.isfinite(value):
             # JSON has no infinity or NaN: refuse rather than send something Telnyx cannot parse.
-            raise _refused(f, "must be a finite number")
+            raise _refused("must be a finite number")
         if value == int(value) and abs(value) < 2**53:
             return int(value)
     return value
@@ -139,14 +149,18 @@ class _Decoder:
     def message(self, msg: Message, data: Any, pointer: str, exclude: frozenset[str] = frozenset()) -> bool:
         """Fills `msg` from `data`; False when the data cannot be this message at all."""
         desc = d.descriptor_of(msg)
-        if desc.full_name == d.STRUCT:
-            if not isinstance(data, dict):
+        if desc.full_name in (d.STRUCT, d.VALUE):
+            if desc.full_name == d.STRUCT and not isinstance(data, dict):
                 self.fail(pointer, "must be an object")
                 return False
-            json_format.ParseDict(data, msg)
-            return True
-        if desc.full_name == d.VALUE:
-            json_format.ParseDict(data, msg)
+            try:
+                json_format.ParseDict(data, msg)
+                json_format.MessageToDict(msg)  # refuses the NaN and infinities ParseDict lets in
+            except (json_format.ParseError, ValueError, OverflowError, RecursionError):
+                # A number beyond a double, or nesting protobuf refuses.
+                msg.Clear()
+                self.fail(pointer, "holds a value that cannot be represented")
+                return False
             return True
         shape = d.shape(desc)
         if shape == options_pb2.WIRE_SHAPE_UNION:
@@ -263,14 +277,22 @@ class _Decoder:
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             if isinstance(value, int) and not isinstance(value, bool):
-                if t == _T.TYPE_INT32 and not INT32_MIN <= value <= INT32_MAX:
+                low, high = (INT32_MIN, INT32_MAX) if t == _T.TYPE_INT32 else (INT64_MIN, INT64_MAX)
+                if not low <= value <= high:
                     self.fail(pointer, "is out of range")
                     return False, None
                 return True, value
             self.fail(pointer, "must be an integer")
         elif t in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT):
             if isinstance(value, int | float) and not isinstance(value, bool):
-                return True, float(value)
+                try:
+                    real = float(value)
+                except OverflowError:
+                    real = math.inf
+                if math.isfinite(real):
+                    return True, real
+                self.fail(pointer, "must be a finite number")
+                return False, None
             self.fail(pointer, "must be a number")
         elif t == _T.TYPE_ENUM:
             number = d.enum_maps(f.enum_type)[1].get(value) if isinstance(value, str) else None
