@@ -116,8 +116,13 @@ async def test_token_is_sent_as_bearer_metadata(auth_server: ServerProcess) -> N
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert describe_error(caught.value).startswith("UNAUTHENTICATED")
     async with VoiceClient(auth_server.target, token=TOKEN) as client:
-        call = await client.dial(TO, FROM, CONNECTION)
-        assert (await client.hangup(call.call_control_id)).result == "ok"
+        # The event stream needs the token too, not only the unary calls.
+        async with client.watch(event_types=["call.hangup"]) as watch:
+            call = await client.dial(TO, FROM, CONNECTION)
+            assert (await client.hangup(call.call_control_id)).result == "ok"
+            async for event in watch:
+                assert event.call_control_id == call.call_control_id
+                break
 
 
 async def test_watch_delivers_the_call_events_and_resumes_after_a_cursor(server: ServerProcess) -> None:

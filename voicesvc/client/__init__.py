@@ -18,14 +18,14 @@ async with VoiceClient("127.0.0.1:50051", token="secret") as client:
 
 from voicesvc.client.client import DEFAULT_TARGET, VoiceClient
 from voicesvc.client.errors import describe_error, error_details, rich_status
-from voicesvc.client.interceptors import ClientDefaultsInterceptor, open_channel
+from voicesvc.client.interceptors import client_defaults, open_channel
 from voicesvc.client.watch import EventWatch
 
 __all__ = [
     "DEFAULT_TARGET",
-    "ClientDefaultsInterceptor",
     "EventWatch",
     "VoiceClient",
+    "client_defaults",
     "describe_error",
     "error_details",
     "open_channel",

@@ -1,4 +1,4 @@
-"""A client interceptor that attaches the caller's bearer token and a default deadline to every RPC."""
+"""Client interceptors that attach the caller's bearer token and a default deadline to every RPC."""
 
 from __future__ import annotations
 
@@ -24,12 +24,7 @@ def _metadata(existing: aio.Metadata | Sequence[tuple[str, str | bytes]] | None,
     return out
 
 
-class ClientDefaultsInterceptor(
-    aio.UnaryUnaryClientInterceptor,
-    aio.UnaryStreamClientInterceptor,
-    aio.StreamUnaryClientInterceptor,
-    aio.StreamStreamClientInterceptor,
-):
+class _ClientDefaults:
     """Adds `authorization: Bearer <token>` (when a token is set) and a default timeout.
 
     Metadata or a timeout passed explicitly on a call take precedence over these defaults.
@@ -55,28 +50,47 @@ class ClientDefaultsInterceptor(
             wait_for_ready=details.wait_for_ready,
         )
 
+
+# grpc.aio files each interceptor under the first of the four kinds it implements, so one object cannot
+# serve them all: each kind of call gets its own class.
+
+
+class _UnaryUnary(_ClientDefaults, aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation: Any, client_call_details: aio.ClientCallDetails,
                                     request: Any) -> Any:
         return await continuation(self._details(client_call_details, "unary_unary"), request)
 
+
+class _UnaryStream(_ClientDefaults, aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation: Any, client_call_details: aio.ClientCallDetails,
                                      request: Any) -> Any:
         return await continuation(self._details(client_call_details, "unary_stream"), request)
 
+
+class _StreamUnary(_ClientDefaults, aio.StreamUnaryClientInterceptor):
     async def intercept_stream_unary(self, continuation: Any, client_call_details: aio.ClientCallDetails,
                                      request_iterator: Any) -> Any:
         return await continuation(self._details(client_call_details, "stream_unary"), request_iterator)
 
+
+class _StreamStream(_ClientDefaults, aio.StreamStreamClientInterceptor):
     async def intercept_stream_stream(self, continuation: Any, client_call_details: aio.ClientCallDetails,
                                       request_iterator: Any) -> Any:
         return await continuation(self._details(client_call_details, "stream_stream"), request_iterator)
 
 
+def client_defaults(*, token: str | None = None, timeout: float | None = None) -> list[aio.ClientInterceptor]:
+    """Interceptors adding the bearer token to every call and `timeout` to calls without a deadline
+    (except server streams such as WatchEvents, which are meant to stay open)."""
+    kinds = (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
+    return [kind(token=token, timeout=timeout) for kind in kinds]
+
+
 def open_channel(target: str, *, token: str | None = None, tls: grpc.ChannelCredentials | None = None,
                  timeout: float | None = None,
                  options: Sequence[tuple[str, Any]] = ()) -> aio.Channel:
-    """An asyncio channel to `target` with `ClientDefaultsInterceptor` installed."""
-    interceptors = [ClientDefaultsInterceptor(token=token, timeout=timeout)]
+    """An asyncio channel to `target` with the `client_defaults` interceptors installed."""
+    interceptors = client_defaults(token=token, timeout=timeout)
     if tls is not None:
         return aio.secure_channel(target, tls, options=list(options), interceptors=interceptors)
     return aio.insecure_channel(target, options=list(options), interceptors=interceptors)

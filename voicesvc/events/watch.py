@@ -280,5 +280,7 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
 def _heartbeat(subscription: Subscription) -> events_pb2.WatchEventsResponse:
     sent_at = timestamp_pb2.Timestamp()
     sent_at.GetCurrentTime()
-    cursor = subscription.checkpoint if subscription.latest_seq is not None else ""
-    return events_pb2.WatchEventsResponse(heartbeat=events_pb2.Heartbeat(cursor=cursor, sent_at=sent_at))
+    # Always a real position, even in an empty log: a client resuming from it must not fall back to "now"
+    # and skip what was appended while it reconnected.
+    beat = events_pb2.Heartbeat(cursor=subscription.checkpoint, sent_at=sent_at)
+    return events_pb2.WatchEventsResponse(heartbeat=beat)

@@ -983,7 +983,8 @@ class Heartbeat(_message.Message):
     SENT_AT_FIELD_NUMBER: _builtins.int
     cursor: _builtins.str
     """The cursor of the latest event the stream has read past (matching or not); resuming after it
-    skips nothing the filter would have delivered. Empty while the log holds no event.
+    skips nothing the filter would have delivered. While the log holds no event yet, the cursor of
+    its very start, so a client that resumes after it misses nothing appended meanwhile.
     """
     @_builtins.property
     def sent_at(self) -> _timestamp_pb2.Timestamp:
