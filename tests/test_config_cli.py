@@ -36,26 +36,26 @@ def test_defaults_run_on_the_embedded_sandbox_at_the_documented_addresses() -> N
 
 def test_environment_fills_settings_and_flags_win() -> None:
     env = {
-        "TELNYX_API_KEY": "KEY_env",
+        "TELNYX_API_KEY": "KEY_env_0123",
         "TELNYX_API_BASE_URL": "http://127.0.0.1:9/v2",
         "VOICESVC_GRPC_LISTEN": "0.0.0.0:6000",
         "VOICESVC_REQUEST_TIMEOUT": "2.5",
         "VOICESVC_RETRY_MAX_ATTEMPTS": "2",
         "VOICESVC_LOG_LEVEL": "WARN",
-        "VOICESVC_AUTH_TOKENS": "one, two",
+        "VOICESVC_AUTH_TOKENS": "token-one, token-two",
         "TELNYX_PUBLIC_KEY": "a2V5MQ==,a2V5Mg==",
         "VOICESVC_EVENTS_BACKEND": "nats://127.0.0.1:4222",
     }
-    s = settings(["--grpc-listen", "[::1]:7000", "--auth-token", "three"], env)
-    assert s.api_key == "KEY_env" and not s.sandbox_mode
+    s = settings(["--grpc-listen", "[::1]:7000", "--auth-token", "token-three"], env)
+    assert s.api_key == "KEY_env_0123" and not s.sandbox_mode
     assert s.api_base_url == "http://127.0.0.1:9/v2"
     assert s.grpc_listen == "[::1]:7000"
     assert s.request_timeout == 2.5 and s.retry_max_attempts == 2
     assert s.log_level == "warning"
-    assert s.auth_tokens == ("three",)
+    assert s.auth_tokens == ("token-three",)
     assert s.webhook_public_keys == ("a2V5MQ==", "a2V5Mg==")
     assert s.events_backend == "nats://127.0.0.1:4222"
-    assert "KEY_env" not in repr(s) and "three" not in repr(s)
+    assert "KEY_env" not in repr(s) and "token-three" not in repr(s)
 
 
 @pytest.mark.parametrize(("argv", "env"), [
@@ -69,6 +69,24 @@ def test_environment_fills_settings_and_flags_win() -> None:
     (["--api-base-url", "api.telnyx.com"], {}),
     (["--events-max-bytes", "0"], {}),
     (["--events-dedup-window", "10"], {}),
+    # An empty flag (an unset shell variable) must not switch authentication off or drop the API key.
+    (["--auth-token", ""], {"VOICESVC_AUTH_TOKENS": "token-from-env"}),
+    ([], {"VOICESVC_AUTH_TOKENS": ","}),
+    (["--api-key", ""], {"TELNYX_API_KEY": "KEY_real_0123456789"}),
+    (["--auth-token", "short"], {}),
+    (["--api-key", "KEY"], {}),
+    # Not a number a duration can be.
+    (["--webhook-tolerance", "nan"], {}),
+    (["--grace-period", "inf"], {}),
+    ([], {"VOICESVC_REQUEST_TIMEOUT": "nan"}),
+    # URLs and addresses the service could not use.
+    (["--api-base-url", "https://[api.telnyx.com/v2"], {}),
+    (["--api-base-url", "https://api.telnyx.com:99999/v2"], {}),
+    (["--api-base-url", "https://user:pass@api.telnyx.com/v2"], {}),
+    (["--events-backend", "nats://[::1"], {}),
+    (["--grpc-listen", "::1:0"], {}),
+    # Event ids must be remembered at least as long as a delivery may be replayed.
+    (["--events-max-age", "60"], {}),
 ])
 def test_unusable_settings_are_refused(argv: list[str], env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
@@ -138,3 +156,9 @@ def test_nats_log_remembers_event_ids_for_longer_than_the_webhook_tolerance() ->
     assert log._duplicate_window == 3600.0  # type: ignore[attr-defined]
     short = make_event_log(settings([*nats, "--events-max-age", "900"], {}))
     assert short._duplicate_window == 900.0  # type: ignore[attr-defined]
+
+
+def test_event_ids_are_remembered_at_least_as_long_as_the_webhook_tolerance() -> None:
+    assert Settings(webhook_tolerance=7200).dedup_window == 7200
+    assert Settings().dedup_window == 3600
+    assert Settings(events_max_age=600).dedup_window == 600

@@ -87,10 +87,27 @@ async def test_health_reports_every_service_serving(stack: Stack) -> None:
     for name in ["", *service_names()]:
         reply = await health.Check(health_pb2.HealthCheckRequest(service=name))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING, name
+    listed = await health.List(health_pb2.HealthListRequest())
+    assert {name: reply.status for name, reply in listed.statuses.items()} == {
+        name: health_pb2.HealthCheckResponse.SERVING
+        for name in ["", *service_names(), "voicesvc.v1.EventStream"]
+    }
     status, body = await stack.get("/healthz")
     assert status == 200
     status, body = await stack.get("/readyz")
     assert (status, json.loads(body)["status"]) == (200, "ready")
+
+
+async def test_a_stream_that_reaches_its_deadline_is_recorded_as_deadline_exceeded(stack: Stack) -> None:
+    stream = events_pb2_grpc.EventStreamStub(stack.channel).WatchEvents(events_pb2.WatchEventsRequest(),
+                                                                         timeout=0.3)
+    with pytest.raises(grpc.aio.AioRpcError) as ended:
+        async for _ in stream:
+            pass
+    assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    recorded = stack.service.metrics.rpc_requests.labels(
+        method="/voicesvc.v1.EventStream/WatchEvents", code="DEADLINE_EXCEEDED")
+    await eventually(lambda: recorded._value.get() == 1)
 
 
 async def test_reflection_lists_the_services_and_serves_their_descriptors(stack: Stack) -> None:
@@ -277,6 +294,7 @@ async def test_bearer_tokens_are_required_when_configured() -> None:
         health = health_pb2_grpc.HealthStub(stack.channel)
         reply = await health.Check(health_pb2.HealthCheckRequest())
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        assert (await health.List(health_pb2.HealthListRequest())).statuses
         reflection = reflection_pb2_grpc.ServerReflectionStub(stack.channel)
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             async for _ in reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(
@@ -318,6 +336,7 @@ async def test_without_api_key_the_embedded_sandbox_serves_and_its_webhooks_are_
     try:
         first: dict[str, Any] = json.loads(log_output.getvalue().splitlines()[0])
         assert first["event"] == "embedded_sandbox"
+        assert first["level"] == "warning"  # shown even when only warnings are logged
         assert service.sandbox is not None
         assert first["base_url"] == service.sandbox.base_url
         assert "TELNYX_API_KEY" in first["message"]

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import ipaddress
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,9 @@ from urllib.parse import urlsplit
 
 DEFAULT_API_BASE_URL = "https://api.telnyx.com/v2"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+MIN_SECRET_LENGTH = 8
+"""Shortest API key or caller token accepted: a shorter token is guessable, and log redaction of a very short
+secret would also blank ordinary words."""
 
 
 class ConfigError(ValueError):
@@ -38,7 +42,22 @@ def parse_listen(address: str) -> tuple[str, int]:
             ipaddress.IPv6Address(host)
         except ValueError:
             raise ConfigError(f"listen address {address!r} has an invalid IPv6 host") from None
+    elif ":" in host:
+        raise ConfigError(f"listen address {address!r}: write an IPv6 host in brackets, e.g. [::1]:50051")
     return host, port
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    """Refuse a URL the service could not use, naming the setting."""
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018 - raises for a port that is not a number or out of range
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid URL ({exc})") from None
+    if url.scheme not in schemes or not url.hostname:
+        raise ConfigError(f"{name} must be an absolute {' or '.join(schemes)} URL")
+    if url.username is not None or url.password is not None:
+        raise ConfigError(f"{name} must not carry credentials")
 
 
 def format_listen(host: str, port: int) -> str:
@@ -84,9 +103,11 @@ class Settings:
     def __post_init__(self) -> None:
         if self.api_key is not None and not self.api_key.strip():
             object.__setattr__(self, "api_key", None)
-        url = urlsplit(self.api_base_url)
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise ConfigError("api_base_url must be an absolute http(s) URL")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number")
+        _check_url("api_base_url", self.api_base_url, ("http", "https"))
         for name in ("grpc_listen", "http_listen", "sandbox_listen"):
             parse_listen(getattr(self, name))
         for name in ("connect_timeout", "request_timeout"):
@@ -98,18 +119,24 @@ class Settings:
             raise ConfigError("retry backoff durations must not be negative")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
-        if any(not t or any(c.isspace() for c in t) for t in self.auth_tokens):
-            raise ConfigError("auth tokens must be non-empty and contain no whitespace")
+        if any(len(t) < MIN_SECRET_LENGTH or any(c.isspace() for c in t) for t in self.auth_tokens):
+            raise ConfigError(f"auth tokens need at least {MIN_SECRET_LENGTH} characters and no whitespace")
+        if self.api_key is not None and len(self.api_key.strip()) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"api_key must have at least {MIN_SECRET_LENGTH} characters")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("tls_cert and tls_key must be given together")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise ConfigError("tls_client_ca (mTLS) needs tls_cert and tls_key")
         if self.grace_period < 0:
             raise ConfigError("grace_period must not be negative")
-        if self.events_backend != "memory" and urlsplit(self.events_backend).scheme not in ("nats", "tls"):
-            raise ConfigError("events_backend must be 'memory' or a nats://host:port URL")
+        if self.events_backend != "memory":
+            _check_url("events_backend (memory, or a nats:// URL)", self.events_backend, ("nats", "tls"))
         if self.events_max_events < 1 or self.events_max_age <= 0:
             raise ConfigError("events_max_events and events_max_age must be positive")
+        if self.events_max_age < self.webhook_tolerance:
+            # Event ids are remembered at most as long as events are kept: a redelivery within the timestamp
+            # tolerance would be stored a second time.
+            raise ConfigError("events_max_age must be at least webhook_tolerance")
         if self.events_dedup_window is not None and not (
             self.webhook_tolerance <= self.events_dedup_window <= self.events_max_age
         ):
@@ -124,10 +151,11 @@ class Settings:
 
     @property
     def dedup_window(self) -> float:
-        """How long the NATS log remembers event ids: the setting, else an hour capped by the retention."""
+        """How long the NATS log remembers event ids: the setting, else an hour (but at least the webhook
+        tolerance, at most the retention)."""
         if self.events_dedup_window is not None:
             return self.events_dedup_window
-        return min(3600.0, self.events_max_age)
+        return max(self.webhook_tolerance, min(3600.0, self.events_max_age))
 
     @property
     def sandbox_mode(self) -> bool:
@@ -165,7 +193,11 @@ class Settings:
 
 
 def _csv(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+    parts = tuple(part.strip() for part in text.split(","))
+    if not all(parts):
+        # `--auth-token "$TOKEN"` with TOKEN unset must not quietly mean "no authentication".
+        raise ValueError("holds an empty value")
+    return parts
 
 
 def _level(text: str) -> str:
@@ -202,6 +234,9 @@ class Option:
             for value in raw:
                 items.extend(_csv(value))
             return tuple(items)
+        if not str(raw).strip():
+            # An empty flag is a mistake (an unset shell variable), never a way to unset a setting.
+            raise ValueError("must not be empty")
         return self.convert(raw)
 
     @property

@@ -18,6 +18,7 @@ from voicesvc.sandbox.rest_api import PREFIX, DroppedConnection, RestApi
 from voicesvc.webhooks.sign import Signer
 
 log = structlog.get_logger("voicesvc.sandbox")
+_STOP_TIMEOUT_S = 1.0
 
 
 class Sandbox:
@@ -83,17 +84,26 @@ class Sandbox:
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         try:
             return await self.rest.handle(request)
-        except DroppedConnection:
-            # The transport is already closed; this response is never written.
+        except (DroppedConnection, ConnectionResetError):
+            # The transport is closed (by a fault, or by a client that gave up, e.g. at its deadline): this
+            # response is never written.
             return web.Response(status=499)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on host:port (0 picks a free port) and answer the base URL."""
         await self.dispatcher.start()
-        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        # Requests still running at stop (say, sleeping in a latency fault) get a second, not a minute.
+        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False,
+                                     shutdown_timeout=_STOP_TIMEOUT_S)
+        try:
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, host, port)
+            await site.start()
+        except BaseException:
+            await self.dispatcher.stop()
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         bound_host, bound_port = sockets[0].getsockname()[:2] if sockets else (host, port)

@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 import structlog
 from aiohttp import web
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from voicesvc.config import Settings, format_listen, parse_listen
@@ -28,6 +28,7 @@ from voicesvc.events.nats import NatsEventLog
 from voicesvc.events.watch import EventStreamServicer
 from voicesvc.rest import RetryPolicy, TelnyxClient
 from voicesvc.sandbox import Sandbox, SandboxConfig
+from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
 from voicesvc.server.interceptors import AuthInterceptor, ObservabilityInterceptor
 from voicesvc.server.logging import REDACTOR
@@ -42,6 +43,19 @@ log = structlog.get_logger("voicesvc.server")
 EVENT_STREAM_SERVICE = events_pb2.DESCRIPTOR.services_by_name["EventStream"].full_name
 _SANDBOX_PREFIX = "/v2"
 _LOG_UNAVAILABLE = "event log unavailable"
+
+
+def _dual_stack_socket(port: int) -> socket.socket:
+    """A listening socket on every IPv6 and IPv4 address."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(("::", port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _free_port(host: str) -> int:
@@ -78,7 +92,7 @@ class VoiceService:
         self.settings = settings
         self.metrics = Metrics()
         self.readiness = Readiness()
-        self.health = health.aio.HealthServicer()
+        self.health = HealthServicer()
         self.observability = ObservabilityInterceptor(self.metrics)
         self.sandbox: Sandbox | None = None
         self.client: TelnyxClient | None = None
@@ -124,7 +138,9 @@ class VoiceService:
             if settings.sandbox_mode:
                 sandbox_port = sandbox_port or _free_port(sandbox_host)
                 announced = f"http://{format_listen(sandbox_host, sandbox_port)}{_SANDBOX_PREFIX}"
-                log.info("embedded_sandbox", base_url=announced,
+                # A warning, so it shows at every log level: a production deployment that lost its key
+                # must not quietly run against the emulator.
+                log.warning("embedded_sandbox", base_url=announced,
                          message="TELNYX_API_KEY is not set: serving against the embedded Telnyx sandbox")
                 self.sandbox = Sandbox(self._sandbox_config or SandboxConfig())
                 REDACTOR.add(self.sandbox.api_key)
@@ -185,7 +201,12 @@ class VoiceService:
         self._http_runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._http_runner.setup()
         host, port = parse_listen(settings.http_listen)
-        site = web.TCPSite(self._http_runner, host, port)
+        site: web.BaseSite
+        if host == "::":
+            # As gRPC does for `[::]`, take IPv4 connections too (a plain IPv6 socket would refuse them).
+            site = web.SockSite(self._http_runner, _dual_stack_socket(port))
+        else:
+            site = web.TCPSite(self._http_runner, host, port)
         await site.start()
         self.http_port = int(self._http_runner.addresses[0][1])
 

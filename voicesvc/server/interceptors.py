@@ -21,7 +21,9 @@ REQUEST_ID_KEY = "x-request-id"
 # A caller-supplied request id is echoed into logs, so only short, printable ids are accepted.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
-HEALTH_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
+HEALTH_METHODS = frozenset(
+    {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch", "/grpc.health.v1.Health/List"}
+)
 """Methods open without a token, so load balancers and orchestrators can probe the service."""
 
 _SHUTDOWN_MESSAGE = "voicesvc is shutting down; reconnect to continue"
@@ -281,9 +283,15 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
 
 def _failure_code(exc: BaseException, context: grpc.aio.ServicerContext) -> grpc.StatusCode:
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        # gRPC cancels the handler both when the caller gives up and when the caller's deadline passes.
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            return grpc.StatusCode.DEADLINE_EXCEEDED
         return grpc.StatusCode.CANCELLED
     if isinstance(exc, grpc.aio.AbortError):
         return context.code() or grpc.StatusCode.UNKNOWN
+    if isinstance(exc, NotImplementedError):
+        return grpc.StatusCode.UNIMPLEMENTED
     return grpc.StatusCode.UNKNOWN
 
 
