@@ -14,7 +14,7 @@ from grpc_status import rpc_status
 
 from tests.support.fake_grpc import FakeServer
 from tests.support.voicesvc_process import ServerProcess, running_server
-from voicesvc.client import VoiceClient, describe_error, error_details
+from voicesvc.client import EventWatch, VoiceClient, describe_error, error_details
 from voicesvc.v1 import call_control_applications_pb2, events_pb2
 
 TOKEN = "client-test-token"
@@ -341,3 +341,57 @@ async def test_watch_can_be_closed_while_waiting(fake: FakeServer) -> None:
         async with asyncio.timeout(10):
             await consume()
     assert got == ["c1"]
+
+
+async def test_a_silent_stream_is_taken_for_dead_and_reopened(fake: FakeServer) -> None:
+    async def stream(request: events_pb2.WatchEventsRequest,
+                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+        if len(fake.seen) == 1:
+            yield _heartbeat("c0")
+            yield _event("c1")
+            await asyncio.Event().wait()  # the connection goes quiet: no heartbeat, no end
+        yield _heartbeat("c1")
+        yield _event("c2")
+
+    fake.watch_events = stream
+    async with VoiceClient(fake.target) as client:
+        watch = client.watch(heartbeat_interval=0.2, reconnect=True)
+        got = []
+        async with asyncio.timeout(10):
+            async for event in watch:
+                got.append(event.cursor)
+                if len(got) == 2:
+                    break
+        await watch.aclose()
+    assert got == ["c1", "c2"]
+    assert watch.reconnects == 1
+    assert fake.seen[1].request.after_cursor == "c1"
+
+
+async def test_a_silent_stream_without_reconnect_is_unavailable(fake: FakeServer) -> None:
+    async def stream(request: events_pb2.WatchEventsRequest,
+                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+        yield _heartbeat("c0")
+        await asyncio.Event().wait()
+        yield _event("never")
+
+    fake.watch_events = stream
+    async with VoiceClient(fake.target) as client:
+        with pytest.raises(aio.AioRpcError) as caught:
+            async with asyncio.timeout(10):
+                async for _ in client.watch(heartbeat_interval=0.2):
+                    pass
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_aclose_stops_a_watch_waiting_to_reconnect() -> None:
+    # Nothing listens there: every attempt fails with UNAVAILABLE and the watch keeps retrying.
+    async with VoiceClient("127.0.0.1:9") as client:
+        for wait_in_ready in (True, False):
+            watch = EventWatch(client.events, reconnect=True, initial_backoff=30.0, max_backoff=30.0)
+            waiting = asyncio.create_task(watch.ready() if wait_in_ready else anext(watch, None))
+            await asyncio.sleep(0.5)  # first attempt failed; now in its 15-30 s backoff
+            assert not waiting.done()
+            async with asyncio.timeout(5):
+                await watch.aclose()
+                await waiting

@@ -6,6 +6,7 @@ import asyncio
 import random
 import types
 from collections.abc import AsyncGenerator, Sequence
+from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2
@@ -16,6 +17,10 @@ from voicesvc.v1 import events_pb2, events_pb2_grpc
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 """Stream endings after which `EventWatch` reconnects (when reconnecting is enabled)."""
 
+SERVER_DEFAULT_HEARTBEAT_S = 15.0
+IDLE_HEARTBEATS = 3
+"""A stream silent (no event, no heartbeat) for this many heartbeat intervals is taken for dead."""
+
 
 class EventWatch:
     """Iterates the events of one subscription.
@@ -25,6 +30,10 @@ class EventWatch:
     still advances). With `reconnect=True` a stream that ends with UNAVAILABLE (server restart,
     network drop) is reopened after `last_cursor` with exponential backoff; `max_reconnects` bounds
     the consecutive attempts that deliver nothing (None: unbounded). Any other error is raised.
+
+    The server sends a heartbeat at least every `heartbeat_interval` (its default: 15 s): a stream that
+    stays silent for `IDLE_HEARTBEATS` intervals, as a connection that died without a reset does, is
+    cancelled and treated as UNAVAILABLE.
     """
 
     def __init__(
@@ -62,6 +71,8 @@ class EventWatch:
         self._first: events_pb2.WatchEventsResponse | None = None  # read by ready(), not yet handled
         self._iterator: AsyncGenerator[events_pb2.Event, None] | None = None
         self._closed = False
+        self._closing = asyncio.Event()
+        self._idle_timeout = IDLE_HEARTBEATS * (heartbeat_interval or SERVER_DEFAULT_HEARTBEAT_S)
         self.last_cursor: str = after_cursor or ""
         """Where a new subscription should resume so that it misses nothing and repeats nothing."""
         self.reconnects = 0
@@ -92,15 +103,17 @@ class EventWatch:
         then on will be delivered. (Iterating opens the stream too, but only when the first item is
         asked for — too late for events caused by a call made in between.)"""
         failures = 0
-        while self._call is None and self._first is None:
-            self._call = self._stub.WatchEvents(self.request(), timeout=self._timeout)
+        while self._call is None and self._first is None and not self._closed:
+            call = self._call = self._stub.WatchEvents(self.request(), timeout=self._timeout)
             try:
-                first = await self._call.read()
+                first = await self._read(call)
             except aio.AioRpcError as err:
                 self._call = None
-                if not self._may_reconnect(err, failures):
+                if self._closed or not self._may_reconnect(err, failures):
+                    if self._closed:
+                        break
                     raise
-                await asyncio.sleep(self._backoff(failures))
+                await self._pause(self._backoff(failures))
                 failures += 1
                 self.reconnects += 1
                 continue
@@ -128,7 +141,7 @@ class EventWatch:
             self._call = call
             try:
                 while True:
-                    item = self._first if self._first is not None else await call.read()
+                    item = self._first if self._first is not None else await self._read(call)
                     self._first = None
                     if item is aio.EOF:
                         return
@@ -154,20 +167,40 @@ class EventWatch:
                     return
                 if not self._may_reconnect(err, failures):
                     raise
-                await asyncio.sleep(self._backoff(failures))
+                await self._pause(self._backoff(failures))
                 failures += 1
                 self.reconnects += 1
             finally:
                 call.cancel()
                 self._call = None
 
+    async def _read(self, call: aio.UnaryStreamCall) -> Any:
+        """The next message of `call`; a call silent past the idle timeout is cancelled and reported as
+        UNAVAILABLE, like any other lost connection."""
+        try:
+            return await asyncio.wait_for(call.read(), self._idle_timeout)
+        except TimeoutError:
+            call.cancel()
+            raise aio.AioRpcError(
+                grpc.StatusCode.UNAVAILABLE, aio.Metadata(), aio.Metadata(),
+                details=f"nothing received for {self._idle_timeout:g} s: the connection is presumed dead",
+            ) from None
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep before reconnecting, unless `aclose()` comes first."""
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except TimeoutError:
+            pass
+
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._max_backoff, self._initial_backoff * (2**attempt))
         return random.uniform(ceiling / 2, ceiling)
 
     async def aclose(self) -> None:
-        """Stop the subscription; an iteration in progress ends without error."""
+        """Stop the subscription; an iteration in progress (or waiting to reconnect) ends without error."""
         self._closed = True
+        self._closing.set()
         if self._call is not None:
             self._call.cancel()
         # `_events()` returns a native async generator, the only kind with `ag_running`.
