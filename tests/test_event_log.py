@@ -428,6 +428,31 @@ async def test_nats_subscriber_switching_replica_misses_nothing(
     await assert_nothing_more(on_b)
 
 
+async def test_nats_stream_deleted_and_created_again_is_a_new_log_for_every_replica(
+    two_replicas: tuple[NatsEventLog, NatsEventLog],
+) -> None:
+    a, b = two_replicas
+    old = await append(a)
+    reader = await a.subscribe(Start.now())
+    await a._jetstream().delete_stream(a.stream)
+
+    # The next append creates the stream again, as a start would.
+    fresh = await append(a)
+    assert fresh.seq == 1 and fresh.cursor != old.cursor
+    # Positions in the old stream mean nothing now: its reader is told to start over, its cursors refused.
+    with pytest.raises(CursorExpired):
+        await reader.next(WAIT)
+    with pytest.raises(CursorExpired):
+        await a.subscribe(Start.after(old.cursor))
+    # The other replica notices too, and both issue the same cursors.
+    with pytest.raises(CursorExpired):
+        await b.subscribe(Start.after(old.cursor))
+    on_b = await b.subscribe(Start.oldest())
+    (seen,) = await take(on_b, 1)
+    assert (seen.event_id, seen.cursor) == (fresh.event_id, fresh.cursor)
+    assert b.epoch == a.epoch
+
+
 async def test_nats_unreachable_server_is_unavailable() -> None:
     log = NatsEventLog("nats://127.0.0.1:1", **unique_log_names(), connect_timeout_s=0.5)
     with pytest.raises(LogUnavailable):

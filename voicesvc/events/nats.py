@@ -207,9 +207,30 @@ class NatsEventLog(EventLog):
                 await nc.close()
             self._nc = self._js = None
             raise
-        created = info.created.isoformat() if info.created else ""
-        self._epoch = zlib.crc32(f"{self._stream}|{created}".encode())
+        self._epoch = self._epoch_of(info)
         self._known_last = info.state.last_seq
+
+    def _epoch_of(self, info: api.StreamInfo) -> int:
+        """Identifies one incarnation of the stream: a stream deleted and created again is another log."""
+        created = info.created.isoformat() if info.created else ""
+        return zlib.crc32(f"{self._stream}|{created}".encode())
+
+    def _check_incarnation(self, info: api.StreamInfo) -> None:
+        """Notice that the stream was deleted and created again (by an operator, or with a lost store).
+
+        Positions in the old stream mean nothing in the new one: open subscriptions end with
+        `CursorExpired` naming the new stream's oldest cursor, old cursors are refused from now on, and
+        the sequence counters start over.
+        """
+        epoch = self._epoch_of(info)
+        if epoch == self._epoch:
+            return
+        logger.warning("nats_stream_recreated", stream=self._stream, subscriptions=len(self._subs))
+        self._epoch = epoch
+        self._known_last = info.state.last_seq
+        state = _StreamState(info.state.first_seq, info.state.last_seq, info.state.messages)
+        for sub in list(self._subs):
+            sub._fail(self._expired(state, "the event log was recreated; resume from its oldest cursor"))
 
     async def _ensure_stream(self) -> api.StreamInfo:
         js = self._jetstream()
@@ -279,14 +300,24 @@ class NatsEventLog(EventLog):
             HEADER_RECEIVED_AT: repr(received_at),
             HEADER_ATTEMPT: str(attempt),
         }
-        try:
-            ack = await js.publish(
+        async def publish() -> api.PubAck:
+            return await js.publish(
                 f"{self._prefix}.{event_type}",
                 bytes(raw),
                 timeout=self._request_timeout,
                 stream=self._stream,
                 headers=headers,
             )
+
+        try:
+            try:
+                ack = await publish()
+            except nats.js.errors.NoStreamResponseError:
+                # The stream is gone (deleted, or NATS lost its store): create it again, as at start.
+                self._check_incarnation(await self._ensure_stream())
+                ack = await publish()
+        except LogUnavailable:
+            raise
         except Exception as exc:
             raise LogUnavailable(f"event not stored: {exc!r}") from exc
         self._note_seq(ack.seq)
@@ -402,6 +433,7 @@ class NatsEventLog(EventLog):
             info = await js.stream_info(self._stream)
         except Exception as exc:
             raise LogUnavailable(f"cannot read stream state: {exc!r}") from exc
+        self._check_incarnation(info)
         state = _StreamState(info.state.first_seq, info.state.last_seq, info.state.messages)
         self._note_seq(state.last_seq)
         return state
@@ -663,6 +695,12 @@ class _NatsSubscription(Subscription):
             pass
         finally:
             self._wake = None
+
+    def _fail(self, error: BaseException) -> None:
+        """End the subscription: its reader gets `error` at its next step."""
+        if self._error is None:
+            self._error = error
+        self._notify()
 
     def _presume_pull_lost(self) -> None:
         pull = self._pull
