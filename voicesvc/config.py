@@ -299,8 +299,9 @@ OPTIONS: tuple[Option, ...] = (
            help="how long the log retains an event"),
     Option("events_dedup_window", "--events-dedup-window", "VOICESVC_EVENTS_DEDUP_WINDOW", float, "events",
            metavar="SECONDS",
-           help="NATS backend: how long a delivered event id is remembered, so a repeat is stored once "
-                "(at least --webhook-tolerance; the memory log remembers ids for its whole retention)"),
+           help="NATS backend: how long a delivered event id is remembered, so a repeat is stored once; "
+                "unset: an hour, at least --webhook-tolerance, at most --events-max-age (the memory log "
+                "remembers ids for its whole retention)"),
     Option("events_outage_grace", "--events-outage-grace", "VOICESVC_EVENTS_OUTAGE_GRACE", float, "events",
            metavar="SECONDS",
            help="NATS backend: how long open WatchEvents streams wait for a lost NATS connection to come "
