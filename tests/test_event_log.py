@@ -528,6 +528,39 @@ async def test_memory_idle_filtered_reader_is_not_expired_by_unrelated_traffic()
     assert seen is not None and seen.event_id == hangup.event_id
 
 
+async def test_memory_filtered_reader_whose_wait_times_out_is_not_expired_by_unrelated_traffic() -> None:
+    log = MemoryEventLog(max_events=3)
+    sub = await log.subscribe(Start.now(), ["call.hangup"])
+    waiting = asyncio.create_task(sub.next(0.2))
+    await asyncio.sleep(0)  # parked
+    for _ in range(10):
+        await append(log, "call.answered")  # evicted in turn; none is for this reader
+    assert await waiting is None  # the wait ran out: nothing for it, nothing lost
+    hangup = await append(log, "call.hangup")
+    (seen,) = await take(sub, 1)
+    assert seen.event_id == hangup.event_id
+
+
+async def test_memory_retention_expires_a_reader_only_for_events_it_would_have_received() -> None:
+    log = MemoryEventLog(max_events=3)
+    slow = await log.subscribe(Start.now(), ["call.hangup"])
+    behind = await log.subscribe(Start.now(), ["call.hangup"])
+    for _ in range(10):
+        await append(log, "call.answered")
+    # Neither has read anything; only unrelated events were evicted past them.
+    hangup = await append(log, "call.hangup")
+    (seen,) = await take(slow, 1)
+    assert seen.event_id == hangup.event_id
+    # A resumed cursor gets the same treatment.
+    resumed = await log.subscribe(Start.after(log.cursor(0)), ["call.hangup"])
+    assert (await take(resumed, 1))[0].event_id == hangup.event_id
+    # Once an event the filter matches is evicted unread, the reader is told.
+    for _ in range(3):
+        await append(log, "call.answered")
+    with pytest.raises(CursorExpired):
+        await behind.next(0)
+
+
 async def test_memory_retention_by_age() -> None:
     now = [1000.0]
     log = MemoryEventLog(max_age_s=60, clock=lambda: now[0])
@@ -564,7 +597,8 @@ async def test_memory_event_appended_as_a_wait_times_out_is_not_skipped() -> Non
         appended = False
         while not task.done():
             parked = sub._parked  # type: ignore[attr-defined]
-            if parked is not None and parked.cancelled() and not appended:
+            # The deadline has resolved the wait, but the reader has not resumed yet.
+            if parked is not None and parked.done() and not appended:
                 await log.append(b"{}", f"ev{i}", "call.answered")
                 appended = True
             await asyncio.sleep(0)

@@ -35,6 +35,14 @@ _WakeKey = tuple[str, str]
 # A parked reader's future resolves to the seq of the first matching event appended after it parked
 # (None when woken for another reason, such as close).
 _Waiter = asyncio.Future[int | None]
+"""Resolved with the sequence of the matching event that woke it, None when closed, or (at a reader's
+deadline) `_TIMED_OUT - last`, where `last` is the log's end at that moment."""
+_TIMED_OUT = -1
+
+
+def _time_out(waiter: _Waiter, log: MemoryEventLog) -> None:
+    if not waiter.done():
+        waiter.set_result(_TIMED_OUT - log._last)
 
 
 def _filter_keys(event_filter: EventFilter) -> list[_WakeKey]:
@@ -108,6 +116,9 @@ class MemoryEventLog(EventLog):
         self._first = 1  # oldest retained seq; equals _last + 1 while nothing is retained
         self._last = 0  # newest seq ever appended
         self._ids: dict[str, int] = {}
+        # The newest evicted sequence of each event type: tells a filtered reader whether retention took an
+        # event it would have received, or only events it filters out.
+        self._evicted: dict[str, int] = {}
         self._epoch = secrets.randbits(32)
         self._waiters = _Waiters()
         self._closed = False
@@ -181,9 +192,7 @@ class MemoryEventLog(EventLog):
                 raise self._expired("cursor belongs to an earlier incarnation of the event log")
             if seq > self._last:
                 raise InvalidCursor("cursor is ahead of the event log")
-            if seq + 1 < self._first:
-                raise self._expired()
-            position = seq
+            position = self._skip_evicted(seq, event_filter)
         return _MemorySubscription(self, position, event_filter)
 
     # -- internals shared with the subscriptions ---------------------------------------------------
@@ -203,8 +212,10 @@ class MemoryEventLog(EventLog):
     def _drop_oldest(self) -> None:
         slot = self._first % self._capacity
         event = self._ring[slot]
-        if event is not None and self._ids.get(event.event_id) == event.seq:
-            del self._ids[event.event_id]
+        if event is not None:
+            self._evicted[event.event_type] = event.seq
+            if self._ids.get(event.event_id) == event.seq:
+                del self._ids[event.event_id]
         self._ring[slot] = None
         self._first += 1
 
@@ -213,11 +224,19 @@ class MemoryEventLog(EventLog):
         while self._first <= self._last and self._at(self._first).received_at < horizon:
             self._drop_oldest()
 
+    def _skip_evicted(self, position: int, event_filter: EventFilter) -> int:
+        """`position`, moved past evicted events when none of them matched the filter; raises
+        `CursorExpired` when retention removed an event the reader would have received."""
+        if position + 1 >= self._first:
+            return position
+        if any(seq > position and event_filter.matches(t) for t, seq in self._evicted.items()):
+            raise self._expired()
+        return self._first - 1
+
     def _read_after(self, position: int, event_filter: EventFilter) -> tuple[int, StoredEvent | None]:
         """First matching event after `position`, or the new position with nothing left to read."""
         self._evict(self._clock())
-        if position + 1 < self._first:
-            raise self._expired()
+        position = self._skip_evicted(position, event_filter)
         for seq in range(position + 1, self._last + 1):
             event = self._at(seq)
             if event_filter.matches(event.event_type):
@@ -263,24 +282,27 @@ class _MemorySubscription(Subscription):
             waiter: _Waiter = loop.create_future()
             self._log._waiters.add(waiter, self._keys)
             self._parked = waiter
+            # The deadline resolves the waiter rather than cancelling it, with the log's end at that moment:
+            # everything up to there is known not to match, even if retention evicts it before this task
+            # runs again (a reader that only knew its old position would then think it had missed events).
+            timer = None if deadline is None else loop.call_at(deadline, _time_out, waiter, self._log)
             try:
-                if deadline is None:
-                    woken_by = await waiter
-                else:
-                    try:
-                        woken_by = await asyncio.wait_for(waiter, deadline - loop.time())
-                    except TimeoutError:
-                        # Scan rather than jump to the end: a matching append can land between the
-                        # timeout cancelling the waiter and this task resuming, and must not be skipped.
-                        try:
-                            self._position, event = self._log._read_after(self._position, self._filter)
-                        except CursorExpired as exc:
-                            self._error = exc
-                            raise
-                        return event
+                woken_by = await waiter
             finally:
+                if timer is not None:
+                    timer.cancel()
                 self._log._waiters.remove(waiter, self._keys)
                 self._parked = None
+            if woken_by is not None and woken_by < 0:
+                self._position = max(self._position, _TIMED_OUT - woken_by)
+                # Scan once rather than return None: a matching append may have landed after the deadline
+                # resolved the waiter and before this task resumed.
+                try:
+                    self._position, event = self._log._read_after(self._position, self._filter)
+                except CursorExpired as exc:
+                    self._error = exc
+                    raise
+                return event
             if woken_by is not None:
                 # Everything between parking and the waking event was non-matching.
                 self._position = max(self._position, woken_by - 1)

@@ -257,6 +257,7 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
         loop = asyncio.get_running_loop()
         yield _heartbeat(subscription)
         next_beat = loop.time() + plan.heartbeat_s
+        skipped = 0
         while True:
             wait = next_beat - loop.time()
             if wait <= 0:
@@ -275,6 +276,17 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
             if plan.ids.matches(response.event):
                 yield response
                 next_beat = loop.time() + plan.heartbeat_s
+                skipped = 0
+            else:
+                # A backlog the id filters reject is read without ever waiting: let the rest of the
+                # process (webhooks, other streams) run now and then.
+                skipped += 1
+                if skipped % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+
+
+_YIELD_EVERY = 64
+"""Events skipped by the id filters between two turns given to the rest of the event loop."""
 
 
 def _heartbeat(subscription: Subscription) -> events_pb2.WatchEventsResponse:
