@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -101,6 +104,49 @@ async def test_fault_admin_replace_delete_and_reset(api: Api) -> None:
     assert bad.status == 400
     assert (await api.admin("DELETE", "/faults")).body["data"] == []
     assert (await api.call("GET", "/call_events")).status == 200
+
+
+@pytest.mark.parametrize("rule", [
+    {"kind": "error", "path": "("},
+    {"kind": "error", "status": "abc"},
+    {"kind": "error", "status": 99},
+    {"kind": "error", "status": 200},
+    {"kind": "latency", "latency_ms": "100"},
+    {"kind": "latency", "latency_ms": -5},
+    {"kind": "error", "method": 5},
+    {"kind": "webhook_fail", "event_type": 7},
+    {"kind": "webhook_fail", "status": 42},
+    {"kind": "rate_limit", "retry_after": True},
+])
+async def test_rules_that_could_not_work_are_refused_leaving_no_trace(api: Api, rule: dict[str, Any]) -> None:
+    reply = await api.admin("POST", "/faults", rule)
+    assert reply.status == 400, reply.body
+    assert (await api.admin("GET", "/faults")).body["data"] == []
+    assert (await api.call("GET", "/call_events")).status == 200
+
+
+async def test_a_request_ends_one_way_when_an_error_and_a_drop_after_both_match(api: Api) -> None:
+    await api.admin("PUT", "/faults", {"rules": [
+        {"kind": "error", "path": "/calls$", "status": 503, "count": 1},
+        {"kind": "drop_after", "path": "/calls$", "count": 1},
+    ]})
+    assert (await api.call("POST", "/calls", json_body=DIAL)).status == 503
+    # The drop is still pending: it applies to the next request, which is executed, then dropped.
+    with pytest.raises(aiohttp.ClientError):
+        await api.call("POST", "/calls", json_body=DIAL)
+    assert (await api.call("POST", "/calls", json_body=DIAL)).status == 200
+    assert len(api.sandbox.engine.calls) == 2
+
+
+@pytest.mark.parametrize("flags", [
+    ["--webhook-attempts", "0"], ["--webhook-timeout", "0"], ["--webhook-timeout", "nan"],
+    ["--error-rate", "1.5"], ["--fault-path", "("], ["--answer-delay", "-1"],
+])
+def test_cli_refuses_values_that_could_not_work(flags: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "voicesvc.cli", "sandbox", "--port", "0", *flags],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, (flags, done.stderr)
+    assert done.stderr.startswith("voicesvc sandbox: error:") and "Traceback" not in done.stderr
 
 
 async def test_journal_records_the_exact_request_without_auth(api: Api) -> None:

@@ -251,3 +251,10 @@ async def test_gather_reports_the_pressed_digits(api: Api, receiver: Receiver) -
     dtmf = [e["payload"]["digit"] for e in receiver.events(cid) if e["event_type"] == "call.dtmf.received"]
     assert dtmf == ["4", "2", "#", "9"]
 
+
+
+async def test_a_dials_own_webhook_url_receives_its_webhooks(api: Api, receiver: Receiver) -> None:
+    # No application for this connection and no sandbox-wide URL: only the dial says where to send.
+    cid = await _dial(api, "conn-without-app", webhook_url=receiver.url)
+    await receiver.wait_for(lambda r: "call.answered" in r.types(cid))
+    assert receiver.types(cid)[:2] == ["call.initiated", "call.answered"]

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import signal
 import sys
 
@@ -87,6 +88,11 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 def faults_from_args(args: argparse.Namespace) -> list[FaultRule]:
     """The fault rules the parsed options ask for."""
     path = args.fault_path
+    if path is not None:
+        try:
+            re.compile(path)
+        except re.error as exc:
+            raise ValueError(f"--fault-path is not a regular expression: {exc}") from None
     rules: list[FaultRule] = []
     if args.latency_ms > 0:
         rules.append(FaultRule(kind="latency", path=path, latency_ms=args.latency_ms))
@@ -122,7 +128,12 @@ def _configure_logging() -> None:
 async def run(args: argparse.Namespace) -> None:
     """Start the sandbox, print its JSON line, and serve until SIGINT/SIGTERM."""
     _configure_logging()
-    sandbox = Sandbox(config_from_args(args), fault_rules=faults_from_args(args))
+    try:
+        config, rules = config_from_args(args), faults_from_args(args)
+    except ValueError as exc:
+        print(f"voicesvc sandbox: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    sandbox = Sandbox(config, fault_rules=rules)
     base_url = await sandbox.start(args.host, args.port)
     line = {"base_url": base_url, "api_key": sandbox.api_key, "public_key": sandbox.public_key_b64}
     print(json.dumps(line), flush=True)

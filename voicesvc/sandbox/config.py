@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -31,3 +32,12 @@ class SandboxConfig:
     """Seconds to wait for the receiver when the application sets no `webhook_timeout_secs`."""
     seed: int | None = None
     """Seed for the fault injector's random rates."""
+
+    def __post_init__(self) -> None:
+        for name in ("answer_delay", "media_delay", "webhook_backoff"):
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a finite number of seconds, 0 or more")
+        if not math.isfinite(self.webhook_timeout) or self.webhook_timeout <= 0:
+            raise ValueError("webhook_timeout must be a positive number of seconds")
+        if self.webhook_attempts < 1:
+            raise ValueError("webhook_attempts must be at least 1")

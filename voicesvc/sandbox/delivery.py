@@ -18,6 +18,8 @@ from voicesvc.sandbox.ids import iso, now
 from voicesvc.webhooks.sign import Signer
 
 log = structlog.get_logger("voicesvc.sandbox.delivery")
+ATTEMPTS_KEPT = 10_000
+"""Delivery attempts the log keeps (the newest), like the request journal."""
 
 
 @dataclass
@@ -88,7 +90,9 @@ class WebhookDispatcher:
         self._pending = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self.attempts: list[DeliveryAttempt] = []
+        # The newest attempts only: a receiver that stays down must not grow the log without bound.
+        self.attempts: deque[DeliveryAttempt] = deque(maxlen=ATTEMPTS_KEPT)
+        self._stopped = False
 
     async def start(self) -> None:
         """Open the HTTP client session."""
@@ -96,7 +100,8 @@ class WebhookDispatcher:
             self._session = aiohttp.ClientSession()
 
     async def stop(self) -> None:
-        """Cancel pending deliveries and close the session."""
+        """Cancel pending deliveries and close the session; events queued afterwards are dropped."""
+        self._stopped = True
         workers = [q.worker for q in self._queues.values() if q.worker is not None]
         for task in workers:
             task.cancel()
@@ -116,6 +121,9 @@ class WebhookDispatcher:
 
     def enqueue(self, key: str, event: dict[str, Any], urls: list[str], timeout: float | None = None) -> None:
         """Queue one event (the envelope's `data`) for delivery behind the key's earlier events."""
+        if self._stopped:
+            log.debug("webhook_dropped_after_stop", event_id=event.get("id"))
+            return
         item = _Outgoing(key=key, event=event, urls=[u for u in urls if u],
                          timeout=timeout if timeout else self.policy.timeout)
         queue = self._queues.setdefault(key, _Queue())

@@ -230,6 +230,7 @@ class Engine:
             client_state=body.get("client_state"), custom_headers=list(body.get("custom_headers") or []),
             sip_headers=list(body.get("sip_headers") or []), caller_id_name=body.get("from_display_name"),
             outcome=OUTCOMES.get(to, "answer"),
+            webhook_url=body.get("webhook_url") or None,  # the dial's own URL overrides the application's
         )
         amd = body.get("answering_machine_detection")
         call.amd = amd if amd and amd != "disabled" else None

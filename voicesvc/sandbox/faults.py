@@ -45,12 +45,25 @@ class FaultRule:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-        if not 0.0 <= self.rate <= 1.0:
+        for name in ("path", "method", "event_type"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string")
+        for name in ("status", "latency_ms", "retry_after", "count"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ValueError(f"{name} must be a non-negative integer")
+        numeric = isinstance(self.rate, int | float) and not isinstance(self.rate, bool)
+        if not numeric or not 0.0 <= self.rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
-        if self.count is not None and self.count < 0:
-            raise ValueError("count must not be negative")
+        if self.kind == "error" and not 400 <= self.status <= 599:
+            raise ValueError("status of an error must be from 400 to 599")
+        if self.kind == "webhook_fail" and self.status != 0 and not 100 <= self.status <= 599:
+            raise ValueError("status of a webhook failure must be 0 (a timeout) or from 100 to 599")
         if self.path is not None:
-            re.compile(self.path)
+            try:
+                re.compile(self.path)
+            except re.error as exc:
+                raise ValueError(f"path is not a regular expression: {exc}") from None
         if self.kind == "rate_limit":
             self.status = 429
 
@@ -132,9 +145,10 @@ class FaultInjector:
                 continue
             if rule.path and not re.search(rule.path, path):
                 continue
-            if rule.kind in _REQUEST_TERMINAL and decision.terminal is not None:
+            # One request ends one way: answered by a terminal rule, or executed then dropped.
+            if rule.kind in _REQUEST_TERMINAL and (decision.terminal is not None or decision.drop_after):
                 continue
-            if rule.kind == "drop_after" and decision.drop_after:
+            if rule.kind == "drop_after" and (decision.drop_after or decision.terminal is not None):
                 continue
             if not self._fires(rule):
                 continue

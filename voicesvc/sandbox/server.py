@@ -114,11 +114,12 @@ class Sandbox:
 
     async def stop(self) -> None:
         """Stop serving, cancel call progressions and pending webhook deliveries."""
-        await self.engine.stop()
-        await self.dispatcher.stop()
+        # Requests still in progress finish first (within a second): they may queue webhooks.
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.engine.stop()
+        await self.dispatcher.stop()
         log.info("sandbox_stopped")
 
     async def reset(self) -> None:
