@@ -22,7 +22,7 @@ export interface MethodInfo {
 }
 
 export interface StreamIterator<T> extends AsyncIterableIterator<T> {
-  /** Stop the stream; the iteration ends. */
+  /** Stop the stream; a pending or later `next()` resolves as done. Other failures still reject. */
   cancel(): void;
 }
 
@@ -33,16 +33,26 @@ export interface WatchOptions {
   connectionIds?: string[];
   afterCursor?: string;
   startOldest?: boolean;
+  /** Heartbeat interval to ask the server for; unset uses its default (15 s). Below 1 s counts as 1 s. */
   heartbeatIntervalMs?: number;
+  /** Reopen a stream that ends with UNAVAILABLE (a silent stream included) after `lastCursor`. */
   reconnect?: boolean;
+  /** Consecutive reopenings that deliver nothing before giving up; null for no limit. */
   maxReconnects?: number | null;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * A stream on which nothing (event or heartbeat) arrives for this long is cancelled and ends as
+   * UNAVAILABLE. Defaults to 3 heartbeat intervals (3 × 15 s when `heartbeatIntervalMs` is unset);
+   * null for no limit.
+   */
+  idleTimeoutMs?: number | null;
 }
 
 export interface EventWatch extends AsyncIterableIterator<Message> {
   readonly lastCursor: string;
   readonly reconnects: number;
+  /** Stop the subscription; the iteration ends without error, at once, also during a reconnect backoff. */
   close(): void;
 }
 

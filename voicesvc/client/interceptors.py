@@ -86,11 +86,23 @@ def client_defaults(*, token: str | None = None, timeout: float | None = None) -
     return [kind(token=token, timeout=timeout) for kind in kinds]
 
 
+KEEPALIVE_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+)
+
+
 def open_channel(target: str, *, token: str | None = None, tls: grpc.ChannelCredentials | None = None,
                  timeout: float | None = None,
                  options: Sequence[tuple[str, Any]] = ()) -> aio.Channel:
-    """An asyncio channel to `target` with the `client_defaults` interceptors installed."""
+    """An asyncio channel to `target` with the `client_defaults` interceptors installed.
+
+    Keepalive pings are on by default (`KEEPALIVE_OPTIONS`; options given here take precedence): a connection
+    that died without a reset is noticed, so a watcher that reconnects gets a fresh one.
+    """
     interceptors = client_defaults(token=token, timeout=timeout)
+    given = {name for name, _ in options}
+    options = [*options, *((k, v) for k, v in KEEPALIVE_OPTIONS if k not in given)]
     if tls is not None:
         return aio.secure_channel(target, tls, options=list(options), interceptors=interceptors)
     return aio.insecure_channel(target, options=list(options), interceptors=interceptors)

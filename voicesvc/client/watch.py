@@ -18,6 +18,8 @@ RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 """Stream endings after which `EventWatch` reconnects (when reconnecting is enabled)."""
 
 SERVER_DEFAULT_HEARTBEAT_S = 15.0
+SERVER_MIN_HEARTBEAT_S = 1.0
+"""The server raises shorter requested intervals to this."""
 IDLE_HEARTBEATS = 3
 """A stream silent (no event, no heartbeat) for this many heartbeat intervals is taken for dead."""
 
@@ -72,7 +74,8 @@ class EventWatch:
         self._iterator: AsyncGenerator[events_pb2.Event, None] | None = None
         self._closed = False
         self._closing = asyncio.Event()
-        self._idle_timeout = IDLE_HEARTBEATS * (heartbeat_interval or SERVER_DEFAULT_HEARTBEAT_S)
+        beat = max(heartbeat_interval or SERVER_DEFAULT_HEARTBEAT_S, SERVER_MIN_HEARTBEAT_S)
+        self._idle_timeout = IDLE_HEARTBEATS * beat
         self.last_cursor: str = after_cursor or ""
         """Where a new subscription should resume so that it misses nothing and repeats nothing."""
         self.reconnects = 0

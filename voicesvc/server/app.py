@@ -218,7 +218,13 @@ class VoiceService:
             interceptors.append(AuthInterceptor(settings.auth_tokens))
         # Subscribers of a failed replica reconnect all at once: let thousands of new calls queue instead of
         # having gRPC cancel every call beyond its default backlog of 1000.
-        options = [("grpc.so_reuseport", 0), ("grpc.server.max_pending_requests", 20_000)]
+        options = [
+            ("grpc.so_reuseport", 0),
+            ("grpc.server.max_pending_requests", 20_000),
+            # Clients' keepalive pings (every 30 s from voicesvc's clients) never make the server hang up.
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            ("grpc.http2.max_ping_strikes", 0),
+        ]
         server = grpc.aio.server(interceptors=interceptors, options=options)
         self.grpc_server = server
         server.add_generic_rpc_handlers(generic_handlers(Translator(self.client)))

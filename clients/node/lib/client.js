@@ -26,13 +26,17 @@ function buildMetadata(token, extra) {
   return metadata;
 }
 
+const DONE = Object.freeze({ done: true, value: undefined });
+
 // Wraps a grpc-js readable call as an async iterator that cancels the call when the consumer stops early.
 function iterateStream(call) {
   const inner = call[Symbol.asyncIterator]();
   let done = false;
+  let cancelled = false; // by the consumer: cancel() or return()
   const finish = () => {
     if (done) return;
     done = true;
+    cancelled = true;
     call.on('error', () => {}); // the CANCELLED status that follows our own cancel is expected
     call.cancel();
   };
@@ -42,13 +46,17 @@ function iterateStream(call) {
       return this;
     },
     async next() {
-      if (done) return { done: true, value: undefined };
+      if (done) return { ...DONE };
       try {
         const item = await inner.next();
+        if (cancelled) return { ...DONE }; // a message that raced the cancel is dropped with the stream
         if (item.done) done = true;
         return item;
       } catch (err) {
         done = true;
+        // grpc-js fails a pending read with the CANCELLED status our own cancel produced: that is
+        // the end the consumer asked for, not an error. Any other failure still rejects.
+        if (cancelled && err.code === grpc.status.CANCELLED) return { ...DONE };
         throw err;
       }
     },
@@ -75,6 +83,11 @@ function iterateStream(call) {
  *   when omitted
  * @param {object} [options.channelOptions] grpc-js channel options
  */
+const KEEPALIVE_OPTIONS = Object.freeze({
+  'grpc.keepalive_time_ms': 30000,
+  'grpc.keepalive_timeout_ms': 10000,
+});
+
 function createClient(options = {}) {
   const {
     target = DEFAULT_TARGET,
@@ -85,7 +98,9 @@ function createClient(options = {}) {
     protoDir,
   } = options;
   const definition = loadDefinition(protoDir);
-  const channel = new grpc.Client(target, credentials, channelOptions);
+  // Keepalive pings on by default (given options win): a connection that died without a reset is noticed,
+  // so a watcher that reconnects gets a fresh one. The server accepts pings this often.
+  const channel = new grpc.Client(target, credentials, { ...KEEPALIVE_OPTIONS, ...channelOptions });
   const client = {
     target,
     channel,
@@ -135,19 +150,82 @@ function createClient(options = {}) {
   return client;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// Resolves after `ms`, or at once when `signal` aborts; either way no timer is left running.
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const wake = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    signal.addEventListener('abort', wake);
+  });
+}
+
+// The server sends a heartbeat at least every interval (15 s unless the request sets one, never more
+// often than every second), so a stream silent for IDLE_HEARTBEATS intervals is taken for dead: a
+// network path that goes quiet without a reset would otherwise leave the watcher waiting forever.
+const SERVER_DEFAULT_HEARTBEAT_MS = 15000;
+const SERVER_MIN_HEARTBEAT_MS = 1000;
+const IDLE_HEARTBEATS = 3;
+
+function defaultIdleTimeoutMs(heartbeatIntervalMs) {
+  const interval = heartbeatIntervalMs === undefined ? SERVER_DEFAULT_HEARTBEAT_MS
+    : Math.max(heartbeatIntervalMs, SERVER_MIN_HEARTBEAT_MS);
+  return IDLE_HEARTBEATS * interval;
+}
+
+// A one-shot timer that calls `onIdle` once it has run `ms` without being stopped; `ms` null or
+// Infinity never fires.
+function idleTimer(ms, onIdle) {
+  let timer = null;
+  const idle = {
+    fired: false,
+    start() {
+      idle.stop();
+      if (ms === null || ms === Infinity) return;
+      timer = setTimeout(() => {
+        timer = null;
+        idle.fired = true;
+        onIdle();
+      }, ms);
+    },
+    stop() {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
+  };
+  return idle;
+}
+
+// What a silent stream ends with: shaped like a grpc-js ServiceError, so it is handled (and described)
+// as any other UNAVAILABLE.
+function idleError(ms) {
+  const code = grpc.status.UNAVAILABLE;
+  const details = `nothing received for ${ms / 1000} s: the connection is presumed dead`;
+  return Object.assign(new Error(`${code} UNAVAILABLE: ${details}`),
+    { code, details, metadata: new grpc.Metadata() });
+}
 
 /**
  * Events only (heartbeats skipped) of one subscription, as an async iterator with `lastCursor`.
- * With `reconnect: true` a stream ending with UNAVAILABLE is reopened after `lastCursor`.
+ * With `reconnect: true` a stream ending with UNAVAILABLE is reopened after `lastCursor`. A stream on
+ * which nothing (event or heartbeat) arrives for `idleTimeoutMs` (default: 3 heartbeat intervals) is
+ * cancelled and ends as UNAVAILABLE.
  */
 function watch(client, options) {
   const {
     eventTypes = [], callControlIds = [], callSessionIds = [], connectionIds = [],
     afterCursor = '', startOldest = false, heartbeatIntervalMs, reconnect = false, maxReconnects = null,
-    initialBackoffMs = 200, maxBackoffMs = 5000,
+    initialBackoffMs = 200, maxBackoffMs = 5000, idleTimeoutMs = defaultIdleTimeoutMs(heartbeatIntervalMs),
   } = options;
-  const state = { lastCursor: afterCursor || '', reconnects: 0, closed: false, stream: null };
+  const state = { lastCursor: afterCursor || '', reconnects: 0, closed: false, stream: null, idle: null };
+  const closing = new AbortController(); // cuts a reconnect backoff short
 
   const request = () => {
     const req = {
@@ -169,9 +247,15 @@ function watch(client, options) {
     let failures = 0;
     while (!state.closed) {
       const stream = client.watchEvents(request());
+      // Cancelling ends the stream's iteration quietly; `idle.fired` tells that apart from a normal end.
+      const idle = idleTimer(idleTimeoutMs, () => stream.cancel());
       state.stream = stream;
+      state.idle = idle;
       try {
+        idle.start();
         for await (const message of stream) {
+          // The clock runs only while waiting for the server: not while the consumer holds an event.
+          idle.stop();
           failures = 0;
           if (message.heartbeat) {
             if (message.heartbeat.cursor) state.lastCursor = message.heartbeat.cursor;
@@ -179,21 +263,33 @@ function watch(client, options) {
             if (message.event.cursor) state.lastCursor = message.event.cursor;
             yield message.event;
           }
+          idle.start();
         }
+        if (idle.fired && !state.closed) throw idleError(idleTimeoutMs);
         return;
       } catch (err) {
         if (state.closed) return;
         const retryable = reconnect && err.code === grpc.status.UNAVAILABLE;
         if (!retryable || (maxReconnects !== null && failures >= maxReconnects)) throw err;
         const ceiling = Math.min(maxBackoffMs, initialBackoffMs * 2 ** failures);
-        await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+        await sleep(ceiling / 2 + Math.random() * (ceiling / 2), closing.signal);
+        if (state.closed) return;
         failures += 1;
         state.reconnects += 1;
       } finally {
+        idle.stop();
         stream.cancel();
       }
     }
   }
+
+  // Ends the subscription at once, whatever it is doing: waiting for a message or for a reconnect.
+  const stop = () => {
+    state.closed = true;
+    closing.abort();
+    if (state.idle) state.idle.stop();
+    if (state.stream) state.stream.cancel();
+  };
 
   const inner = events();
   return {
@@ -202,14 +298,12 @@ function watch(client, options) {
     },
     next: () => inner.next(),
     return: (value) => {
-      state.closed = true;
-      if (state.stream) state.stream.cancel();
+      stop();
       return inner.return(value);
     },
-    /** Stop the subscription; the iteration ends without error. */
+    /** Stop the subscription; the iteration ends without error, even during a reconnect backoff. */
     close() {
-      state.closed = true;
-      if (state.stream) state.stream.cancel();
+      stop();
     },
     get lastCursor() {
       return state.lastCursor;

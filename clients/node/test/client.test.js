@@ -4,6 +4,11 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
 const { createClient, describeError, errorDetails, listMethods, status, structToJson } = require('..');
 
 const TARGET = process.env.VOICESVC_TARGET;
@@ -119,4 +124,167 @@ live('an unknown call is NOT_FOUND', async () => {
 live('a per-call deadline that has already passed fails with DEADLINE_EXCEEDED', async () => {
   await assert.rejects(client.getCallStatus({ call_control_id: 'v3:no-such-call' }, { deadlineMs: -1 }),
     (err) => err.code === status.DEADLINE_EXCEEDED);
+});
+
+// Settles like `promise`, or rejects after `ms` so that a hang fails the test instead of stalling the suite.
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function waitFor(predicate, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// A TCP proxy in front of `target` that can go silent: it then stops moving bytes either way but keeps
+// every socket open, as a network path that dies without a reset does. resume() delivers what it held.
+async function startProxy(target) {
+  const sep = target.lastIndexOf(':');
+  const [host, port] = [target.slice(0, sep), Number(target.slice(sep + 1))];
+  const links = new Set();
+  let silent = false;
+  const flow = ([a, b]) => {
+    a.pipe(b);
+    b.pipe(a);
+  };
+  const server = net.createServer((downstream) => {
+    const link = [downstream, net.connect(port, host)];
+    links.add(link);
+    const drop = () => {
+      links.delete(link);
+      for (const socket of link) socket.destroy();
+    };
+    for (const socket of link) socket.on('error', drop).on('close', drop);
+    if (!silent) flow(link); // a socket nobody pipes stays paused: accepted, but silent
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    target: `127.0.0.1:${server.address().port}`,
+    silence() {
+      silent = true;
+      for (const [a, b] of links) {
+        a.unpipe(b);
+        b.unpipe(a);
+        a.pause();
+        b.pause();
+      }
+    },
+    resume() {
+      silent = false;
+      for (const link of links) flow(link);
+    },
+    close() {
+      for (const link of links) for (const socket of link) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+live('watchEvents(): cancel() makes a pending next() resolve as done', async () => {
+  const stream = client.watchEvents({ filter: { call_control_ids: ['v3:no-such-call'] } });
+  const opening = await within(stream.next(), 5000, 'the opening heartbeat');
+  assert.ok(opening.value.heartbeat, 'every stream opens with a heartbeat');
+  const pending = stream.next();
+  stream.cancel();
+  assert.deepEqual(await within(pending, 5000, 'the pending next()'), { done: true, value: undefined });
+  assert.deepEqual(await stream.next(), { done: true, value: undefined });
+});
+
+live('watch() fails with UNAVAILABLE when its connection goes silent for 3 heartbeat intervals', async () => {
+  const proxy = await startProxy(TARGET);
+  const proxied = createClient({ target: proxy.target });
+  const watch = proxied.watch({ callControlIds: ['v3:no-such-call'], heartbeatIntervalMs: 1000 });
+  try {
+    const pending = watch.next();
+    pending.catch(() => {}); // examined below, once the connection has gone quiet
+    await waitFor(() => watch.lastCursor !== '', 5000, 'the opening heartbeat');
+    proxy.silence();
+    const silentAt = Date.now();
+    await assert.rejects(within(pending, 10000, 'watch.next() on a silent connection'), (err) => {
+      assert.equal(err.code, status.UNAVAILABLE);
+      assert.match(describeError(err), /^UNAVAILABLE: nothing received for 3 s/);
+      return true;
+    });
+    // The last heartbeat came at most one interval before the silence, three intervals before the timeout.
+    assert.ok(Date.now() - silentAt >= 1500, `gave up ${Date.now() - silentAt} ms into the silence`);
+    assert.equal(watch.reconnects, 0);
+    assert.notEqual(watch.lastCursor, '');
+  } finally {
+    watch.close();
+    proxied.close();
+    await proxy.close();
+  }
+});
+
+live('watch() reconnects after the last cursor when its connection goes silent', async () => {
+  const call = await client.dialCall(DIAL);
+  const id = call.call_control_id;
+  const proxy = await startProxy(TARGET);
+  const proxied = createClient({ target: proxy.target });
+  const watch = proxied.watch({ callControlIds: [id], startOldest: true, heartbeatIntervalMs: 1000,
+    reconnect: true, initialBackoffMs: 10 });
+  try {
+    const first = await within(watch.next(), 5000, 'the first event');
+    assert.equal(first.value.event_type, 'call.initiated');
+    proxy.silence();
+    await client.hangupCall({ call_control_id: id }); // its events reach the server, not the watcher
+    const rest = collectUntil(watch, 'call.hangup');
+    rest.catch(() => {}); // awaited below
+    await waitFor(() => watch.reconnects === 1, 10000, 'the watcher to give up on the silent stream');
+    proxy.resume(); // the reopened stream (and the stale bytes of the cancelled one) now get through
+    const events = [first.value, ...await within(rest, 10000, 'the events after the reconnect')];
+    assert.equal(watch.reconnects, 1);
+    // Nothing missed, nothing repeated: the same events as one uninterrupted read of the call.
+    const expected = await collectUntil(client.watch({ callControlIds: [id], startOldest: true }), 'call.hangup');
+    assert.deepEqual(events.map((e) => e.id), expected.map((e) => e.id));
+    assert.equal(events[events.length - 1].event_type, 'call.hangup');
+  } finally {
+    watch.close();
+    proxied.close();
+    await proxy.close();
+  }
+});
+
+function runNode(args, { cwd, env = process.env, timeoutMs }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+live('the README example runs as written', async () => {
+  const packageDir = path.resolve(__dirname, '..');
+  const readme = fs.readFileSync(path.join(packageDir, 'README.md'), 'utf8');
+  const example = readme.match(/```js\n([\s\S]*?)```/)[1];
+  assert.ok(example.includes("'127.0.0.1:50051'"), 'the example names the default address');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'voicesvc-readme-'));
+  try {
+    // Installed as a dependency, as the example assumes; no package.json, so the script is CommonJS.
+    fs.mkdirSync(path.join(dir, 'node_modules', '@voicesvc'), { recursive: true });
+    fs.symlinkSync(packageDir, path.join(dir, 'node_modules', '@voicesvc', 'client'), 'dir');
+    const file = path.join(dir, 'example.js');
+    fs.writeFileSync(file, example.replaceAll("'127.0.0.1:50051'", `'${TARGET}'`));
+    const run = await runNode([file], { cwd: dir, timeoutMs: 20000 });
+    assert.equal(run.stderr, '');
+    assert.deepEqual([run.code, run.signal], [0, null]);
+    assert.match(run.stdout, /^call\.hangup$/m);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

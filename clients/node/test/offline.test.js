@@ -3,6 +3,8 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const { listMethods, loadDefinition, describeError, errorDetails, structToJson, createClient } = require('..');
 
@@ -103,6 +105,15 @@ async function startEventServer(handler) {
   return { server, target: `127.0.0.1:${port}` };
 }
 
+// Settles like `promise`, or rejects after `ms` so that a hang fails the test instead of stalling the suite.
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 const event = (cursor, type = 'call.answered') => ({ event: { cursor, id: `id-${cursor}`, event_type: type } });
 const heartbeat = (cursor) => ({ heartbeat: { cursor } });
 
@@ -161,6 +172,134 @@ test('watch() without reconnect rejects with the stream error; close() ends it q
     }
     assert.deepEqual(got, ['c2']);
   } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+test('watchEvents(): cancel() ends a pending next() as done; a server error still rejects', async () => {
+  let calls = 0;
+  const { server, target } = await startEventServer((call) => {
+    calls += 1;
+    call.write(heartbeat(`c${calls}`));
+    if (calls === 2) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'gone' });
+    // the first call stays open until the client cancels it
+  });
+  const client = createClient({ target });
+  try {
+    const open = client.watchEvents({});
+    assert.equal((await open.next()).value.heartbeat.cursor, 'c1');
+    const pending = open.next();
+    open.cancel();
+    assert.deepEqual(await pending, { done: true, value: undefined });
+    assert.deepEqual(await open.next(), { done: true, value: undefined });
+
+    const failing = client.watchEvents({});
+    assert.equal((await failing.next()).value.heartbeat.cursor, 'c2');
+    await assert.rejects(failing.next(), (err) => err.code === grpc.status.UNAVAILABLE);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+// Run in a process of its own, which must exit by itself: a timer left behind by close() would keep it up.
+const BACKOFF_SCRIPT = `
+const pkg = process.env.PACKAGE_DIR;
+const grpc = require(require.resolve('@grpc/grpc-js', { paths: [pkg] }));
+const { createClient, loadDefinition } = require(pkg);
+let watch;
+let closedAt;
+const server = new grpc.Server();
+server.addService(loadDefinition()['voicesvc.v1.EventStream'], {
+  WatchEvents(call) {
+    call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'down' });
+    // The watcher now sleeps 30 to 60 s before reconnecting; close it during that sleep.
+    setTimeout(() => { closedAt = Date.now(); watch.close(); }, 200);
+  },
+});
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), async (err, port) => {
+  if (err) throw err;
+  const client = createClient({ target: '127.0.0.1:' + port });
+  watch = client.watch({ reconnect: true, initialBackoffMs: 60000, maxBackoffMs: 60000 });
+  const result = await watch.next();
+  const afterCloseMs = Date.now() - closedAt;
+  console.log(JSON.stringify({ done: result.done, afterCloseMs, reconnects: watch.reconnects }));
+  client.close();
+  server.forceShutdown();
+});
+`;
+
+test('watch().close() interrupts the reconnect backoff at once and leaves no timer behind', async () => {
+  const child = spawn(process.execPath, ['-e', BACKOFF_SCRIPT], {
+    env: { ...process.env, PACKAGE_DIR: path.resolve(__dirname, '..') }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+  const [code, signal] = await new Promise((resolve) => child.on('close', (...exit) => resolve(exit)));
+  clearTimeout(timer);
+  assert.deepEqual([code, signal], [0, null], `the process did not exit by itself:\n${stdout}${stderr}`);
+  const result = JSON.parse(stdout);
+  assert.equal(result.done, true);
+  assert.equal(result.reconnects, 0);
+  assert.ok(result.afterCloseMs < 1000, `next() settled ${result.afterCloseMs} ms after close()`);
+});
+
+test('watch() cancels a stream silent for idleTimeoutMs and resumes after the last cursor', async () => {
+  const requests = [];
+  let firstCancelled = false;
+  const { server, target } = await startEventServer((call) => {
+    requests.push(call.request);
+    if (requests.length === 1) {
+      call.on('cancelled', () => { firstCancelled = true; });
+      call.write(heartbeat('c0'));
+      call.write(event('c1'));
+      // then nothing, neither event nor heartbeat, as on a connection that died silently
+    } else {
+      call.write(event('c2', 'call.hangup'));
+      call.end();
+    }
+  });
+  const client = createClient({ target });
+  const watch = client.watch({ reconnect: true, initialBackoffMs: 10, idleTimeoutMs: 300 });
+  try {
+    const started = Date.now();
+    const cursors = await within((async () => {
+      const seen = [];
+      for await (const e of watch) seen.push(e.cursor);
+      return seen;
+    })(), 5000, 'the watch');
+    assert.ok(Date.now() - started >= 300);
+    assert.deepEqual(cursors, ['c1', 'c2']);
+    assert.equal(watch.reconnects, 1);
+    assert.equal(requests[1].after_cursor, 'c1');
+    assert.equal(firstCancelled, true);
+  } finally {
+    watch.close();
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+test('watch() without reconnect fails a silent stream with UNAVAILABLE', async () => {
+  const { server, target } = await startEventServer((call) => {
+    call.write(heartbeat('c0')); // and nothing after it
+  });
+  const client = createClient({ target });
+  const watch = client.watch({ heartbeatIntervalMs: 100, idleTimeoutMs: 200 });
+  try {
+    await assert.rejects(within(watch.next(), 5000, 'watch.next()'), (err) => {
+      assert.equal(err.code, grpc.status.UNAVAILABLE);
+      assert.equal(describeError(err), 'UNAVAILABLE: nothing received for 0.2 s: the connection is presumed dead');
+      return true;
+    });
+    assert.equal(watch.lastCursor, 'c0');
+    assert.equal(watch.reconnects, 0);
+  } finally {
+    watch.close();
     client.close();
     server.forceShutdown();
   }
