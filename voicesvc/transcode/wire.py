@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,21 +62,24 @@ def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
         return None if member is None else _value(desc.fields_by_name[member], getattr(message, member))
     if shape == options_pb2.WIRE_SHAPE_LIST:
         f = desc.fields[0]
-        return [_at(f"/{i}", _single, f, v) for i, v in enumerate(getattr(message, f.name))]
+        return _list(f, getattr(message, f.name))
     out: dict[str, Any] = {}
     disc = d.discriminator(desc)
     if disc:
         out[disc[0]] = disc[1]
     # ListFields yields only what is set: present optionals, non-empty lists, non-default implicit scalars
     # and the set member of each oneof, in field-number order.
-    for f, value in message.ListFields():
-        if exclude and f.name in exclude:
-            continue
-        if f.type == _T.TYPE_ENUM and not f.is_repeated and value == 0:
-            continue  # an enum explicitly set to UNSPECIFIED means "not set"
-        encoded = _at(f"/{_escape(_json_key(f))}", _value, f, value)
-        if encoded is not None:
-            out[_json_key(f)] = encoded
+    try:
+        for f, value in message.ListFields():
+            if exclude and f.name in exclude:
+                continue
+            if f.type == _T.TYPE_ENUM and not f.is_repeated and value == 0:
+                continue  # an enum explicitly set to UNSPECIFIED means "not set"
+            encoded = _value(f, value)
+            if encoded is not None:
+                out[_json_key(f)] = encoded
+    except WireError as exc:
+        raise _under(f"/{_escape(_json_key(f))}", exc) from None
     return out
 
 
@@ -91,18 +94,31 @@ def _json_key(f: FieldDescriptor) -> str:
 def _value(f: FieldDescriptor, value: Any) -> Any:
     if d.is_map(f):
         vf = d.message_type(f).fields_by_name["value"]
-        return {k: _at(f"/{_escape(k)}", _single, vf, v) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        try:
+            for key, item in value.items():
+                out[key] = _single(vf, item)
+        except WireError as exc:
+            raise _under(f"/{_escape(key)}", exc) from None
+        return out
     if f.is_repeated:
-        return [_at(f"/{i}", _single, f, v) for i, v in enumerate(value)]
+        return _list(f, value)
     return _single(f, value)
 
 
-def _at(step: str, encode: Callable[[FieldDescriptor, Any], Any], f: FieldDescriptor, value: Any) -> Any:
-    """`encode(f, value)`, with the pointers of any violation it reports placed under `step`."""
+def _list(f: FieldDescriptor, values: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
     try:
-        return encode(f, value)
+        for item in values:
+            out.append(_single(f, item))
     except WireError as exc:
-        raise WireError([Violation(step + v.pointer, v.detail) for v in exc.violations]) from None
+        raise _under(f"/{len(out)}", exc) from None
+    return out
+
+
+def _under(step: str, exc: WireError) -> WireError:
+    """`exc` with the pointers of its violations placed under `step` (callers know where they are)."""
+    return WireError([Violation(step + v.pointer, v.detail) for v in exc.violations])
 
 
 def _refused(problem: str) -> WireError:
