@@ -68,6 +68,9 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, environ: M
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Entry point of the `voicesvc` console script; answers the exit status."""
+    # gRPC's C core logs informational lines (handshakes, GOAWAYs) on stderr by default, outside the JSON log;
+    # keep its errors only, unless the operator asked for more. It reads this when grpc is first imported.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
