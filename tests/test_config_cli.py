@@ -162,3 +162,8 @@ def test_event_ids_are_remembered_at_least_as_long_as_the_webhook_tolerance() ->
     assert Settings(webhook_tolerance=7200).dedup_window == 7200
     assert Settings().dedup_window == 3600
     assert Settings(events_max_age=600).dedup_window == 600
+
+
+def test_nats_credentials_travel_in_the_backend_url() -> None:
+    for url in ("nats://svc:s3cret-pass@nats.internal:4222", "nats://token-0123456789@nats.internal:4222"):
+        assert Settings(events_backend=url).events_backend == url

@@ -256,6 +256,12 @@ def test_empty_union_values_count_as_missing() -> None:
     start.message_history.add()  # a union item with no variant set would be sent as null
     assert missing_required(start) == ["/message_history/0"]
 
+    # A union value may itself be empty: a dynamic variable can be "".
+    answer = call_control_pb2.AnswerCallRequest(call_control_id="c")
+    answer.assistant.id = "assistant-1"
+    answer.assistant.dynamic_variables["middle_name"].string = ""
+    assert missing_required(answer) == []
+
 
 ROUTE_OF_ACTIVE_CALLS = routes.BY_METHOD["/voicesvc.v1.Connections/ListActiveCalls"]
 

@@ -453,6 +453,29 @@ async def test_nats_stream_deleted_and_created_again_is_a_new_log_for_every_repl
     assert b.epoch == a.epoch
 
 
+async def test_nats_a_reader_behind_a_gap_rides_out_a_short_outage(tmp_path: Path) -> None:
+    # A filtered reader whose next buffered event follows a gap must ask NATS about the gap; with NATS down it
+    # waits for the connection (within the grace period) instead of failing at once.
+    with NatsServer(tmp_path) as server:
+        log = NatsEventLog(server.url, **unique_log_names(), outage_grace_s=30.0)
+        await log.start()
+        try:
+            sub = await log.subscribe(Start.now(), ["call.answered"])
+            await append(log, "call.answered")
+            await append(log, "call.hangup")
+            third = await append(log, "call.answered")
+            await take(sub, 1)
+            await asyncio.sleep(0.3)  # the third event is buffered now, behind the hangup's gap
+            server.kill()
+            reading = asyncio.create_task(sub.next(WAIT))
+            await asyncio.sleep(0.5)
+            server.restart()
+            seen = await reading
+            assert seen is not None and seen.event_id == third.event_id
+        finally:
+            await log.close()
+
+
 async def test_nats_unreachable_server_is_unavailable() -> None:
     log = NatsEventLog("nats://127.0.0.1:1", **unique_log_names(), connect_timeout_s=0.5)
     with pytest.raises(LogUnavailable):

@@ -395,3 +395,19 @@ async def test_aclose_stops_a_watch_waiting_to_reconnect() -> None:
             async with asyncio.timeout(5):
                 await watch.aclose()
                 await waiting
+
+
+async def test_aclose_ends_ready_while_it_waits_for_the_opening_heartbeat(fake: FakeServer) -> None:
+    async def stream(request: events_pb2.WatchEventsRequest,
+                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+        await asyncio.Event().wait()  # a server slow to subscribe: no opening heartbeat yet
+        yield _heartbeat("never")
+
+    fake.watch_events = stream
+    async with VoiceClient(fake.target) as client:
+        watch = client.watch()
+        waiting = asyncio.create_task(watch.ready())
+        await asyncio.sleep(0.3)
+        await watch.aclose()
+        async with asyncio.timeout(5):
+            assert await waiting is watch  # returns; it is not cancelled

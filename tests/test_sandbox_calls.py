@@ -116,9 +116,10 @@ async def test_overlapping_speaks_each_end_and_a_gather_after_one_still_gathers(
 async def test_a_far_end_hangup_takes_only_contract_causes_with_their_sip_code(api: Api) -> None:
     cid = await _dial(api)
     await wait_until(lambda: _state(api, cid) == "answered")
-    reply = await api.admin("POST", f"/calls/{cid}/hangup", json_body={"cause": "BUSY please"})
-    assert reply.status == 400
-    assert reply.body["errors"][0]["source"]["pointer"] == "/cause"
+    for bad in ("BUSY please", {"a": 1}, 486):
+        reply = await api.admin("POST", f"/calls/{cid}/hangup", json_body={"cause": bad})
+        assert reply.status == 400
+        assert reply.body["errors"][0]["source"]["pointer"] == "/cause"
     assert _state(api, cid) == "answered"
     assert (await api.admin("POST", f"/calls/{cid}/hangup", json_body={"cause": "user_busy"})).status == 200
     [hangup] = _of_type(api, cid, "call.hangup")

@@ -230,6 +230,30 @@ async def test_an_aborted_rpc_is_counted_before_its_status_is_sent() -> None:
     assert samples(metrics.render().decode(), "voicesvc_rpc_requests_total") == {key: 1}
 
 
+async def test_a_failing_handler_is_recorded_with_the_code_its_caller_receives() -> None:
+    metrics = Metrics()
+    interceptor = ObservabilityInterceptor(metrics)
+
+    async def fail(_request: Any, context: grpc.aio.ServicerContext) -> None:
+        context.set_code(grpc.StatusCode.NOT_FOUND)
+        raise RuntimeError("after setting the code")
+
+    async def continuation(_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        return grpc.unary_unary_rpc_method_handler(fail)
+
+    details = SimpleNamespace(method="/test.Svc/Fail", invocation_metadata=())
+    handler = await interceptor.intercept_service(continuation, details)  # type: ignore[arg-type]
+    assert handler is not None
+    context = _AbortingContext(metrics)
+    context.code = lambda: grpc.StatusCode.NOT_FOUND  # type: ignore[method-assign]
+    context.set_code = lambda _code: None  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        await handler.unary_unary(None, context)
+    assert samples(metrics.render().decode(), "voicesvc_rpc_requests_total") == {
+        (("code", "NOT_FOUND"), ("method", "/test.Svc/Fail")): 1
+    }
+
+
 # ------------------------------------------------------------------ logs
 
 

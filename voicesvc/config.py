@@ -47,7 +47,7 @@ def parse_listen(address: str) -> tuple[str, int]:
     return host, port
 
 
-def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+def _check_url(name: str, value: str, schemes: tuple[str, ...], *, credentials: bool = False) -> None:
     """Refuse a URL the service could not use, naming the setting."""
     try:
         url = urlsplit(value)
@@ -56,7 +56,7 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
         raise ConfigError(f"{name} is not a valid URL ({exc})") from None
     if url.scheme not in schemes or not url.hostname:
         raise ConfigError(f"{name} must be an absolute {' or '.join(schemes)} URL")
-    if url.username is not None or url.password is not None:
+    if not credentials and (url.username is not None or url.password is not None):
         raise ConfigError(f"{name} must not carry credentials")
 
 
@@ -130,7 +130,9 @@ class Settings:
         if self.grace_period < 0:
             raise ConfigError("grace_period must not be negative")
         if self.events_backend != "memory":
-            _check_url("events_backend (memory, or a nats:// URL)", self.events_backend, ("nats", "tls"))
+            # NATS takes its user and password (or token) in the URL.
+            _check_url("events_backend (memory, or a nats:// URL)", self.events_backend, ("nats", "tls"),
+                       credentials=True)
         if self.events_max_events < 1 or self.events_max_age <= 0:
             raise ConfigError("events_max_events and events_max_age must be positive")
         if self.events_max_age < self.webhook_tolerance:

@@ -110,6 +110,13 @@ class EventWatch:
             call = self._call = self._stub.WatchEvents(self.request(), timeout=self._timeout)
             try:
                 first = await self._read(call)
+            except asyncio.CancelledError:
+                # aclose() cancelled the call; only a cancellation of this task itself propagates.
+                task = asyncio.current_task()
+                self._call = None
+                if self._closed and (task is None or task.cancelling() == 0):
+                    break
+                raise
             except aio.AioRpcError as err:
                 self._call = None
                 if self._closed or not self._may_reconnect(err, failures):

@@ -88,7 +88,7 @@ def to_event(stored: StoredEvent, into: events_pb2.Event | None = None) -> event
     event = into if into is not None else events_pb2.Event()
     _identify(event, stored)
     data = _data_object(stored.raw)
-    if relayable.problem(data):
+    if relayable.problem_in(stored.raw, data):
         # Ingress refuses such bodies; one stored before it did is delivered with its identity only.
         return event
     for name in ("occurred_at", "created_at"):

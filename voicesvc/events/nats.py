@@ -148,6 +148,8 @@ class NatsEventLog(EventLog):
         self.outage_grace_s = outage_grace_s
         self._down_since: float | None = None
         """Loop time at which the connection was lost; None while connected."""
+        self._disconnects = 0
+        """How many times the connection was lost: a request that failed across a change was cut by it."""
         self._availability_callbacks: list[Callable[[bool], None]] = []
         self._clock = clock
         self._nc: NatsClient | None = None
@@ -467,6 +469,7 @@ class NatsEventLog(EventLog):
             return
         logger.warning("nats_disconnected", subscriptions=len(self._subs), grace_s=self.outage_grace_s)
         self._down_since = asyncio.get_running_loop().time()
+        self._disconnects += 1
         for sub in list(self._subs):
             sub._notify()  # to wait no longer than the grace period
         self._report_availability(False)
@@ -546,6 +549,7 @@ class _NatsSubscription(Subscription):
         deadline = None if max_wait is None else loop.time() + max(max_wait, 0.0)
         while True:
             self._raise_if_ended()
+            disconnects = self._log._disconnects
             try:
                 if self._buffer:
                     event = await self._take()
@@ -566,8 +570,18 @@ class _NatsSubscription(Subscription):
                     wake_at = pull.deadline
             except (CursorExpired, LogUnavailable) as exc:
                 self._raise_if_ended()
-                self._error = exc
-                raise
+                outage_ends = self._log._outage_ends_at()
+                cut = isinstance(exc, LogUnavailable) and not isinstance(exc, LogClosed) and (
+                    outage_ends is not None or self._log._disconnects != disconnects
+                )
+                if not cut:
+                    self._error = exc
+                    raise
+                # The connection dropped under this step: like any outage, it gets the grace period. Wait
+                # for the reconnection (which re-pulls) or the grace's end, then try the step again.
+                if outage_ends is None:
+                    continue
+                wake_at = outage_ends
             if deadline is not None:
                 wake_at = min(wake_at, deadline)
             await self._sleep_until(wake_at)

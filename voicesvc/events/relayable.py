@@ -4,32 +4,76 @@ Events travel as protobuf: `Event.raw` is a `google.protobuf.Struct`, which hold
 every string as UTF-8, and which gRPC libraries refuse to parse past about 30 levels of JSON nesting. A
 webhook body outside those bounds could be stored but never delivered faithfully, so ingress refuses it
 and the stream leaves such a body out of the events it still has.
+
+Every webhook passes through here, so the common case is cheap: one walk over the objects and arrays for the
+depth, and the strings and numbers are looked at only when the raw text holds a surrogate escape or a number
+that might not fit a double.
 """
 
 from __future__ import annotations
 
+import math
+import re
+import sys
 from typing import Any
 
 MAX_DEPTH = 20
 """Deepest nesting of objects and arrays accepted; Telnyx's envelopes nest a handful of levels."""
 
+_MAX_DOUBLE = int(sys.float_info.max)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# More than 308 digits, or a three-digit exponent: the only spellings of a number beyond a double.
+_LONG_DIGITS = re.compile(rb"[0-9]{309}")
+_LONG_EXPONENT = re.compile(rb"[eE][+-]?[0-9]{3}")
 
-def problem(value: Any, depth: int = 1) -> str | None:
-    """Why parsed JSON cannot be relayed unchanged (unpaired surrogates, nesting past `MAX_DEPTH`), or
-    None. Numbers are bounded while parsing (see `voicesvc.webhooks.verify.parse_json_object`)."""
+
+def problem_in(raw: bytes, parsed: Any) -> str | None:
+    """Why the JSON text `raw` (already parsed as `parsed`) cannot be relayed unchanged, or None."""
+    deep = _too_deep(parsed)
+    if deep is not None:
+        return deep
+    if (b"\\u" in raw and _SURROGATE_ESCAPE.search(raw)) or _LONG_EXPONENT.search(raw) or (
+        len(raw) > 308 and _LONG_DIGITS.search(raw)
+    ):
+        return _value_problem(parsed)
+    return None
+
+
+def _too_deep(value: Any) -> str | None:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > MAX_DEPTH:
+            return f"objects and arrays are nested deeper than {MAX_DEPTH} levels"
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return None
+
+
+def _value_problem(value: Any) -> str | None:
+    """The slow check of every string and number (the nesting is known to be shallow by now)."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return "a string holds an unpaired surrogate escape (\\ud800-\\udfff)"
         return None
-    if not isinstance(value, dict | list):
+    if isinstance(value, bool):
         return None
-    if depth > MAX_DEPTH:
-        return f"objects and arrays are nested deeper than {MAX_DEPTH} levels"
-    items = value.items() if isinstance(value, dict) else enumerate(value)
-    for key, item in items:
-        found = (problem(key) if isinstance(key, str) else None) or problem(item, depth + 1)
-        if found:
-            return found
+    if isinstance(value, int):
+        return None if -_MAX_DOUBLE <= value <= _MAX_DOUBLE else "a number is beyond the range of a double"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "a number is beyond the range of a double"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _value_problem(key) or _value_problem(item)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _value_problem(item)
+            if found:
+                return found
     return None

@@ -141,12 +141,13 @@ def _api_error_status(exc: TelnyxAPIError, field_name: Callable[[str], str]) -> 
                 )
             )
     if violations:
-        details.append(error_details_pb2.BadRequest(field_violations=violations))
+        # Right after the first error: when the size budget cuts, the fields named go before further errors.
+        details.insert(1, error_details_pb2.BadRequest(field_violations=violations))
     if exc.retry_after is not None:
         seconds = min(exc.retry_after, _MAX_DURATION_S)
         whole = int(seconds)
         delay = duration_pb2.Duration(seconds=whole, nanos=min(round((seconds - whole) * 1e9), 999_999_999))
-        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+        details.insert(1, error_details_pb2.RetryInfo(retry_delay=delay))
     return _pack(status_for_http(exc.status, exc.errors), str(exc), details)
 
 

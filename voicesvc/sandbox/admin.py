@@ -163,7 +163,7 @@ class AdminApi:
         call = engine.get_call(request.match_info["call_control_id"])
         body = await _json_body(request)
         cause = body.get("cause", "normal_clearing") if isinstance(body, dict) else "normal_clearing"
-        if cause not in _SIP_CODE_OF_CAUSE:
+        if not isinstance(cause, str) or cause not in _SIP_CODE_OF_CAUSE:
             raise _bad(f"cause must be one of {', '.join(_SIP_CODE_OF_CAUSE)}.", "/cause")
         engine.hangup(call, cause, "callee", _SIP_CODE_OF_CAUSE[cause])
         return _ok(call.admin_view())

@@ -15,6 +15,7 @@ import contextlib
 import signal
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import grpc
 import structlog
@@ -131,6 +132,10 @@ class VoiceService:
         """Start everything; on failure, whatever was started is stopped again."""
         settings = self.settings
         REDACTOR.add(settings.api_key)
+        nats_url = urlsplit(settings.events_backend)
+        REDACTOR.add(nats_url.password)
+        if nats_url.password is None:
+            REDACTOR.add(nats_url.username)  # a token alone sits where a user name would
         for token in settings.auth_tokens:
             REDACTOR.add(token)
         try:
@@ -246,8 +251,11 @@ class VoiceService:
             self.grpc_port = server.add_insecure_port(address)
         await server.start()
         self._served = served
+        status = health_pb2.HealthCheckResponse
         for name in ["", *served]:
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            # The event log may have gone away while the rest was starting.
+            down = name == EVENT_STREAM_SERVICE and self.readiness.held(_LOG_UNAVAILABLE)
+            await self.health.set(name, status.NOT_SERVING if down else status.SERVING)
 
     def _event_log_availability(self, available: bool) -> None:
         """While the event log is unreachable, webhooks cannot be stored and streams cannot be opened: say so

@@ -44,6 +44,10 @@ class Readiness:
     def release(self, reason: str) -> None:
         self._holds.pop(reason, None)
 
+    def held(self, reason: str) -> bool:
+        """Whether `reason` currently holds the service back."""
+        return reason in self._holds
+
 
 def build_http_app(metrics: Metrics, readiness: Readiness, webhook_handler: WebhookHandler | None = None,
                    *, client_max_size: int = 1024 * 1024) -> web.Application:

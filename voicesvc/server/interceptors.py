@@ -288,10 +288,10 @@ def _failure_code(exc: BaseException, context: grpc.aio.ServicerContext) -> grpc
         if remaining is not None and remaining <= 0:
             return grpc.StatusCode.DEADLINE_EXCEEDED
         return grpc.StatusCode.CANCELLED
-    if isinstance(exc, grpc.aio.AbortError):
-        return context.code() or grpc.StatusCode.UNKNOWN
-    if isinstance(exc, NotImplementedError):
-        return grpc.StatusCode.UNIMPLEMENTED
+    # What the caller receives: the code the handler set (an abort sets one too), else UNKNOWN.
+    code = context.code()
+    if code is not None and code != grpc.StatusCode.OK:
+        return code
     return grpc.StatusCode.UNKNOWN
 
 

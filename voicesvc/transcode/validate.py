@@ -54,10 +54,14 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
             member = message.WhichOneof(oneof.name)
             key = "" if d.shape(desc) else f"/{d.oneof_wire_name(oneof)}"
             # A union-shaped message is nothing but its value: it must hold one, or it would be sent as null.
-            required = d.oneof_required(oneof) or d.shape(desc) == options_pb2.WIRE_SHAPE_UNION
-            if member is None or (required and _empty_member(message, desc.fields_by_name[member])):
-                if required:
+            # A required union field must also say something (`to` cannot be "" or an empty list); a union
+            # value itself may be empty (a dynamic variable can be "").
+            if member is None:
+                if d.oneof_required(oneof) or d.shape(desc) == options_pb2.WIRE_SHAPE_UNION:
                     out.append(f"{pointer}{key}" or "/")
+                continue
+            if d.oneof_required(oneof) and _empty_member(message, desc.fields_by_name[member]):
+                out.append(f"{pointer}{key}" or "/")
                 continue
             mf = desc.fields_by_name[member]
             if mf.type == FieldDescriptor.TYPE_MESSAGE:
