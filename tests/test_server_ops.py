@@ -208,19 +208,23 @@ class _AbortingContext:
         raise grpc.aio.AbortError(details)
 
 
-async def test_an_aborted_rpc_is_counted_before_its_status_is_sent() -> None:
-    metrics = Metrics()
-    interceptor = ObservabilityInterceptor(metrics)
+async def observed(metrics: Metrics, method: str, behavior: Any) -> grpc.RpcMethodHandler:
+    """`behavior` as a unary handler wrapped by the observability interceptor."""
+    async def continuation(_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        return grpc.unary_unary_rpc_method_handler(behavior)
 
+    details = SimpleNamespace(method=method, invocation_metadata=())
+    handler = await ObservabilityInterceptor(metrics).intercept_service(continuation, details)  # type: ignore[arg-type]
+    assert handler is not None
+    return handler
+
+
+async def test_an_aborted_rpc_is_counted_before_its_status_is_sent() -> None:
     async def refuse(_request: Any, context: grpc.aio.ServicerContext) -> None:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad")
 
-    async def continuation(_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        return grpc.unary_unary_rpc_method_handler(refuse)
-
-    details = SimpleNamespace(method="/test.Svc/Refuse", invocation_metadata=())
-    handler = await interceptor.intercept_service(continuation, details)  # type: ignore[arg-type]
-    assert handler is not None
+    metrics = Metrics()
+    handler = await observed(metrics, "/test.Svc/Refuse", refuse)
     context = _AbortingContext(metrics)
     with pytest.raises(grpc.aio.AbortError):
         await handler.unary_unary(None, context)
@@ -231,19 +235,12 @@ async def test_an_aborted_rpc_is_counted_before_its_status_is_sent() -> None:
 
 
 async def test_a_failing_handler_is_recorded_with_the_code_its_caller_receives() -> None:
-    metrics = Metrics()
-    interceptor = ObservabilityInterceptor(metrics)
-
     async def fail(_request: Any, context: grpc.aio.ServicerContext) -> None:
         context.set_code(grpc.StatusCode.NOT_FOUND)
         raise RuntimeError("after setting the code")
 
-    async def continuation(_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        return grpc.unary_unary_rpc_method_handler(fail)
-
-    details = SimpleNamespace(method="/test.Svc/Fail", invocation_metadata=())
-    handler = await interceptor.intercept_service(continuation, details)  # type: ignore[arg-type]
-    assert handler is not None
+    metrics = Metrics()
+    handler = await observed(metrics, "/test.Svc/Fail", fail)
     context = _AbortingContext(metrics)
     context.code = lambda: grpc.StatusCode.NOT_FOUND  # type: ignore[method-assign]
     context.set_code = lambda _code: None  # type: ignore[attr-defined]
