@@ -293,27 +293,27 @@ async def test_an_odd_list_meta_is_ignored_or_clamped(meta: str) -> None:
 # ------------------------------------------------------------------ retries without duplicate effects
 
 
-async def test_commands_are_retried_on_503_and_429_and_run_once(stack: Stack) -> None:
-    call = stack.dial_direct()
-    stack.add_fault(kind="error", path="/actions/speak$", status=503, count=1)
-    stack.add_fault(kind="rate_limit", path="/actions/speak$", retry_after=0, count=1)
+async def speaks_once_in_three_attempts(stack: Stack, call: str) -> None:
+    """A speak that succeeds after two failed attempts, all with one command_id, and acts once."""
     response = await unary(stack.channel, SPEAK)(speak(call))
     assert response.result == "ok"
     entries = stack.journal("/actions/speak")
     assert len(entries) == 3
     assert len({e.body["command_id"] for e in entries}) == 1
     assert stack.executions(call, "speak") == 1
+
+
+async def test_commands_are_retried_on_503_and_429_and_run_once(stack: Stack) -> None:
+    call = stack.dial_direct()
+    stack.add_fault(kind="error", path="/actions/speak$", status=503, count=1)
+    stack.add_fault(kind="rate_limit", path="/actions/speak$", retry_after=0, count=1)
+    await speaks_once_in_three_attempts(stack, call)
 
 
 async def test_command_dropped_after_execution_is_retried_and_deduplicated(stack: Stack) -> None:
     call = stack.dial_direct()
     stack.add_fault(kind="drop_after", path="/actions/speak$", count=2)
-    response = await unary(stack.channel, SPEAK)(speak(call))
-    assert response.result == "ok"
-    entries = stack.journal("/actions/speak")
-    assert len(entries) == 3
-    assert len({e.body["command_id"] for e in entries}) == 1
-    assert stack.executions(call, "speak") == 1
+    await speaks_once_in_three_attempts(stack, call)
 
 
 async def test_callers_command_id_is_kept(stack: Stack) -> None:
