@@ -16,8 +16,11 @@ def _table(rows: list[Row]) -> str:
     line = "+".join("-" * (w + 2) for w in widths)
     out = [line]
     for i, row in enumerate(rows):
-        out.append("|".join(f" {cell:<{widths[j]}} " if j != 1 else f" {cell:>{widths[j]}} "
-                            for j, cell in enumerate(row)))
+        out.append(
+            "|".join(
+                f" {cell:<{widths[j]}} " if j != 1 else f" {cell:>{widths[j]}} " for j, cell in enumerate(row)
+            )
+        )
         if i == 0:
             out.append(line)
     out.append(line)

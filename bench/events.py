@@ -75,8 +75,13 @@ def _webhook(event_type: str = "call.answered") -> tuple[bytes, str]:
             "id": event_id,
             "event_type": event_type,
             "occurred_at": "2024-01-01T00:00:00.000000Z",
-            "payload": {"call_control_id": "v3:bench", "call_session_id": "bench-session",
-                        "connection_id": "bench-conn", "from": "+15550100000", "to": "+15550100001"},
+            "payload": {
+                "call_control_id": "v3:bench",
+                "call_session_id": "bench-session",
+                "connection_id": "bench-conn",
+                "from": "+15550100000",
+                "to": "+15550100001",
+            },
             "record_type": "event",
         },
         "meta": {"attempt": 1},
@@ -109,8 +114,11 @@ async def measure_ingest(server: ServerProcess, signer: Signer, http: aiohttp.Cl
     async with asyncio.timeout(STEP_TIMEOUT_S * 2):
         await asyncio.gather(*(worker() for _ in range(INGEST_CONCURRENCY)))
     elapsed = time.perf_counter() - started
-    return (f"webhook ingest ({INGEST_CONCURRENCY} concurrent, memory log)", f"{INGEST_POSTS / elapsed:.0f}",
-            "POST/s")
+    return (
+        f"webhook ingest ({INGEST_CONCURRENCY} concurrent, memory log)",
+        f"{INGEST_POSTS / elapsed:.0f}",
+        "POST/s",
+    )
 
 
 @dataclass
@@ -144,11 +152,16 @@ class _Subscribers:
 @asynccontextmanager
 async def subscribers(server: ServerProcess, count: int) -> AsyncIterator[_Subscribers]:
     """`count` open WatchEvents streams (start now, no filter), ready once each sent its opening heartbeat."""
-    channels = [grpc.aio.insecure_channel(server.target)
-                for _ in range(max(1, -(-count // STREAMS_PER_CHANNEL)))]
+    channels = [
+        grpc.aio.insecure_channel(server.target) for _ in range(max(1, -(-count // STREAMS_PER_CHANNEL)))
+    ]
     subs = _Subscribers(count)
-    calls = [events_pb2_grpc.EventStreamStub(channels[i % len(channels)]).WatchEvents(
-        events_pb2.WatchEventsRequest(start=events_pb2.START_POSITION_NOW)) for i in range(count)]
+    calls = [
+        events_pb2_grpc.EventStreamStub(channels[i % len(channels)]).WatchEvents(
+            events_pb2.WatchEventsRequest(start=events_pb2.START_POSITION_NOW)
+        )
+        for i in range(count)
+    ]
     tasks = [asyncio.create_task(subs.read(call)) for call in calls]
     try:
         async with asyncio.timeout(STEP_TIMEOUT_S):

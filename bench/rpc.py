@@ -57,7 +57,10 @@ def _translation_rows() -> list[Row]:
 def _start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "voicesvc.sandbox.cli", "--port", "0", "--api-key", API_KEY],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     assert process.stdout is not None
     info = json.loads(process.stdout.readline())
@@ -107,9 +110,10 @@ async def _unary_rows() -> list[Row]:
         # The default log level, as in production: one access line per RPC.
         env = {"TELNYX_API_KEY": API_KEY, "TELNYX_API_BASE_URL": base_url}
         server = await asyncio.to_thread(start_server, env)
-        async with grpc.aio.insecure_channel(server.target) as channel, aiohttp.ClientSession(
-            headers={"Authorization": f"Bearer {API_KEY}"}
-        ) as session:
+        async with (
+            grpc.aio.insecure_channel(server.target) as channel,
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"}) as session,
+        ):
             stub = call_control_pb2_grpc.CallControlStub(channel)
             dial = call_control_pb2.DialCallRequest(connection_id="bench", to_string="+15552220000")
             setattr(dial, "from", "+15551110000")

@@ -47,13 +47,16 @@ def test_list_names_every_rpc_with_its_http_rule(capsys: pytest.CaptureFixture[s
     assert len([line for line in lines if line.split()[2].startswith("/")]) == len(ROUTES)
     dial = next(line for line in lines if line.startswith("CallControl.DialCall "))
     assert dial.split() == ["CallControl.DialCall", "POST", "/calls"]
-    assert any(line.split()[:3] == ["CallControl.SpeakText", "POST", "/calls/{call_control_id}/actions/speak"]
-               for line in lines)
+    assert any(
+        line.split()[:3] == ["CallControl.SpeakText", "POST", "/calls/{call_control_id}/actions/speak"]
+        for line in lines
+    )
     assert any(line.startswith("EventStream.WatchEvents") for line in lines)
 
 
-def test_call_prints_telnyx_shaped_json(capsys: pytest.CaptureFixture[str], server: ServerProcess,
-                                        tmp_path: Path) -> None:
+def test_call_prints_telnyx_shaped_json(
+    capsys: pytest.CaptureFixture[str], server: ServerProcess, tmp_path: Path
+) -> None:
     dialed = call(capsys, server, "CallControl.DialCall", DIAL)
     assert dialed["call_control_id"]
     assert dialed["is_alive"] is True
@@ -68,14 +71,23 @@ def test_call_prints_telnyx_shaped_json(capsys: pytest.CaptureFixture[str], serv
 
     request = tmp_path / "hangup.json"
     request.write_text(json.dumps({"call_control_id": ccid}), encoding="utf-8")
-    code, out, err = run(capsys, "call", "--target", server.target, "--compact",
-                         "/voicesvc.v1.CallControl/HangupCall", "--file", str(request))
+    code, out, err = run(
+        capsys,
+        "call",
+        "--target",
+        server.target,
+        "--compact",
+        "/voicesvc.v1.CallControl/HangupCall",
+        "--file",
+        str(request),
+    )
     assert code == 0, err
     assert out.strip() == '{"result": "ok"}'
 
 
-def test_rpc_error_is_described_with_exit_code_1(capsys: pytest.CaptureFixture[str],
-                                                 server: ServerProcess) -> None:
+def test_rpc_error_is_described_with_exit_code_1(
+    capsys: pytest.CaptureFixture[str], server: ServerProcess
+) -> None:
     body = {k: v for k, v in DIAL.items() if k != "to"}
     code, out, err = run(capsys, "call", "--target", server.target, "CallControl.DialCall", json.dumps(body))
     assert code == 1
@@ -105,8 +117,9 @@ def test_watch_prints_events_as_json_lines(capsys: pytest.CaptureFixture[str], s
     ccid = call(capsys, server, "CallControl.DialCall", DIAL)["call_control_id"]
     call(capsys, server, "CallControl.HangupCall", {"call_control_id": ccid})
 
-    code, out, err = run(capsys, "watch", "--target", server.target, "--oldest", "--call-control-id", ccid,
-                         "--limit", "2")
+    code, out, err = run(
+        capsys, "watch", "--target", server.target, "--oldest", "--call-control-id", ccid, "--limit", "2"
+    )
     assert code == 0, err
     first, second = (json.loads(line) for line in out.splitlines())
     assert first["event_type"] == "call.initiated"
@@ -115,39 +128,80 @@ def test_watch_prints_events_as_json_lines(capsys: pytest.CaptureFixture[str], s
     assert first["data"]["payload"]["call_control_id"] == ccid
     assert first["cursor"] and second["cursor"] != first["cursor"]
 
-    code, out, err = run(capsys, "watch", "--target", server.target, "--after", first["cursor"],
-                         "--call-control-id", ccid, "--limit", "1")
+    code, out, err = run(
+        capsys,
+        "watch",
+        "--target",
+        server.target,
+        "--after",
+        first["cursor"],
+        "--call-control-id",
+        ccid,
+        "--limit",
+        "1",
+    )
     assert code == 0, err
     assert json.loads(out)["id"] == second["id"]
 
-    code, out, err = run(capsys, "watch", "--target", server.target, "--oldest", "--call-control-id", ccid,
-                         "--type", "call.hangup", "--limit", "1")
+    code, out, err = run(
+        capsys,
+        "watch",
+        "--target",
+        server.target,
+        "--oldest",
+        "--call-control-id",
+        ccid,
+        "--type",
+        "call.hangup",
+        "--limit",
+        "1",
+    )
     assert code == 0, err
     assert json.loads(out)["event_type"] == "call.hangup"
 
 
-def test_token_flag_and_environment(capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_flag_and_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with running_server({"VOICESVC_AUTH_TOKENS": TOKEN}, token=TOKEN) as srv:
         code, _, err = run(capsys, "call", "--target", srv.target, "CallControl.DialCall", json.dumps(DIAL))
         assert code == 1
         assert err.startswith("UNAUTHENTICATED")
-        code, out, err = run(capsys, "call", "--target", srv.target, "--token", TOKEN,
-                             "CallControl.DialCall", json.dumps(DIAL))
+        code, out, err = run(
+            capsys, "call", "--target", srv.target, "--token", TOKEN, "CallControl.DialCall", json.dumps(DIAL)
+        )
         assert code == 0, err
         assert json.loads(out)["call_control_id"]
         monkeypatch.setenv("VOICESVC_TARGET", srv.target)
         monkeypatch.setenv("VOICESVC_TOKEN", TOKEN)
-        code, out, err = run(capsys, "call", "CallControl.GetCallStatus",
-                             json.dumps({"call_control_id": json.loads(out)["call_control_id"]}))
+        code, out, err = run(
+            capsys,
+            "call",
+            "CallControl.GetCallStatus",
+            json.dumps({"call_control_id": json.loads(out)["call_control_id"]}),
+        )
         assert code == 0, err
 
 
 def test_voicesvc_command_reads_the_request_from_stdin(server: ServerProcess) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "voicesvc.cli", "call", "--target", server.target,
-         "CallControl.DialCall", "--file", "-"],
-        input=json.dumps(DIAL), capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "voicesvc.cli",
+            "call",
+            "--target",
+            server.target,
+            "CallControl.DialCall",
+            "--file",
+            "-",
+        ],
+        input=json.dumps(DIAL),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["call_control_id"]
@@ -155,21 +209,60 @@ def test_voicesvc_command_reads_the_request_from_stdin(server: ServerProcess) ->
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(server: ServerProcess) -> None:
     # `voicesvc watch | head -1`: the reader closes the pipe while events are still being written.
-    ccid = json.loads(subprocess.run(
-        [sys.executable, "-m", "voicesvc.cli", "call", "--target", server.target, "CallControl.DialCall",
-         json.dumps(DIAL)], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True).stdout
+    ccid = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "voicesvc.cli",
+                "call",
+                "--target",
+                server.target,
+                "CallControl.DialCall",
+                json.dumps(DIAL),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=True,
+        ).stdout
     )["call_control_id"]
     watch = subprocess.Popen(
-        [sys.executable, "-m", "voicesvc.cli", "watch", "--target", server.target, "--oldest",
-         "--call-control-id", ccid],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "voicesvc.cli",
+            "watch",
+            "--target",
+            server.target,
+            "--oldest",
+            "--call-control-id",
+            ccid,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
     )
     assert watch.stdout is not None and watch.stderr is not None
     assert json.loads(watch.stdout.readline())["call_control_id"] == ccid
     watch.stdout.close()
-    subprocess.run([sys.executable, "-m", "voicesvc.cli", "call", "--target", server.target,
-                    "CallControl.HangupCall", json.dumps({"call_control_id": ccid})],
-                   capture_output=True, cwd=ROOT, timeout=60, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voicesvc.cli",
+            "call",
+            "--target",
+            server.target,
+            "CallControl.HangupCall",
+            json.dumps({"call_control_id": ccid}),
+        ],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
     assert watch.wait(timeout=30) == 141
     assert watch.stderr.read() == b""
 

@@ -58,36 +58,39 @@ def test_environment_fills_settings_and_flags_win() -> None:
     assert "KEY_env" not in repr(s) and "token-three" not in repr(s)
 
 
-@pytest.mark.parametrize(("argv", "env"), [
-    (["--grpc-listen", "no-port"], {}),
-    (["--request-timeout", "0"], {}),
-    ([], {"VOICESVC_RETRY_MAX_ATTEMPTS": "many"}),
-    (["--log-level", "loud"], {}),
-    (["--tls-cert", "cert.pem"], {}),
-    (["--tls-client-ca", "ca.pem"], {}),
-    (["--events-backend", "redis://x"], {}),
-    (["--api-base-url", "api.telnyx.com"], {}),
-    (["--events-max-bytes", "0"], {}),
-    (["--events-dedup-window", "10"], {}),
-    # An empty flag (an unset shell variable) must not switch authentication off or drop the API key.
-    (["--auth-token", ""], {"VOICESVC_AUTH_TOKENS": "token-from-env"}),
-    ([], {"VOICESVC_AUTH_TOKENS": ","}),
-    (["--api-key", ""], {"TELNYX_API_KEY": "KEY_real_0123456789"}),
-    (["--auth-token", "short"], {}),
-    (["--api-key", "KEY"], {}),
-    # Not a number a duration can be.
-    (["--webhook-tolerance", "nan"], {}),
-    (["--grace-period", "inf"], {}),
-    ([], {"VOICESVC_REQUEST_TIMEOUT": "nan"}),
-    # URLs and addresses the service could not use.
-    (["--api-base-url", "https://[api.telnyx.com/v2"], {}),
-    (["--api-base-url", "https://api.telnyx.com:99999/v2"], {}),
-    (["--api-base-url", "https://user:pass@api.telnyx.com/v2"], {}),
-    (["--events-backend", "nats://[::1"], {}),
-    (["--grpc-listen", "::1:0"], {}),
-    # Event ids must be remembered at least as long as a delivery may be replayed.
-    (["--events-max-age", "60"], {}),
-])
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["--grpc-listen", "no-port"], {}),
+        (["--request-timeout", "0"], {}),
+        ([], {"VOICESVC_RETRY_MAX_ATTEMPTS": "many"}),
+        (["--log-level", "loud"], {}),
+        (["--tls-cert", "cert.pem"], {}),
+        (["--tls-client-ca", "ca.pem"], {}),
+        (["--events-backend", "redis://x"], {}),
+        (["--api-base-url", "api.telnyx.com"], {}),
+        (["--events-max-bytes", "0"], {}),
+        (["--events-dedup-window", "10"], {}),
+        # An empty flag (an unset shell variable) must not switch authentication off or drop the API key.
+        (["--auth-token", ""], {"VOICESVC_AUTH_TOKENS": "token-from-env"}),
+        ([], {"VOICESVC_AUTH_TOKENS": ","}),
+        (["--api-key", ""], {"TELNYX_API_KEY": "KEY_real_0123456789"}),
+        (["--auth-token", "short"], {}),
+        (["--api-key", "KEY"], {}),
+        # Not a number a duration can be.
+        (["--webhook-tolerance", "nan"], {}),
+        (["--grace-period", "inf"], {}),
+        ([], {"VOICESVC_REQUEST_TIMEOUT": "nan"}),
+        # URLs and addresses the service could not use.
+        (["--api-base-url", "https://[api.telnyx.com/v2"], {}),
+        (["--api-base-url", "https://api.telnyx.com:99999/v2"], {}),
+        (["--api-base-url", "https://user:pass@api.telnyx.com/v2"], {}),
+        (["--events-backend", "nats://[::1"], {}),
+        (["--grpc-listen", "::1:0"], {}),
+        # Event ids must be remembered at least as long as a delivery may be replayed.
+        (["--events-max-age", "60"], {}),
+    ],
+)
 def test_unusable_settings_are_refused(argv: list[str], env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         settings(argv, env)
@@ -120,7 +123,11 @@ async def test_serve_process_starts_on_the_sandbox_and_stops_on_sigterm() -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELNYX_", "VOICESVC_"))}
     env.update({"VOICESVC_GRPC_LISTEN": "127.0.0.1:0", "VOICESVC_HTTP_LISTEN": "127.0.0.1:0"})
     proc = await asyncio.create_subprocess_exec(
-        str(VOICESVC), "serve", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        str(VOICESVC),
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stderr is not None
     lines: list[dict[str, object]] = []

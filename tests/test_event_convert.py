@@ -18,8 +18,15 @@ EVENT_TYPES = [e["event_type"] for e in reference()["webhook_events"]]
 
 def stored(data: dict[str, Any], seq: int = 1, attempt: int = 1) -> StoredEvent:
     raw = json.dumps({"data": data, "meta": {"attempt": attempt}}).encode()
-    return StoredEvent(seq, f"cursor-{seq}", str(data.get("id", "id")), str(data["event_type"]),
-                       1_700_000_000.25, attempt, raw)
+    return StoredEvent(
+        seq,
+        f"cursor-{seq}",
+        str(data.get("id", "id")),
+        str(data["event_type"]),
+        1_700_000_000.25,
+        attempt,
+        raw,
+    )
 
 
 def test_the_reference_has_43_event_types() -> None:
@@ -48,8 +55,13 @@ def test_every_reference_event_type_converts_typed_with_every_payload_field(even
 
 
 def test_unknown_types_and_bad_values_keep_the_raw_data() -> None:
-    data = {"id": "e-1", "event_type": "call.teleported", "occurred_at": "yesterday",
-            "created_at": "2024-05-01 10:00:00", "payload": {"call_control_id": 42, "portal": "x"}}
+    data = {
+        "id": "e-1",
+        "event_type": "call.teleported",
+        "occurred_at": "yesterday",
+        "created_at": "2024-05-01 10:00:00",
+        "payload": {"call_control_id": 42, "portal": "x"},
+    }
     event = to_event(stored(data))
     assert event.WhichOneof("payload") is None
     assert not event.HasField("occurred_at")
@@ -70,8 +82,9 @@ POISON = {
     "nested_40_deep": envelope("call.answered", b'{"x": ' + b"[" * 40 + b"]" * 40 + b"}"),
     "integer_beyond_a_double": envelope("call.answered", b'{"x": ' + b"9" * 400 + b"}"),
     "unpaired_surrogate": envelope("call.answered", b'{"call_control_id": "v3:\\ud800", "from": "\\ud800"}'),
-    "struct_nested_60_deep": envelope("call.ai_gather.ended", b'{"result": ' + b'{"a": ' * 60 + b"1"
-                                      + b"}" * 61),
+    "struct_nested_60_deep": envelope(
+        "call.ai_gather.ended", b'{"result": ' + b'{"a": ' * 60 + b"1" + b"}" * 61
+    ),
 }
 
 

@@ -58,8 +58,15 @@ def test_node_client_suite_passes_against_voicesvc(server: ServerProcess) -> Non
     if not (NODE_DIR / "node_modules" / "@grpc" / "grpc-js").is_dir():
         pytest.skip("clients/node/node_modules is missing: run `make node` (npm install in clients/node)")
     env = {**os.environ, "VOICESVC_TARGET": server.target}
-    done = subprocess.run([node, "--test", "--test-reporter=tap", "test/"], cwd=NODE_DIR, env=env,
-                          capture_output=True, text=True, timeout=110, check=False)
+    done = subprocess.run(
+        [node, "--test", "--test-reporter=tap", "test/"],
+        cwd=NODE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
     report = f"{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
     assert done.returncode == 0, f"node --test failed:\n{report}"
     assert re.search(r"^# skipped 0$", done.stdout, re.M), f"node tests were skipped:\n{report}"

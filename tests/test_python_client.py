@@ -76,9 +76,12 @@ async def test_generated_stubs_are_exposed(server: ServerProcess) -> None:
     async with VoiceClient(server.target) as client:
         created = await client.applications.CreateCallControlApplication(
             call_control_applications_pb2.CreateCallControlApplicationRequest(
-                application_name="client-tests", webhook_event_url="https://example.com/hooks"))
+                application_name="client-tests", webhook_event_url="https://example.com/hooks"
+            )
+        )
         fetched = await client.applications.GetCallControlApplication(
-            call_control_applications_pb2.GetCallControlApplicationRequest(id=created.id))
+            call_control_applications_pb2.GetCallControlApplicationRequest(id=created.id)
+        )
         assert fetched.application_name == "client-tests"
 
 
@@ -199,14 +202,29 @@ def _packed(message: object) -> any_pb2.Any:
 
 async def test_describe_error_unpacks_error_info_bad_request_and_retry_info(fake: FakeServer) -> None:
     async def fail(request: object, context: aio.ServicerContext) -> object:
-        status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message="slow down", details=[
-            _packed(error_details_pb2.ErrorInfo(reason="10011", domain="api.telnyx.com",
-                                                metadata={"http_status": "429"})),
-            _packed(error_details_pb2.BadRequest(field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field="to", description="is invalid")])),
-            _packed(error_details_pb2.RetryInfo(
-                retry_delay=duration_pb2.Duration(seconds=2, nanos=500_000_000))),
-        ])
+        status = status_pb2.Status(
+            code=code_pb2.RESOURCE_EXHAUSTED,
+            message="slow down",
+            details=[
+                _packed(
+                    error_details_pb2.ErrorInfo(
+                        reason="10011", domain="api.telnyx.com", metadata={"http_status": "429"}
+                    )
+                ),
+                _packed(
+                    error_details_pb2.BadRequest(
+                        field_violations=[
+                            error_details_pb2.BadRequest.FieldViolation(field="to", description="is invalid")
+                        ]
+                    )
+                ),
+                _packed(
+                    error_details_pb2.RetryInfo(
+                        retry_delay=duration_pb2.Duration(seconds=2, nanos=500_000_000)
+                    )
+                ),
+            ],
+        )
         converted = rpc_status.to_status(status)
         await context.abort(converted.code, converted.details, converted.trailing_metadata)
         raise AssertionError("abort returned")
@@ -238,8 +256,9 @@ async def test_describe_error_without_details(fake: FakeServer) -> None:
 
 
 def _event(cursor: str, event_type: str = "call.answered") -> events_pb2.WatchEventsResponse:
-    return events_pb2.WatchEventsResponse(event=events_pb2.Event(cursor=cursor, id=f"id-{cursor}",
-                                                                 event_type=event_type))
+    return events_pb2.WatchEventsResponse(
+        event=events_pb2.Event(cursor=cursor, id=f"id-{cursor}", event_type=event_type)
+    )
 
 
 def _heartbeat(cursor: str) -> events_pb2.WatchEventsResponse:
@@ -247,8 +266,9 @@ def _heartbeat(cursor: str) -> events_pb2.WatchEventsResponse:
 
 
 async def test_watch_skips_heartbeats_and_reconnects_after_the_last_cursor(fake: FakeServer) -> None:
-    async def stream(request: events_pb2.WatchEventsRequest,
-                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    async def stream(
+        request: events_pb2.WatchEventsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
         if len(fake.seen) == 1:
             yield _heartbeat("c0")
             yield _event("c1")
@@ -273,8 +293,9 @@ async def test_watch_skips_heartbeats_and_reconnects_after_the_last_cursor(fake:
 
 
 async def test_ready_reconnects_when_the_first_attempt_is_unavailable(fake: FakeServer) -> None:
-    async def stream(request: events_pb2.WatchEventsRequest,
-                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    async def stream(
+        request: events_pb2.WatchEventsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
         if len(fake.seen) == 1:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "replica is draining")
         yield _heartbeat("c5")
@@ -289,8 +310,9 @@ async def test_ready_reconnects_when_the_first_attempt_is_unavailable(fake: Fake
 
 
 async def test_watch_without_reconnect_raises_unavailable(fake: FakeServer) -> None:
-    async def stream(request: events_pb2.WatchEventsRequest,
-                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    async def stream(
+        request: events_pb2.WatchEventsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
         yield _event("c1")
         await context.abort(grpc.StatusCode.UNAVAILABLE, "gone")
 
@@ -307,8 +329,9 @@ async def test_watch_without_reconnect_raises_unavailable(fake: FakeServer) -> N
 
 
 async def test_watch_does_not_retry_out_of_range(fake: FakeServer) -> None:
-    async def stream(request: events_pb2.WatchEventsRequest,
-                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    async def stream(
+        request: events_pb2.WatchEventsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
         await context.abort(grpc.StatusCode.OUT_OF_RANGE, "cursor expired; oldest is c9")
         yield _event("never")
 
@@ -322,8 +345,9 @@ async def test_watch_does_not_retry_out_of_range(fake: FakeServer) -> None:
 
 
 async def test_watch_can_be_closed_while_waiting(fake: FakeServer) -> None:
-    async def stream(request: events_pb2.WatchEventsRequest,
-                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    async def stream(
+        request: events_pb2.WatchEventsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
         yield _event("c1")
         await asyncio.Event().wait()
         yield _event("never")
@@ -344,8 +368,9 @@ async def test_watch_can_be_closed_while_waiting(fake: FakeServer) -> None:
 
 
 async def test_a_silent_stream_is_taken_for_dead_and_reopened(fake: FakeServer) -> None:
-    async def stream(request: events_pb2.WatchEventsRequest,
-                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    async def stream(
+        request: events_pb2.WatchEventsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
         if len(fake.seen) == 1:
             yield _heartbeat("c0")
             yield _event("c1")
@@ -369,8 +394,9 @@ async def test_a_silent_stream_is_taken_for_dead_and_reopened(fake: FakeServer) 
 
 
 async def test_a_silent_stream_without_reconnect_is_unavailable(fake: FakeServer) -> None:
-    async def stream(request: events_pb2.WatchEventsRequest,
-                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    async def stream(
+        request: events_pb2.WatchEventsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
         yield _heartbeat("c0")
         await asyncio.Event().wait()
         yield _event("never")
@@ -398,8 +424,9 @@ async def test_aclose_stops_a_watch_waiting_to_reconnect() -> None:
 
 
 async def test_aclose_ends_ready_while_it_waits_for_the_opening_heartbeat(fake: FakeServer) -> None:
-    async def stream(request: events_pb2.WatchEventsRequest,
-                     context: aio.ServicerContext) -> AsyncIterator[events_pb2.WatchEventsResponse]:
+    async def stream(
+        request: events_pb2.WatchEventsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchEventsResponse]:
         await asyncio.Event().wait()  # a server slow to subscribe: no opening heartbeat yet
         yield _heartbeat("never")
 

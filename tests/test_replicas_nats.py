@@ -32,8 +32,11 @@ def signer() -> Signer:
 
 @pytest.fixture
 async def replicas(nats_server: NatsServer, signer: Signer) -> AsyncIterator[list[ServerProcess]]:
-    env = {"VOICESVC_EVENTS_BACKEND": nats_server.url, "TELNYX_PUBLIC_KEY": signer.public_key_b64,
-           "VOICESVC_GRACE_PERIOD": "1"}
+    env = {
+        "VOICESVC_EVENTS_BACKEND": nats_server.url,
+        "TELNYX_PUBLIC_KEY": signer.public_key_b64,
+        "VOICESVC_GRACE_PERIOD": "1",
+    }
     started = await asyncio.gather(
         asyncio.to_thread(start_server, env), asyncio.to_thread(start_server, env), return_exceptions=True
     )
@@ -99,4 +102,3 @@ async def test_webhooks_reach_subscribers_of_both_replicas_and_a_subscriber_fail
         assert seen_a == sent
         assert len(set(seen_a)) == len(seen_a)
         assert [e.id for e in await on_b.events_until(sent[-1])] == sent[3:]
-

@@ -266,14 +266,16 @@ async def test_unsafe_post_is_retried_after_429_but_not_after_503() -> None:
     # The rate limiter refuses before processing, so even a POST without a key may be sent again.
     async with upstream(respond_in_sequence(failing(429, {"Retry-After": "0"}), ok())) as server:
         async with client_for(server.base_url) as client:
-            response = await client.request("POST", "/call_control_applications", body={},
-                                            retry_mode=RetryMode.UNSAFE)
+            response = await client.request(
+                "POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE
+            )
     assert response.attempts == 2
     async with upstream(respond_in_sequence(failing(503), ok())) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(TelnyxAPIError) as caught:
-                await client.request("POST", "/call_control_applications", body={},
-                                     retry_mode=RetryMode.UNSAFE)
+                await client.request(
+                    "POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE
+                )
     assert caught.value.status == 503
     assert len(server.seen) == 1
 

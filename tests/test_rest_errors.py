@@ -202,9 +202,15 @@ def test_details_stay_within_the_metadata_limit_however_long_the_errors(count: i
 
 
 def test_the_fields_named_survive_the_budget_before_further_errors() -> None:
-    errors = [{"code": "10015", "title": "Invalid value", "source": {"pointer": f"/to/{i}"},
-               "detail": f"The destination number +1555010{i:04d} is not a valid E.164 phone number."}
-              for i in range(25)]
+    errors = [
+        {
+            "code": "10015",
+            "title": "Invalid value",
+            "source": {"pointer": f"/to/{i}"},
+            "detail": f"The destination number +1555010{i:04d} is not a valid E.164 phone number.",
+        }
+        for i in range(25)
+    ]
     _, details = unpack(to_grpc_status(TelnyxAPIError(422, errors, 2.0)))
     assert len(details["BadRequest"][0].field_violations) == 25
     assert details["RetryInfo"] and details["ErrorInfo"][0].reason == "10015"

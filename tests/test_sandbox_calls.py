@@ -33,8 +33,11 @@ def _state(api: Api, cid: str) -> str:
 
 
 def _webhooks(api: Api, cid: str) -> list[dict[str, Any]]:
-    return [e.metadata for e in api.sandbox.engine.events._events
-            if e.type == "webhook" and e.call_control_id == cid]
+    return [
+        e.metadata
+        for e in api.sandbox.engine.events._events
+        if e.type == "webhook" and e.call_control_id == cid
+    ]
 
 
 def _hangup_cause(api: Api, cid: str) -> str:
@@ -143,12 +146,15 @@ async def test_dial_with_same_command_id_creates_one_call(api: Api) -> None:
     assert len(api.sandbox.engine.calls) == 1
 
 
-@pytest.mark.parametrize(("to", "cause"), [
-    ("+15550001486", "user_busy"),
-    ("+15550001408", "timeout"),
-    ("+15550001404", "not_found"),
-    ("+15550001603", "call_rejected"),
-])
+@pytest.mark.parametrize(
+    ("to", "cause"),
+    [
+        ("+15550001486", "user_busy"),
+        ("+15550001408", "timeout"),
+        ("+15550001404", "not_found"),
+        ("+15550001603", "call_rejected"),
+    ],
+)
 async def test_special_destinations_fail_the_call(api: Api, to: str, cause: str) -> None:
     cid = await _dial(api, to)
     await wait_until(lambda: _state(api, cid) == "ended")
@@ -162,11 +168,15 @@ async def test_answering_machine_reported_when_amd_requested(api: Api) -> None:
     machine = await _dial(api, "+15550002000", answering_machine_detection="detect_beep")
     quiet = await _dial(api, "+15550002000")
     await wait_until(lambda: all(_state(api, c) == "answered" for c in (human, machine, quiet)))
-    results = {c: [(w["event_type"], w["payload"].get("result")) for w in _webhooks(api, c)][2:]
-               for c in (human, machine, quiet)}
+    results = {
+        c: [(w["event_type"], w["payload"].get("result")) for w in _webhooks(api, c)][2:]
+        for c in (human, machine, quiet)
+    }
     assert results[human] == [("call.machine.detection.ended", "human")]
-    assert results[machine] == [("call.machine.detection.ended", "machine"),
-                                ("call.machine.greeting.ended", "beep_detected")]
+    assert results[machine] == [
+        ("call.machine.detection.ended", "machine"),
+        ("call.machine.greeting.ended", "beep_detected"),
+    ]
     assert results[quiet] == []
 
 
@@ -178,8 +188,9 @@ async def test_inbound_call_answer_and_reject(api: Api) -> None:
     assert _state(api, answered["call_control_id"]) == "answered"
     again = await api.call("POST", f"/calls/{answered['call_control_id']}/actions/answer", json_body={})
     assert again.status == 422
-    no = await api.call("POST", f"/calls/{rejected['call_control_id']}/actions/reject",
-                        json_body={"cause": "USER_BUSY"})
+    no = await api.call(
+        "POST", f"/calls/{rejected['call_control_id']}/actions/reject", json_body={"cause": "USER_BUSY"}
+    )
     assert no.status == 200
     assert _hangup_cause(api, rejected["call_control_id"]) == "user_busy"
 
@@ -212,8 +223,13 @@ async def test_transfer_dials_and_bridges_a_new_leg(api: Api) -> None:
 
 
 async def test_active_calls_list_only_live_legs_of_the_connection(api: Api) -> None:
-    app = (await api.call("POST", "/call_control_applications",
-                          json_body={"application_name": "x", "webhook_event_url": "http://127.0.0.1:9/hooks"})).body["data"]
+    app = (
+        await api.call(
+            "POST",
+            "/call_control_applications",
+            json_body={"application_name": "x", "webhook_event_url": "http://127.0.0.1:9/hooks"},
+        )
+    ).body["data"]
     live, gone = await _dial(api, connection_id=app["id"]), await _dial(api, connection_id=app["id"])
     await _dial(api, connection_id="elsewhere")
     await api.call("POST", f"/calls/{gone}/actions/hangup", json_body={})
@@ -225,14 +241,23 @@ async def test_active_calls_list_only_live_legs_of_the_connection(api: Api) -> N
 async def test_applications_crud_filters_sort_and_paging(api: Api) -> None:
     ids = []
     for name in ("beta", "alpha", "gamma"):
-        reply = await api.call("POST", "/call_control_applications",
-                               json_body={"application_name": name, "webhook_event_url": "http://127.0.0.1:9/hooks"})
+        reply = await api.call(
+            "POST",
+            "/call_control_applications",
+            json_body={"application_name": name, "webhook_event_url": "http://127.0.0.1:9/hooks"},
+        )
         ids.append(reply.body["data"]["id"])
         assert reply.body["data"]["created_at"] == reply.body["data"]["updated_at"]
-    patched = await api.call("PATCH", f"/call_control_applications/{ids[2]}", json_body={
-        "application_name": "gamma2", "webhook_event_url": "http://127.0.0.1:9/hooks", "active": False,
-        "inbound": {"channel_limit": 3},
-    })
+    patched = await api.call(
+        "PATCH",
+        f"/call_control_applications/{ids[2]}",
+        json_body={
+            "application_name": "gamma2",
+            "webhook_event_url": "http://127.0.0.1:9/hooks",
+            "active": False,
+            "inbound": {"channel_limit": 3},
+        },
+    )
     assert patched.body["data"]["active"] is False
     assert patched.body["data"]["inbound"]["channel_limit"] == 3
     assert patched.body["data"]["inbound"]["sip_subdomain_receive_settings"] == "from_anyone"
@@ -241,8 +266,9 @@ async def test_applications_crud_filters_sort_and_paging(api: Api) -> None:
     assert [a["application_name"] for a in by_name.body["data"]] == ["alpha", "beta", "gamma2"]
     by_active = await api.call("GET", "/call_control_applications", params={"sort": "active"})
     assert by_active.body["data"][-1]["id"] == ids[2]
-    found = await api.call("GET", "/call_control_applications",
-                           params={"filter[application_name][contains]": "ALP"})
+    found = await api.call(
+        "GET", "/call_control_applications", params={"filter[application_name][contains]": "ALP"}
+    )
     assert [a["id"] for a in found.body["data"]] == [ids[1]]
     bad_sort = await api.call("GET", "/call_control_applications", params={"sort": "size"})
     assert bad_sort.status == 422
@@ -275,8 +301,13 @@ async def test_call_events_record_commands_and_webhooks_with_filters(api: Api) -
         return [(e["type"], e["name"]) for e in reply.body["data"]]
 
     mine = await api.call("GET", "/call_events", params={"filter[leg_id]": leg_a})
-    assert names(mine) == [("command", "dial"), ("webhook", "call.initiated"), ("webhook", "call.answered"),
-                           ("command", "hangup"), ("webhook", "call.hangup")]
+    assert names(mine) == [
+        ("command", "dial"),
+        ("webhook", "call.initiated"),
+        ("webhook", "call.answered"),
+        ("command", "hangup"),
+        ("webhook", "call.hangup"),
+    ]
     commands = await api.call("GET", "/call_events", params={"filter[type]": "command"})
     assert [n for _, n in names(commands)] == ["dial", "dial", "hangup"]
     hangups = await api.call("GET", "/call_events", params={"filter[name]": "call.hangup"})
@@ -285,8 +316,9 @@ async def test_call_events_record_commands_and_webhooks_with_filters(api: Api) -
     by_session = await api.call("GET", "/call_events", params={"filter[application_session_id]": session})
     assert {e["call_session_id"] for e in by_session.body["data"]} == {session}
     first_ts = mine.body["data"][0]["event_timestamp"]
-    after = await api.call("GET", "/call_events", params={"filter[leg_id]": leg_a,
-                                                           "filter[occurred_at][gt]": first_ts})
+    after = await api.call(
+        "GET", "/call_events", params={"filter[leg_id]": leg_a, "filter[occurred_at][gt]": first_ts}
+    )
     assert len(after.body["data"]) == 4
     bad = await api.call("GET", "/call_events", params={"filter[type]": "telepathy"})
     assert bad.status == 422

@@ -19,9 +19,21 @@ SEED = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 async def test_cli_prints_its_address_and_serves() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "voicesvc.sandbox.cli", "--port", "0", "--api-key", "KEY_cli",
-        "--private-key", SEED, "--answer-delay", "0.01",
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "voicesvc.sandbox.cli",
+        "--port",
+        "0",
+        "--api-key",
+        "KEY_cli",
+        "--private-key",
+        SEED,
+        "--answer-delay",
+        "0.01",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
@@ -33,8 +45,9 @@ async def test_cli_prints_its_address_and_serves() -> None:
         expected = base64.b64encode(bytes(SigningKey(base64.b64decode(SEED)).verify_key)).decode()
         assert info["public_key"] == expected
         async with aiohttp.ClientSession(headers={"Authorization": "Bearer KEY_cli"}) as session:
-            async with session.post(info["base_url"] + "/calls",
-                                    json={"connection_id": "c", "from": "+1", "to": "+2"}) as resp:
+            async with session.post(
+                info["base_url"] + "/calls", json={"connection_id": "c", "from": "+1", "to": "+2"}
+            ) as resp:
                 assert resp.status == 200
     finally:
         proc.terminate()

@@ -35,17 +35,30 @@ async def api(receiver: Receiver) -> AsyncIterator[Api]:
 
 @pytest.fixture
 async def app_id(api: Api, receiver: Receiver) -> str:
-    reply = await api.call("POST", "/call_control_applications", json_body={
-        "application_name": "events", "webhook_event_url": receiver.url,
-    })
+    reply = await api.call(
+        "POST",
+        "/call_control_applications",
+        json_body={
+            "application_name": "events",
+            "webhook_event_url": receiver.url,
+        },
+    )
     assert reply.status == 201
     return str(reply.body["data"]["id"])
 
 
 async def _dial(api: Api, app_id: str, to: Any = "+15557770000", **extra: Any) -> dict[str, Any]:
-    reply = await api.call("POST", "/calls", json_body={
-        "connection_id": app_id, "from": "+15551110000", "to": to, "client_state": STATE, **extra,
-    })
+    reply = await api.call(
+        "POST",
+        "/calls",
+        json_body={
+            "connection_id": app_id,
+            "from": "+15551110000",
+            "to": to,
+            "client_state": STATE,
+            **extra,
+        },
+    )
     assert reply.status == 200, reply.body
     return dict(reply.body["data"])
 
@@ -91,8 +104,10 @@ async def test_ai_gather_sends_partial_results_before_it_ends(
 
     ai_types = [t for t in receiver.types(cid) if t.startswith("call.ai_gather.")]
     assert ai_types == [
-        "call.ai_gather.message_history_updated", "call.ai_gather.partial_results",
-        "call.ai_gather.partial_results", "call.ai_gather.ended",
+        "call.ai_gather.message_history_updated",
+        "call.ai_gather.partial_results",
+        "call.ai_gather.partial_results",
+        "call.ai_gather.ended",
     ]
     partials = _of_type(receiver, "call.ai_gather.partial_results", cid)
     assert [p["partial_results"] for p in partials] == [{"name": "sandbox"}, {"name": "sandbox", "age": 1}]
@@ -168,8 +183,9 @@ async def test_recording_with_a_failing_file_name_ends_in_an_error(
 async def test_recording_from_answer_with_a_failing_file_name_errors_at_hangup(
     api: Api, receiver: Receiver, app_id: str
 ) -> None:
-    cid = await _answered(api, receiver, app_id, record="record-from-answer",
-                          record_custom_file_name="failing.mp3")
+    cid = await _answered(
+        api, receiver, app_id, record="record-from-answer", record_custom_file_name="failing.mp3"
+    )
     await _action(api, cid, "hangup")
     await receiver.wait_for(lambda r: "call.recording.error" in r.types(cid))
     types = receiver.types(cid)

@@ -88,8 +88,11 @@ async def test_count_scoped_rule_expires_and_path_scope_spares_others(api: Api) 
 
 
 async def test_rate_zero_never_fires_and_method_scope(api: Api) -> None:
-    await api.admin("POST", "/faults", [{"kind": "error", "rate": 0.0},
-                                        {"kind": "error", "status": 502, "method": "DELETE"}])
+    await api.admin(
+        "POST",
+        "/faults",
+        [{"kind": "error", "rate": 0.0}, {"kind": "error", "status": 502, "method": "DELETE"}],
+    )
     assert (await api.call("GET", "/call_events")).status == 200
     assert (await api.call("DELETE", "/call_control_applications/1")).status == 502
 
@@ -106,18 +109,21 @@ async def test_fault_admin_replace_delete_and_reset(api: Api) -> None:
     assert (await api.call("GET", "/call_events")).status == 200
 
 
-@pytest.mark.parametrize("rule", [
-    {"kind": "error", "path": "("},
-    {"kind": "error", "status": "abc"},
-    {"kind": "error", "status": 99},
-    {"kind": "error", "status": 200},
-    {"kind": "latency", "latency_ms": "100"},
-    {"kind": "latency", "latency_ms": -5},
-    {"kind": "error", "method": 5},
-    {"kind": "webhook_fail", "event_type": 7},
-    {"kind": "webhook_fail", "status": 42},
-    {"kind": "rate_limit", "retry_after": True},
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"kind": "error", "path": "("},
+        {"kind": "error", "status": "abc"},
+        {"kind": "error", "status": 99},
+        {"kind": "error", "status": 200},
+        {"kind": "latency", "latency_ms": "100"},
+        {"kind": "latency", "latency_ms": -5},
+        {"kind": "error", "method": 5},
+        {"kind": "webhook_fail", "event_type": 7},
+        {"kind": "webhook_fail", "status": 42},
+        {"kind": "rate_limit", "retry_after": True},
+    ],
+)
 async def test_rules_that_could_not_work_are_refused_leaving_no_trace(api: Api, rule: dict[str, Any]) -> None:
     reply = await api.admin("POST", "/faults", rule)
     assert reply.status == 400, reply.body
@@ -126,10 +132,16 @@ async def test_rules_that_could_not_work_are_refused_leaving_no_trace(api: Api, 
 
 
 async def test_a_request_ends_one_way_when_an_error_and_a_drop_after_both_match(api: Api) -> None:
-    await api.admin("PUT", "/faults", {"rules": [
-        {"kind": "error", "path": "/calls$", "status": 503, "count": 1},
-        {"kind": "drop_after", "path": "/calls$", "count": 1},
-    ]})
+    await api.admin(
+        "PUT",
+        "/faults",
+        {
+            "rules": [
+                {"kind": "error", "path": "/calls$", "status": 503, "count": 1},
+                {"kind": "drop_after", "path": "/calls$", "count": 1},
+            ]
+        },
+    )
     assert (await api.call("POST", "/calls", json_body=DIAL)).status == 503
     # The drop is still pending: it applies to the next request, which is executed, then dropped.
     with pytest.raises(aiohttp.ClientError):
@@ -138,13 +150,25 @@ async def test_a_request_ends_one_way_when_an_error_and_a_drop_after_both_match(
     assert len(api.sandbox.engine.calls) == 2
 
 
-@pytest.mark.parametrize("flags", [
-    ["--webhook-attempts", "0"], ["--webhook-timeout", "0"], ["--webhook-timeout", "nan"],
-    ["--error-rate", "1.5"], ["--fault-path", "("], ["--answer-delay", "-1"],
-])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--webhook-attempts", "0"],
+        ["--webhook-timeout", "0"],
+        ["--webhook-timeout", "nan"],
+        ["--error-rate", "1.5"],
+        ["--fault-path", "("],
+        ["--answer-delay", "-1"],
+    ],
+)
 def test_cli_refuses_values_that_could_not_work(flags: list[str]) -> None:
-    done = subprocess.run([sys.executable, "-m", "voicesvc.cli", "sandbox", "--port", "0", *flags],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "voicesvc.cli", "sandbox", "--port", "0", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2, (flags, done.stderr)
     assert done.stderr.startswith("voicesvc sandbox: error:") and "Traceback" not in done.stderr
 
@@ -155,7 +179,11 @@ async def test_journal_records_the_exact_request_without_auth(api: Api) -> None:
     entries = (await api.admin("GET", "/requests")).body["data"]
     dial, events = entries
     assert (dial["method"], dial["path"], dial["body"], dial["status"]) == (
-        "POST", "/v2/calls", {**DIAL, "client_state": "eA=="}, 200)
+        "POST",
+        "/v2/calls",
+        {**DIAL, "client_state": "eA=="},
+        200,
+    )
     assert "authorization" not in {k.lower() for k in dial["headers"]}
     assert events["query"] == [["filter[occurred_at][gte]", "2020-01-01T00:00:00Z"]]
     only_posts = (await api.admin("GET", "/requests", params={"method": "POST"})).body["data"]
@@ -169,11 +197,28 @@ def test_cli_flags_become_rules() -> None:
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args([
-        "--latency-ms", "5", "--error-rate", "0.5", "--error-status", "502", "--rate-limit-rate", "1",
-        "--retry-after", "3", "--drop-before-rate", "0.1", "--drop-after-rate", "0.2",
-        "--webhook-fail-first", "2", "--fault-path", "actions",
-    ])
+    args = parser.parse_args(
+        [
+            "--latency-ms",
+            "5",
+            "--error-rate",
+            "0.5",
+            "--error-status",
+            "502",
+            "--rate-limit-rate",
+            "1",
+            "--retry-after",
+            "3",
+            "--drop-before-rate",
+            "0.1",
+            "--drop-after-rate",
+            "0.2",
+            "--webhook-fail-first",
+            "2",
+            "--fault-path",
+            "actions",
+        ]
+    )
     rules = {r.kind: r for r in faults_from_args(args)}
     assert set(rules) == {"latency", "error", "rate_limit", "drop_before", "drop_after", "webhook_fail"}
     assert (rules["error"].status, rules["error"].rate, rules["error"].path) == (502, 0.5, "actions")

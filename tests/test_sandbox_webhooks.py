@@ -39,17 +39,30 @@ async def api(receiver: Receiver) -> AsyncIterator[Api]:
 
 
 async def _app(api: Api, receiver: Receiver, **extra: Any) -> str:
-    reply = await api.call("POST", "/call_control_applications", json_body={
-        "application_name": "hooks", "webhook_event_url": receiver.url, **extra,
-    })
+    reply = await api.call(
+        "POST",
+        "/call_control_applications",
+        json_body={
+            "application_name": "hooks",
+            "webhook_event_url": receiver.url,
+            **extra,
+        },
+    )
     assert reply.status == 201
     return reply.body["data"]["id"]
 
 
 async def _dial(api: Api, connection_id: str, to: str = "+15557770000", **extra: Any) -> str:
-    reply = await api.call("POST", "/calls", json_body={
-        "connection_id": connection_id, "from": "+15551110000", "to": to, **extra,
-    })
+    reply = await api.call(
+        "POST",
+        "/calls",
+        json_body={
+            "connection_id": connection_id,
+            "from": "+15551110000",
+            "to": to,
+            **extra,
+        },
+    )
     assert reply.status == 200, reply.body
     return reply.body["data"]["call_control_id"]
 
@@ -140,9 +153,15 @@ async def test_unknown_connection_uses_the_sandbox_default_url(receiver: Receive
 
 async def _exercise_every_feature(api: Api, receiver: Receiver) -> None:
     app_id = await _app(api, receiver, call_cost_in_webhooks=True)
-    cid = await _dial(api, app_id, client_state="YQ==", answering_machine_detection="detect",
-                      deepfake_detection={"enabled": True}, record="record-from-answer",
-                      stream_url="wss://media.example/stream")
+    cid = await _dial(
+        api,
+        app_id,
+        client_state="YQ==",
+        answering_machine_detection="detect",
+        deepfake_detection={"enabled": True},
+        record="record-from-answer",
+        stream_url="wss://media.example/stream",
+    )
     machine = await _dial(api, app_id, to="+15550002000", answering_machine_detection="premium")
     beep = await _dial(api, app_id, to="+15550002000", answering_machine_detection="detect_beep")
     busy = await _dial(api, app_id, to="+15550001486")
@@ -155,8 +174,10 @@ async def _exercise_every_feature(api: Api, receiver: Receiver) -> None:
         ("gather", {"maximum_digits": 3}),
         ("gather_using_audio", {"audio_url": "https://a.example/p.mp3"}),
         ("gather_using_speak", {"payload": "press", "voice": "male"}),
-        ("gather_using_ai", {"parameters": {"properties": {"name": {"type": "string"}}},
-                             "send_partial_results": True}),
+        (
+            "gather_using_ai",
+            {"parameters": {"properties": {"name": {"type": "string"}}}, "send_partial_results": True},
+        ),
         ("record_stop", {}),
         ("record_start", {"channels": "dual", "format": "wav", "transcription": True}),
         ("streaming_start", {"stream_url": "http://not-a-websocket"}),
@@ -205,16 +226,43 @@ async def test_every_payload_uses_only_reference_fields(api: Api, receiver: Rece
         if "call_leg_id" in payload_keys(ev["event_type"]):
             assert ev["payload"]["call_leg_id"]
     expected = {
-        "call.initiated", "call.answered", "call.hangup", "call.bridged", "call.playback.started",
-        "call.playback.ended", "call.speak.started", "call.speak.ended", "call.gather.ended",
-        "call.ai_gather.message_history_updated", "call.ai_gather.ended", "call.recording.saved",
-        "call.recording.transcription.saved", "streaming.started", "streaming.stopped", "streaming.failed",
-        "call.fork.started", "call.fork.stopped", "siprec.started", "siprec.stopped", "siprec.failed",
-        "call.transcription", "call.refer.started", "call.refer.completed", "call.refer.failed",
-        "call.enqueued", "call.dequeued", "call.conversation.ended", "call.payment.progress",
-        "call.payment.completed", "call.machine.detection.ended", "call.machine.greeting.ended",
-        "call.machine.premium.detection.ended", "call.machine.premium.greeting.ended",
-        "call.deepfake_detection.result", "call.dtmf.received", "call.cost",
+        "call.initiated",
+        "call.answered",
+        "call.hangup",
+        "call.bridged",
+        "call.playback.started",
+        "call.playback.ended",
+        "call.speak.started",
+        "call.speak.ended",
+        "call.gather.ended",
+        "call.ai_gather.message_history_updated",
+        "call.ai_gather.ended",
+        "call.recording.saved",
+        "call.recording.transcription.saved",
+        "streaming.started",
+        "streaming.stopped",
+        "streaming.failed",
+        "call.fork.started",
+        "call.fork.stopped",
+        "siprec.started",
+        "siprec.stopped",
+        "siprec.failed",
+        "call.transcription",
+        "call.refer.started",
+        "call.refer.completed",
+        "call.refer.failed",
+        "call.enqueued",
+        "call.dequeued",
+        "call.conversation.ended",
+        "call.payment.progress",
+        "call.payment.completed",
+        "call.machine.detection.ended",
+        "call.machine.greeting.ended",
+        "call.machine.premium.detection.ended",
+        "call.machine.premium.greeting.ended",
+        "call.deepfake_detection.result",
+        "call.dtmf.received",
+        "call.cost",
     }
     assert expected <= seen, expected - seen
 
@@ -230,8 +278,11 @@ async def test_every_reference_event_type_is_emitted(api: Api, receiver: Receive
 async def test_recording_saved_carries_urls_and_client_state(api: Api, receiver: Receiver) -> None:
     cid = await _dial(api, await _app(api, receiver))
     await receiver.wait_for(lambda r: "call.answered" in r.types(cid))
-    await api.call("POST", f"/calls/{cid}/actions/record_start",
-                   json_body={"channels": "single", "format": "mp3", "client_state": "cmVj"})
+    await api.call(
+        "POST",
+        f"/calls/{cid}/actions/record_start",
+        json_body={"channels": "single", "format": "mp3", "client_state": "cmVj"},
+    )
     await api.call("POST", f"/calls/{cid}/actions/record_stop", json_body={})
     await receiver.wait_for(lambda r: any(e["event_type"] == "call.recording.saved" for e in r.events()))
     saved = next(e for e in receiver.events() if e["event_type"] == "call.recording.saved")
@@ -250,7 +301,6 @@ async def test_gather_reports_the_pressed_digits(api: Api, receiver: Receiver) -
     assert (ended["payload"]["digits"], ended["payload"]["status"]) == ("42", "valid")
     dtmf = [e["payload"]["digit"] for e in receiver.events(cid) if e["event_type"] == "call.dtmf.received"]
     assert dtmf == ["4", "2", "#", "9"]
-
 
 
 async def test_a_dials_own_webhook_url_receives_its_webhooks(api: Api, receiver: Receiver) -> None:

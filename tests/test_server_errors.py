@@ -213,7 +213,8 @@ async def test_real_telnyx_errors_keep_their_code_and_field(stack: Stack) -> Non
     # Command on a call that has ended: the call's state is the cause.
     call = stack.dial_direct()
     await unary(stack.channel, BY_METHOD["/voicesvc.v1.CallControl/HangupCall"])(
-        cc_pb2.HangupCallRequest(call_control_id=call))
+        cc_pb2.HangupCallRequest(call_control_id=call)
+    )
     err = await fails(unary(stack.channel, SPEAK)(speak(call)))
     assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert details(err)["ErrorInfo"][0].reason == "90018"
@@ -221,8 +222,11 @@ async def test_real_telnyx_errors_keep_their_code_and_field(stack: Stack) -> Non
     # Telnyx rejects a field: BadRequest names it from `source.pointer`, as the caller's field (the body's
     # `call_control_id` of a bridge is `other_call_control_id` in the request message).
     live = stack.dial_direct()
-    err = await fails(unary(stack.channel, BRIDGE)(
-        cc_pb2.BridgeCallRequest(call_control_id=live, other_call_control_id="v3:gone")))
+    err = await fails(
+        unary(stack.channel, BRIDGE)(
+            cc_pb2.BridgeCallRequest(call_control_id=live, other_call_control_id="v3:gone")
+        )
+    )
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     [bad_request] = details(err)["BadRequest"]
     assert [v.field for v in bad_request.field_violations] == ["other_call_control_id"]
@@ -235,6 +239,7 @@ async def test_real_telnyx_errors_keep_their_code_and_field(stack: Stack) -> Non
 @asynccontextmanager
 async def answering(status: int, body: bytes) -> AsyncIterator[Stack]:
     """A voicesvc whose upstream answers every request with `status` and `body` (JSON)."""
+
     async def handler(_request: web.Request) -> web.Response:
         return web.Response(status=status, body=body, content_type="application/json")
 
@@ -333,7 +338,8 @@ async def test_dial_retried_after_drop_places_one_call(stack: Stack) -> None:
 
 async def test_post_without_key_is_not_retried_once_it_may_have_arrived(stack: Stack) -> None:
     create = apps_pb2.CreateCallControlApplicationRequest(
-        application_name="no-retry", webhook_event_url="https://example.com/hooks")
+        application_name="no-retry", webhook_event_url="https://example.com/hooks"
+    )
     stack.add_fault(kind="drop_after", path="/call_control_applications$", count=1)
     err = await fails(unary(stack.channel, CREATE_APP)(create))
     assert err.code() == grpc.StatusCode.UNAVAILABLE
@@ -357,8 +363,9 @@ async def test_delete_is_not_retried_once_it_may_have_taken_effect(stack: Stack)
 
     # A 429 was refused before anything happened: that one is retried.
     kept = stack.create_application_direct()
-    stack.add_fault(kind="rate_limit", path="/call_control_applications/", method="DELETE", count=1,
-                    retry_after=0)
+    stack.add_fault(
+        kind="rate_limit", path="/call_control_applications/", method="DELETE", count=1, retry_after=0
+    )
     deleted = await unary(stack.channel, delete)(apps_pb2.DeleteCallControlApplicationRequest(id=kept))
     assert deleted.id == kept
     assert len(stack.journal(method="DELETE")) == 3
@@ -372,7 +379,8 @@ async def test_reads_and_patches_are_retried_after_dropped_connections(stack: St
 
     stack.add_fault(kind="drop_after", path="/call_control_applications/", method="PATCH", count=1)
     update = apps_pb2.UpdateCallControlApplicationRequest(
-        id=app_id, application_name="renamed", webhook_event_url="https://example.com/new")
+        id=app_id, application_name="renamed", webhook_event_url="https://example.com/new"
+    )
     updated = await unary(stack.channel, UPDATE_APP)(update)
     assert updated.application_name == "renamed"
     assert len(stack.journal(method="PATCH")) == 2

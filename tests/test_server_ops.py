@@ -99,14 +99,16 @@ async def test_health_reports_every_service_serving(stack: Stack) -> None:
 
 
 async def test_a_stream_that_reaches_its_deadline_is_recorded_as_deadline_exceeded(stack: Stack) -> None:
-    stream = events_pb2_grpc.EventStreamStub(stack.channel).WatchEvents(events_pb2.WatchEventsRequest(),
-                                                                         timeout=0.3)
+    stream = events_pb2_grpc.EventStreamStub(stack.channel).WatchEvents(
+        events_pb2.WatchEventsRequest(), timeout=0.3
+    )
     with pytest.raises(grpc.aio.AioRpcError) as ended:
         async for _ in stream:
             pass
     assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     recorded = stack.service.metrics.rpc_requests.labels(
-        method="/voicesvc.v1.EventStream/WatchEvents", code="DEADLINE_EXCEEDED")
+        method="/voicesvc.v1.EventStream/WatchEvents", code="DEADLINE_EXCEEDED"
+    )
     await eventually(lambda: recorded._value.get() == 1)
 
 
@@ -210,6 +212,7 @@ class _AbortingContext:
 
 async def observed(metrics: Metrics, method: str, behavior: Any) -> grpc.RpcMethodHandler:
     """`behavior` as a unary handler wrapped by the observability interceptor."""
+
     async def continuation(_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         return grpc.unary_unary_rpc_method_handler(behavior)
 
@@ -300,8 +303,12 @@ async def test_logs_are_json_with_request_ids_and_never_contain_the_api_key(log_
 async def test_bearer_tokens_are_required_when_configured() -> None:
     async with start_stack(auth_tokens=("token-alpha", "token-beta")) as stack:
         dial = unary(stack.channel, DIAL)
-        for metadata in ((), (("authorization", "Bearer wrong"),), (("authorization", "Basic token-alpha"),),
-                         (("authorization", "Bearer token-alph"),)):
+        for metadata in (
+            (),
+            (("authorization", "Bearer wrong"),),
+            (("authorization", "Basic token-alpha"),),
+            (("authorization", "Bearer token-alph"),),
+        ):
             with pytest.raises(grpc.aio.AioRpcError) as denied:
                 await dial(dial_request(), metadata=metadata)
             assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -318,8 +325,9 @@ async def test_bearer_tokens_are_required_when_configured() -> None:
         assert (await health.List(health_pb2.HealthListRequest())).statuses
         reflection = reflection_pb2_grpc.ServerReflectionStub(stack.channel)
         with pytest.raises(grpc.aio.AioRpcError) as denied:
-            async for _ in reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(
-                    list_services="")])):
+            async for _ in reflection.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+            ):
                 pass
         assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
 

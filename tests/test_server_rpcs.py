@@ -93,8 +93,9 @@ async def test_list_paging_and_filters_travel_as_telnyx_query_parameters(stack: 
     route = BY_METHOD["/voicesvc.v1.CallControlApplications/ListCallControlApplications"]
     list_apps = unary(stack.channel, route)
     request = apps_pb2.ListCallControlApplicationsRequest(
-        filter=common_pb2.ListCallControlApplicationsFilter(application_name=common_pb2.ApplicationName(
-            contains="page")),
+        filter=common_pb2.ListCallControlApplicationsFilter(
+            application_name=common_pb2.ApplicationName(contains="page")
+        ),
         sort=apps_pb2.LIST_CALL_CONTROL_APPLICATIONS_SORT_CONNECTION_NAME,
         page_size=2,
     )
@@ -108,15 +109,19 @@ async def test_list_paging_and_filters_travel_as_telnyx_query_parameters(stack: 
     assert second.next_page_token == ""
 
     first_query, second_query = (e.query for e in stack.journal())
-    assert first_query == [("filter[application_name][contains]", "page"), ("sort", "connection_name"),
-                           ("page[size]", "2")]
+    assert first_query == [
+        ("filter[application_name][contains]", "page"),
+        ("sort", "connection_name"),
+        ("page[size]", "2"),
+    ]
     assert second_query == [*first_query[:2], ("page[number]", "2"), ("page[size]", "2")]
 
 
 async def test_nested_filters_are_deep_object_encoded(stack: Stack) -> None:
     list_events = unary(stack.channel, BY_METHOD["/voicesvc.v1.CallEvents/ListCallEvents"])
     conditions = common_pb2.ListCallControlApplicationsFilter(
-        connection_id="conn-9", failed=False,
+        connection_id="conn-9",
+        failed=False,
         occurred_at=common_pb2.OccurredAt(gte="2026-01-01T00:00:00Z", lt="2026-02-01T00:00:00Z"),
     )
     await list_events(call_events_pb2.ListCallEventsRequest(filter=conditions))
@@ -131,13 +136,23 @@ async def test_nested_filters_are_deep_object_encoded(stack: Stack) -> None:
 
 async def test_explicit_false_and_zero_are_sent_and_unset_fields_are_not(stack: Stack) -> None:
     dial = unary(stack.channel, BY_METHOD["/voicesvc.v1.CallControl/DialCall"])
-    request = cc_pb2.DialCallRequest(**{
-        "connection_id": "conn-1", "from": "+15550100000", "to_string": "+15550100001",
-        "bridge_on_answer": False, "record_max_length": 0, "command_id": "dial-1",
-    })
+    request = cc_pb2.DialCallRequest(
+        **{
+            "connection_id": "conn-1",
+            "from": "+15550100000",
+            "to_string": "+15550100001",
+            "bridge_on_answer": False,
+            "record_max_length": 0,
+            "command_id": "dial-1",
+        }
+    )
     await dial(request)
     [entry] = stack.journal()
     assert entry.body == {
-        "connection_id": "conn-1", "from": "+15550100000", "to": "+15550100001",
-        "bridge_on_answer": False, "record_max_length": 0, "command_id": "dial-1",
+        "connection_id": "conn-1",
+        "from": "+15550100000",
+        "to": "+15550100001",
+        "bridge_on_answer": False,
+        "record_max_length": 0,
+        "command_id": "dial-1",
     }

@@ -45,12 +45,14 @@ class Running:
 @contextlib.asynccontextmanager
 async def running(**overrides: Any) -> AsyncIterator[Running]:
     signer = Signer.generate()
-    settings = Settings(**{
-        **FAST_SERVICE,
-        "webhook_public_keys": (signer.public_key_b64,),
-        "webhook_max_body_bytes": MAX_BODY,
-        **overrides,
-    })
+    settings = Settings(
+        **{
+            **FAST_SERVICE,
+            "webhook_public_keys": (signer.public_key_b64,),
+            "webhook_max_body_bytes": MAX_BODY,
+            **overrides,
+        }
+    )
     service = VoiceService(settings, sandbox_config=SandboxConfig(**FAST_SANDBOX))
     await service.start()
     try:
@@ -142,8 +144,11 @@ async def test_a_stored_event_protobuf_cannot_carry_ends_no_stream(svc: Running)
 
 
 def ids_of(call_control_id: str, call_session_id: str, connection_id: str) -> dict[str, str]:
-    return {"call_control_id": call_control_id, "call_session_id": call_session_id,
-            "connection_id": connection_id}
+    return {
+        "call_control_id": call_control_id,
+        "call_session_id": call_session_id,
+        "connection_id": connection_id,
+    }
 
 
 async def test_filters_by_type_exact_and_prefix_and_by_ids(svc: Running) -> None:
@@ -168,8 +173,9 @@ async def test_filters_by_type_exact_and_prefix_and_by_ids(svc: Running) -> None
     ]
     ids = [(await svc.poster.deliver(t, **p))[0] for t, p in sent]
     # Each stream ends with a last event it matches, so nothing unexpected can hide after its expectations.
-    closer, _ = await svc.poster.deliver("call.hangup", call_control_id="v3:b", call_session_id="s-2",
-                                         connection_id="conn-3")
+    closer, _ = await svc.poster.deliver(
+        "call.hangup", call_control_id="v3:b", call_session_id="s-2", connection_id="conn-3"
+    )
     last_answered, _ = await svc.poster.deliver("call.answered")
     last_recording, _ = await svc.poster.deliver("call.recording.saved")
     last = {"exact": last_answered, "prefix": last_recording}
@@ -272,8 +278,11 @@ async def test_the_opening_heartbeat_names_the_start_position(svc: Running) -> N
 async def test_a_sandbox_call_arrives_typed_from_initiated_to_hangup(svc: Running) -> None:
     watcher = await svc.watch(event_types=["call."])
     calls = cc_grpc.CallControlStub(svc.channel)
-    dialled = await calls.DialCall(cc_pb2.DialCallRequest(
-        **{"connection_id": "conn-typed", "from": "+15550100000", "to_string": "+15550100001"}))
+    dialled = await calls.DialCall(
+        cc_pb2.DialCallRequest(
+            **{"connection_id": "conn-typed", "from": "+15550100000", "to_string": "+15550100001"}
+        )
+    )
     leg = dialled.call_control_id
 
     async def next_of_leg() -> events_pb2.Event:
@@ -316,7 +325,12 @@ async def test_a_sandbox_call_arrives_typed_from_initiated_to_hangup(svc: Runnin
     replay = await svc.watch(call_control_ids=[leg], oldest=True)
     replayed = await replay.events_until(hangup.id)
     assert [e.event_type for e in replayed] == [
-        "call.initiated", "call.answered", "call.speak.started", "call.speak.ended", "call.hangup"]
+        "call.initiated",
+        "call.answered",
+        "call.speak.started",
+        "call.speak.ended",
+        "call.hangup",
+    ]
     assert [e.cursor for e in replayed] == sorted(e.cursor for e in replayed)
 
 
@@ -336,14 +350,15 @@ async def test_a_subscriber_that_stops_reading_holds_up_neither_webhooks_nor_oth
     assert [e.id for e in await stalled.events_until(sent[-1])] == sent
 
 
-
 async def test_1500_idle_subscribers_all_receive_a_published_event(svc: Running) -> None:
     channels = [grpc.aio.insecure_channel(svc.service.grpc_target) for _ in range(6)]
     try:
-        watchers = await asyncio.gather(*(
-            Watcher.open(channels[i % len(channels)], event_types=["call."] if i % 2 else [])
-            for i in range(1500)
-        ))
+        watchers = await asyncio.gather(
+            *(
+                Watcher.open(channels[i % len(channels)], event_types=["call."] if i % 2 else [])
+                for i in range(1500)
+            )
+        )
         event_id, _ = await svc.poster.deliver("call.answered", call_control_id="v3:fanout")
         received = await asyncio.gather(*(w.event(within=60) for w in watchers))
         assert {e.id for e in received} == {event_id}

@@ -26,18 +26,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicesvc", description=__doc__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser(
-        "serve", help="run the gRPC facade over the Telnyx Voice API",
+        "serve",
+        help="run the gRPC facade over the Telnyx Voice API",
         description="Run the gRPC facade over the Telnyx Voice API (Call Control), with an HTTP server for "
-                    "webhooks, /healthz, /readyz and /metrics.",
-        epilog=_SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "webhooks, /healthz, /readyz and /metrics.",
+        epilog=_SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     config.add_arguments(serve)
     serve.set_defaults(subparser=serve)
     from voicesvc.sandbox import cli as sandbox_cli
 
     sandbox = commands.add_parser(
-        "sandbox", help="run the Telnyx Voice API sandbox on its own",
-        description=(sandbox_cli.__doc__ or "").strip(), formatter_class=argparse.RawDescriptionHelpFormatter,
+        "sandbox",
+        help="run the Telnyx Voice API sandbox on its own",
+        description=(sandbox_cli.__doc__ or "").strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sandbox_cli.add_arguments(sandbox)
     from voicesvc.client import cli as client_cli

@@ -64,8 +64,9 @@ class WebhookPoster:
 
     async def post_signed(self, raw: bytes, timestamp: int | None = None) -> tuple[int, dict[str, Any]]:
         """POST `raw` signed by the trusted key (Telnyx headers)."""
-        return await self.post(raw, self.signer.sign_telnyx(raw, int(time.time()) if timestamp is None
-                                                            else timestamp))
+        return await self.post(
+            raw, self.signer.sign_telnyx(raw, int(time.time()) if timestamp is None else timestamp)
+        )
 
     async def deliver(
         self, event_type: str, *, event_id: str | None = None, attempt: int = 1, **payload: Any

@@ -57,13 +57,15 @@ class FakeServer:
                 "GetCallStatus": grpc.unary_unary_rpc_method_handler(
                     self._status,
                     request_deserializer=call_control_pb2.GetCallStatusRequest.FromString,
-                    response_serializer=call_control_pb2.GetCallStatusResponse.SerializeToString),
+                    response_serializer=call_control_pb2.GetCallStatusResponse.SerializeToString,
+                ),
             },
             "voicesvc.v1.EventStream": {
                 "WatchEvents": grpc.unary_stream_rpc_method_handler(
                     self._watch,
                     request_deserializer=events_pb2.WatchEventsRequest.FromString,
-                    response_serializer=events_pb2.WatchEventsResponse.SerializeToString),
+                    response_serializer=events_pb2.WatchEventsResponse.SerializeToString,
+                ),
             },
         }
         self._server = aio.server()

@@ -73,8 +73,9 @@ def _scalar(field: FieldDescriptor, overrides: Mapping[str, Any]) -> tuple[Any, 
     raise AssertionError(f"no sample value for {field.full_name}")
 
 
-def fill_required(message: Message, overrides: Mapping[str, Any] = (), exclude: frozenset[str] = frozenset()
-                  ) -> dict[str, Any]:
+def fill_required(
+    message: Message, overrides: Mapping[str, Any] = (), exclude: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Set every required field (and one member of every required union) of `message`; answer its JSON."""
     overrides = dict(overrides)
     desc = message.DESCRIPTOR
@@ -120,8 +121,9 @@ def _set(message: Message, field: FieldDescriptor, overrides: Mapping[str, Any])
     return wire
 
 
-def build_request(route: Route, path_ids: Mapping[str, str], overrides: Mapping[str, Any] = (),
-                  page_size: int = 2) -> BuiltRequest:
+def build_request(
+    route: Route, path_ids: Mapping[str, str], overrides: Mapping[str, Any] = (), page_size: int = 2
+) -> BuiltRequest:
     """A valid request for `route` with path parameters from `path_ids`."""
     message = route.request_cls()
     path = route.path_template

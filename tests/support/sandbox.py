@@ -41,8 +41,16 @@ class Api:
         self.sandbox = sandbox
         self.session = session
 
-    async def call(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
-                   key: str | None = "default", raw: bytes | None = None) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Any = None,
+        key: str | None = "default",
+        raw: bytes | None = None,
+    ) -> Reply:
         headers = {}
         if key == "default":
             key = self.sandbox.api_key

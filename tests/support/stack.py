@@ -90,8 +90,9 @@ class Stack:
 
     def create_application_direct(self, name: str = "stack-app") -> str:
         """A stored call control application, created inside the sandbox."""
-        app = self.sandbox.engine.apps.create({"application_name": name,
-                                               "webhook_event_url": "https://example.com/hooks"})
+        app = self.sandbox.engine.apps.create(
+            {"application_name": name, "webhook_event_url": "https://example.com/hooks"}
+        )
         return str(app["id"])
 
     async def get(self, path: str) -> tuple[int, str]:
@@ -145,14 +146,16 @@ async def start_stack(
     replies: list[SandboxReply] = []
     _spy_on_replies(sandbox, replies)
     base_url = await sandbox.start("127.0.0.1", 0)
-    settings = Settings(**{
-        **FAST_SERVICE,
-        "api_key": sandbox.api_key,
-        "api_base_url": base_url,
-        "webhook_public_keys": (sandbox.public_key_b64,),
-        "auth_tokens": tuple(auth_tokens),
-        **settings_overrides,
-    })
+    settings = Settings(
+        **{
+            **FAST_SERVICE,
+            "api_key": sandbox.api_key,
+            "api_base_url": base_url,
+            "webhook_public_keys": (sandbox.public_key_b64,),
+            "auth_tokens": tuple(auth_tokens),
+            **settings_overrides,
+        }
+    )
     service = VoiceService(settings)
     try:
         await service.start()
@@ -171,4 +174,3 @@ async def start_stack(
         await channel.close()
         await service.stop(grace=0)
         await sandbox.stop()
-

@@ -36,8 +36,14 @@ class ServerProcess:
 
 def _clean_env(extra: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICESVC_", "TELNYX_"))}
-    env.update({"VOICESVC_GRPC_LISTEN": "127.0.0.1:0", "VOICESVC_HTTP_LISTEN": "127.0.0.1:0",
-                "VOICESVC_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "VOICESVC_GRPC_LISTEN": "127.0.0.1:0",
+            "VOICESVC_HTTP_LISTEN": "127.0.0.1:0",
+            "VOICESVC_LOG_LEVEL": "info",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -58,7 +64,8 @@ def _serving(target: str, token: str | None) -> bool:
     with grpc.insecure_channel(target) as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=2.0, metadata=metadata)
+                health_pb2.HealthCheckRequest(service=""), timeout=2.0, metadata=metadata
+            )
         except grpc.RpcError:
             return False
     return reply.status == health_pb2.HealthCheckResponse.SERVING
@@ -70,8 +77,12 @@ def start_server(env: Mapping[str, str] | None = None, token: str | None = None)
     log_path = Path(name)
     with os.fdopen(fd, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "voicesvc.cli", "serve"], cwd=ROOT, env=_clean_env(env or {}),
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "voicesvc.cli", "serve"],
+            cwd=ROOT,
+            env=_clean_env(env or {}),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + START_TIMEOUT
     server: ServerProcess | None = None

@@ -44,18 +44,37 @@ class InputError(Exception):
 def _connection_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("connection")
-    group.add_argument("--target", default=os.environ.get(TARGET_ENV, DEFAULT_TARGET),
-                       help=f"voicesvc gRPC address host:port (env {TARGET_ENV}; default: %(default)s)")
-    group.add_argument("--token", default=os.environ.get(TOKEN_ENV),
-                       help=f"bearer token sent as `authorization: Bearer …` (env {TOKEN_ENV})")
-    group.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                       help="deadline of a unary call (default: %(default)s)")
-    group.add_argument("--tls", action="store_true",
-                       help="connect with TLS, trusting the system's root certificates (or --ca-cert)")
-    group.add_argument("--ca-cert", type=Path, metavar="PEM",
-                       help="CA bundle to verify the server with; implies --tls")
-    group.add_argument("--client-cert", type=Path, metavar="PEM",
-                       help="client certificate chain for mutual TLS (with --client-key); implies --tls")
+    group.add_argument(
+        "--target",
+        default=os.environ.get(TARGET_ENV, DEFAULT_TARGET),
+        help=f"voicesvc gRPC address host:port (env {TARGET_ENV}; default: %(default)s)",
+    )
+    group.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_ENV),
+        help=f"bearer token sent as `authorization: Bearer …` (env {TOKEN_ENV})",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="deadline of a unary call (default: %(default)s)",
+    )
+    group.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect with TLS, trusting the system's root certificates (or --ca-cert)",
+    )
+    group.add_argument(
+        "--ca-cert", type=Path, metavar="PEM", help="CA bundle to verify the server with; implies --tls"
+    )
+    group.add_argument(
+        "--client-cert",
+        type=Path,
+        metavar="PEM",
+        help="client certificate chain for mutual TLS (with --client-key); implies --tls",
+    )
     group.add_argument("--client-key", type=Path, metavar="PEM", help="private key of --client-cert")
     return parent
 
@@ -85,46 +104,80 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
     """Register the `call` and `watch` commands on a `voicesvc` sub-command parser."""
     parent = _connection_options()
     call = subparsers.add_parser(
-        "call", parents=[parent], formatter_class=argparse.RawDescriptionHelpFormatter,
+        "call",
+        parents=[parent],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="invoke any RPC with a JSON request in the Telnyx wire form",
         description="Invoke an RPC with a JSON request in the Telnyx wire form and print the JSON response.",
         epilog="examples:\n"
-               "  voicesvc call --list\n"
-               "  voicesvc call CallControl.DialCall "
-               "'{\"connection_id\": \"1234\", \"from\": \"+18005550101\", \"to\": \"+18005550100\"}'\n"
-               "  voicesvc call CallControl.SpeakText --file speak.json\n"
-               "exit status: 0 ok, 1 the RPC failed, 2 the request could not be built",
+        "  voicesvc call --list\n"
+        "  voicesvc call CallControl.DialCall "
+        '\'{"connection_id": "1234", "from": "+18005550101", "to": "+18005550100"}\'\n'
+        "  voicesvc call CallControl.SpeakText --file speak.json\n"
+        "exit status: 0 ok, 1 the RPC failed, 2 the request could not be built",
     )
-    call.add_argument("method", nargs="?", metavar="SERVICE.RPC",
-                      help="the RPC, e.g. CallControl.DialCall (a bare RPC name works too)")
+    call.add_argument(
+        "method",
+        nargs="?",
+        metavar="SERVICE.RPC",
+        help="the RPC, e.g. CallControl.DialCall (a bare RPC name works too)",
+    )
     call.add_argument("request", nargs="?", metavar="JSON", help="the request as a JSON object (default: {})")
-    call.add_argument("-f", "--file", type=Path, metavar="PATH",
-                      help="read the request JSON from a file ('-' for stdin)")
+    call.add_argument(
+        "-f", "--file", type=Path, metavar="PATH", help="read the request JSON from a file ('-' for stdin)"
+    )
     call.add_argument("--list", action="store_true", help="list every RPC with its HTTP rule and exit")
     call.add_argument("--compact", action="store_true", help="print the response on one line")
     call.set_defaults(func=run_call)
 
     watch = subparsers.add_parser(
-        "watch", parents=[parent],
+        "watch",
+        parents=[parent],
         help="stream call events as JSON lines",
         description="Stream call events as JSON lines: cursor, id, event_type, call_control_id and `data`, "
-                    "the webhook's data object as Telnyx sent it.",
+        "the webhook's data object as Telnyx sent it.",
     )
-    watch.add_argument("--type", dest="event_types", action="append", default=[], metavar="TYPE",
-                       help="event type, exact (call.answered) or a prefix ending in a dot (call.); "
-                       "repeatable")
-    watch.add_argument("--call-control-id", dest="call_control_ids", action="append", default=[],
-                       metavar="ID", help="only events of this call leg; repeatable")
-    watch.add_argument("--call-session-id", dest="call_session_ids", action="append", default=[],
-                       metavar="ID", help="only events of this call session; repeatable")
-    watch.add_argument("--connection-id", dest="connection_ids", action="append", default=[],
-                       metavar="ID", help="only events of this connection or application; repeatable")
+    watch.add_argument(
+        "--type",
+        dest="event_types",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="event type, exact (call.answered) or a prefix ending in a dot (call.); repeatable",
+    )
+    watch.add_argument(
+        "--call-control-id",
+        dest="call_control_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only events of this call leg; repeatable",
+    )
+    watch.add_argument(
+        "--call-session-id",
+        dest="call_session_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only events of this call session; repeatable",
+    )
+    watch.add_argument(
+        "--connection-id",
+        dest="connection_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only events of this connection or application; repeatable",
+    )
     start = watch.add_mutually_exclusive_group()
     start.add_argument("--after", metavar="CURSOR", help="resume after this cursor")
     start.add_argument("--oldest", action="store_true", help="start at the oldest retained event")
     watch.add_argument("--limit", type=int, metavar="N", help="exit after printing N events")
-    watch.add_argument("--reconnect", action="store_true",
-                       help="when the server becomes unavailable, reconnect and resume after the last cursor")
+    watch.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="when the server becomes unavailable, reconnect and resume after the last cursor",
+    )
     watch.set_defaults(func=run_watch)
 
 
@@ -247,9 +300,12 @@ async def run_watch(args: argparse.Namespace) -> int:
     try:
         async with client:
             watch = client.watch(
-                event_types=args.event_types, call_control_ids=args.call_control_ids,
-                after_cursor=args.after, start_oldest=args.oldest,
-                call_session_ids=args.call_session_ids, connection_ids=args.connection_ids,
+                event_types=args.event_types,
+                call_control_ids=args.call_control_ids,
+                after_cursor=args.after,
+                start_oldest=args.oldest,
+                call_session_ids=args.call_session_ids,
+                connection_ids=args.connection_ids,
                 reconnect=args.reconnect,
             )
             async for event in watch:

@@ -47,8 +47,9 @@ class VoiceClient:
     ) -> None:
         self.target = target
         self.timeout = timeout
-        self.channel: aio.Channel = open_channel(target, token=token, tls=tls, timeout=timeout,
-                                                 options=options)
+        self.channel: aio.Channel = open_channel(
+            target, token=token, tls=tls, timeout=timeout, options=options
+        )
         self.calls = call_control_pb2_grpc.CallControlStub(self.channel)
         """`voicesvc.v1.CallControl`: dial, status and every call command."""
         self.applications = call_control_applications_pb2_grpc.CallControlApplicationsStub(self.channel)
@@ -63,8 +64,9 @@ class VoiceClient:
     async def __aenter__(self) -> VoiceClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     async def close(self, grace: float | None = None) -> None:
@@ -76,8 +78,9 @@ class VoiceClient:
         await self.channel.channel_ready()
 
     # -- the common call flow --------------------------------------------------------------------------
-    async def dial(self, to: str | Sequence[str], from_: str, connection_id: str,
-                   **fields: Any) -> call_control_pb2.DialCallResponse:
+    async def dial(
+        self, to: str | Sequence[str], from_: str, connection_id: str, **fields: Any
+    ) -> call_control_pb2.DialCallResponse:
         """Place an outbound call. `to` is one number or SIP URI, or a list (the first to answer wins).
 
         `fields` are any other `DialCallRequest` fields by their proto names (`client_state=...`,
@@ -101,12 +104,19 @@ class VoiceClient:
         request = call_control_pb2.AnswerCallRequest(call_control_id=call_control_id, **fields)
         return await self.calls.AnswerCall(request)
 
-    async def speak(self, call_control_id: str, payload: str, voice: str = "female", language: str = "en-US",
-                    **fields: Any) -> call_control_pb2.SpeakTextResponse:
+    async def speak(
+        self,
+        call_control_id: str,
+        payload: str,
+        voice: str = "female",
+        language: str = "en-US",
+        **fields: Any,
+    ) -> call_control_pb2.SpeakTextResponse:
         """Speak `payload` (text, or SSML with `payload_type`) on the call; `fields` are other
         `SpeakTextRequest` fields."""
-        request = call_control_pb2.SpeakTextRequest(call_control_id=call_control_id, payload=payload,
-                                                    voice=voice, language=language, **fields)
+        request = call_control_pb2.SpeakTextRequest(
+            call_control_id=call_control_id, payload=payload, voice=voice, language=language, **fields
+        )
         return await self.calls.SpeakText(request)
 
     async def hangup(self, call_control_id: str, **fields: Any) -> call_control_pb2.HangupCallResponse:

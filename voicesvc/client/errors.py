@@ -67,8 +67,10 @@ def _describe(detail: Message) -> list[str]:
     if isinstance(detail, error_details_pb2.RetryInfo):
         return [f"retry after {_seconds(detail.retry_delay)}"]
     if isinstance(detail, error_details_pb2.PreconditionFailure):
-        return [f"precondition {v.type} {v.subject}: {v.description}".replace("  ", " ")
-                for v in detail.violations]
+        return [
+            f"precondition {v.type} {v.subject}: {v.description}".replace("  ", " ")
+            for v in detail.violations
+        ]
     if isinstance(detail, error_details_pb2.QuotaFailure):
         return [f"quota {v.subject}: {v.description}" for v in detail.violations]
     if isinstance(detail, error_details_pb2.ResourceInfo):
@@ -76,8 +78,10 @@ def _describe(detail: Message) -> list[str]:
     if isinstance(detail, error_details_pb2.RequestInfo):
         return [f"request id: {detail.request_id}"]
     if isinstance(detail, error_details_pb2.Help):
-        return [f"see {link.url} ({link.description})" if link.description else f"see {link.url}"
-                for link in detail.links]
+        return [
+            f"see {link.url} ({link.description})" if link.description else f"see {link.url}"
+            for link in detail.links
+        ]
     if isinstance(detail, error_details_pb2.LocalizedMessage):
         return [detail.message]
     if isinstance(detail, error_details_pb2.DebugInfo):

@@ -13,8 +13,9 @@ from grpc import aio
 _BOUNDED = ("unary_unary", "stream_unary")
 
 
-def _metadata(existing: aio.Metadata | Sequence[tuple[str, str | bytes]] | None,
-              extra: Sequence[tuple[str, str]]) -> aio.Metadata:
+def _metadata(
+    existing: aio.Metadata | Sequence[tuple[str, str | bytes]] | None, extra: Sequence[tuple[str, str]]
+) -> aio.Metadata:
     out = aio.Metadata()
     for key, value in existing or ():
         out.add(key, value)
@@ -33,9 +34,7 @@ class _ClientDefaults:
     def __init__(self, *, token: str | None = None, timeout: float | None = None) -> None:
         if token is not None and (not token or any(c.isspace() for c in token)):
             raise ValueError("token must be non-empty and contain no whitespace")
-        self._extra: tuple[tuple[str, str], ...] = (
-            (("authorization", f"Bearer {token}"),) if token else ()
-        )
+        self._extra: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout
 
     def _details(self, details: aio.ClientCallDetails, kind: str) -> aio.ClientCallDetails:
@@ -56,26 +55,30 @@ class _ClientDefaults:
 
 
 class _UnaryUnary(_ClientDefaults, aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(self, continuation: Any, client_call_details: aio.ClientCallDetails,
-                                    request: Any) -> Any:
+    async def intercept_unary_unary(
+        self, continuation: Any, client_call_details: aio.ClientCallDetails, request: Any
+    ) -> Any:
         return await continuation(self._details(client_call_details, "unary_unary"), request)
 
 
 class _UnaryStream(_ClientDefaults, aio.UnaryStreamClientInterceptor):
-    async def intercept_unary_stream(self, continuation: Any, client_call_details: aio.ClientCallDetails,
-                                     request: Any) -> Any:
+    async def intercept_unary_stream(
+        self, continuation: Any, client_call_details: aio.ClientCallDetails, request: Any
+    ) -> Any:
         return await continuation(self._details(client_call_details, "unary_stream"), request)
 
 
 class _StreamUnary(_ClientDefaults, aio.StreamUnaryClientInterceptor):
-    async def intercept_stream_unary(self, continuation: Any, client_call_details: aio.ClientCallDetails,
-                                     request_iterator: Any) -> Any:
+    async def intercept_stream_unary(
+        self, continuation: Any, client_call_details: aio.ClientCallDetails, request_iterator: Any
+    ) -> Any:
         return await continuation(self._details(client_call_details, "stream_unary"), request_iterator)
 
 
 class _StreamStream(_ClientDefaults, aio.StreamStreamClientInterceptor):
-    async def intercept_stream_stream(self, continuation: Any, client_call_details: aio.ClientCallDetails,
-                                      request_iterator: Any) -> Any:
+    async def intercept_stream_stream(
+        self, continuation: Any, client_call_details: aio.ClientCallDetails, request_iterator: Any
+    ) -> Any:
         return await continuation(self._details(client_call_details, "stream_stream"), request_iterator)
 
 
@@ -92,9 +95,14 @@ KEEPALIVE_OPTIONS: tuple[tuple[str, int], ...] = (
 )
 
 
-def open_channel(target: str, *, token: str | None = None, tls: grpc.ChannelCredentials | None = None,
-                 timeout: float | None = None,
-                 options: Sequence[tuple[str, Any]] = ()) -> aio.Channel:
+def open_channel(
+    target: str,
+    *,
+    token: str | None = None,
+    tls: grpc.ChannelCredentials | None = None,
+    timeout: float | None = None,
+    options: Sequence[tuple[str, Any]] = (),
+) -> aio.Channel:
     """An asyncio channel to `target` with the `client_defaults` interceptors installed.
 
     Keepalive pings are on by default (`KEEPALIVE_OPTIONS`; options given here take precedence): a connection

@@ -192,7 +192,9 @@ class EventWatch:
         except TimeoutError:
             call.cancel()
             raise aio.AioRpcError(
-                grpc.StatusCode.UNAVAILABLE, aio.Metadata(), aio.Metadata(),
+                grpc.StatusCode.UNAVAILABLE,
+                aio.Metadata(),
+                aio.Metadata(),
                 details=f"nothing received for {self._idle_timeout:g} s: the connection is presumed dead",
             ) from None
 

@@ -302,6 +302,7 @@ class NatsEventLog(EventLog):
             HEADER_RECEIVED_AT: repr(received_at),
             HEADER_ATTEMPT: str(attempt),
         }
+
         async def publish() -> api.PubAck:
             return await js.publish(
                 f"{self._prefix}.{event_type}",
@@ -571,8 +572,10 @@ class _NatsSubscription(Subscription):
             except (CursorExpired, LogUnavailable) as exc:
                 self._raise_if_ended()
                 outage_ends = self._log._outage_ends_at()
-                cut = isinstance(exc, LogUnavailable) and not isinstance(exc, LogClosed) and (
-                    outage_ends is not None or self._log._disconnects != disconnects
+                cut = (
+                    isinstance(exc, LogUnavailable)
+                    and not isinstance(exc, LogClosed)
+                    and (outage_ends is not None or self._log._disconnects != disconnects)
                 )
                 if not cut:
                     self._error = exc

@@ -32,8 +32,10 @@ def problem_in(raw: bytes, parsed: Any) -> str | None:
     deep = _too_deep(parsed)
     if deep is not None:
         return deep
-    if (b"\\u" in raw and _SURROGATE_ESCAPE.search(raw)) or _LONG_EXPONENT.search(raw) or (
-        len(raw) > 308 and _LONG_DIGITS.search(raw)
+    if (
+        (b"\\u" in raw and _SURROGATE_ESCAPE.search(raw))
+        or _LONG_EXPONENT.search(raw)
+        or (len(raw) > 308 and _LONG_DIGITS.search(raw))
     ):
         return _value_problem(parsed)
     return None

@@ -201,8 +201,10 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
         try:
             EventFilter.of(patterns)
         except ValueError as exc:
-            raise _invalid("filter.event_types", f"{exc}; use an exact type such as call.answered or a "
-                                                 "prefix ending in a dot such as call.") from None
+            raise _invalid(
+                "filter.event_types",
+                f"{exc}; use an exact type such as call.answered or a prefix ending in a dot such as call.",
+            ) from None
         ids = IdFilter(
             _id_list(list(request.filter.call_control_ids), "filter.call_control_ids"),
             _id_list(list(request.filter.call_session_ids), "filter.call_session_ids"),

@@ -43,8 +43,14 @@ def _ok(data: Any, status: int = 200) -> web.Response:
 # The `call.hangup` causes of the contract, with the SIP status a far end hanging up that way answers.
 _HANGUP_CAUSE = events_pb2.CallHangupPayload.DESCRIPTOR.fields_by_name["hangup_cause"].enum_type
 _SIP_CODE_OF_CAUSE: dict[str, str] = {
-    cause: {"user_busy": "486", "timeout": "408", "no_answer": "480", "not_found": "404",
-            "call_rejected": "603", "originator_cancel": "487"}.get(cause, "200")
+    cause: {
+        "user_busy": "486",
+        "timeout": "408",
+        "no_answer": "480",
+        "not_found": "404",
+        "call_rejected": "603",
+        "originator_cancel": "487",
+    }.get(cause, "200")
     for cause in enum_maps(_HANGUP_CAUSE)[0].values()
 }
 
@@ -120,11 +126,18 @@ class AdminApi:
     async def info(self, request: web.Request) -> web.Response:
         s = self.sandbox
         cfg = s.config
-        return _ok({
-            "base_url": s.base_url, "api_key": s.api_key, "public_key": s.public_key_b64,
-            "webhook_url": cfg.webhook_url, "answer_delay": cfg.answer_delay, "media_delay": cfg.media_delay,
-            "standard_webhooks": cfg.standard_webhooks, "gather_digits": cfg.gather_digits,
-        })
+        return _ok(
+            {
+                "base_url": s.base_url,
+                "api_key": s.api_key,
+                "public_key": s.public_key_b64,
+                "webhook_url": cfg.webhook_url,
+                "answer_delay": cfg.answer_delay,
+                "media_delay": cfg.media_delay,
+                "standard_webhooks": cfg.standard_webhooks,
+                "gather_digits": cfg.gather_digits,
+            }
+        )
 
     async def reset(self, request: web.Request) -> web.Response:
         await self.sandbox.reset()
@@ -222,7 +235,8 @@ class AdminApi:
         event_type = request.query.get("event_type")
         key = request.query.get("call_control_id")
         rows = [
-            a.to_dict() for a in self.sandbox.dispatcher.attempts
+            a.to_dict()
+            for a in self.sandbox.dispatcher.attempts
             if (event_type is None or a.event_type == event_type) and (key is None or a.key == key)
         ]
         return _ok(rows)

@@ -59,11 +59,21 @@ class CallEventLog:
         self, call: Call, type_: str, name: str, metadata: dict[str, Any], failed: bool = False
     ) -> None:
         """Append one event for `call`."""
-        self._events.append(CallEvent(
-            occurred=now(), type=type_, name=name, metadata=metadata, call_control_id=call.call_control_id,
-            call_leg_id=call.call_leg_id, call_session_id=call.call_session_id,
-            connection_id=call.connection_id, from_=call.from_, to=call.to, failed=failed,
-        ))
+        self._events.append(
+            CallEvent(
+                occurred=now(),
+                type=type_,
+                name=name,
+                metadata=metadata,
+                call_control_id=call.call_control_id,
+                call_leg_id=call.call_leg_id,
+                call_session_id=call.call_session_id,
+                connection_id=call.connection_id,
+                from_=call.from_,
+                to=call.to,
+                failed=failed,
+            )
+        )
 
     def query(
         self,
@@ -134,10 +144,18 @@ def _time_bounds(filters: Mapping[str, str]) -> list[tuple[str, datetime]]:
             bounds.append((op, parse_iso(raw)))
         except ValueError:
             name = f"filter[occurred_at][{op}]"
-            raise ApiError(422, [error_object(
-                BAD_REQUEST, "Invalid value", f"{name} must be an ISO 8601 date-time.",
-                pointer=f"/filter/occurred_at/{op}", parameter=name,
-            )]) from None
+            raise ApiError(
+                422,
+                [
+                    error_object(
+                        BAD_REQUEST,
+                        "Invalid value",
+                        f"{name} must be an ISO 8601 date-time.",
+                        pointer=f"/filter/occurred_at/{op}",
+                        parameter=name,
+                    )
+                ],
+            ) from None
     return bounds
 
 

@@ -27,61 +27,130 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SandboxConfig()
     net = parser.add_argument_group("serving")
     net.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    net.add_argument("--port", type=int, default=0,
-                     help="TCP port; 0 picks a free one (default: %(default)s)")
-    net.add_argument("--api-key", default=None,
-                     help="bearer key clients must send (default: a random key, printed on start)")
+    net.add_argument(
+        "--port", type=int, default=0, help="TCP port; 0 picks a free one (default: %(default)s)"
+    )
+    net.add_argument(
+        "--api-key",
+        default=None,
+        help="bearer key clients must send (default: a random key, printed on start)",
+    )
     hooks = parser.add_argument_group("webhooks")
-    hooks.add_argument("--webhook-url", default=None,
-                       help="where webhooks go for calls whose connection_id is not a known application")
-    hooks.add_argument("--private-key", default=None,
-                       help="base64 Ed25519 seed (32 bytes) that signs webhooks (default: a random key)")
-    hooks.add_argument("--standard-webhooks", action="store_true",
-                       help="also sign with Standard Webhooks headers "
-                       "(webhook-id, webhook-timestamp, webhook-signature)")
-    hooks.add_argument("--webhook-attempts", type=int, default=defaults.webhook_attempts,
-                       help="delivery attempts per URL before giving up (default: %(default)s)")
-    hooks.add_argument("--webhook-backoff", type=float, default=defaults.webhook_backoff,
-                       help="first retry delay in seconds, doubling each attempt (default: %(default)s)")
-    hooks.add_argument("--webhook-timeout", type=float, default=defaults.webhook_timeout,
-                       help="seconds to wait for a webhook receiver (default: %(default)s)")
+    hooks.add_argument(
+        "--webhook-url",
+        default=None,
+        help="where webhooks go for calls whose connection_id is not a known application",
+    )
+    hooks.add_argument(
+        "--private-key",
+        default=None,
+        help="base64 Ed25519 seed (32 bytes) that signs webhooks (default: a random key)",
+    )
+    hooks.add_argument(
+        "--standard-webhooks",
+        action="store_true",
+        help="also sign with Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature)",
+    )
+    hooks.add_argument(
+        "--webhook-attempts",
+        type=int,
+        default=defaults.webhook_attempts,
+        help="delivery attempts per URL before giving up (default: %(default)s)",
+    )
+    hooks.add_argument(
+        "--webhook-backoff",
+        type=float,
+        default=defaults.webhook_backoff,
+        help="first retry delay in seconds, doubling each attempt (default: %(default)s)",
+    )
+    hooks.add_argument(
+        "--webhook-timeout",
+        type=float,
+        default=defaults.webhook_timeout,
+        help="seconds to wait for a webhook receiver (default: %(default)s)",
+    )
     calls = parser.add_argument_group("call behaviour")
-    calls.add_argument("--answer-delay", type=float, default=defaults.answer_delay,
-                       help="seconds from call.initiated until the far end answers (default: %(default)s)")
-    calls.add_argument("--media-delay", type=float, default=defaults.media_delay,
-                       help="seconds a playback, speech, gather or payment lasts (default: %(default)s)")
-    calls.add_argument("--gather-digits", default=defaults.gather_digits,
-                       help="digits the simulated caller enters in a gather (default: %(default)s)")
+    calls.add_argument(
+        "--answer-delay",
+        type=float,
+        default=defaults.answer_delay,
+        help="seconds from call.initiated until the far end answers (default: %(default)s)",
+    )
+    calls.add_argument(
+        "--media-delay",
+        type=float,
+        default=defaults.media_delay,
+        help="seconds a playback, speech, gather or payment lasts (default: %(default)s)",
+    )
+    calls.add_argument(
+        "--gather-digits",
+        default=defaults.gather_digits,
+        help="digits the simulated caller enters in a gather (default: %(default)s)",
+    )
     faults = parser.add_argument_group(
-        "fault injection", "faults apply to /v2 requests matching --fault-path (all when unset); "
-        "change them at run time through /_sandbox/faults")
+        "fault injection",
+        "faults apply to /v2 requests matching --fault-path (all when unset); "
+        "change them at run time through /_sandbox/faults",
+    )
     faults.add_argument("--fault-path", default=None, help="regular expression limiting the request faults")
     faults.add_argument("--latency-ms", type=int, default=0, help="added latency per request in milliseconds")
-    faults.add_argument("--error-rate", type=float, default=0.0,
-                        help="share of requests (0-1) answered with --error-status without executing")
-    faults.add_argument("--error-status", type=int, default=500,
-                        help="status of injected errors (default: %(default)s)")
-    faults.add_argument("--rate-limit-rate", type=float, default=0.0,
-                        help="share of requests (0-1) answered 429 with Retry-After")
+    faults.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        help="share of requests (0-1) answered with --error-status without executing",
+    )
+    faults.add_argument(
+        "--error-status", type=int, default=500, help="status of injected errors (default: %(default)s)"
+    )
+    faults.add_argument(
+        "--rate-limit-rate",
+        type=float,
+        default=0.0,
+        help="share of requests (0-1) answered 429 with Retry-After",
+    )
     faults.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of injected 429s")
-    faults.add_argument("--drop-before-rate", type=float, default=0.0,
-                        help="share of requests (0-1) whose connection is closed before the request is read")
-    faults.add_argument("--drop-after-rate", type=float, default=0.0,
-                        help="share of requests (0-1) executed, then closed without an answer")
-    faults.add_argument("--webhook-fail-first", type=int, default=0,
-                        help="fail the first N webhook delivery attempts (as a 500 from the receiver)")
-    faults.add_argument("--webhook-fail-rate", type=float, default=0.0,
-                        help="share of webhook delivery attempts (0-1) that fail")
+    faults.add_argument(
+        "--drop-before-rate",
+        type=float,
+        default=0.0,
+        help="share of requests (0-1) whose connection is closed before the request is read",
+    )
+    faults.add_argument(
+        "--drop-after-rate",
+        type=float,
+        default=0.0,
+        help="share of requests (0-1) executed, then closed without an answer",
+    )
+    faults.add_argument(
+        "--webhook-fail-first",
+        type=int,
+        default=0,
+        help="fail the first N webhook delivery attempts (as a 500 from the receiver)",
+    )
+    faults.add_argument(
+        "--webhook-fail-rate",
+        type=float,
+        default=0.0,
+        help="share of webhook delivery attempts (0-1) that fail",
+    )
     faults.add_argument("--seed", type=int, default=None, help="random seed for the fault rates")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """The `SandboxConfig` the parsed options describe."""
     return SandboxConfig(
-        api_key=args.api_key, webhook_url=args.webhook_url, answer_delay=args.answer_delay,
-        media_delay=args.media_delay, standard_webhooks=args.standard_webhooks, private_key=args.private_key,
-        gather_digits=args.gather_digits, webhook_attempts=args.webhook_attempts,
-        webhook_backoff=args.webhook_backoff, webhook_timeout=args.webhook_timeout, seed=args.seed,
+        api_key=args.api_key,
+        webhook_url=args.webhook_url,
+        answer_delay=args.answer_delay,
+        media_delay=args.media_delay,
+        standard_webhooks=args.standard_webhooks,
+        private_key=args.private_key,
+        gather_digits=args.gather_digits,
+        webhook_attempts=args.webhook_attempts,
+        webhook_backoff=args.webhook_backoff,
+        webhook_timeout=args.webhook_timeout,
+        seed=args.seed,
     )
 
 
@@ -99,8 +168,9 @@ def faults_from_args(args: argparse.Namespace) -> list[FaultRule]:
     if args.drop_before_rate > 0:
         rules.append(FaultRule(kind="drop_before", path=path, rate=args.drop_before_rate))
     if args.rate_limit_rate > 0:
-        rules.append(FaultRule(kind="rate_limit", path=path, rate=args.rate_limit_rate,
-                               retry_after=args.retry_after))
+        rules.append(
+            FaultRule(kind="rate_limit", path=path, rate=args.rate_limit_rate, retry_after=args.retry_after)
+        )
     if args.error_rate > 0:
         rules.append(FaultRule(kind="error", path=path, rate=args.error_rate, status=args.error_status))
     if args.drop_after_rate > 0:

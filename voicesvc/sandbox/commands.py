@@ -107,16 +107,18 @@ async def bridge(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, 
 @command("transfer")
 async def transfer(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
     """Dial a new leg and bridge it with this one once it answers."""
-    target = engine.dial({
-        "connection_id": call.connection_id,
-        "from": body.get("from") or call.to,
-        "to": body["to"],
-        "client_state": body.get("target_leg_client_state"),
-        "answering_machine_detection": body.get("answering_machine_detection"),
-        "custom_headers": body.get("custom_headers"),
-        "sip_headers": body.get("sip_headers"),
-        "time_limit_secs": body.get("time_limit_secs"),
-    })["data"]
+    target = engine.dial(
+        {
+            "connection_id": call.connection_id,
+            "from": body.get("from") or call.to,
+            "to": body["to"],
+            "client_state": body.get("target_leg_client_state"),
+            "answering_machine_detection": body.get("answering_machine_detection"),
+            "custom_headers": body.get("custom_headers"),
+            "sip_headers": body.get("sip_headers"),
+            "time_limit_secs": body.get("time_limit_secs"),
+        }
+    )["data"]
     leg = engine.calls[target["call_control_id"]]
     leg.call_session_id = call.call_session_id
     leg.bridge_on_answer_with = call.call_control_id
@@ -138,11 +140,15 @@ async def client_state_update(engine: Engine, call: Call, body: dict[str, Any]) 
 async def playback_start(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
     """Play audio: `call.playback.started`, then `.ended` unless it loops forever."""
     playback_id = uuid_str()
-    info = {"media_url": body.get("audio_url"), "media_name": body.get("media_name"),
-            "overlay": bool(body.get("overlay", False))}
+    info = {
+        "media_url": body.get("audio_url"),
+        "media_name": body.get("media_name"),
+        "overlay": bool(body.get("overlay", False)),
+    }
     call.playbacks[playback_id] = info
     engine.emit(call, "call.playback.started", **info)
     if str(body.get("loop", "1")).lower() != "infinity":
+
         def done() -> None:
             if call.playbacks.pop(playback_id, None) is not None:
                 engine.emit(call, "call.playback.ended", status="completed", **info)
@@ -282,8 +288,11 @@ async def record_start(engine: Engine, call: Call, body: dict[str, Any]) -> dict
     """Start recording; `call.recording.saved` (or `.error` for a `custom_file_name` starting with `fail`)
     follows on stop or hangup."""
     call.recording = Recording(
-        recording_id=uuid_str(), started_at=now(), channels=body.get("channels", "single"),
-        format=body.get("format", "mp3"), transcription=bool(body.get("transcription")),
+        recording_id=uuid_str(),
+        started_at=now(),
+        channels=body.get("channels", "single"),
+        format=body.get("format", "mp3"),
+        transcription=bool(body.get("transcription")),
         custom_file_name=body.get("custom_file_name"),
     )
     return {}
@@ -374,10 +383,16 @@ async def transcription_start(engine: Engine, call: Call, body: dict[str, Any]) 
 
     def utterance() -> None:
         if call.transcribing:
-            engine.emit(call, "call.transcription", transcription_data={
-                "confidence": 0.98, "is_final": True, "transcript": "Hello from the voicesvc sandbox.",
-                "transcription_track": track,
-            })
+            engine.emit(
+                call,
+                "call.transcription",
+                transcription_data={
+                    "confidence": 0.98,
+                    "is_final": True,
+                    "transcript": "Hello from the voicesvc sandbox.",
+                    "transcription_track": track,
+                },
+            )
 
     _schedule(engine, call, utterance)
     return {}
@@ -451,8 +466,9 @@ async def enqueue(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str,
     members.append(call.call_control_id)
     call.queue = body["queue_name"]
     call.queued_at = now()
-    engine.emit(call, "call.enqueued", queue=call.queue, current_position=len(members),
-                queue_avg_wait_time_secs=0)
+    engine.emit(
+        call, "call.enqueued", queue=call.queue, current_position=len(members), queue_avg_wait_time_secs=0
+    )
     return {}
 
 
@@ -507,13 +523,22 @@ async def conversation_relay_stop(engine: Engine, call: Call, body: dict[str, An
 async def pay(engine: Engine, call: Call, body: dict[str, Any]) -> dict[str, Any]:
     """Collect a payment: `call.payment.progress`, then `call.payment.completed` with `success`."""
     method = body.get("payment_method", "credit-card")
-    engine.emit(call, "call.payment.progress", attempt=1, payment_method=method,
-                payment_step="payment-processing", payment_status="processing")
+    engine.emit(
+        call,
+        "call.payment.progress",
+        attempt=1,
+        payment_method=method,
+        payment_step="payment-processing",
+        payment_status="processing",
+    )
 
     def done() -> None:
         card = method == "credit-card"
         engine.emit(
-            call, "call.payment.completed", result="success", payment_method=method,
+            call,
+            "call.payment.completed",
+            result="success",
+            payment_method=method,
             payment_card_type="visa" if card else None,
             payment_card_number="************4242" if card else None,
             payment_confirmation_code=uuid_str()[:8],

@@ -124,8 +124,12 @@ class WebhookDispatcher:
         if self._stopped:
             log.debug("webhook_dropped_after_stop", event_id=event.get("id"))
             return
-        item = _Outgoing(key=key, event=event, urls=[u for u in urls if u],
-                         timeout=timeout if timeout else self.policy.timeout)
+        item = _Outgoing(
+            key=key,
+            event=event,
+            urls=[u for u in urls if u],
+            timeout=timeout if timeout else self.policy.timeout,
+        )
         queue = self._queues.setdefault(key, _Queue())
         queue.items.append(item)
         self._pending += 1
@@ -165,8 +169,14 @@ class WebhookDispatcher:
 
     def _log(self, item: _Outgoing, url: str | None, attempt: int, ok: bool, **extra: Any) -> None:
         entry = DeliveryAttempt(
-            event_id=item.event["id"], event_type=item.event["event_type"], key=item.key,
-            url=url, attempt=attempt, at=iso(now()), ok=ok, **extra,
+            event_id=item.event["id"],
+            event_type=item.event["event_type"],
+            key=item.key,
+            url=url,
+            attempt=attempt,
+            at=iso(now()),
+            ok=ok,
+            **extra,
         )
         self.attempts.append(entry)
         fields = {k: v for k, v in entry.to_dict().items() if k != "at"}
@@ -190,8 +200,9 @@ class WebhookDispatcher:
         injected = self._faults.for_delivery(item.event["event_type"])
         if injected is not None:
             status = injected.status or None
-            self._log(item, url, attempt, False, status=status, injected=True,
-                      error=None if status else "timeout")
+            self._log(
+                item, url, attempt, False, status=status, injected=True, error=None if status else "timeout"
+            )
             return False
         body = json.dumps(
             {"data": item.event, "meta": {"attempt": attempt, "delivered_to": url}},
@@ -206,7 +217,10 @@ class WebhookDispatcher:
         assert self._session is not None, "dispatcher not started"
         try:
             async with self._session.post(
-                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=item.timeout),
+                url,
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=item.timeout),
             ) as resp:
                 await resp.read()
                 ok = 200 <= resp.status < 300

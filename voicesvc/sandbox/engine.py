@@ -164,7 +164,11 @@ class Engine:
     # ----------------------------------------------------------------- commands
 
     async def execute(
-        self, name: str, call_control_id: str, body: dict[str, Any], handler: CommandHandler,
+        self,
+        name: str,
+        call_control_id: str,
+        body: dict[str, Any],
+        handler: CommandHandler,
         check: CommandCheck | None = None,
     ) -> dict[str, Any]:
         """Run one call command with Telnyx's rules: 404, ended-call 422, command_id de-duplication."""
@@ -199,9 +203,17 @@ class Engine:
             return self._dial_ids[(connection_id, command_id)]
         destinations = body["to"] if isinstance(body["to"], list) else [body["to"]]
         if not destinations:
-            raise ApiError(422, [error_object(
-                BAD_REQUEST, "Invalid value", "to must name at least one destination.", pointer="/to",
-            )])
+            raise ApiError(
+                422,
+                [
+                    error_object(
+                        BAD_REQUEST,
+                        "Invalid value",
+                        "to must name at least one destination.",
+                        pointer="/to",
+                    )
+                ],
+            )
         linked = self.calls.get(body.get("link_to") or "")
         session = linked.call_session_id if linked is not None else uuid_str()
         legs = [self._outbound_leg(body, str(to), session, linked) for to in destinations]
@@ -225,10 +237,17 @@ class Engine:
     def _outbound_leg(self, body: dict[str, Any], to: str, session: str, linked: Call | None) -> Call:
         """A ringing outgoing leg to `to` with what the dial asked for on answer."""
         call = Call(
-            call_control_id=call_control_id(), call_leg_id=uuid_str(), call_session_id=session,
-            connection_id=str(body["connection_id"]), from_=body["from"], to=to, direction="outgoing",
-            client_state=body.get("client_state"), custom_headers=list(body.get("custom_headers") or []),
-            sip_headers=list(body.get("sip_headers") or []), caller_id_name=body.get("from_display_name"),
+            call_control_id=call_control_id(),
+            call_leg_id=uuid_str(),
+            call_session_id=session,
+            connection_id=str(body["connection_id"]),
+            from_=body["from"],
+            to=to,
+            direction="outgoing",
+            client_state=body.get("client_state"),
+            custom_headers=list(body.get("custom_headers") or []),
+            sip_headers=list(body.get("sip_headers") or []),
+            caller_id_name=body.get("from_display_name"),
             outcome=OUTCOMES.get(to, "answer"),
             webhook_url=body.get("webhook_url") or None,  # the dial's own URL overrides the application's
         )
@@ -246,11 +265,17 @@ class Engine:
     def inbound(self, body: dict[str, Any]) -> Call:
         """Simulate a call arriving on a connection (admin API): a parked incoming leg."""
         call = Call(
-            call_control_id=call_control_id(), call_leg_id=uuid_str(), call_session_id=uuid_str(),
-            connection_id=str(body["connection_id"]), from_=str(body.get("from", "+15557654321")),
-            to=str(body.get("to", "+15551234567")), direction="incoming",
-            client_state=body.get("client_state"), custom_headers=list(body.get("custom_headers") or []),
-            sip_headers=list(body.get("sip_headers") or []), caller_id_name=body.get("caller_id_name"),
+            call_control_id=call_control_id(),
+            call_leg_id=uuid_str(),
+            call_session_id=uuid_str(),
+            connection_id=str(body["connection_id"]),
+            from_=str(body.get("from", "+15557654321")),
+            to=str(body.get("to", "+15551234567")),
+            direction="incoming",
+            client_state=body.get("client_state"),
+            custom_headers=list(body.get("custom_headers") or []),
+            sip_headers=list(body.get("sip_headers") or []),
+            caller_id_name=body.get("caller_id_name"),
         )
         self.calls[call.call_control_id] = call
         self._emit_initiated(call)
@@ -258,7 +283,8 @@ class Engine:
 
     def _emit_initiated(self, call: Call) -> None:
         self.emit(
-            call, "call.initiated",
+            call,
+            "call.initiated",
             direction=call.direction,
             state="bridging" if call.direction == "outgoing" else "parked",
             start_time=iso(call.created_at),
@@ -290,14 +316,21 @@ class Engine:
         call.state = "answered"
         call.answered_at = now()
         self.emit(
-            call, "call.answered", state="answered", start_time=iso(call.created_at),
-            custom_headers=call.custom_headers or None, sip_headers=call.sip_headers or None,
+            call,
+            "call.answered",
+            state="answered",
+            start_time=iso(call.created_at),
+            custom_headers=call.custom_headers or None,
+            sip_headers=call.sip_headers or None,
         )
         if call.record_on_answer is not None:
             opts = call.record_on_answer
             call.recording = Recording(
-                recording_id=opts["recording_id"], started_at=now(), channels=opts["channels"],
-                format=opts["format"], custom_file_name=opts["custom_file_name"],
+                recording_id=opts["recording_id"],
+                started_at=now(),
+                channels=opts["channels"],
+                format=opts["format"],
+                custom_file_name=opts["custom_file_name"],
             )
         if call.stream_on_answer is not None:
             stream = call.stream_on_answer
@@ -332,8 +365,11 @@ class Engine:
     def _machine_detection(self, call: Call) -> None:
         machine = call.outcome == "machine"
         if call.amd == "premium":
-            self.emit(call, "call.machine.premium.detection.ended",
-                      result="machine" if machine else "human_residence")
+            self.emit(
+                call,
+                "call.machine.premium.detection.ended",
+                result="machine" if machine else "human_residence",
+            )
             if machine:
                 self.emit(call, "call.machine.premium.greeting.ended", result="beep_detected")
             return
@@ -363,15 +399,19 @@ class Engine:
             members.remove(call.call_control_id)
         waited = int((now() - call.queued_at).total_seconds()) if call.queued_at else 0
         queue, call.queue, call.queued_at = call.queue, None, None
-        self.emit(call, "call.dequeued", queue=queue, queue_position=position, reason=reason,
-                  wait_time_secs=waited)
+        self.emit(
+            call, "call.dequeued", queue=queue, queue_position=position, reason=reason, wait_time_secs=waited
+        )
 
     def start_stream(self, call: Call, url: str | None, track: str | None) -> str:
         """Start a media stream (or report it failed for a non-WebSocket URL); returns the stream id."""
         stream_id = uuid_str()
         if not url or not url.startswith(("ws://", "wss://")):
             self.emit(
-                call, "streaming.failed", stream_id=stream_id, stream_type="websocket",
+                call,
+                "streaming.failed",
+                stream_id=stream_id,
+                stream_type="websocket",
                 failure_reason="stream_url must be a ws:// or wss:// URL",
                 stream_params={"stream_url": url or "", "track": track or "inbound_track"},
             )
@@ -401,22 +441,32 @@ class Engine:
         ext = {"mp3": rec.format == "mp3", "wav": rec.format == "wav"}
         urls = {
             fmt: f"https://sandbox.telnyx.invalid/recordings/{rec.recording_id}.{fmt}"
-            for fmt, on in ext.items() if on
+            for fmt, on in ext.items()
+            if on
         }
         self.emit(
-            call, "call.recording.saved", channels=rec.channels,
-            recording_started_at=iso(rec.started_at), recording_ended_at=iso(now()),
-            recording_urls=urls, public_recording_urls=urls,
+            call,
+            "call.recording.saved",
+            channels=rec.channels,
+            recording_started_at=iso(rec.started_at),
+            recording_ended_at=iso(now()),
+            recording_urls=urls,
+            public_recording_urls=urls,
         )
         if rec.transcription:
             self.emit(
-                call, "call.recording.transcription.saved", recording_id=rec.recording_id,
-                recording_transcription_id=uuid_str(), status="completed", calling_party_type="pstn",
+                call,
+                "call.recording.transcription.saved",
+                recording_id=rec.recording_id,
+                recording_transcription_id=uuid_str(),
+                status="completed",
+                calling_party_type="pstn",
                 transcription_text="Hello from the voicesvc sandbox.",
             )
 
-    def start_assistant(self, call: Call, assistant: dict[str, Any] | None,
-                        conversation_id: str | None = None) -> str:
+    def start_assistant(
+        self, call: Call, assistant: dict[str, Any] | None, conversation_id: str | None = None
+    ) -> str:
         """Run an AI assistant on the leg (a new conversation unless one is joined); returns its id."""
         call.conversation_id = conversation_id or uuid_str()
         call.assistant_id = (assistant or {}).get("id")
@@ -428,13 +478,25 @@ class Engine:
             return
         conversation_id, call.conversation_id = call.conversation_id, None
         assistant_id, call.assistant_id = call.assistant_id, None
-        self.emit(call, "call.conversation.ended", conversation_id=conversation_id, assistant_id=assistant_id,
-                  reason=reason, calling_party_type="pstn", duration_sec=call.duration)
-        self.emit(call, "call.conversation_insights.generated", insight_group_id=uuid_str(),
-                  calling_party_type="pstn", results=[
-                      {"insight_id": uuid_str(), "result": "The caller spoke with the sandbox assistant."},
-                      {"insight_id": uuid_str(), "result": {"sentiment": "neutral", "resolved": True}},
-                  ])
+        self.emit(
+            call,
+            "call.conversation.ended",
+            conversation_id=conversation_id,
+            assistant_id=assistant_id,
+            reason=reason,
+            calling_party_type="pstn",
+            duration_sec=call.duration,
+        )
+        self.emit(
+            call,
+            "call.conversation_insights.generated",
+            insight_group_id=uuid_str(),
+            calling_party_type="pstn",
+            results=[
+                {"insight_id": uuid_str(), "result": "The caller spoke with the sandbox assistant."},
+                {"insight_id": uuid_str(), "result": {"sentiment": "neutral", "resolved": True}},
+            ],
+        )
 
     def set_hold(self, call: Call, held: bool) -> None:
         """The far end puts the leg on hold (or takes it off): `call.hold` / `call.unhold` on a change."""
@@ -461,8 +523,14 @@ class Engine:
         digits, status = _collect(pressed, gather)
         self.emit(call, "call.gather.ended", digits=digits, status=status)
 
-    def hangup(self, call: Call, cause: str, source: str, sip_cause: str,
-               custom_headers: list[dict[str, Any]] | None = None) -> None:
+    def hangup(
+        self,
+        call: Call,
+        cause: str,
+        source: str,
+        sip_cause: str,
+        custom_headers: list[dict[str, Any]] | None = None,
+    ) -> None:
         """End the leg: stop its media, send `call.hangup`, then hang up a bridged peer."""
         if not call.is_alive:
             return
@@ -486,8 +554,13 @@ class Engine:
         call.state = "ended"
         call.ended_at = now()
         self.emit(
-            call, "call.hangup", state="hangup", hangup_cause=cause, hangup_source=source,
-            sip_hangup_cause=sip_cause, start_time=iso(call.created_at),
+            call,
+            "call.hangup",
+            state="hangup",
+            hangup_cause=cause,
+            hangup_source=source,
+            sip_hangup_cause=sip_cause,
+            start_time=iso(call.created_at),
             custom_headers=custom_headers or call.custom_headers or None,
             sip_headers=call.sip_headers or None,
         )
@@ -495,8 +568,14 @@ class Engine:
         self.end_conversation(call, "call_hangup")
         app = self.apps.find(call.connection_id)
         if app is not None and app.get("call_cost_in_webhooks"):
-            self.emit(call, "call.cost", billed_duration_secs=call.duration, total_cost="0.000",
-                      status="success", occurred_at=iso(now()))
+            self.emit(
+                call,
+                "call.cost",
+                billed_duration_secs=call.duration,
+                total_cost="0.000",
+                status="success",
+                occurred_at=iso(now()),
+            )
         peer = self.calls.get(call.bridged_with or "")
         if peer is not None and peer.is_alive:
             self.hangup(peer, "normal_clearing", "callee" if source == "caller" else "caller", "200")
@@ -507,8 +586,10 @@ def record_on_answer(body: dict[str, Any]) -> dict[str, Any] | None:
     if body.get("record") != "record-from-answer":
         return None
     return {
-        "recording_id": uuid_str(), "channels": body.get("record_channels", "single"),
-        "format": body.get("record_format", "mp3"), "custom_file_name": body.get("record_custom_file_name"),
+        "recording_id": uuid_str(),
+        "channels": body.get("record_channels", "single"),
+        "format": body.get("record_format", "mp3"),
+        "custom_file_name": body.get("record_custom_file_name"),
     }
 
 

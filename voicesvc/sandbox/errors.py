@@ -53,25 +53,45 @@ class ApiError(Exception):
 
 def unauthorized() -> ApiError:
     """401 for a missing or wrong bearer key."""
-    return ApiError(401, [error_object(
-        AUTH_FAILED, "Authentication failed",
-        "The required authentication headers were either invalid or not included in the request.",
-    )])
+    return ApiError(
+        401,
+        [
+            error_object(
+                AUTH_FAILED,
+                "Authentication failed",
+                "The required authentication headers were either invalid or not included in the request.",
+            )
+        ],
+    )
 
 
 def not_found(what: str = "resource", pointer: str | None = None) -> ApiError:
     """404 for an unknown id or URL."""
-    return ApiError(404, [error_object(
-        NOT_FOUND, "Resource not found", f"The requested {what} could not be found.", pointer=pointer,
-    )])
+    return ApiError(
+        404,
+        [
+            error_object(
+                NOT_FOUND,
+                "Resource not found",
+                f"The requested {what} could not be found.",
+                pointer=pointer,
+            )
+        ],
+    )
 
 
 def call_ended() -> ApiError:
     """422 for a command sent to a call leg that is no longer alive."""
-    return ApiError(422, [error_object(
-        CALL_ENDED, "Call has already ended",
-        "This call is no longer active and can't receive commands.",
-    )])
+    return ApiError(
+        422,
+        [
+            error_object(
+                CALL_ENDED,
+                "Call has already ended",
+                "This call is no longer active and can't receive commands.",
+            )
+        ],
+    )
 
 
 def invalid_state(detail: str) -> ApiError:
@@ -84,8 +104,13 @@ def too_many_requests(retry_after: int) -> ApiError:
     """429 with Retry-After, as the fault injector sends it."""
     return ApiError(
         429,
-        [error_object(TOO_MANY_REQUESTS, "Too many requests",
-                      "You have exceeded the maximum number of allowed requests.")],
+        [
+            error_object(
+                TOO_MANY_REQUESTS,
+                "Too many requests",
+                "You have exceeded the maximum number of allowed requests.",
+            )
+        ],
         headers={"Retry-After": str(retry_after)},
     )
 

@@ -14,7 +14,7 @@ def parse_filters(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     for key, value in pairs:
         if not key.startswith("filter["):
             continue
-        parts = _BRACKETS.findall(key[len("filter"):])
+        parts = _BRACKETS.findall(key[len("filter") :])
         if parts:
             found[".".join(parts)] = value
     return found

@@ -61,7 +61,8 @@ class RequestJournal:
     def entries(self, path: str | None = None, method: str | None = None) -> list[JournalEntry]:
         """Entries, oldest first, optionally only those whose path contains `path` / with `method`."""
         return [
-            e for e in self._entries
+            e
+            for e in self._entries
             if (path is None or path in e.path) and (method is None or e.method == method.upper())
         ]
 

@@ -127,12 +127,23 @@ class Call:
     def admin_view(self) -> dict[str, Any]:
         """Everything the admin API shows about the leg."""
         data = self.status()
-        data.update({
-            "connection_id": self.connection_id, "from": self.from_, "to": self.to,
-            "direction": self.direction, "state": self.state, "bridged_with": self.bridged_with,
-            "recording_id": self.recording.recording_id if self.recording else None,
-            "streams": dict(self.streams), "forking": self.forking, "siprec": self.siprec,
-            "transcribing": self.transcribing, "queue": self.queue, "conversation_id": self.conversation_id,
-            "on_hold": self.on_hold, "webhook_url": self.webhook_url,
-        })
+        data.update(
+            {
+                "connection_id": self.connection_id,
+                "from": self.from_,
+                "to": self.to,
+                "direction": self.direction,
+                "state": self.state,
+                "bridged_with": self.bridged_with,
+                "recording_id": self.recording.recording_id if self.recording else None,
+                "streams": dict(self.streams),
+                "forking": self.forking,
+                "siprec": self.siprec,
+                "transcribing": self.transcribing,
+                "queue": self.queue,
+                "conversation_id": self.conversation_id,
+                "on_hold": self.on_hold,
+                "webhook_url": self.webhook_url,
+            }
+        )
         return data

@@ -31,10 +31,18 @@ def _page_value(query: Mapping[str, str], name: str, default: int, maximum: int 
         value = 0
     if value < 1 or (maximum is not None and value > maximum):
         limit = f" and at most {maximum}" if maximum is not None else ""
-        raise ApiError(422, [error_object(
-            BAD_REQUEST, "Invalid value", f"{name} must be an integer of at least 1{limit}.",
-            pointer=f"/{name}", parameter=name,
-        )])
+        raise ApiError(
+            422,
+            [
+                error_object(
+                    BAD_REQUEST,
+                    "Invalid value",
+                    f"{name} must be an integer of at least 1{limit}.",
+                    pointer=f"/{name}",
+                    parameter=name,
+                )
+            ],
+        )
     return value
 
 
@@ -51,7 +59,7 @@ def paginate(items: Sequence[dict[str, Any]], page: Page) -> dict[str, Any]:
     total = len(items)
     start = (page.number - 1) * page.size
     return {
-        "data": list(items[start:start + page.size]),
+        "data": list(items[start : start + page.size]),
         "meta": {
             "page_number": page.number,
             "page_size": page.size,

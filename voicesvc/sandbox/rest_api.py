@@ -112,7 +112,8 @@ async def _active_calls(c: Ctx) -> web.Response:
     if not c.engine.connection_known(connection_id):
         raise not_found("connection")
     calls = [
-        call.active_call() for call in c.engine.calls.values()
+        call.active_call()
+        for call in c.engine.calls.values()
         if call.connection_id == connection_id and call.is_alive
     ]
     return _json(paginate(calls, page))
@@ -160,10 +161,11 @@ class RestApi:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Serve one request below `/v2`."""
-        path = request.path[len(PREFIX):] or "/"
+        path = request.path[len(PREFIX) :] or "/"
         query = [(k, v) for k, v in request.query.items()]
-        entry = self.journal.record(request.method, request.path, request.query_string, query,
-                                    dict(request.headers))
+        entry = self.journal.record(
+            request.method, request.path, request.query_string, query, dict(request.headers)
+        )
         decision = self.faults.for_request(request.method, path)
         entry.faults = list(decision.applied)
         if decision.latency_ms:

@@ -39,7 +39,9 @@ class Sandbox:
             self.faults.add(rule)
         self.journal = RequestJournal()
         self.dispatcher = WebhookDispatcher(
-            self.signer, self.faults, standard_webhooks=self.config.standard_webhooks,
+            self.signer,
+            self.faults,
+            standard_webhooks=self.config.standard_webhooks,
             policy=RetryPolicy(
                 max_attempts=self.config.webhook_attempts,
                 backoff_base=self.config.webhook_backoff,
@@ -93,8 +95,9 @@ class Sandbox:
         """Serve on host:port (0 picks a free port) and answer the base URL."""
         await self.dispatcher.start()
         # Requests still running at stop (say, sleeping in a latency fault) get a second, not a minute.
-        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False,
-                                     shutdown_timeout=_STOP_TIMEOUT_S)
+        self._runner = web.AppRunner(
+            self.make_app(), access_log=None, handle_signals=False, shutdown_timeout=_STOP_TIMEOUT_S
+        )
         try:
             await self._runner.setup()
             site = web.TCPSite(self._runner, host, port)

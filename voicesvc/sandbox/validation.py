@@ -34,19 +34,29 @@ def validate_request(
         for v in exc.violations:
             name = _parameter(v.pointer) if in_query else None
             label = name or v.pointer.strip("/").replace("/", ".") or "request body"
-            errors.append(error_object(
-                BAD_REQUEST, "Invalid value", f"{label} {v.detail}".strip(),
-                pointer=v.pointer or "/", parameter=name or None,
-            ))
+            errors.append(
+                error_object(
+                    BAD_REQUEST,
+                    "Invalid value",
+                    f"{label} {v.detail}".strip(),
+                    pointer=v.pointer or "/",
+                    parameter=name or None,
+                )
+            )
         raise ApiError(422, errors) from None
     missing = missing_required(message, exclude=frozenset(route.path_params))
     if missing:
-        raise ApiError(422, [
-            error_object(
-                MISSING_PARAMETER, "Missing required parameter",
-                f"The '{p.strip('/').replace('/', '.')}' parameter is required.", pointer=p,
-                parameter=_parameter(p) if in_query else None,
-            )
-            for p in missing
-        ])
+        raise ApiError(
+            422,
+            [
+                error_object(
+                    MISSING_PARAMETER,
+                    "Missing required parameter",
+                    f"The '{p.strip('/').replace('/', '.')}' parameter is required.",
+                    pointer=p,
+                    parameter=_parameter(p) if in_query else None,
+                )
+                for p in missing
+            ],
+        )
     return message

@@ -78,9 +78,14 @@ def make_event_log(settings: Settings) -> EventLog:
     """The event log backend `settings.events_backend` names."""
     if settings.events_backend == "memory":
         return MemoryEventLog(max_events=settings.events_max_events, max_age_s=settings.events_max_age)
-    return NatsEventLog(settings.events_backend, max_age_s=settings.events_max_age,
-                        max_msgs=settings.events_max_events, max_bytes=settings.events_max_bytes,
-                        duplicate_window_s=settings.dedup_window, outage_grace_s=settings.events_outage_grace)
+    return NatsEventLog(
+        settings.events_backend,
+        max_age_s=settings.events_max_age,
+        max_msgs=settings.events_max_events,
+        max_bytes=settings.events_max_bytes,
+        duplicate_window_s=settings.dedup_window,
+        outage_grace_s=settings.events_outage_grace,
+    )
 
 
 class VoiceService:
@@ -145,8 +150,11 @@ class VoiceService:
                 announced = f"http://{format_listen(sandbox_host, sandbox_port)}{_SANDBOX_PREFIX}"
                 # A warning, so it shows at every log level: a production deployment that lost its key
                 # must not quietly run against the emulator.
-                log.warning("embedded_sandbox", base_url=announced,
-                         message="TELNYX_API_KEY is not set: serving against the embedded Telnyx sandbox")
+                log.warning(
+                    "embedded_sandbox",
+                    base_url=announced,
+                    message="TELNYX_API_KEY is not set: serving against the embedded Telnyx sandbox",
+                )
                 self.sandbox = Sandbox(self._sandbox_config or SandboxConfig())
                 REDACTOR.add(self.sandbox.api_key)
             self.event_log = make_event_log(settings)
@@ -179,9 +187,16 @@ class VoiceService:
             await self._close_resources()
             raise
         self.readiness.set_ready()
-        log.info("voicesvc_started", grpc=self.grpc_target, http=self.http_url, upstream=self.upstream_url,
-                 sandbox=self.sandbox is not None, tls=settings.tls_enabled, auth=bool(settings.auth_tokens),
-                 events_backend="memory" if settings.events_backend == "memory" else "nats")
+        log.info(
+            "voicesvc_started",
+            grpc=self.grpc_target,
+            http=self.http_url,
+            upstream=self.upstream_url,
+            sandbox=self.sandbox is not None,
+            tls=settings.tls_enabled,
+            auth=bool(settings.auth_tokens),
+            events_backend="memory" if settings.events_backend == "memory" else "nats",
+        )
 
     def _public_keys(self) -> list[str]:
         keys = list(self.settings.webhook_public_keys)
@@ -196,13 +211,19 @@ class VoiceService:
         if keys and self.event_log is not None:
             verifier = WebhookVerifier(keys, tolerance_s=settings.webhook_tolerance)
             handler = make_webhook_handler(
-                verifier, self.event_log, max_body_bytes=settings.webhook_max_body_bytes,
+                verifier,
+                self.event_log,
+                max_body_bytes=settings.webhook_max_body_bytes,
                 metrics=WebhookMetrics(self.metrics.registry),
             )
         else:
             log.warning("webhooks_disabled", reason="no webhook public key configured (TELNYX_PUBLIC_KEY)")
-        app = build_http_app(self.metrics, self.readiness, handler,
-                             client_max_size=max(settings.webhook_max_body_bytes, 1024) + 1)
+        app = build_http_app(
+            self.metrics,
+            self.readiness,
+            handler,
+            client_max_size=max(settings.webhook_max_body_bytes, 1024) + 1,
+        )
         self._http_runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._http_runner.setup()
         host, port = parse_listen(settings.http_listen)
@@ -244,7 +265,8 @@ class VoiceService:
             client_ca = _read(settings.tls_client_ca) if settings.tls_client_ca is not None else None
             credentials = grpc.ssl_server_credentials(
                 [(_read(settings.tls_key), _read(settings.tls_cert))],
-                root_certificates=client_ca, require_client_auth=client_ca is not None,
+                root_certificates=client_ca,
+                require_client_auth=client_ca is not None,
             )
             self.grpc_port = server.add_secure_port(address, credentials)
         else:

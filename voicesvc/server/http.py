@@ -49,8 +49,13 @@ class Readiness:
         return reason in self._holds
 
 
-def build_http_app(metrics: Metrics, readiness: Readiness, webhook_handler: WebhookHandler | None = None,
-                   *, client_max_size: int = 1024 * 1024) -> web.Application:
+def build_http_app(
+    metrics: Metrics,
+    readiness: Readiness,
+    webhook_handler: WebhookHandler | None = None,
+    *,
+    client_max_size: int = 1024 * 1024,
+) -> web.Application:
     """`GET /healthz` (the process is up), `GET /readyz` (it is serving), `GET /metrics`, and, when a
     handler is given, `POST /webhooks/telnyx`."""
 

@@ -66,8 +66,9 @@ def _drop_color_message(_logger: Any, _method: str, event: MutableMapping[str, A
     return event
 
 
-def configure_logging(level: int = logging.INFO, *, stream: TextIO | None = None,
-                      secrets: Iterable[str] = ()) -> SecretRedactor:
+def configure_logging(
+    level: int = logging.INFO, *, stream: TextIO | None = None, secrets: Iterable[str] = ()
+) -> SecretRedactor:
     """Send structlog and standard-library logs as JSON lines to `stream` (stderr by default).
 
     Returns the redactor; `secrets` (and anything added to it later) never appears in the output.

@@ -17,20 +17,30 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.rpc_requests = Counter(
-            "voicesvc_rpc_requests", "gRPC calls handled, by full method and final status code.",
-            ["method", "code"], registry=self.registry,
+            "voicesvc_rpc_requests",
+            "gRPC calls handled, by full method and final status code.",
+            ["method", "code"],
+            registry=self.registry,
         )
         self.rpc_latency = Histogram(
-            "voicesvc_rpc_latency_seconds", "Time from receiving a gRPC call to its final status.",
-            ["method"], buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "voicesvc_rpc_latency_seconds",
+            "Time from receiving a gRPC call to its final status.",
+            ["method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.upstream_requests = Counter(
-            "voicesvc_upstream_requests", "HTTP attempts sent to Telnyx, by HTTP method and status "
-            "(0 when no response arrived).", ["method", "status"], registry=self.registry,
+            "voicesvc_upstream_requests",
+            "HTTP attempts sent to Telnyx, by HTTP method and status (0 when no response arrived).",
+            ["method", "status"],
+            registry=self.registry,
         )
         self.upstream_latency = Histogram(
-            "voicesvc_upstream_latency_seconds", "Duration of one HTTP attempt to Telnyx.",
-            ["method"], buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "voicesvc_upstream_latency_seconds",
+            "Duration of one HTTP attempt to Telnyx.",
+            ["method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
 
     def observe_rpc(self, method: str, code: str, seconds: float) -> None:

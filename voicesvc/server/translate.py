@@ -65,8 +65,12 @@ class Translator:
         record = current_rpc.get()
         try:
             response = await self._client.request(
-                rest.method, rest.path, query=rest.query, body=rest.body,
-                retry_mode=_retry_mode(route, rest), deadline=deadline,
+                rest.method,
+                rest.path,
+                query=rest.query,
+                body=rest.body,
+                retry_mode=_retry_mode(route, rest),
+                deadline=deadline,
                 request_id=record.request_id if record else None,
             )
         except RestError as exc:

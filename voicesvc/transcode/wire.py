@@ -210,8 +210,10 @@ class _Decoder:
         return True
 
     def field(self, msg: Message, f: FieldDescriptor, value: Any, pointer: str) -> None:
-        if value is None and not self.strict and not (
-            f.type == _T.TYPE_MESSAGE and d.message_type(f).full_name == d.VALUE
+        if (
+            value is None
+            and not self.strict
+            and not (f.type == _T.TYPE_MESSAGE and d.message_type(f).full_name == d.VALUE)
         ):
             return  # Telnyx answers null for a value it does not have: the field stays unset.
         if d.is_map(f):
