@@ -269,7 +269,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(server: ServerProcess)
 
 async def test_call_over_mutual_tls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cert, key = self_signed(tmp_path)
-    async with start_stack(tls_cert=cert, tls_key=key, tls_client_ca=cert) as stack:
+    async with start_stack(tls__cert=cert, tls__key=key, tls__client_ca=cert) as stack:
         target = "localhost:" + stack.service.grpc_target.rsplit(":", 1)[1]
         body = json.dumps({"connection_id": "c-tls", "from": "+15551110000", "to": "+15552220000"})
         base = ["call", "CallControl.DialCall", body, "--compact", "--target", target, "--ca-cert", str(cert)]

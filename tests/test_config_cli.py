@@ -29,9 +29,9 @@ def settings(argv: list[str], env: dict[str, str] | None = None) -> Settings:
 def test_defaults_run_on_the_embedded_sandbox_at_the_documented_addresses() -> None:
     s = settings([])
     assert s.sandbox_mode
-    assert s.api_base_url == "https://api.telnyx.com/v2"
-    assert (s.grpc_listen, s.http_listen) == ("127.0.0.1:50051", "127.0.0.1:8080")
-    assert s.auth_tokens == () and not s.tls_enabled and s.events_backend == "memory"
+    assert s.telnyx.base_url == "https://api.telnyx.com/v2"
+    assert (s.serving.grpc_listen, s.serving.http_listen) == ("127.0.0.1:50051", "127.0.0.1:8080")
+    assert s.auth.tokens == () and not s.tls.enabled and s.events.backend == "memory"
 
 
 def test_environment_fills_settings_and_flags_win() -> None:
@@ -47,14 +47,14 @@ def test_environment_fills_settings_and_flags_win() -> None:
         "VOICESVC_EVENTS_BACKEND": "nats://127.0.0.1:4222",
     }
     s = settings(["--grpc-listen", "[::1]:7000", "--auth-token", "token-three"], env)
-    assert s.api_key == "KEY_env_0123" and not s.sandbox_mode
-    assert s.api_base_url == "http://127.0.0.1:9/v2"
-    assert s.grpc_listen == "[::1]:7000"
-    assert s.request_timeout == 2.5 and s.retry_max_attempts == 2
-    assert s.log_level == "warning"
-    assert s.auth_tokens == ("token-three",)
-    assert s.webhook_public_keys == ("a2V5MQ==", "a2V5Mg==")
-    assert s.events_backend == "nats://127.0.0.1:4222"
+    assert s.telnyx.api_key == "KEY_env_0123" and not s.sandbox_mode
+    assert s.telnyx.base_url == "http://127.0.0.1:9/v2"
+    assert s.serving.grpc_listen == "[::1]:7000"
+    assert s.telnyx.request_timeout_s == 2.5 and s.telnyx.retry_max_attempts == 2
+    assert s.serving.log_level == "warning"
+    assert s.auth.tokens == ("token-three",)
+    assert s.webhooks.public_keys == ("a2V5MQ==", "a2V5Mg==")
+    assert s.events.backend == "nats://127.0.0.1:4222"
     assert "KEY_env" not in repr(s) and "token-three" not in repr(s)
 
 
@@ -166,11 +166,11 @@ def test_nats_log_remembers_event_ids_for_longer_than_the_webhook_tolerance() ->
 
 
 def test_event_ids_are_remembered_at_least_as_long_as_the_webhook_tolerance() -> None:
-    assert Settings(webhook_tolerance=7200).dedup_window == 7200
-    assert Settings().dedup_window == 3600
-    assert Settings(events_max_age=600).dedup_window == 600
+    assert Settings.from_values({"webhooks.tolerance_s": 7200}).dedup_window_s == 7200
+    assert Settings().dedup_window_s == 3600
+    assert Settings.from_values({"events.max_age_s": 600}).dedup_window_s == 600
 
 
 def test_nats_credentials_travel_in_the_backend_url() -> None:
     for url in ("nats://svc:s3cret-pass@nats.internal:4222", "nats://token-0123456789@nats.internal:4222"):
-        assert Settings(events_backend=url).events_backend == url
+        assert Settings.from_values({"events.backend": url}).events.backend == url

@@ -49,9 +49,9 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     """A voicesvc on `nats_server` trusting `signer`'s webhooks; the test's parameter is its outage grace."""
     async with start_stack(
-        events_backend=nats_server.url,
-        events_outage_grace=request.param,
-        webhook_public_keys=(signer.public_key_b64,),
+        events__backend=nats_server.url,
+        events__outage_grace_s=request.param,
+        webhooks__public_keys=(signer.public_key_b64,),
     ) as running:
         yield running
 

@@ -193,7 +193,7 @@ async def test_journal_records_the_exact_request_without_auth(api: Api) -> None:
 def test_cli_flags_become_rules() -> None:
     import argparse
 
-    from voicesvc.sandbox.cli import add_arguments, faults_from_args
+    from voicesvc.sandbox.cli import add_arguments, faults_from, values_from
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -219,7 +219,7 @@ def test_cli_flags_become_rules() -> None:
             "actions",
         ]
     )
-    rules = {r.kind: r for r in faults_from_args(args)}
+    rules = {r.kind: r for r in faults_from(values_from(args, {}))}
     assert set(rules) == {"latency", "error", "rate_limit", "drop_before", "drop_after", "webhook_fail"}
     assert (rules["error"].status, rules["error"].rate, rules["error"].path) == (502, 0.5, "actions")
     assert rules["rate_limit"].retry_after == 3

@@ -181,7 +181,7 @@ STATUS_MAP = {
 @pytest.mark.parametrize("http_status", list(STATUS_MAP))
 async def test_telnyx_status_maps_to_grpc_code_with_error_info(http_status: int) -> None:
     # One attempt, so retryable statuses are reported as they come.
-    async with start_stack(retry_max_attempts=1) as stack:
+    async with start_stack(telnyx__retry_max_attempts=1) as stack:
         stack.add_fault(kind="error", path="/calls$", status=http_status)
         err = await fails(unary(stack.channel, DIAL)(dial_request()))
         assert err.code() == STATUS_MAP[http_status]
@@ -195,7 +195,7 @@ async def test_telnyx_status_maps_to_grpc_code_with_error_info(http_status: int)
 
 async def test_rate_limit_carries_retry_info() -> None:
     # A Retry-After longer than the service waits for is handed to the caller instead.
-    async with start_stack(retry_max_retry_after=1.0) as stack:
+    async with start_stack(telnyx__retry_max_retry_after_s=1.0) as stack:
         stack.add_fault(kind="rate_limit", path="/calls$", retry_after=30)
         err = await fails(unary(stack.channel, DIAL)(dial_request()))
         assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -251,7 +251,9 @@ async def answering(status: int, body: bytes) -> AsyncIterator[Stack]:
     await site.start()
     port = runner.addresses[0][1]
     try:
-        async with start_stack(api_base_url=f"http://127.0.0.1:{port}/v2", retry_max_attempts=1) as stack:
+        async with start_stack(
+            telnyx__base_url=f"http://127.0.0.1:{port}/v2", telnyx__retry_max_attempts=1
+        ) as stack:
             yield stack
     finally:
         await runner.cleanup()
@@ -390,7 +392,7 @@ async def test_persistent_upstream_failure_is_unavailable_after_the_retry_budget
     stack.add_fault(kind="error", path="/call_events$", status=503)
     err = await fails(unary(stack.channel, LIST_EVENTS)(call_events_pb2.ListCallEventsRequest()))
     assert err.code() == grpc.StatusCode.UNAVAILABLE
-    assert len(stack.journal("/call_events")) == stack.settings.retry_max_attempts
+    assert len(stack.journal("/call_events")) == stack.settings.telnyx.retry_max_attempts
 
 
 # ------------------------------------------------------------------ deadlines and cancellation

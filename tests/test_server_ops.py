@@ -24,6 +24,7 @@ from tests.support.rpc_requests import unary
 from tests.support.stack import API_KEY, FAST_SANDBOX, FAST_SERVICE, Stack, eventually, start_stack
 from tests.support.tls import self_signed
 from voicesvc.config import Settings
+from voicesvc.embedded import embedded
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.sandbox import SandboxConfig
 from voicesvc.server.app import VoiceService
@@ -49,7 +50,10 @@ CONTRACT_SERVICES = {
 def log_output() -> Iterator[io.StringIO]:
     """Service logs (structlog and standard logging) captured as text, at debug level."""
     buffer = io.StringIO()
-    configure_logging(logging.DEBUG, stream=buffer)
+    # As `voicesvc serve` does: the configured secrets (here the keys the tests use) are redacted.
+    keys = [API_KEY, "KEY_rejected_by_the_sandbox_42"]
+    secrets = [s for key in keys for s in Settings.from_values({"telnyx.api_key": key}).secrets()]
+    configure_logging(logging.DEBUG, stream=buffer, secrets=secrets)
     try:
         yield buffer
     finally:
@@ -130,7 +134,7 @@ async def test_reflection_lists_the_services_and_serves_their_descriptors(stack:
 
 
 async def test_shutdown_lets_in_flight_rpcs_finish_and_refuses_new_ones() -> None:
-    async with start_stack(grace_period=5.0) as stack:
+    async with start_stack(serving__grace_period_s=5.0) as stack:
         call = stack.dial_direct()
         stack.add_fault(kind="latency", path="/actions/speak$", latency_ms=400)
         health = health_pb2_grpc.HealthStub(stack.channel)
@@ -274,7 +278,7 @@ async def test_logs_are_json_with_request_ids_and_never_contain_the_api_key(log_
             await speak_rpc(speak("bad/id"))
         logging.getLogger("some.library").warning("connecting with Bearer %s", API_KEY)
 
-    async with start_stack(api_key="KEY_rejected_by_the_sandbox_42") as wrong:
+    async with start_stack(telnyx__api_key="KEY_rejected_by_the_sandbox_42") as wrong:
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             await unary(wrong.channel, DIAL)(dial_request())
         assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -301,7 +305,7 @@ async def test_logs_are_json_with_request_ids_and_never_contain_the_api_key(log_
 
 
 async def test_bearer_tokens_are_required_when_configured() -> None:
-    async with start_stack(auth_tokens=("token-alpha", "token-beta")) as stack:
+    async with start_stack(auth__tokens=("token-alpha", "token-beta")) as stack:
         dial = unary(stack.channel, DIAL)
         for metadata in (
             (),
@@ -337,7 +341,7 @@ async def test_bearer_tokens_are_required_when_configured() -> None:
 
 async def test_tls_and_mutual_tls(tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
-    async with start_stack(tls_cert=cert, tls_key=key, tls_client_ca=cert) as stack:
+    async with start_stack(tls__cert=cert, tls__key=key, tls__client_ca=cert) as stack:
         options = (("grpc.ssl_target_name_override", "localhost"),)
         pem = cert.read_bytes()
         trusted = grpc.ssl_channel_credentials(
@@ -358,16 +362,15 @@ async def test_tls_and_mutual_tls(tmp_path: Path) -> None:
 async def test_without_api_key_the_embedded_sandbox_serves_and_its_webhooks_are_trusted(
     log_output: io.StringIO,
 ) -> None:
-    settings = Settings(**FAST_SERVICE)
+    settings = Settings.from_values(FAST_SERVICE)
     assert settings.sandbox_mode
-    service = VoiceService(settings, sandbox_config=SandboxConfig(**FAST_SANDBOX))
-    await service.start()
-    try:
+    config = SandboxConfig(**FAST_SANDBOX)
+    async with embedded(settings, config) as running:
+        service, sandbox = running.service, running.sandbox
         first: dict[str, Any] = json.loads(log_output.getvalue().splitlines()[0])
         assert first["event"] == "embedded_sandbox"
         assert first["level"] == "warning"  # shown even when only warnings are logged
-        assert service.sandbox is not None
-        assert first["base_url"] == service.sandbox.base_url
+        assert first["base_url"] == sandbox.base_url
         assert "TELNYX_API_KEY" in first["message"]
 
         async with grpc.aio.insecure_channel(service.grpc_target) as channel:
@@ -375,7 +378,7 @@ async def test_without_api_key_the_embedded_sandbox_serves_and_its_webhooks_are_
             events = events_pb2_grpc.EventStreamStub(channel).WatchEvents(request)
             assert (await events.read()).HasField("heartbeat")
             call = await unary(channel, DIAL)(dial_request())
-            assert call.call_control_id in service.sandbox.engine.calls
+            assert call.call_control_id in sandbox.engine.calls
             # The sandbox signs webhooks with its own key and sends them to this service's webhook route,
             # from where they reach WatchEvents.
             seen = []
@@ -387,14 +390,13 @@ async def test_without_api_key_the_embedded_sandbox_serves_and_its_webhooks_are_
             assert [e.event_type for e in seen] == ["call.initiated", "call.answered"]
             assert all(e.call_control_id == call.call_control_id for e in seen)
             events.cancel()
-    finally:
-        await service.stop(grace=0)
-    assert service.sandbox.api_key not in log_output.getvalue()
+        await service.stop(grace_s=0)
+    assert sandbox.api_key not in log_output.getvalue()
 
 
 async def test_nats_backend_stores_the_webhooks(tmp_path: Path) -> None:
     with NatsServer(tmp_path) as nats:
-        async with start_stack(events_backend=nats.url) as stack:
+        async with start_stack(events__backend=nats.url) as stack:
             await unary(stack.channel, DIAL)(dial_request())
             log = stack.service.event_log
             assert isinstance(log, NatsEventLog)

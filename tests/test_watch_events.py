@@ -15,6 +15,7 @@ import pytest
 from tests.support.events import Watcher, WebhookPoster, error_info, webhook_body
 from tests.support.stack import FAST_SANDBOX, FAST_SERVICE
 from voicesvc.config import Settings
+from voicesvc.embedded import embedded
 from voicesvc.events import MemoryEventLog
 from voicesvc.sandbox import SandboxConfig
 from voicesvc.server.app import VoiceService
@@ -45,21 +46,19 @@ class Running:
 @contextlib.asynccontextmanager
 async def running(**overrides: Any) -> AsyncIterator[Running]:
     signer = Signer.generate()
-    settings = Settings(
-        **{
+    settings = Settings.from_values(
+        {
             **FAST_SERVICE,
-            "webhook_public_keys": (signer.public_key_b64,),
-            "webhook_max_body_bytes": MAX_BODY,
+            "webhooks.public_keys": (signer.public_key_b64,),
+            "webhooks.max_body_bytes": MAX_BODY,
             **overrides,
         }
     )
-    service = VoiceService(settings, sandbox_config=SandboxConfig(**FAST_SANDBOX))
-    await service.start()
-    try:
+    async with embedded(settings, SandboxConfig(**FAST_SANDBOX)) as running:
+        service = running.service
         async with aiohttp.ClientSession() as http, grpc.aio.insecure_channel(service.grpc_target) as channel:
             yield Running(service, channel, WebhookPoster(http, service.http_url, signer))
-    finally:
-        await service.stop(grace=0)
+        await service.stop(grace_s=0)
 
 
 @pytest.fixture
@@ -231,7 +230,7 @@ async def test_resume_after_disconnect_misses_nothing_and_repeats_nothing(svc: R
 
 
 async def test_cursor_older_than_retention_is_out_of_range_naming_the_oldest_cursor() -> None:
-    async with running(events_max_events=3) as svc:
+    async with running(**{"events.max_events": 3}) as svc:
         cursors = [(await svc.poster.deliver("call.answered", n=i))[1] for i in range(5)]
         failure = await Watcher.start(svc.channel, after_cursor=cursors[0]).failure()
         assert failure.code() == grpc.StatusCode.OUT_OF_RANGE
@@ -384,7 +383,7 @@ async def test_shutdown_ends_streams_with_unavailable() -> None:
         busy = await svc.watch(event_types=["call."])
         await svc.poster.deliver("call.answered")
         await busy.event()
-        await svc.service.stop(grace=1.0)
+        await svc.service.stop(grace_s=1.0)
         for watcher in (idle, busy):
             failure = await watcher.failure()
             assert failure.code() == grpc.StatusCode.UNAVAILABLE

@@ -52,16 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> int:
     from voicesvc.events.log import EventLogError
-    from voicesvc.server.app import serve
     from voicesvc.server.logging import configure_logging
 
     try:
         settings = config.Settings.from_sources(args, environ)
     except config.ConfigError as exc:
         parser.error(str(exc))
-    configure_logging(settings.log_level_number, secrets=[s for s in (settings.api_key,) if s])
+    secrets = settings.secrets()
+    if settings.sandbox_mode:
+        from voicesvc.embedded import new_sandbox_config, serve_embedded
+
+        sandbox_config = new_sandbox_config(settings)
+        configure_logging(settings.serving.log_level_number, secrets=[*secrets, str(sandbox_config.api_key)])
+        main_task = serve_embedded(settings, sandbox_config)
+    else:
+        from voicesvc.server.app import serve
+
+        configure_logging(settings.serving.log_level_number, secrets=secrets)
+        main_task = serve(settings)
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(main_task)
     except (OSError, RuntimeError, ValueError, EventLogError) as exc:
         # Start-up failures (port in use, unreadable certificate, bad webhook key, NATS unreachable) end with
         # one clear line instead of a traceback.
@@ -82,16 +92,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if args.command == "sandbox":
         from voicesvc.sandbox import cli as sandbox_cli
 
-        asyncio.run(sandbox_cli.run(args))
+        asyncio.run(sandbox_cli.run(args, os.environ if environ is None else environ))
         return 0
-    try:
-        return int(asyncio.run(args.func(args)))
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        from voicesvc.client.cli import reader_gone
+    from voicesvc.client import cli as client_cli
 
-        return reader_gone()
+    return client_cli.dispatch(args, os.environ if environ is None else environ)
 
 
 if __name__ == "__main__":

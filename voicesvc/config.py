@@ -1,7 +1,12 @@
-"""Service settings: one frozen `Settings`, filled from command-line flags, then environment, then defaults.
+"""Settings of `voicesvc serve`: frozen groups, each validating itself once, from flags and environment.
 
-Every setting is described once, in `OPTIONS`; the `serve` command's flags and `--help` text are built
-from that table, so a setting cannot exist without a flag, an environment variable and documentation.
+`Settings` holds one group per concern — the Telnyx upstream with its retry policy, serving, caller
+authentication, TLS, the event log, webhooks, and the embedded sandbox. Every setting is described once,
+in `OPTIONS` (flag, environment variable, help); `Settings.from_sources` reads flags, then environment,
+then the groups' defaults, and `Settings.from_values` takes the same `group.field` keys from code.
+
+`Upstream` is what the service is pointed at: a base URL, an API key and the webhook keys it trusts —
+Telnyx from these settings, or an emulator that a caller (the `embedded` module, a test) started itself.
 """
 
 from __future__ import annotations
@@ -11,21 +16,45 @@ import dataclasses
 import ipaddress
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from voicesvc.options import Option, OptionError, add_options, resolve
+
+__all__ = [
+    "DEFAULT_API_BASE_URL",
+    "OPTIONS",
+    "AuthSettings",
+    "ConfigError",
+    "EventsSettings",
+    "SandboxSettings",
+    "ServingSettings",
+    "Settings",
+    "TelnyxSettings",
+    "TlsSettings",
+    "Upstream",
+    "WebhookSettings",
+    "add_arguments",
+    "format_listen",
+    "parse_listen",
+]
 
 DEFAULT_API_BASE_URL = "https://api.telnyx.com/v2"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MIN_SECRET_LENGTH = 8
 """Shortest API key or caller token accepted: a shorter token is guessable, and log redaction of a very short
 secret would also blank ordinary words."""
+_DEFAULT_DEDUP_WINDOW_S = 3600.0
 
 
 class ConfigError(ValueError):
-    """A setting has a value the service cannot run with."""
+    """A setting has a value the service cannot run with; the message names the setting."""
+
+
+# ---------------------------------------------------------------------------------------------- checks
 
 
 def parse_listen(address: str) -> tuple[str, int]:
@@ -47,6 +76,11 @@ def parse_listen(address: str) -> tuple[str, int]:
     return host, port
 
 
+def format_listen(host: str, port: int) -> str:
+    """The inverse of `parse_listen`."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _check_url(name: str, value: str, schemes: tuple[str, ...], *, credentials: bool = False) -> None:
     """Refuse a URL the service could not use, naming the setting."""
     try:
@@ -60,201 +94,318 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...], *, credentials: 
         raise ConfigError(f"{name} must not carry credentials")
 
 
-def format_listen(host: str, port: int) -> str:
-    """The inverse of `parse_listen`."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def _check_finite(group: object) -> None:
+    for f in dataclasses.fields(group):  # type: ignore[arg-type]
+        value = getattr(group, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{f.name} must be a finite number")
+
+
+def _check_secret(name: str, value: str) -> None:
+    if len(value) < MIN_SECRET_LENGTH or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ConfigError(f"{name} needs at least {MIN_SECRET_LENGTH} characters and no whitespace")
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+
+
+def _not_negative(name: str, value: float) -> None:
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+
+
+# ---------------------------------------------------------------------------------------------- groups
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything `voicesvc serve` needs to run. Build it with `Settings.from_sources` or directly."""
+class TelnyxSettings:
+    """The Telnyx REST API: where it is, the key, connection limits and the retry policy."""
 
     api_key: str | None = field(default=None, repr=False)
-    """Telnyx API key; None runs the service against the embedded sandbox."""
-    api_base_url: str = DEFAULT_API_BASE_URL
-    grpc_listen: str = "127.0.0.1:50051"
-    http_listen: str = "127.0.0.1:8080"
-    connect_timeout: float = 5.0
-    request_timeout: float = 30.0
+    """None runs the service against the embedded sandbox."""
+    base_url: str = DEFAULT_API_BASE_URL
+    connect_timeout_s: float = 5.0
+    request_timeout_s: float = 30.0
+    """Limit of one attempt when the caller's deadline is later or unset."""
     max_connections: int = 100
     retry_max_attempts: int = 4
-    retry_initial_backoff: float = 0.1
-    retry_max_backoff: float = 5.0
-    retry_max_retry_after: float = 60.0
-    log_level: str = "info"
-    auth_tokens: tuple[str, ...] = field(default=(), repr=False)
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    tls_client_ca: Path | None = None
-    grace_period: float = 10.0
-    events_backend: str = "memory"
-    events_max_events: int = 100_000
-    events_max_age: float = 24 * 3600.0
-    events_max_bytes: int = -1
-    events_dedup_window: float | None = None
-    """None: an hour, or the retention when that is shorter."""
-    events_outage_grace: float = 10.0
-    webhook_public_keys: tuple[str, ...] = ()
-    webhook_tolerance: float = 300.0
-    webhook_max_body_bytes: int = 1024 * 1024
-    sandbox_listen: str = "127.0.0.1:0"
-    sandbox_webhook_url: str | None = None
+    """Attempts per REST call, the first included."""
+    retry_initial_backoff_s: float = 0.1
+    retry_max_backoff_s: float = 5.0
+    retry_max_retry_after_s: float = 60.0
+    """A longer Retry-After is not waited for: the caller gets it as RetryInfo."""
 
     def __post_init__(self) -> None:
-        if self.api_key is not None and not self.api_key.strip():
-            object.__setattr__(self, "api_key", None)
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{f.name} must be a finite number")
-        _check_url("api_base_url", self.api_base_url, ("http", "https"))
-        for name in ("grpc_listen", "http_listen", "sandbox_listen"):
-            parse_listen(getattr(self, name))
-        for name in ("connect_timeout", "request_timeout"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive")
+        _check_finite(self)
+        if self.api_key is not None:
+            _check_secret("api_key", self.api_key)
+        _check_url("api_base_url", self.base_url, ("http", "https"))
+        _positive("connect_timeout", self.connect_timeout_s)
+        _positive("request_timeout", self.request_timeout_s)
         if self.max_connections < 1 or self.retry_max_attempts < 1:
             raise ConfigError("max_connections and retry_max_attempts must be at least 1")
-        if min(self.retry_initial_backoff, self.retry_max_backoff, self.retry_max_retry_after) < 0:
-            raise ConfigError("retry backoff durations must not be negative")
+        for name in ("retry_initial_backoff_s", "retry_max_backoff_s", "retry_max_retry_after_s"):
+            _not_negative(name.removesuffix("_s"), getattr(self, name))
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """Where the service listens, how it shuts down and what it logs."""
+
+    grpc_listen: str = "127.0.0.1:50051"
+    http_listen: str = "127.0.0.1:8080"
+    grace_period_s: float = 10.0
+    """On SIGTERM/SIGINT, how long in-flight RPCs may take to finish."""
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        _check_finite(self)
+        parse_listen(self.grpc_listen)
+        parse_listen(self.http_listen)
+        _not_negative("grace_period", self.grace_period_s)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
-        if any(len(t) < MIN_SECRET_LENGTH or any(c.isspace() for c in t) for t in self.auth_tokens):
-            raise ConfigError(f"auth tokens need at least {MIN_SECRET_LENGTH} characters and no whitespace")
-        if self.api_key is not None and len(self.api_key.strip()) < MIN_SECRET_LENGTH:
-            raise ConfigError(f"api_key must have at least {MIN_SECRET_LENGTH} characters")
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ConfigError("tls_cert and tls_key must be given together")
-        if self.tls_client_ca is not None and self.tls_cert is None:
-            raise ConfigError("tls_client_ca (mTLS) needs tls_cert and tls_key")
-        if self.grace_period < 0:
-            raise ConfigError("grace_period must not be negative")
-        if self.events_backend != "memory":
-            # NATS takes its user and password (or token) in the URL.
-            _check_url(
-                "events_backend (memory, or a nats:// URL)",
-                self.events_backend,
-                ("nats", "tls"),
-                credentials=True,
-            )
-        if self.events_max_events < 1 or self.events_max_age <= 0:
-            raise ConfigError("events_max_events and events_max_age must be positive")
-        if self.events_max_age < self.webhook_tolerance:
-            # Event ids are remembered at most as long as events are kept: a redelivery within the timestamp
-            # tolerance would be stored a second time.
-            raise ConfigError("events_max_age must be at least webhook_tolerance")
-        if self.events_dedup_window is not None and not (
-            self.webhook_tolerance <= self.events_dedup_window <= self.events_max_age
-        ):
-            # A delivery replayed within the timestamp tolerance must still be recognised as a duplicate.
-            raise ConfigError("events_dedup_window must be between webhook_tolerance and events_max_age")
-        if self.events_outage_grace < 0:
-            raise ConfigError("events_outage_grace must not be negative")
-        if self.events_max_bytes == 0 or self.events_max_bytes < -1:
-            raise ConfigError("events_max_bytes must be positive, or -1 for no limit")
-        if self.webhook_tolerance <= 0 or self.webhook_max_body_bytes < 1:
-            raise ConfigError("webhook_tolerance and webhook_max_body_bytes must be positive")
-
-    @property
-    def dedup_window(self) -> float:
-        """How long the NATS log remembers event ids: the setting, else an hour (but at least the webhook
-        tolerance, at most the retention)."""
-        if self.events_dedup_window is not None:
-            return self.events_dedup_window
-        return max(self.webhook_tolerance, min(3600.0, self.events_max_age))
-
-    @property
-    def sandbox_mode(self) -> bool:
-        """True when no API key is configured: the embedded sandbox stands in for Telnyx."""
-        return self.api_key is None
-
-    @property
-    def tls_enabled(self) -> bool:
-        return self.tls_cert is not None
 
     @property
     def log_level_number(self) -> int:
         """The `logging` level number of `log_level`."""
-        return logging.getLevelName(self.log_level.upper())
+        return int(logging.getLevelName(self.log_level.upper()))
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Bearer tokens callers must present; none turns caller authentication off."""
+
+    tokens: tuple[str, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        for token in self.tokens:
+            _check_secret("auth tokens", token)
+
+    @property
+    def enabled(self) -> bool:
+        """True when callers must authenticate."""
+        return bool(self.tokens)
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """TLS on the gRPC port, and mutual TLS with a client CA."""
+
+    cert: Path | None = None
+    key: Path | None = None
+    client_ca: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ConfigError("tls_cert and tls_key must be given together")
+        if self.client_ca is not None and self.cert is None:
+            raise ConfigError("tls_client_ca (mTLS) needs tls_cert and tls_key")
+
+    @property
+    def enabled(self) -> bool:
+        """True when the gRPC port speaks TLS."""
+        return self.cert is not None
+
+
+@dataclass(frozen=True)
+class EventsSettings:
+    """The event log: its backend and retention."""
+
+    backend: str = "memory"
+    """`memory`, or a `nats://` URL (user and password or token may sit in it)."""
+    max_events: int = 100_000
+    max_age_s: float = 24 * 3600.0
+    max_bytes: int = -1
+    """NATS only; -1 for no limit."""
+    dedup_window_s: float | None = None
+    """NATS: how long event ids are remembered; None: an hour, within the bounds `Settings` checks."""
+    outage_grace_s: float = 10.0
+    """NATS: how long open streams wait for a lost connection before ending with UNAVAILABLE."""
+
+    def __post_init__(self) -> None:
+        _check_finite(self)
+        if self.backend != "memory":
+            _check_url(
+                "events_backend (memory, or a nats:// URL)", self.backend, ("nats", "tls"), credentials=True
+            )
+        if self.max_events < 1 or self.max_age_s <= 0:
+            raise ConfigError("events_max_events and events_max_age must be positive")
+        _not_negative("events_outage_grace", self.outage_grace_s)
+        if self.max_bytes == 0 or self.max_bytes < -1:
+            raise ConfigError("events_max_bytes must be positive, or -1 for no limit")
+
+    @property
+    def uses_nats(self) -> bool:
+        """True for the NATS JetStream backend."""
+        return self.backend != "memory"
+
+    def secrets(self) -> list[str]:
+        """Credentials inside the backend URL (to keep them out of logs)."""
+        if not self.uses_nats:
+            return []
+        url = urlsplit(self.backend)
+        if url.password is not None:
+            return [url.password]
+        # A token alone sits where a user name would.
+        return [url.username] if url.username else []
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Verification of Telnyx webhooks."""
+
+    public_keys: tuple[str, ...] = ()
+    """Base64 Ed25519 keys; several during a rotation."""
+    tolerance_s: float = 300.0
+    """Largest accepted difference between a webhook's timestamp and now."""
+    max_body_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        _check_finite(self)
+        if self.tolerance_s <= 0 or self.max_body_bytes < 1:
+            raise ConfigError("webhook_tolerance and webhook_max_body_bytes must be positive")
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """The embedded sandbox that stands in for Telnyx when no API key is set."""
+
+    listen: str = "127.0.0.1:0"
+    webhook_url: str | None = None
+    """Where it sends webhooks; None: this service's own webhook route."""
+
+    def __post_init__(self) -> None:
+        parse_listen(self.listen)
+        if self.webhook_url is not None:
+            _check_url("sandbox_webhook_url", self.webhook_url, ("http", "https"))
+
+
+_GROUPS: dict[str, type] = {
+    "telnyx": TelnyxSettings,
+    "serving": ServingSettings,
+    "auth": AuthSettings,
+    "tls": TlsSettings,
+    "events": EventsSettings,
+    "webhooks": WebhookSettings,
+    "sandbox": SandboxSettings,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `voicesvc serve` needs, one validated group per concern."""
+
+    telnyx: TelnyxSettings = TelnyxSettings()
+    serving: ServingSettings = ServingSettings()
+    auth: AuthSettings = AuthSettings()
+    tls: TlsSettings = TlsSettings()
+    events: EventsSettings = EventsSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+
+    def __post_init__(self) -> None:
+        # The rules that tie two groups together; each group checked itself.
+        if self.events.max_age_s < self.webhooks.tolerance_s:
+            # Event ids are remembered at most as long as events are kept: a redelivery within the timestamp
+            # tolerance would be stored a second time.
+            raise ConfigError("events_max_age must be at least webhook_tolerance")
+        window = self.events.dedup_window_s
+        if window is not None and not (self.webhooks.tolerance_s <= window <= self.events.max_age_s):
+            # A delivery replayed within the timestamp tolerance must still be recognised as a duplicate.
+            raise ConfigError("events_dedup_window must be between webhook_tolerance and events_max_age")
+
+    @property
+    def dedup_window_s(self) -> float:
+        """How long the NATS log remembers event ids: the setting, else an hour (but at least the webhook
+        tolerance, at most the retention)."""
+        if self.events.dedup_window_s is not None:
+            return self.events.dedup_window_s
+        return max(self.webhooks.tolerance_s, min(_DEFAULT_DEDUP_WINDOW_S, self.events.max_age_s))
+
+    @property
+    def sandbox_mode(self) -> bool:
+        """True when no API key is configured: the embedded sandbox stands in for Telnyx."""
+        return self.telnyx.api_key is None
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, for log redaction."""
+        found = [self.telnyx.api_key, *self.auth.tokens, *self.events.secrets()]
+        return [s for s in found if s]
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Settings:
+        """Settings from `group.field` keys (as `OPTIONS` names them), the rest defaults.
+
+        Raises `ConfigError` for an unknown key or a value a group refuses.
+        """
+        grouped: dict[str, dict[str, Any]] = {name: {} for name in _GROUPS}
+        for key, value in values.items():
+            group, _, name = key.partition(".")
+            fields = _FIELDS.get(group)
+            if fields is None or name not in fields:
+                raise ConfigError(f"unknown setting {key!r}")
+            grouped[group][name] = value
+        made = {group: _GROUPS[group](**kwargs) for group, kwargs in grouped.items()}
+        return cls(**made)
 
     @classmethod
     def from_sources(cls, args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
         """Settings from parsed `serve` flags (which win), then `environ`, then the defaults."""
-        values: dict[str, Any] = {}
-        for opt in OPTIONS:
-            raw = getattr(args, opt.dest, None)
-            if raw is not None:
-                try:
-                    values[opt.dest] = opt.from_flag(raw)
-                except ValueError as exc:
-                    raise ConfigError(f"{opt.flag}: {exc}") from None
-                continue
-            text = environ.get(opt.env)
-            if text is not None and text.strip() != "":
-                try:
-                    values[opt.dest] = opt.from_env(text)
-                except ValueError as exc:
-                    raise ConfigError(f"{opt.env}: {exc}") from None
-        return cls(**values)
+        try:
+            values = resolve(OPTIONS, args, environ)
+        except OptionError as exc:
+            raise ConfigError(str(exc)) from None
+        return cls.from_values(values)
 
 
-def _csv(text: str) -> tuple[str, ...]:
-    parts = tuple(part.strip() for part in text.split(","))
-    if not all(parts):
-        # `--auth-token "$TOKEN"` with TOKEN unset must not quietly mean "no authentication".
-        raise ValueError("holds an empty value")
-    return parts
+def _fields(group: str) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(_GROUPS[group])
+
+
+_FIELDS: dict[str, frozenset[str]] = {g: frozenset(f.name for f in _fields(g)) for g in _GROUPS}
+_DEFAULTS: dict[str, Any] = {f"{g}.{f.name}": f.default for g in _GROUPS for f in _fields(g)}
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What the service talks to: the API root, its key, and the keys its webhooks are signed with.
+
+    `from_settings` makes Telnyx's from the configuration; an emulator started by the caller (the
+    `embedded` module, a test) is handed over as one too.
+    """
+
+    base_url: str
+    api_key: str = field(repr=False)
+    webhook_public_keys: tuple[str, ...] = ()
+    name: str = "telnyx"
+    """Shown in logs: `telnyx`, or `sandbox` for the embedded emulator."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Upstream:
+        """Telnyx as configured; raises `ConfigError` without an API key."""
+        if settings.telnyx.api_key is None:
+            raise ConfigError("TELNYX_API_KEY is not set (without one, voicesvc.embedded runs the sandbox)")
+        return cls(settings.telnyx.base_url, settings.telnyx.api_key, settings.webhooks.public_keys)
+
+
+# ---------------------------------------------------------------------------------------------- options
 
 
 def _level(text: str) -> str:
     level = text.strip().lower()
-    if level == "warn":
-        level = "warning"
-    return level
+    return "warning" if level == "warn" else level
 
 
-def _optional_path(text: str) -> Path:
+def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 
-@dataclass(frozen=True)
-class Option:
-    """One setting: its flag, environment variable, conversion and help text."""
-
-    dest: str
-    flag: str
-    env: str
-    convert: Callable[[str], Any] = str
-    group: str = "general"
-    help: str = ""
-    repeatable: bool = False
-    metavar: str | None = None
-    secret: bool = False
-
-    def from_env(self, text: str) -> Any:
-        return _csv(text) if self.repeatable else self.convert(text)
-
-    def from_flag(self, raw: Any) -> Any:
-        if self.repeatable:
-            items: list[str] = []
-            for value in raw:
-                items.extend(_csv(value))
-            return tuple(items)
-        if not str(raw).strip():
-            # An empty flag is a mistake (an unset shell variable), never a way to unset a setting.
-            raise ValueError("must not be empty")
-        return self.convert(raw)
-
-    @property
-    def default(self) -> Any:
-        return _DEFAULTS[self.dest]
-
-
-_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Settings)}
-
 OPTIONS: tuple[Option, ...] = (
     Option(
-        "api_key",
+        "telnyx.api_key",
         "--api-key",
         "TELNYX_API_KEY",
         secret=True,
@@ -263,7 +414,7 @@ OPTIONS: tuple[Option, ...] = (
         "Without one the embedded sandbox stands in for Telnyx.",
     ),
     Option(
-        "api_base_url",
+        "telnyx.base_url",
         "--api-base-url",
         "TELNYX_API_BASE_URL",
         group="telnyx",
@@ -271,7 +422,7 @@ OPTIONS: tuple[Option, ...] = (
         help="root URL of the Telnyx REST API",
     ),
     Option(
-        "connect_timeout",
+        "telnyx.connect_timeout_s",
         "--connect-timeout",
         "VOICESVC_CONNECT_TIMEOUT",
         float,
@@ -280,7 +431,7 @@ OPTIONS: tuple[Option, ...] = (
         help="limit for opening a connection to Telnyx",
     ),
     Option(
-        "request_timeout",
+        "telnyx.request_timeout_s",
         "--request-timeout",
         "VOICESVC_REQUEST_TIMEOUT",
         float,
@@ -289,7 +440,7 @@ OPTIONS: tuple[Option, ...] = (
         help="limit for one REST attempt when the caller's deadline is later or unset",
     ),
     Option(
-        "max_connections",
+        "telnyx.max_connections",
         "--max-connections",
         "VOICESVC_MAX_CONNECTIONS",
         int,
@@ -298,7 +449,7 @@ OPTIONS: tuple[Option, ...] = (
         help="size of the pooled keep-alive connections to Telnyx",
     ),
     Option(
-        "retry_max_attempts",
+        "telnyx.retry_max_attempts",
         "--retry-max-attempts",
         "VOICESVC_RETRY_MAX_ATTEMPTS",
         int,
@@ -307,7 +458,7 @@ OPTIONS: tuple[Option, ...] = (
         help="attempts per REST call, the first included (1 disables retries)",
     ),
     Option(
-        "retry_initial_backoff",
+        "telnyx.retry_initial_backoff_s",
         "--retry-initial-backoff",
         "VOICESVC_RETRY_INITIAL_BACKOFF",
         float,
@@ -316,7 +467,7 @@ OPTIONS: tuple[Option, ...] = (
         help="ceiling of the first retry's random backoff; doubles with each retry",
     ),
     Option(
-        "retry_max_backoff",
+        "telnyx.retry_max_backoff_s",
         "--retry-max-backoff",
         "VOICESVC_RETRY_MAX_BACKOFF",
         float,
@@ -325,7 +476,7 @@ OPTIONS: tuple[Option, ...] = (
         help="largest backoff ceiling",
     ),
     Option(
-        "retry_max_retry_after",
+        "telnyx.retry_max_retry_after_s",
         "--retry-max-retry-after",
         "VOICESVC_RETRY_MAX_RETRY_AFTER",
         float,
@@ -334,7 +485,7 @@ OPTIONS: tuple[Option, ...] = (
         help="a longer Retry-After is not waited for: the caller gets RESOURCE_EXHAUSTED with RetryInfo",
     ),
     Option(
-        "grpc_listen",
+        "serving.grpc_listen",
         "--grpc-listen",
         "VOICESVC_GRPC_LISTEN",
         group="serving",
@@ -342,7 +493,7 @@ OPTIONS: tuple[Option, ...] = (
         help="gRPC address (port 0 picks a free port)",
     ),
     Option(
-        "http_listen",
+        "serving.http_listen",
         "--http-listen",
         "VOICESVC_HTTP_LISTEN",
         group="serving",
@@ -350,7 +501,7 @@ OPTIONS: tuple[Option, ...] = (
         help="HTTP address for webhooks, /healthz, /readyz and /metrics",
     ),
     Option(
-        "grace_period",
+        "serving.grace_period_s",
         "--grace-period",
         "VOICESVC_GRACE_PERIOD",
         float,
@@ -359,7 +510,7 @@ OPTIONS: tuple[Option, ...] = (
         help="on SIGTERM/SIGINT, how long in-flight RPCs may take to finish",
     ),
     Option(
-        "log_level",
+        "serving.log_level",
         "--log-level",
         "VOICESVC_LOG_LEVEL",
         _level,
@@ -368,7 +519,7 @@ OPTIONS: tuple[Option, ...] = (
         help=f"one of {', '.join(LOG_LEVELS)}",
     ),
     Option(
-        "auth_tokens",
+        "auth.tokens",
         "--auth-token",
         "VOICESVC_AUTH_TOKENS",
         group="security",
@@ -379,34 +530,34 @@ OPTIONS: tuple[Option, ...] = (
         "flag (or comma-separate the variable) to accept several. None: no caller authentication.",
     ),
     Option(
-        "tls_cert",
+        "tls.cert",
         "--tls-cert",
         "VOICESVC_TLS_CERT",
-        _optional_path,
+        _path,
         "security",
         metavar="PEM",
         help="server certificate chain; enables TLS on the gRPC port",
     ),
     Option(
-        "tls_key",
+        "tls.key",
         "--tls-key",
         "VOICESVC_TLS_KEY",
-        _optional_path,
+        _path,
         "security",
         metavar="PEM",
         help="private key of --tls-cert",
     ),
     Option(
-        "tls_client_ca",
+        "tls.client_ca",
         "--tls-client-ca",
         "VOICESVC_TLS_CLIENT_CA",
-        _optional_path,
+        _path,
         "security",
         metavar="PEM",
         help="CA bundle for client certificates; enables mutual TLS (clients must present one)",
     ),
     Option(
-        "events_backend",
+        "events.backend",
         "--events-backend",
         "VOICESVC_EVENTS_BACKEND",
         group="events",
@@ -414,7 +565,7 @@ OPTIONS: tuple[Option, ...] = (
         help="event log: the in-process ring buffer, or NATS JetStream shared by several replicas",
     ),
     Option(
-        "events_max_events",
+        "events.max_events",
         "--events-max-events",
         "VOICESVC_EVENTS_MAX_EVENTS",
         int,
@@ -423,7 +574,7 @@ OPTIONS: tuple[Option, ...] = (
         help="events the log retains at most",
     ),
     Option(
-        "events_max_age",
+        "events.max_age_s",
         "--events-max-age",
         "VOICESVC_EVENTS_MAX_AGE",
         float,
@@ -432,7 +583,7 @@ OPTIONS: tuple[Option, ...] = (
         help="how long the log retains an event",
     ),
     Option(
-        "events_dedup_window",
+        "events.dedup_window_s",
         "--events-dedup-window",
         "VOICESVC_EVENTS_DEDUP_WINDOW",
         float,
@@ -443,7 +594,7 @@ OPTIONS: tuple[Option, ...] = (
         "remembers ids for its whole retention)",
     ),
     Option(
-        "events_outage_grace",
+        "events.outage_grace_s",
         "--events-outage-grace",
         "VOICESVC_EVENTS_OUTAGE_GRACE",
         float,
@@ -453,7 +604,7 @@ OPTIONS: tuple[Option, ...] = (
         "back before ending with UNAVAILABLE (meanwhile webhooks get 503, new streams UNAVAILABLE)",
     ),
     Option(
-        "events_max_bytes",
+        "events.max_bytes",
         "--events-max-bytes",
         "VOICESVC_EVENTS_MAX_BYTES",
         int,
@@ -462,7 +613,7 @@ OPTIONS: tuple[Option, ...] = (
         help="NATS backend: size of the JetStream stream at most (-1: no limit)",
     ),
     Option(
-        "webhook_public_keys",
+        "webhooks.public_keys",
         "--webhook-public-key",
         "TELNYX_PUBLIC_KEY",
         group="events",
@@ -472,7 +623,7 @@ OPTIONS: tuple[Option, ...] = (
         "rotation. The embedded sandbox's key is trusted automatically.",
     ),
     Option(
-        "webhook_tolerance",
+        "webhooks.tolerance_s",
         "--webhook-tolerance",
         "VOICESVC_WEBHOOK_TOLERANCE",
         float,
@@ -481,7 +632,7 @@ OPTIONS: tuple[Option, ...] = (
         help="largest accepted difference between a webhook's timestamp and now",
     ),
     Option(
-        "webhook_max_body_bytes",
+        "webhooks.max_body_bytes",
         "--webhook-max-body-bytes",
         "VOICESVC_WEBHOOK_MAX_BODY_BYTES",
         int,
@@ -490,7 +641,7 @@ OPTIONS: tuple[Option, ...] = (
         help="larger webhook bodies are rejected",
     ),
     Option(
-        "sandbox_listen",
+        "sandbox.listen",
         "--sandbox-listen",
         "VOICESVC_SANDBOX_LISTEN",
         group="sandbox",
@@ -498,7 +649,7 @@ OPTIONS: tuple[Option, ...] = (
         help="where the embedded sandbox listens when there is no API key",
     ),
     Option(
-        "sandbox_webhook_url",
+        "sandbox.webhook_url",
         "--sandbox-webhook-url",
         "VOICESVC_SANDBOX_WEBHOOK_URL",
         group="sandbox",
@@ -516,24 +667,6 @@ _GROUP_TITLES = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser, options: Sequence[Option] = OPTIONS) -> None:
-    """Add one flag per setting to `parser`; every flag defaults to None so the environment can fill it."""
-    groups: dict[str, argparse._ArgumentGroup] = {}
-    for opt in options:
-        group = groups.get(opt.group)
-        if group is None:
-            group = groups[opt.group] = parser.add_argument_group(_GROUP_TITLES.get(opt.group, opt.group))
-        default = opt.default
-        if opt.secret or default in (None, ()):
-            shown = "none"
-        else:
-            shown = str(default)
-        help_text = f"{opt.help} [env {opt.env}; default: {shown}]".replace("%", "%%")
-        group.add_argument(
-            opt.flag,
-            dest=opt.dest,
-            default=None,
-            metavar=opt.metavar,
-            action="append" if opt.repeatable else "store",
-            help=help_text,
-        )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the `serve` flags to `parser`, one per setting, documenting its variable and default."""
+    add_options(parser, OPTIONS, _DEFAULTS, _GROUP_TITLES)

@@ -22,24 +22,29 @@ import aiohttp
 import grpc
 from aiohttp import web
 
-from voicesvc.config import Settings
+from voicesvc.config import Settings, Upstream
 from voicesvc.sandbox import FaultRule, Sandbox, SandboxConfig
 from voicesvc.sandbox.journal import JournalEntry
 from voicesvc.server.app import VoiceService
-from voicesvc.server.http import WEBHOOK_PATH
 
 API_KEY = "KEY_stack_test_0123456789abcdef"
-FAST_SANDBOX = {"answer_delay": 0.05, "media_delay": 0.02, "webhook_backoff": 0.01, "webhook_timeout": 2.0}
-FAST_SERVICE = {
-    "grpc_listen": "127.0.0.1:0",
-    "http_listen": "127.0.0.1:0",
-    "sandbox_listen": "127.0.0.1:0",
-    "retry_initial_backoff": 0.01,
-    "retry_max_backoff": 0.05,
-    "connect_timeout": 2.0,
-    "request_timeout": 5.0,
-    "grace_period": 5.0,
+FAST_SANDBOX = {
+    "answer_delay_s": 0.05,
+    "media_delay_s": 0.02,
+    "webhook_backoff_s": 0.01,
+    "webhook_timeout_s": 2.0,
 }
+FAST_SERVICE = {
+    "serving.grpc_listen": "127.0.0.1:0",
+    "serving.http_listen": "127.0.0.1:0",
+    "serving.grace_period_s": 5.0,
+    "sandbox.listen": "127.0.0.1:0",
+    "telnyx.retry_initial_backoff_s": 0.01,
+    "telnyx.retry_max_backoff_s": 0.05,
+    "telnyx.connect_timeout_s": 2.0,
+    "telnyx.request_timeout_s": 5.0,
+}
+"""`Settings.from_values` keys of a service that starts on free ports and retries quickly."""
 
 
 @dataclass
@@ -134,36 +139,32 @@ def _spy_on_replies(sandbox: Sandbox, replies: list[SandboxReply]) -> None:
 async def start_stack(
     *,
     sandbox_config: SandboxConfig | None = None,
-    auth_tokens: Sequence[str] = (),
-    **settings_overrides: Any,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
-    """Start a sandbox (known API key, fast calls) and a voicesvc configured to use it; stop both after.
+    """Start a sandbox (known API key, fast calls) and a voicesvc in front of it; stop both after.
 
-    `settings_overrides` replace fields of the service's `Settings`.
+    `overrides` are `Settings.from_values` keys with `__` for the dot: `telnyx__retry_max_attempts=1`.
     """
     config = sandbox_config or SandboxConfig(api_key=API_KEY, **FAST_SANDBOX)
     sandbox = Sandbox(config)
     replies: list[SandboxReply] = []
     _spy_on_replies(sandbox, replies)
     base_url = await sandbox.start("127.0.0.1", 0)
-    settings = Settings(
-        **{
-            **FAST_SERVICE,
-            "api_key": sandbox.api_key,
-            "api_base_url": base_url,
-            "webhook_public_keys": (sandbox.public_key_b64,),
-            "auth_tokens": tuple(auth_tokens),
-            **settings_overrides,
-        }
+    values = {**FAST_SERVICE, **{key.replace("__", ".", 1): value for key, value in overrides.items()}}
+    upstream = Upstream(
+        str(values.pop("telnyx.base_url", base_url)),
+        str(values.pop("telnyx.api_key", sandbox.api_key)),
+        tuple(values.pop("webhooks.public_keys", (sandbox.public_key_b64,))),
     )
-    service = VoiceService(settings)
+    settings = Settings.from_values(values)
+    service = VoiceService(settings, upstream)
     try:
         await service.start()
     except BaseException:
         await sandbox.stop()
         raise
     if sandbox.config.webhook_url is None:
-        sandbox.config.webhook_url = service.http_url + WEBHOOK_PATH
+        sandbox.deliver_webhooks_to(service.webhook_url)
     channel = grpc.aio.insecure_channel(service.grpc_target)
     http = aiohttp.ClientSession()
     stack = Stack(sandbox, service, settings, channel, http, replies)
@@ -172,5 +173,5 @@ async def start_stack(
     finally:
         await http.close()
         await channel.close()
-        await service.stop(grace=0)
+        await service.stop(grace_s=0)
         await sandbox.stop()

@@ -16,7 +16,7 @@ import difflib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from grpc import aio
 
 from voicesvc.client.client import DEFAULT_TARGET, VoiceClient
 from voicesvc.client.errors import describe_error
+from voicesvc.options import Option, OptionError, add_options, resolve
 from voicesvc.transcode import wire
 from voicesvc.transcode.routes import BY_METHOD, ROUTES, Route
 from voicesvc.v1 import events_pb2
@@ -41,42 +42,47 @@ class InputError(Exception):
 
 
 # -- argument parsing ------------------------------------------------------------------------------
+CONNECTION_OPTIONS: tuple[Option, ...] = (
+    Option("target", "--target", TARGET_ENV, group="connection", metavar="HOST:PORT",
+           help="voicesvc gRPC address"),
+    Option("token", "--token", TOKEN_ENV, group="connection", metavar="TOKEN", secret=True,
+           help="bearer token sent as `authorization: Bearer …`"),
+    Option("timeout_s", "--timeout", "VOICESVC_TIMEOUT", float, "connection", metavar="SECONDS",
+           help="deadline of a unary call"),
+    Option("tls", "--tls", "VOICESVC_TLS", group="connection", switch=True,
+           help="connect with TLS, trusting the system's root certificates (or --ca-cert)"),
+    Option("ca_cert", "--ca-cert", "VOICESVC_CA_CERT", Path, "connection", metavar="PEM",
+           help="CA bundle to verify the server with; implies --tls"),
+    Option("client_cert", "--client-cert", "VOICESVC_CLIENT_CERT", Path, "connection", metavar="PEM",
+           help="client certificate chain for mutual TLS (with --client-key); implies --tls"),
+    Option("client_key", "--client-key", "VOICESVC_CLIENT_KEY", Path, "connection", metavar="PEM",
+           help="private key of --client-cert"),
+)  # fmt: skip
+CONNECTION_DEFAULTS: dict[str, Any] = {
+    "target": DEFAULT_TARGET,
+    "token": None,
+    "timeout_s": 10.0,
+    "tls": False,
+    "ca_cert": None,
+    "client_cert": None,
+    "client_key": None,
+}
+
+
 def _connection_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("connection")
-    group.add_argument(
-        "--target",
-        default=os.environ.get(TARGET_ENV, DEFAULT_TARGET),
-        help=f"voicesvc gRPC address host:port (env {TARGET_ENV}; default: %(default)s)",
-    )
-    group.add_argument(
-        "--token",
-        default=os.environ.get(TOKEN_ENV),
-        help=f"bearer token sent as `authorization: Bearer …` (env {TOKEN_ENV})",
-    )
-    group.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="deadline of a unary call (default: %(default)s)",
-    )
-    group.add_argument(
-        "--tls",
-        action="store_true",
-        help="connect with TLS, trusting the system's root certificates (or --ca-cert)",
-    )
-    group.add_argument(
-        "--ca-cert", type=Path, metavar="PEM", help="CA bundle to verify the server with; implies --tls"
-    )
-    group.add_argument(
-        "--client-cert",
-        type=Path,
-        metavar="PEM",
-        help="client certificate chain for mutual TLS (with --client-key); implies --tls",
-    )
-    group.add_argument("--client-key", type=Path, metavar="PEM", help="private key of --client-cert")
+    add_options(parent, CONNECTION_OPTIONS, CONNECTION_DEFAULTS)
     return parent
+
+
+def apply_connection_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> None:
+    """Fill the connection settings of `args`: flag, else environment variable, else default."""
+    try:
+        values = {**CONNECTION_DEFAULTS, **resolve(CONNECTION_OPTIONS, args, environ)}
+    except OptionError as exc:
+        raise InputError(str(exc)) from None
+    for name, value in values.items():
+        setattr(args, name, value)
 
 
 def channel_credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
@@ -97,7 +103,7 @@ def channel_credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | N
 
 def open_client(args: argparse.Namespace) -> VoiceClient:
     """The client the connection options describe."""
-    return VoiceClient(args.target, token=args.token, timeout=args.timeout, tls=channel_credentials(args))
+    return VoiceClient(args.target, token=args.token, timeout=args.timeout_s, tls=channel_credentials(args))
 
 
 def add_arguments(subparsers: argparse._SubParsersAction) -> None:
@@ -319,19 +325,28 @@ async def run_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the client commands on their own: `python -m voicesvc.client.cli call …`."""
+def dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Run the parsed `call` or `watch` command; answers the exit status."""
     import asyncio
 
-    parser = argparse.ArgumentParser(prog="voicesvc", description=__doc__.split("\n\n")[0])
-    add_arguments(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
     try:
-        return asyncio.run(args.func(args))
+        apply_connection_settings(args, environ)
+    except InputError as exc:
+        print(f"voicesvc {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return int(asyncio.run(args.func(args)))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return reader_gone()
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run the client commands on their own: `python -m voicesvc.client.cli call …`."""
+    parser = argparse.ArgumentParser(prog="voicesvc", description=__doc__.split("\n\n")[0])
+    add_arguments(parser.add_subparsers(dest="command", required=True))
+    return dispatch(parser.parse_args(argv), os.environ if environ is None else environ)
 
 
 EXIT_READER_GONE = 141

@@ -132,8 +132,8 @@ class AdminApi:
                 "api_key": s.api_key,
                 "public_key": s.public_key_b64,
                 "webhook_url": cfg.webhook_url,
-                "answer_delay": cfg.answer_delay,
-                "media_delay": cfg.media_delay,
+                "answer_delay": cfg.answer_delay_s,
+                "media_delay": cfg.media_delay_s,
                 "standard_webhooks": cfg.standard_webhooks,
                 "gather_digits": cfg.gather_digits,
             }

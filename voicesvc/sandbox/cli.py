@@ -11,174 +11,306 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import signal
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
+from voicesvc.options import Option, add_options, resolve
 from voicesvc.sandbox.config import SandboxConfig
 from voicesvc.sandbox.faults import FaultRule
 from voicesvc.sandbox.server import Sandbox
 
+_DEFAULTS = SandboxConfig()
+_ENV = "VOICESVC_SANDBOX_"
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "--host", _ENV + "HOST", group="serving", metavar="HOST", help="interface to listen on"),
+    Option(
+        "port", "--port", _ENV + "PORT", int, "serving", metavar="PORT", help="TCP port; 0 picks a free one"
+    ),
+    Option(
+        "api_key",
+        "--api-key",
+        _ENV + "API_KEY",
+        group="serving",
+        metavar="KEY",
+        secret=True,
+        help="bearer key clients must send (default: a random key, printed on start)",
+    ),
+    Option(
+        "webhook_url",
+        "--webhook-url",
+        _ENV + "WEBHOOK_URL",
+        group="webhooks",
+        metavar="URL",
+        help="where webhooks go for calls whose connection_id is not a known application",
+    ),
+    Option(
+        "private_key",
+        "--private-key",
+        _ENV + "PRIVATE_KEY",
+        group="webhooks",
+        metavar="BASE64",
+        secret=True,
+        help="base64 Ed25519 seed (32 bytes) that signs webhooks (default: a random key)",
+    ),
+    Option(
+        "standard_webhooks",
+        "--standard-webhooks",
+        _ENV + "STANDARD_WEBHOOKS",
+        group="webhooks",
+        switch=True,
+        help="also sign with Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature)",
+    ),
+    Option(
+        "webhook_attempts",
+        "--webhook-attempts",
+        _ENV + "WEBHOOK_ATTEMPTS",
+        int,
+        "webhooks",
+        metavar="N",
+        help="delivery attempts per URL before giving up",
+    ),
+    Option(
+        "webhook_backoff_s",
+        "--webhook-backoff",
+        _ENV + "WEBHOOK_BACKOFF",
+        float,
+        "webhooks",
+        metavar="SECONDS",
+        help="first retry delay, doubling each attempt",
+    ),
+    Option(
+        "webhook_timeout_s",
+        "--webhook-timeout",
+        _ENV + "WEBHOOK_TIMEOUT",
+        float,
+        "webhooks",
+        metavar="SECONDS",
+        help="how long to wait for a webhook receiver",
+    ),
+    Option(
+        "answer_delay_s",
+        "--answer-delay",
+        _ENV + "ANSWER_DELAY",
+        float,
+        "calls",
+        metavar="SECONDS",
+        help="from call.initiated until the far end answers",
+    ),
+    Option(
+        "media_delay_s",
+        "--media-delay",
+        _ENV + "MEDIA_DELAY",
+        float,
+        "calls",
+        metavar="SECONDS",
+        help="how long a playback, speech, gather or payment lasts",
+    ),
+    Option(
+        "gather_digits",
+        "--gather-digits",
+        _ENV + "GATHER_DIGITS",
+        group="calls",
+        metavar="DIGITS",
+        help="digits the simulated caller enters in a gather",
+    ),
+    Option(
+        "fault_path",
+        "--fault-path",
+        _ENV + "FAULT_PATH",
+        group="faults",
+        metavar="REGEX",
+        help="regular expression limiting the request faults",
+    ),
+    Option(
+        "latency_ms",
+        "--latency-ms",
+        _ENV + "LATENCY_MS",
+        int,
+        "faults",
+        metavar="MS",
+        help="added latency per request in milliseconds",
+    ),
+    Option(
+        "error_rate",
+        "--error-rate",
+        _ENV + "ERROR_RATE",
+        float,
+        "faults",
+        metavar="SHARE",
+        help="share of requests (0-1) answered with --error-status without executing",
+    ),
+    Option(
+        "error_status",
+        "--error-status",
+        _ENV + "ERROR_STATUS",
+        int,
+        "faults",
+        metavar="STATUS",
+        help="status of injected errors",
+    ),
+    Option(
+        "rate_limit_rate",
+        "--rate-limit-rate",
+        _ENV + "RATE_LIMIT_RATE",
+        float,
+        "faults",
+        metavar="SHARE",
+        help="share of requests (0-1) answered 429 with Retry-After",
+    ),
+    Option(
+        "retry_after",
+        "--retry-after",
+        _ENV + "RETRY_AFTER",
+        int,
+        "faults",
+        metavar="SECONDS",
+        help="Retry-After of injected 429s",
+    ),
+    Option(
+        "drop_before_rate",
+        "--drop-before-rate",
+        _ENV + "DROP_BEFORE_RATE",
+        float,
+        "faults",
+        metavar="SHARE",
+        help="share of requests (0-1) whose connection is closed before the request is read",
+    ),
+    Option(
+        "drop_after_rate",
+        "--drop-after-rate",
+        _ENV + "DROP_AFTER_RATE",
+        float,
+        "faults",
+        metavar="SHARE",
+        help="share of requests (0-1) executed, then closed without an answer",
+    ),
+    Option(
+        "webhook_fail_first",
+        "--webhook-fail-first",
+        _ENV + "WEBHOOK_FAIL_FIRST",
+        int,
+        "faults",
+        metavar="N",
+        help="fail the first N webhook delivery attempts (as a 500 from the receiver)",
+    ),
+    Option(
+        "webhook_fail_rate",
+        "--webhook-fail-rate",
+        _ENV + "WEBHOOK_FAIL_RATE",
+        float,
+        "faults",
+        metavar="SHARE",
+        help="share of webhook delivery attempts (0-1) that fail",
+    ),
+    Option(
+        "seed", "--seed", _ENV + "SEED", int, "faults", metavar="N", help="random seed for the fault rates"
+    ),
+)
+
+DEFAULTS: dict[str, Any] = {
+    "host": "127.0.0.1",
+    "port": 0,
+    "api_key": None,
+    "webhook_url": None,
+    "private_key": None,
+    "standard_webhooks": False,
+    "webhook_attempts": _DEFAULTS.webhook_attempts,
+    "webhook_backoff_s": _DEFAULTS.webhook_backoff_s,
+    "webhook_timeout_s": _DEFAULTS.webhook_timeout_s,
+    "answer_delay_s": _DEFAULTS.answer_delay_s,
+    "media_delay_s": _DEFAULTS.media_delay_s,
+    "gather_digits": _DEFAULTS.gather_digits,
+    "fault_path": None,
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    "error_status": 500,
+    "rate_limit_rate": 0.0,
+    "retry_after": 1,
+    "drop_before_rate": 0.0,
+    "drop_after_rate": 0.0,
+    "webhook_fail_first": 0,
+    "webhook_fail_rate": 0.0,
+    "seed": None,
+}
+"""What each option is when neither its flag nor its variable is given."""
+
+_GROUP_TITLES = {
+    "serving": "serving",
+    "webhooks": "webhooks",
+    "calls": "call behaviour",
+    "faults": "fault injection (applies to /v2 requests matching --fault-path, all when unset; change at run "
+    "time through /_sandbox/faults)",
+}
+
+_CONFIG_FIELDS = (
+    "api_key",
+    "webhook_url",
+    "private_key",
+    "standard_webhooks",
+    "webhook_attempts",
+    "webhook_backoff_s",
+    "webhook_timeout_s",
+    "answer_delay_s",
+    "media_delay_s",
+    "gather_digits",
+    "seed",
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the sandbox's options to `parser`."""
-    defaults = SandboxConfig()
-    net = parser.add_argument_group("serving")
-    net.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    net.add_argument(
-        "--port", type=int, default=0, help="TCP port; 0 picks a free one (default: %(default)s)"
-    )
-    net.add_argument(
-        "--api-key",
-        default=None,
-        help="bearer key clients must send (default: a random key, printed on start)",
-    )
-    hooks = parser.add_argument_group("webhooks")
-    hooks.add_argument(
-        "--webhook-url",
-        default=None,
-        help="where webhooks go for calls whose connection_id is not a known application",
-    )
-    hooks.add_argument(
-        "--private-key",
-        default=None,
-        help="base64 Ed25519 seed (32 bytes) that signs webhooks (default: a random key)",
-    )
-    hooks.add_argument(
-        "--standard-webhooks",
-        action="store_true",
-        help="also sign with Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature)",
-    )
-    hooks.add_argument(
-        "--webhook-attempts",
-        type=int,
-        default=defaults.webhook_attempts,
-        help="delivery attempts per URL before giving up (default: %(default)s)",
-    )
-    hooks.add_argument(
-        "--webhook-backoff",
-        type=float,
-        default=defaults.webhook_backoff,
-        help="first retry delay in seconds, doubling each attempt (default: %(default)s)",
-    )
-    hooks.add_argument(
-        "--webhook-timeout",
-        type=float,
-        default=defaults.webhook_timeout,
-        help="seconds to wait for a webhook receiver (default: %(default)s)",
-    )
-    calls = parser.add_argument_group("call behaviour")
-    calls.add_argument(
-        "--answer-delay",
-        type=float,
-        default=defaults.answer_delay,
-        help="seconds from call.initiated until the far end answers (default: %(default)s)",
-    )
-    calls.add_argument(
-        "--media-delay",
-        type=float,
-        default=defaults.media_delay,
-        help="seconds a playback, speech, gather or payment lasts (default: %(default)s)",
-    )
-    calls.add_argument(
-        "--gather-digits",
-        default=defaults.gather_digits,
-        help="digits the simulated caller enters in a gather (default: %(default)s)",
-    )
-    faults = parser.add_argument_group(
-        "fault injection",
-        "faults apply to /v2 requests matching --fault-path (all when unset); "
-        "change them at run time through /_sandbox/faults",
-    )
-    faults.add_argument("--fault-path", default=None, help="regular expression limiting the request faults")
-    faults.add_argument("--latency-ms", type=int, default=0, help="added latency per request in milliseconds")
-    faults.add_argument(
-        "--error-rate",
-        type=float,
-        default=0.0,
-        help="share of requests (0-1) answered with --error-status without executing",
-    )
-    faults.add_argument(
-        "--error-status", type=int, default=500, help="status of injected errors (default: %(default)s)"
-    )
-    faults.add_argument(
-        "--rate-limit-rate",
-        type=float,
-        default=0.0,
-        help="share of requests (0-1) answered 429 with Retry-After",
-    )
-    faults.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of injected 429s")
-    faults.add_argument(
-        "--drop-before-rate",
-        type=float,
-        default=0.0,
-        help="share of requests (0-1) whose connection is closed before the request is read",
-    )
-    faults.add_argument(
-        "--drop-after-rate",
-        type=float,
-        default=0.0,
-        help="share of requests (0-1) executed, then closed without an answer",
-    )
-    faults.add_argument(
-        "--webhook-fail-first",
-        type=int,
-        default=0,
-        help="fail the first N webhook delivery attempts (as a 500 from the receiver)",
-    )
-    faults.add_argument(
-        "--webhook-fail-rate",
-        type=float,
-        default=0.0,
-        help="share of webhook delivery attempts (0-1) that fail",
-    )
-    faults.add_argument("--seed", type=int, default=None, help="random seed for the fault rates")
+    """Add the sandbox's options to `parser`, each with its environment variable."""
+    add_options(parser, OPTIONS, DEFAULTS, _GROUP_TITLES)
 
 
-def config_from_args(args: argparse.Namespace) -> SandboxConfig:
-    """The `SandboxConfig` the parsed options describe."""
-    return SandboxConfig(
-        api_key=args.api_key,
-        webhook_url=args.webhook_url,
-        answer_delay=args.answer_delay,
-        media_delay=args.media_delay,
-        standard_webhooks=args.standard_webhooks,
-        private_key=args.private_key,
-        gather_digits=args.gather_digits,
-        webhook_attempts=args.webhook_attempts,
-        webhook_backoff=args.webhook_backoff,
-        webhook_timeout=args.webhook_timeout,
-        seed=args.seed,
-    )
+def values_from(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Every option's value: flag, else environment variable, else its default."""
+    return {**DEFAULTS, **resolve(OPTIONS, args, environ)}
 
 
-def faults_from_args(args: argparse.Namespace) -> list[FaultRule]:
-    """The fault rules the parsed options ask for."""
-    path = args.fault_path
+def config_from(values: Mapping[str, Any]) -> SandboxConfig:
+    """The `SandboxConfig` the option values describe."""
+    return SandboxConfig(**{name: values[name] for name in _CONFIG_FIELDS})
+
+
+def faults_from(values: Mapping[str, Any]) -> list[FaultRule]:
+    """The fault rules the option values ask for."""
+    path = values["fault_path"]
     if path is not None:
         try:
             re.compile(path)
         except re.error as exc:
             raise ValueError(f"--fault-path is not a regular expression: {exc}") from None
     rules: list[FaultRule] = []
-    if args.latency_ms > 0:
-        rules.append(FaultRule(kind="latency", path=path, latency_ms=args.latency_ms))
-    if args.drop_before_rate > 0:
-        rules.append(FaultRule(kind="drop_before", path=path, rate=args.drop_before_rate))
-    if args.rate_limit_rate > 0:
+    if values["latency_ms"] > 0:
+        rules.append(FaultRule(kind="latency", path=path, latency_ms=values["latency_ms"]))
+    if values["drop_before_rate"] > 0:
+        rules.append(FaultRule(kind="drop_before", path=path, rate=values["drop_before_rate"]))
+    if values["rate_limit_rate"] > 0:
         rules.append(
-            FaultRule(kind="rate_limit", path=path, rate=args.rate_limit_rate, retry_after=args.retry_after)
+            FaultRule(
+                kind="rate_limit",
+                path=path,
+                rate=values["rate_limit_rate"],
+                retry_after=values["retry_after"],
+            )
         )
-    if args.error_rate > 0:
-        rules.append(FaultRule(kind="error", path=path, rate=args.error_rate, status=args.error_status))
-    if args.drop_after_rate > 0:
-        rules.append(FaultRule(kind="drop_after", path=path, rate=args.drop_after_rate))
-    if args.webhook_fail_first > 0:
-        rules.append(FaultRule(kind="webhook_fail", count=args.webhook_fail_first))
-    if args.webhook_fail_rate > 0:
-        rules.append(FaultRule(kind="webhook_fail", rate=args.webhook_fail_rate))
+    if values["error_rate"] > 0:
+        rules.append(
+            FaultRule(kind="error", path=path, rate=values["error_rate"], status=values["error_status"])
+        )
+    if values["drop_after_rate"] > 0:
+        rules.append(FaultRule(kind="drop_after", path=path, rate=values["drop_after_rate"]))
+    if values["webhook_fail_first"] > 0:
+        rules.append(FaultRule(kind="webhook_fail", count=values["webhook_fail_first"]))
+    if values["webhook_fail_rate"] > 0:
+        rules.append(FaultRule(kind="webhook_fail", rate=values["webhook_fail_rate"]))
     return rules
 
 
@@ -195,16 +327,18 @@ def _configure_logging() -> None:
     )
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> None:
     """Start the sandbox, print its JSON line, and serve until SIGINT/SIGTERM."""
     _configure_logging()
     try:
-        config, rules = config_from_args(args), faults_from_args(args)
+        values = values_from(args, os.environ if environ is None else environ)
+        config, rules = config_from(values), faults_from(values)
     except ValueError as exc:
         print(f"voicesvc sandbox: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     sandbox = Sandbox(config, fault_rules=rules)
-    base_url = await sandbox.start(args.host, args.port)
+    base_url = await sandbox.start(values["host"], values["port"])
+    structlog.get_logger("voicesvc.sandbox").info("sandbox_started", base_url=base_url)
     line = {"base_url": base_url, "api_key": sandbox.api_key, "public_key": sandbox.public_key_b64}
     print(json.dumps(line), flush=True)
     stop = asyncio.Event()
@@ -217,6 +351,7 @@ async def run(args: argparse.Namespace) -> None:
         await stop.wait()
     finally:
         await sandbox.stop()
+        structlog.get_logger("voicesvc.sandbox").info("sandbox_stopped")
 
 
 def main(argv: list[str] | None = None) -> None:

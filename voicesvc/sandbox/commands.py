@@ -39,7 +39,7 @@ def command(name: str, check: CommandCheck | None = None) -> Callable[[CommandHa
 
 
 def _delay(engine: Engine) -> float:
-    return engine.config.media_delay
+    return engine.config.media_delay_s
 
 
 def _schedule(engine: Engine, call: Call, step: Callable[[], None], factor: float = 1.0) -> None:

@@ -223,7 +223,7 @@ class Engine:
             self.executions[(leg.call_control_id, "dial")] += 1
             self.events.record(leg, "command", "dial", _command_meta("dial", leg, body))
             self._emit_initiated(leg)
-            delay = self.config.answer_delay * (1 + index / 2)
+            delay = self.config.answer_delay_s * (1 + index / 2)
             self.spawn(self._progress_outbound(leg, delay, body.get("time_limit_secs")))
         first = legs[0]
         data = first.status()
@@ -338,7 +338,7 @@ class Engine:
         if call.assistant_on_answer is not None:
             self.start_assistant(call, call.assistant_on_answer)
         if call.deepfake:
-            self.spawn(self.later(self.config.media_delay, lambda: self._deepfake_verdict(call)))
+            self.spawn(self.later(self.config.media_delay_s, lambda: self._deepfake_verdict(call)))
 
     def _cancel_ring_group(self, call: Call) -> None:
         """The leg won its multi-destination dial: stop the other legs that are still ringing."""

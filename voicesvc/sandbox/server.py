@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import structlog
 from aiohttp import web
 
 from voicesvc.sandbox.admin import AdminApi
@@ -17,7 +16,6 @@ from voicesvc.sandbox.journal import RequestJournal
 from voicesvc.sandbox.rest_api import PREFIX, DroppedConnection, RestApi
 from voicesvc.webhooks.sign import Signer
 
-log = structlog.get_logger("voicesvc.sandbox")
 _STOP_TIMEOUT_S = 1.0
 
 
@@ -44,8 +42,8 @@ class Sandbox:
             standard_webhooks=self.config.standard_webhooks,
             policy=RetryPolicy(
                 max_attempts=self.config.webhook_attempts,
-                backoff_base=self.config.webhook_backoff,
-                timeout=self.config.webhook_timeout,
+                backoff_base=self.config.webhook_backoff_s,
+                timeout=self.config.webhook_timeout_s,
             ),
         )
         self.engine = Engine(self.config, self.dispatcher)
@@ -112,8 +110,11 @@ class Sandbox:
         bound_host, bound_port = sockets[0].getsockname()[:2] if sockets else (host, port)
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         self._base_url = f"http://{shown}:{bound_port}{PREFIX}"
-        log.info("sandbox_started", base_url=self._base_url)
         return self._base_url
+
+    def deliver_webhooks_to(self, url: str) -> None:
+        """Send the webhooks of calls with no URL of their own (command or application) to `url`."""
+        self.config.webhook_url = url
 
     async def stop(self) -> None:
         """Stop serving, cancel call progressions and pending webhook deliveries."""
@@ -123,7 +124,6 @@ class Sandbox:
             self._runner = None
         await self.engine.stop()
         await self.dispatcher.stop()
-        log.info("sandbox_stopped")
 
     async def reset(self) -> None:
         """Back to a blank state (keys and settings stay)."""

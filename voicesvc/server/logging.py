@@ -51,10 +51,6 @@ class SecretRedactor:
         return rendered
 
 
-REDACTOR = SecretRedactor()
-"""The process-wide redactor used by `configure_logging`."""
-
-
 def _leading_keys(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
     """Put timestamp, level and event first, so lines read well before any tool parses them."""
     head = {k: event.pop(k) for k in ("timestamp", "level", "event") if k in event}
@@ -71,11 +67,12 @@ def configure_logging(
 ) -> SecretRedactor:
     """Send structlog and standard-library logs as JSON lines to `stream` (stderr by default).
 
-    Returns the redactor; `secrets` (and anything added to it later) never appears in the output.
+    Returns the redactor of this configuration; `secrets` (and anything added to it later) never appears
+    in the output. Configuring logging is the entry point's job (the `voicesvc` command): a service that
+    starts changes no logging state.
     """
     out = stream if stream is not None else sys.stderr
-    for secret in secrets:
-        REDACTOR.add(secret)
+    redactor = SecretRedactor(secrets)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -88,7 +85,7 @@ def configure_logging(
             structlog.processors.format_exc_info,
             _leading_keys,
             structlog.processors.JSONRenderer(),
-            REDACTOR,
+            redactor,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.WriteLoggerFactory(file=out),
@@ -101,7 +98,7 @@ def configure_logging(
             structlog.processors.format_exc_info,
             _leading_keys,
             structlog.processors.JSONRenderer(),
-            REDACTOR,
+            redactor,
         ],
     )
     handler = logging.StreamHandler(out)
@@ -112,4 +109,4 @@ def configure_logging(
     root.addHandler(handler)
     # Library chatter: warnings normally, info when debugging (their debug output is per-call noise).
     root.setLevel(logging.INFO if level <= logging.DEBUG else max(level, logging.WARNING))
-    return REDACTOR
+    return redactor
