@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from voicesvc import cli
 from voicesvc.config import OPTIONS, ConfigError, Settings, add_arguments
+from voicesvc.events.nats import NatsEventLog
 
 VOICESVC = Path(sys.executable).with_name("voicesvc")
 
@@ -160,9 +161,11 @@ def test_nats_log_remembers_event_ids_for_longer_than_the_webhook_tolerance() ->
 
     nats = ["--events-backend", "nats://127.0.0.1:4222"]
     log = make_event_log(settings(nats, {}))
-    assert log._duplicate_window == 3600.0  # type: ignore[attr-defined]
+    assert isinstance(log, NatsEventLog)
+    assert log.connection.spec.config().duplicate_window == 3600.0
     short = make_event_log(settings([*nats, "--events-max-age", "900"], {}))
-    assert short._duplicate_window == 900.0  # type: ignore[attr-defined]
+    assert isinstance(short, NatsEventLog)
+    assert short.connection.spec.config().duplicate_window == 900.0
 
 
 def test_event_ids_are_remembered_at_least_as_long_as_the_webhook_tolerance() -> None:

@@ -434,7 +434,7 @@ async def test_nats_stream_deleted_and_created_again_is_a_new_log_for_every_repl
     a, b = two_replicas
     old = await append(a)
     reader = await a.subscribe(Start.now())
-    await a._jetstream().delete_stream(a.stream)
+    await a.connection.jetstream().delete_stream(a.stream)
 
     # The next append creates the stream again, as a start would.
     fresh = await append(a)
@@ -505,8 +505,8 @@ async def test_nats_consumer_lost_on_server_is_recreated(nats_server: NatsServer
         await append(log)
         await take(sub, 1)
         # Remove the reader's consumer behind its back, as an inactivity timeout would.
-        for name in await log._jetstream().consumers_info(log.stream):
-            await log._jetstream().delete_consumer(log.stream, name.name)
+        for name in await log.connection.jetstream().consumers_info(log.stream):
+            await log.connection.jetstream().delete_consumer(log.stream, name.name)
         event = await append(log)
         (seen,) = await take(sub, 1)
         assert seen.event_id == event.event_id

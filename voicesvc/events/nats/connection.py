@@ -1,0 +1,327 @@
+"""The NATS connection and the JetStream stream shared by an event log and its subscriptions.
+
+It owns everything more than one reader depends on: the client and its reconnections, the stream (created
+when absent, and again when it was deleted), the stream's incarnation (epoch), the newest sequence seen, the
+shared stream-state lookups and the outage bookkeeping. Readers register as `StreamListener`s to hear about
+lost and regained connections, a recreated stream and the log closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import nats.js.errors
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import api
+from nats.js.client import JetStreamContext
+
+from voicesvc.events.log import CursorExpired, LogClosed, LogUnavailable, encode_cursor
+from voicesvc.events.nats.errors import mapped_errors
+from voicesvc.events.nats.spec import StreamSpec, StreamState
+
+__all__ = ["StreamConnection", "StreamListener"]
+
+logger = structlog.get_logger("voicesvc.events.nats")
+
+
+class StreamListener(Protocol):
+    """A reader on the connection (a subscription), told about what happens to the connection and stream."""
+
+    def connection_lost(self) -> None:
+        """The client lost the server; `StreamConnection.outage_ends_at` says until when to wait."""
+
+    def connection_restored(self) -> None:
+        """The client reconnected: requests sent before may be lost with the old connection."""
+
+    def stream_recreated(self, error: CursorExpired) -> None:
+        """The stream was deleted and created again: old positions mean nothing; end with `error`."""
+
+    def log_closing(self) -> None:
+        """The log is closing; `release` follows."""
+
+    async def release(self) -> None:
+        """Free what the reader holds on the server (called on close; must not raise)."""
+
+
+def _consume_exception(task: asyncio.Task[Any]) -> None:
+    # Every caller may have been cancelled; retrieve the error so asyncio does not report it as lost.
+    if not task.cancelled():
+        task.exception()
+
+
+class StreamConnection:
+    """A NATS client connected to `servers`, and the stream `spec` describes (created if absent).
+
+    While the connection is lost, `client()` and `jetstream()` fail at once with `LogUnavailable`; open
+    readers may wait until `outage_ends_at()` (`outage_grace_s` after the loss) for it to come back.
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        spec: StreamSpec,
+        *,
+        request_timeout_s: float = 5.0,
+        connect_timeout_s: float = 10.0,
+        outage_grace_s: float = 10.0,
+    ) -> None:
+        if outage_grace_s < 0:
+            raise ValueError("outage_grace_s must not be negative")
+        self.spec = spec
+        self.request_timeout_s = request_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.outage_grace_s = outage_grace_s
+        self._servers = [servers] if isinstance(servers, str) else list(servers)
+        self._nc: NatsClient | None = None
+        self._js: JetStreamContext | None = None
+        self._epoch: int | None = None
+        self._latest_seq = 0
+        self._state_task: asyncio.Task[StreamState] | None = None
+        self._down_since: float | None = None
+        """Loop time at which the connection was lost; None while connected."""
+        self._disconnects = 0
+        self._availability_callbacks: list[Callable[[bool], None]] = []
+        self._listeners: set[StreamListener] = set()
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect to NATS and make sure the stream exists; raises `LogUnavailable` on failure."""
+        if self._closed:
+            raise LogClosed("event log is closed")
+        if self._nc is not None:
+            raise RuntimeError("event log already started")
+        nc = NatsClient()
+        try:
+            with mapped_errors("cannot connect to NATS"):
+                # The client retries forever once connected; bound the initial attempt ourselves.
+                await asyncio.wait_for(
+                    nc.connect(
+                        servers=self._servers,
+                        name="voicesvc-events",
+                        connect_timeout=max(1, int(self.request_timeout_s)),
+                        max_reconnect_attempts=-1,
+                        reconnect_time_wait=1,
+                        error_cb=self._on_error,
+                        disconnected_cb=self._on_disconnected,
+                        reconnected_cb=self._on_reconnected,
+                    ),
+                    self.connect_timeout_s,
+                )
+        except LogUnavailable:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            raise
+        self._nc = nc
+        self._js = nc.jetstream(timeout=self.request_timeout_s)
+        try:
+            info = await self.ensure_stream()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            self._nc = self._js = None
+            raise
+        self._epoch = self.spec.epoch_of(info)
+        self._latest_seq = info.state.last_seq
+
+    async def close(self) -> None:
+        """Tell every listener the log is closing, let them release their resources, and disconnect."""
+        if self._closed:
+            return
+        self._closed = True
+        listeners, self._listeners = list(self._listeners), set()
+        for listener in listeners:
+            listener.log_closing()
+        if listeners:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(listener.release() for listener in listeners), return_exceptions=True),
+                    self.request_timeout_s,
+                )
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once `close` was called."""
+        return self._closed
+
+    def add_listener(self, listener: StreamListener) -> None:
+        """Have `listener` told about the connection and the stream until `discard_listener`."""
+        self._listeners.add(listener)
+
+    def discard_listener(self, listener: StreamListener) -> None:
+        """Stop telling `listener`; no error if it is not registered."""
+        self._listeners.discard(listener)
+
+    # -- access ------------------------------------------------------------------------------------
+
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context, or `LogClosed` / `LogUnavailable` when it cannot serve right now."""
+        if self._closed:
+            raise LogClosed("event log is closed")
+        if self._js is None:
+            raise LogUnavailable("event log not started")
+        if self._nc is not None and not self._nc.is_connected:
+            # Fail now rather than queue behind the reconnection: a webhook gets its 503 at once (Telnyx
+            # retries it) and a new subscriber its UNAVAILABLE.
+            raise LogUnavailable("not connected to NATS; reconnecting")
+        return self._js
+
+    def client(self) -> NatsClient:
+        """The core NATS client, under the same conditions as `jetstream`."""
+        self.jetstream()
+        assert self._nc is not None
+        return self._nc
+
+    async def delete_consumer(self, name: str) -> None:
+        """Delete a consumer if connected (also while closing); errors are ignored (it expires anyway)."""
+        js, nc = self._js, self._nc
+        if js is None or nc is None or not nc.is_connected:
+            return
+        with contextlib.suppress(Exception):
+            await js.delete_consumer(self.spec.name, name)
+
+    # -- the stream --------------------------------------------------------------------------------
+
+    @property
+    def epoch(self) -> int:
+        """Derived from the stream's name and creation time: shared by every replica using the stream."""
+        if self._epoch is None:
+            raise LogUnavailable("event log not started")
+        return self._epoch
+
+    def cursor(self, seq: int) -> str:
+        """The cursor of position `seq` in the current incarnation of the stream."""
+        return encode_cursor(seq, self.epoch)
+
+    @property
+    def latest_seq(self) -> int:
+        """The newest sequence known to be in the stream (0 when none is)."""
+        return self._latest_seq
+
+    def note_seq(self, seq: int) -> None:
+        """Record that the stream holds `seq`."""
+        self._latest_seq = max(self._latest_seq, seq)
+
+    def expired(self, state: StreamState, message: str | None = None) -> CursorExpired:
+        """The error for a position the retention removed, naming the oldest position still readable."""
+        return CursorExpired(self.cursor(max(state.first_seq - 1, 0)), message)
+
+    async def ensure_stream(self) -> api.StreamInfo:
+        """The stream's info, creating the stream first if it does not exist."""
+        js = self.jetstream()
+        with mapped_errors(f"cannot open stream {self.spec.name}"):
+            try:
+                info = await js.stream_info(self.spec.name)
+            except nats.js.errors.NotFoundError:
+                try:
+                    info = await js.add_stream(self.spec.config())
+                except nats.js.errors.BadRequestError as exc:
+                    # Either another replica created it a moment ago, or the config is refused.
+                    try:
+                        info = await js.stream_info(self.spec.name)
+                    except nats.js.errors.NotFoundError:
+                        raise LogUnavailable(
+                            f"cannot create stream {self.spec.name}: {exc.description or exc!r}"
+                        ) from exc
+        if self.spec.subjects not in (info.config.subjects or []):
+            raise LogUnavailable(f"stream {self.spec.name} does not hold subjects {self.spec.subjects}")
+        return info
+
+    async def restore_stream(self) -> None:
+        """Create the stream again after it vanished (deleted, or NATS lost its store), as at start."""
+        self._check_incarnation(await self.ensure_stream())
+
+    async def fresh_state(self) -> StreamState:
+        """Stream state read by a request sent after this call began; concurrent callers share requests."""
+        pending = self._state_task
+        if pending is not None and not pending.done():
+            # That request may predate the caller's observation: let it finish and use the next one.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pending)
+        task = self._state_task
+        if task is None or task.done() or task is pending:
+            task = self._state_task = asyncio.get_running_loop().create_task(self._load_state())
+            task.add_done_callback(_consume_exception)
+        return await asyncio.shield(task)
+
+    async def _load_state(self) -> StreamState:
+        js = self.jetstream()
+        with mapped_errors("cannot read stream state"):
+            info = await js.stream_info(self.spec.name)
+        self._check_incarnation(info)
+        state = StreamState.of(info)
+        self.note_seq(state.last_seq)
+        return state
+
+    def _check_incarnation(self, info: api.StreamInfo) -> None:
+        """Notice that the stream was deleted and created again (by an operator, or with a lost store).
+
+        Positions in the old stream mean nothing in the new one: open readers end with `CursorExpired`
+        naming the new stream's oldest cursor, old cursors are refused from now on, and the sequence
+        counters start over.
+        """
+        epoch = self.spec.epoch_of(info)
+        if epoch == self._epoch:
+            return
+        logger.warning("nats_stream_recreated", stream=self.spec.name, subscriptions=len(self._listeners))
+        self._epoch = epoch
+        self._latest_seq = info.state.last_seq
+        state = StreamState.of(info)
+        for listener in list(self._listeners):
+            listener.stream_recreated(
+                self.expired(state, "the event log was recreated; resume from its oldest cursor")
+            )
+
+    # -- outages -----------------------------------------------------------------------------------
+
+    @property
+    def disconnects(self) -> int:
+        """How many times the connection was lost: a request that failed across a change was cut by it."""
+        return self._disconnects
+
+    def outage_ends_at(self) -> float | None:
+        """Loop time at which open readers give up on the lost connection; None while connected."""
+        down = self._down_since
+        return None if down is None else down + self.outage_grace_s
+
+    def on_availability(self, callback: Callable[[bool], None]) -> None:
+        """Have `callback(available)` called whenever the connection is lost or regained."""
+        self._availability_callbacks.append(callback)
+
+    def _report_availability(self, available: bool) -> None:
+        for callback in self._availability_callbacks:
+            try:
+                callback(available)
+            except Exception:
+                logger.exception("availability_callback_failed")
+
+    async def _on_error(self, exc: Exception) -> None:
+        logger.warning("nats_error", error=repr(exc))
+
+    async def _on_disconnected(self) -> None:
+        if self._closed:
+            return
+        logger.warning("nats_disconnected", subscriptions=len(self._listeners), grace_s=self.outage_grace_s)
+        self._down_since = asyncio.get_running_loop().time()
+        self._disconnects += 1
+        for listener in list(self._listeners):
+            listener.connection_lost()  # to wait no longer than the grace period
+        self._report_availability(False)
+
+    async def _on_reconnected(self) -> None:
+        logger.info("nats_reconnected", subscriptions=len(self._listeners))
+        self._down_since = None
+        self._report_availability(True)
+        # Pull requests made before the outage may be gone with the server (and a restarted server has
+        # lost the in-memory consumers too): every reader re-checks its consumer and pulls again now,
+        # rather than when its pull would have expired.
+        for listener in list(self._listeners):
+            listener.connection_restored()

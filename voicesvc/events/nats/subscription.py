@@ -1,0 +1,344 @@
+"""A reader of the JetStream event log through its own ephemeral pull consumer.
+
+The consumer has no acks, starts at position + 1 and has the subject filters pushed down; the reader asks
+for at most one batch at a time, so the server never pushes more than it asked for and a slow reader holds
+one batch only. JetStream silently skips messages the retention removed before the consumer reached them,
+so the reader tracks its position and, at a gap in sequences or when advancing over an idle period,
+compares it with the stream's first sequence: a reader whose next position was removed gets
+`CursorExpired`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import uuid
+from collections import deque
+
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as CoreSubscription
+from nats.js import api
+
+from voicesvc.events.log import (
+    CursorExpired,
+    EventFilter,
+    LogClosed,
+    LogUnavailable,
+    StoredEvent,
+    Subscription,
+)
+from voicesvc.events.nats.connection import StreamConnection
+from voicesvc.events.nats.errors import mapped_errors
+from voicesvc.events.nats.messages import decode_event
+from voicesvc.events.nats.pull import (
+    PullOutcome,
+    PullRequest,
+    PullSettings,
+    next_subject,
+    outcome_of_status,
+)
+
+__all__ = ["NatsSubscription"]
+
+
+class NatsSubscription(Subscription):
+    """Reads `connection`'s stream after `position`, filtered by `event_filter` (as `subjects` on NATS).
+
+    Call `open` once before reading; the subscription is the connection's `StreamListener` until closed.
+    """
+
+    def __init__(
+        self,
+        connection: StreamConnection,
+        pulls: PullSettings,
+        position: int,
+        event_filter: EventFilter,
+        subjects: list[str],
+    ) -> None:
+        self._conn = connection
+        self._pulls = pulls
+        self._position = position
+        self._filter = event_filter
+        self._subjects = subjects
+        self._inbox = connection.client().new_inbox()
+        self._core: CoreSubscription | None = None
+        self._consumer: str | None = None
+        self._buffer: deque[tuple[int, Msg]] = deque()
+        self._arrivals = 0
+        # (arrivals covered, stream first_seq): proves which sequence gaps are filtered-out, not expired.
+        self._proof: tuple[int, int] | None = None
+        self._pull: PullRequest | None = None
+        self._tokens = itertools.count(1)
+        self._wake: asyncio.Future[None] | None = None
+        self._closed = False
+        self._error: BaseException | None = None
+
+    @property
+    def checkpoint(self) -> str:
+        return self._conn.cursor(self._position)
+
+    @property
+    def latest_seq(self) -> int | None:
+        return max(self._conn.latest_seq, self._position) or None
+
+    async def open(self) -> None:
+        """Register with the connection, listen on the inbox and create the consumer; undone on failure."""
+        self._conn.add_listener(self)
+        try:
+            with mapped_errors("cannot subscribe"):
+                self._core = await self._conn.client().subscribe(f"{self._inbox}.*", cb=self._on_message)
+            await self._create_consumer()
+        except BaseException:
+            self._conn.discard_listener(self)
+            await self.release()
+            raise
+
+    async def next(self, max_wait: float | None = None) -> StoredEvent | None:
+        loop = asyncio.get_running_loop()
+        deadline = None if max_wait is None else loop.time() + max(max_wait, 0.0)
+        while True:
+            self._raise_if_ended()
+            disconnects = self._conn.disconnects
+            try:
+                if self._buffer:
+                    event = await self._take()
+                    if event is not None:
+                        return event
+                    continue
+                pull = self._pull
+                outage_ends = self._conn.outage_ends_at()
+                if outage_ends is not None:
+                    # Nothing can be asked of NATS now: wait for the reconnection (which re-pulls at once)
+                    # or the end of the grace period.
+                    wake_at = outage_ends
+                elif pull is None or pull.outcome is not None or loop.time() >= pull.deadline:
+                    await self._settle(pull)
+                    await self._request()
+                    continue
+                else:
+                    wake_at = pull.deadline
+            except (CursorExpired, LogUnavailable) as exc:
+                self._raise_if_ended()
+                outage_ends = self._conn.outage_ends_at()
+                cut = (
+                    isinstance(exc, LogUnavailable)
+                    and not isinstance(exc, LogClosed)
+                    and (outage_ends is not None or self._conn.disconnects != disconnects)
+                )
+                if not cut:
+                    self._error = exc
+                    raise
+                # The connection dropped under this step: like any outage, it gets the grace period. Wait
+                # for the reconnection (which re-pulls) or the grace's end, then try the step again.
+                if outage_ends is None:
+                    continue
+                wake_at = outage_ends
+            if deadline is not None:
+                wake_at = min(wake_at, deadline)
+            await self._sleep_until(wake_at)
+            if deadline is not None and loop.time() >= deadline and not self._buffer:
+                return None
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._notify()
+        self._conn.discard_listener(self)
+        await self.release()
+
+    # -- what the connection tells (StreamListener) ------------------------------------------------
+
+    def connection_lost(self) -> None:
+        self._notify()  # to wait no longer than the grace period
+
+    def connection_restored(self) -> None:
+        # The pull may be lost with the old connection: re-check the consumer and pull again now.
+        pull = self._pull
+        if pull is not None and pull.outcome is None:
+            pull.deadline = 0.0
+        self._notify()
+
+    def stream_recreated(self, error: CursorExpired) -> None:
+        self._fail(error)
+
+    def log_closing(self) -> None:
+        self._notify()
+
+    async def release(self) -> None:
+        """Drop the inbox subscription and delete the consumer; errors are ignored (it expires anyway)."""
+        core, self._core = self._core, None
+        consumer, self._consumer = self._consumer, None
+        if core is not None:
+            with contextlib.suppress(Exception):
+                await core.unsubscribe()
+        if consumer is not None:
+            await self._conn.delete_consumer(consumer)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    async def _take(self) -> StoredEvent | None:
+        """Deliver the head of the buffer unless it repeats or a gap before it may hide lost events."""
+        arrival, msg = self._buffer[0]
+        try:
+            seq = msg.metadata.sequence.stream
+            stored_at = msg.metadata.timestamp
+        except Exception:  # not a consumer delivery; nothing to deliver
+            self._buffer.popleft()
+            return None
+        if seq <= self._position:
+            self._buffer.popleft()
+            return None
+        if seq > self._position + 1:
+            proof = self._proof
+            if proof is None or proof[0] < arrival:
+                covered = self._arrivals
+                state = await self._conn.fresh_state()
+                proof = self._proof = (covered, state.first_seq)
+            if proof[1] > self._position + 1:
+                raise CursorExpired(self._conn.cursor(proof[1] - 1))
+        self._buffer.popleft()
+        self._position = seq
+        self._conn.note_seq(seq)
+        prefix = self._conn.spec.subject_prefix
+        event = decode_event(
+            prefix, seq, self._conn.cursor(seq), msg.subject, msg.headers, msg.data, stored_at
+        )
+        return event if self._filter.matches(event.event_type) else None
+
+    async def _settle(self, pull: PullRequest | None) -> None:
+        """Act on how the previous pull ended, before the next one is sent."""
+        if pull is not None:
+            if pull.outcome is PullOutcome.IDLE and self._arrivals == pull.arrivals_at_issue:
+                await self._advance_idle(pull)
+            elif pull.outcome is PullOutcome.GONE:
+                await self._replace_consumer()
+            elif pull.outcome is None and not await self._consumer_exists():
+                await self._replace_consumer()
+        self._pull = None
+
+    async def _advance_idle(self, pull: PullRequest) -> None:
+        # The pull expired with nothing delivered: every matching event up to the stream's end at the time it
+        # was sent has been delivered already, unless the retention removed it first; the state tells which.
+        arrivals = self._arrivals
+        state = await self._conn.fresh_state()
+        if self._arrivals != arrivals:
+            return
+        if state.lost_after(self._position):
+            raise self._conn.expired(state)
+        self._position = max(self._position, pull.last_seq_at_issue)
+
+    async def _request(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        token = str(next(self._tokens))
+        self._pull = PullRequest(
+            token=token,
+            arrivals_at_issue=self._arrivals,
+            last_seq_at_issue=self._conn.latest_seq,
+            deadline=asyncio.get_running_loop().time() + self._pulls.patience_s,
+            remaining=self._pulls.batch,
+        )
+        subject = next_subject(self._conn.spec.name, consumer)
+        with mapped_errors("cannot request events"):
+            await self._conn.client().publish(subject, self._pulls.payload(), reply=f"{self._inbox}.{token}")
+
+    async def _on_message(self, msg: Msg) -> None:
+        status = msg.headers.get("Status") if msg.headers else None
+        pull = self._pull
+        if not status:
+            # Deliveries carry the event's own subject, not the request's: count them against the open
+            # request (only after a presumed-lost request can a stale one still deliver, which is harmless).
+            self._arrivals += 1
+            self._buffer.append((self._arrivals, msg))
+            if pull is not None and pull.outcome is None:
+                pull.remaining -= 1
+                if pull.remaining <= 0:
+                    pull.outcome = PullOutcome.EXHAUSTED
+        elif (
+            pull is not None
+            and pull.outcome is None
+            and msg.subject == f"{self._inbox}.{pull.token}"
+            and status != "100"
+        ):
+            pull.outcome = outcome_of_status(status, str((msg.headers or {}).get("Description", "")))
+        self._notify()
+
+    async def _sleep_until(self, when: float) -> None:
+        loop = asyncio.get_running_loop()
+        remaining = when - loop.time()
+        if remaining <= 0:
+            return
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._wake = waiter
+        try:
+            await asyncio.wait_for(waiter, remaining)
+        except TimeoutError:
+            pass
+        finally:
+            self._wake = None
+
+    def _fail(self, error: BaseException) -> None:
+        """End the subscription: its reader gets `error` at its next step."""
+        if self._error is None:
+            self._error = error
+        self._notify()
+
+    def _notify(self) -> None:
+        waiter = self._wake
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _raise_if_ended(self) -> None:
+        if self._conn.closed:
+            raise LogClosed("event log is closed")
+        if self._closed:
+            raise StopAsyncIteration
+        if self._error is not None:
+            raise self._error
+        gives_up = self._conn.outage_ends_at()
+        if gives_up is not None and asyncio.get_running_loop().time() >= gives_up:
+            self._error = LogUnavailable(f"NATS unreachable for more than {self._conn.outage_grace_s:g} s")
+            raise self._error
+
+    # -- the server-side consumer ------------------------------------------------------------------
+
+    async def _create_consumer(self) -> None:
+        name = uuid.uuid4().hex
+        config = api.ConsumerConfig(
+            name=name,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self._position + 1,
+            ack_policy=api.AckPolicy.NONE,
+            inactive_threshold=self._pulls.consumer_inactive_s,
+            mem_storage=True,
+            num_replicas=1,
+        )
+        if len(self._subjects) == 1:
+            config.filter_subject = self._subjects[0]
+        else:
+            config.filter_subjects = list(self._subjects)
+        js = self._conn.jetstream()
+        with mapped_errors("cannot create consumer"):
+            await js.add_consumer(self._conn.spec.name, config=config)
+        self._consumer = name
+
+    async def _consumer_exists(self) -> bool:
+        if self._consumer is None:
+            return False
+        js = self._conn.jetstream()
+        with mapped_errors("cannot reach the consumer"):
+            try:
+                await js.consumer_info(self._conn.spec.name, self._consumer)
+            except nats.js.errors.NotFoundError:
+                return False
+        return True
+
+    async def _replace_consumer(self) -> None:
+        self._consumer = None
+        state = await self._conn.fresh_state()
+        if state.lost_after(self._position):
+            raise self._conn.expired(state)
+        await self._create_consumer()
