@@ -23,6 +23,7 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from voicesvc.backoff import Backoff
 from voicesvc.config import Settings, format_listen, parse_listen
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
@@ -172,12 +173,13 @@ class VoiceService:
                 self.sandbox.api_key if self.sandbox is not None else str(settings.api_key),
                 retry=RetryPolicy(
                     max_attempts=settings.retry_max_attempts,
-                    initial_backoff=settings.retry_initial_backoff,
-                    max_backoff=settings.retry_max_backoff,
-                    max_retry_after=settings.retry_max_retry_after,
+                    backoff=Backoff(
+                        initial_s=settings.retry_initial_backoff, max_s=settings.retry_max_backoff
+                    ),
+                    max_retry_after_s=settings.retry_max_retry_after,
                 ),
-                connect_timeout=settings.connect_timeout,
-                request_timeout=settings.request_timeout,
+                connect_timeout_s=settings.connect_timeout,
+                request_timeout_s=settings.request_timeout,
                 max_connections=settings.max_connections,
                 on_response=self.metrics.observe_upstream,
             )
