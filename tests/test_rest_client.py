@@ -17,7 +17,9 @@ from aiohttp import web
 from google.rpc import status_pb2
 from structlog.testing import capture_logs
 
+from voicesvc.backoff import Backoff
 from voicesvc.rest import (
+    RestRequest,
     RetryMode,
     RetryPolicy,
     TelnyxAPIError,
@@ -27,9 +29,10 @@ from voicesvc.rest import (
     UpstreamUnavailable,
     to_grpc_status,
 )
+from voicesvc.rest.limits import ConnectionLimits
 
 API_KEY = "KEY_SECRET_123"
-FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05, multiplier=2.0)
+FAST_RETRY = RetryPolicy(max_attempts=4, backoff=Backoff(initial_s=0.01, max_s=0.05, multiplier=2.0))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -110,8 +113,11 @@ async def upstream(handler: Handler) -> AsyncIterator[Upstream]:
 
 @contextlib.asynccontextmanager
 async def client_for(base_url: str, **overrides: Any) -> AsyncIterator[TelnyxClient]:
-    options: dict[str, Any] = {"retry": FAST_RETRY, "connect_timeout": 1.0, "request_timeout": 3.0}
-    options.update(overrides)
+    limit_names = {"connect_timeout_s", "request_timeout_s", "max_connections"}
+    limits = {"connect_timeout_s": 1.0, "request_timeout_s": 3.0}
+    limits.update({k: v for k, v in overrides.items() if k in limit_names})
+    options: dict[str, Any] = {"retry": FAST_RETRY, "limits": ConnectionLimits(**limits)}
+    options.update({k: v for k, v in overrides.items() if k not in limit_names})
     async with TelnyxClient(base_url, API_KEY, **options) as client:
         yield client
 
@@ -165,11 +171,13 @@ async def test_sends_exact_request() -> None:
             ]
             body = {"to": "+15551234567", "from": "+15557654321", "timeout_secs": 0, "flag": False}
             response = await client.request(
-                "post",
-                "/calls/v3%3Aabc%2Fdef/actions/answer",
-                query=query,
-                body=body,
-                retry_mode=RetryMode.IDEMPOTENT,
+                RestRequest(
+                    "post",
+                    "/calls/v3%3Aabc%2Fdef/actions/answer",
+                    query=query,
+                    body=body,
+                    retry_mode=RetryMode.IDEMPOTENT,
+                )
             )
 
     assert response.status == 200
@@ -193,7 +201,7 @@ async def test_sends_exact_request() -> None:
 async def test_get_without_body_and_empty_response() -> None:
     async with upstream(respond_in_sequence(lambda: web.Response(status=204))) as server:
         async with client_for(server.base_url, user_agent="custom/9") as client:
-            response = await client.request("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT)
+            response = await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
     assert response.status == 204
     assert response.json is None
     [seen] = server.seen
@@ -208,24 +216,22 @@ async def test_connections_are_pooled_and_kept_alive() -> None:
     async with upstream(respond_in_sequence(ok())) as server:
         async with client_for(server.base_url) as client:
             for _ in range(3):
-                await client.request("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT)
+                await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
     assert len({seen.peer for seen in server.seen}) == 1
 
 
 async def test_closed_client_refuses_requests() -> None:
-    client = TelnyxClient(
-        "http://127.0.0.1:1/v2", API_KEY, retry=FAST_RETRY, connect_timeout=1, request_timeout=1
-    )
+    client = TelnyxClient("http://127.0.0.1:1/v2", API_KEY, retry=FAST_RETRY, limits=ConnectionLimits(1, 1))
     await client.start()
     await client.close()
     with pytest.raises(RuntimeError):
-        await client.request("GET", "/calls", retry_mode=RetryMode.NONE)
+        await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.NONE))
 
 
 async def test_rejects_relative_path() -> None:
     async with client_for("http://127.0.0.1:1/v2") as client:
         with pytest.raises(ValueError):
-            await client.request("GET", "calls", retry_mode=RetryMode.NONE)
+            await client.request(RestRequest("GET", "calls", retry_mode=RetryMode.NONE))
 
 
 # --- retries -----------------------------------------------------------------------------------------------
@@ -237,7 +243,7 @@ async def test_retries_503_then_succeeds() -> None:
     async with upstream(handler) as server:
         hook = lambda _m, status, _s: statuses.append(status)  # noqa: E731
         async with client_for(server.base_url, on_response=hook) as client:
-            response = await client.request("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT)
+            response = await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
     assert response.attempts == 3
     assert len(server.seen) == 3
     assert statuses == [503, 503, 200]
@@ -247,7 +253,7 @@ async def test_gives_up_after_max_attempts_with_last_error() -> None:
     async with upstream(respond_in_sequence(failing(500))) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(TelnyxAPIError) as caught:
-                await client.request("DELETE", "/x", retry_mode=RetryMode.IDEMPOTENT)
+                await client.request(RestRequest("DELETE", "/x", retry_mode=RetryMode.IDEMPOTENT))
     assert caught.value.status == 500
     assert len(server.seen) == FAST_RETRY.max_attempts
 
@@ -256,7 +262,7 @@ async def test_429_waits_for_retry_after() -> None:
     handler = respond_in_sequence(failing(429, {"Retry-After": "0.2"}), ok())
     async with upstream(handler) as server:
         async with client_for(server.base_url) as client:
-            response = await client.request("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT)
+            response = await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
     assert response.attempts == 2
     first, second = server.seen
     assert second.arrived - first.arrived >= 0.19
@@ -267,14 +273,14 @@ async def test_unsafe_post_is_retried_after_429_but_not_after_503() -> None:
     async with upstream(respond_in_sequence(failing(429, {"Retry-After": "0"}), ok())) as server:
         async with client_for(server.base_url) as client:
             response = await client.request(
-                "POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE
+                RestRequest("POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE)
             )
     assert response.attempts == 2
     async with upstream(respond_in_sequence(failing(503), ok())) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(TelnyxAPIError) as caught:
                 await client.request(
-                    "POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE
+                    RestRequest("POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE)
                 )
     assert caught.value.status == 503
     assert len(server.seen) == 1
@@ -283,9 +289,9 @@ async def test_unsafe_post_is_retried_after_429_but_not_after_503() -> None:
 async def test_retry_after_beyond_limit_is_not_waited_for() -> None:
     handler = respond_in_sequence(failing(429, {"Retry-After": "120"}), ok())
     async with upstream(handler) as server:
-        async with client_for(server.base_url, retry=RetryPolicy(max_retry_after=1.0)) as client:
+        async with client_for(server.base_url, retry=RetryPolicy(max_retry_after_s=1.0)) as client:
             with pytest.raises(TelnyxAPIError) as caught:
-                await client.request("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT)
+                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
     assert caught.value.status == 429
     assert caught.value.retry_after == 120
     assert len(server.seen) == 1
@@ -295,7 +301,12 @@ async def test_idempotent_retries_dropped_connection() -> None:
     async with upstream(_first_dropped(respond_in_sequence(ok()))) as server:
         async with client_for(server.base_url) as client:
             response = await client.request(
-                "POST", "/calls/x/actions/hangup", body={"command_id": "c1"}, retry_mode=RetryMode.IDEMPOTENT
+                RestRequest(
+                    "POST",
+                    "/calls/x/actions/hangup",
+                    body={"command_id": "c1"},
+                    retry_mode=RetryMode.IDEMPOTENT,
+                )
             )
     assert response.attempts == 2
     assert len(server.seen) == 2
@@ -305,7 +316,9 @@ async def test_unsafe_does_not_retry_after_possible_send() -> None:
     async with upstream(drop_connection) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(UpstreamUnavailable):
-                await client.request("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
+                await client.request(
+                    RestRequest("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
+                )
     assert len(server.seen) == 1
 
 
@@ -313,7 +326,9 @@ async def test_unsafe_does_not_retry_5xx() -> None:
     async with upstream(respond_in_sequence(failing(503), ok())) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(TelnyxAPIError):
-                await client.request("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
+                await client.request(
+                    RestRequest("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
+                )
     assert len(server.seen) == 1
 
 
@@ -338,7 +353,9 @@ async def test_unsafe_retries_when_connection_was_refused() -> None:
 
     try:
         async with client_for(f"http://127.0.0.1:{port}/v2", on_response=hook) as client:
-            response = await client.request("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
+            response = await client.request(
+                RestRequest("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
+            )
     finally:
         await server.stop()
     assert response.json == {"data": {"call_control_id": "new"}}
@@ -352,7 +369,7 @@ async def test_refused_connection_exhausts_attempts() -> None:
     hook = lambda _m, status, _s: statuses.append(status)  # noqa: E731
     async with client_for(f"http://127.0.0.1:{closed_port()}/v2", on_response=hook) as client:
         with pytest.raises(UpstreamUnavailable) as caught:
-            await client.request("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT)
+            await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
     assert statuses == [0] * FAST_RETRY.max_attempts
     assert "127.0.0.1" in caught.value.reason
 
@@ -362,7 +379,7 @@ async def test_no_retry_on_client_errors(status: int) -> None:
     async with upstream(respond_in_sequence(failing(status), ok())) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(TelnyxAPIError) as caught:
-                await client.request("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT)
+                await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
     assert caught.value.status == status
     assert caught.value.errors == [{"code": str(10000 + status), "title": f"failure {status}"}]
     assert len(server.seen) == 1
@@ -372,7 +389,7 @@ async def test_mode_none_never_retries() -> None:
     async with upstream(respond_in_sequence(failing(503), ok())) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(TelnyxAPIError):
-                await client.request("GET", "/calls", retry_mode=RetryMode.NONE)
+                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.NONE))
     assert len(server.seen) == 1
 
 
@@ -406,7 +423,9 @@ async def test_deadline_bounds_a_slow_upstream() -> None:
         async with client_for(server.base_url) as client:
             with pytest.raises(UpstreamDeadlineExceeded):
                 await client.request(
-                    "GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic() + 0.3
+                    RestRequest(
+                        "GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic() + 0.3
+                    )
                 )
         release.set()
     assert len(server.seen) == 1
@@ -417,7 +436,7 @@ async def test_expired_deadline_sends_nothing() -> None:
         async with client_for(server.base_url) as client:
             with pytest.raises(UpstreamDeadlineExceeded):
                 await client.request(
-                    "GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic()
+                    RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic())
                 )
     assert server.seen == []
 
@@ -427,7 +446,9 @@ async def test_backoff_past_deadline_returns_last_error() -> None:
         async with client_for(server.base_url) as client:
             with pytest.raises(TelnyxAPIError) as caught:
                 await client.request(
-                    "GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic() + 1.0
+                    RestRequest(
+                        "GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic() + 1.0
+                    )
                 )
     assert caught.value.status == 503
     assert caught.value.retry_after == 5
@@ -438,8 +459,8 @@ async def test_request_timeout_is_retried_when_idempotent() -> None:
     release = asyncio.Event()
     slow_then_fast = _slow_first(release)
     async with upstream(slow_then_fast) as server:
-        async with client_for(server.base_url, request_timeout=0.2) as client:
-            response = await client.request("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT)
+        async with client_for(server.base_url, request_timeout_s=0.2) as client:
+            response = await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
         release.set()
     assert response.attempts == 2
 
@@ -447,9 +468,9 @@ async def test_request_timeout_is_retried_when_idempotent() -> None:
 async def test_request_timeout_is_not_retried_when_unsafe() -> None:
     release = asyncio.Event()
     async with upstream(_slow_first(release)) as server:
-        async with client_for(server.base_url, request_timeout=0.2) as client:
+        async with client_for(server.base_url, request_timeout_s=0.2) as client:
             with pytest.raises(UpstreamDeadlineExceeded):
-                await client.request("POST", "/calls", body={}, retry_mode=RetryMode.UNSAFE)
+                await client.request(RestRequest("POST", "/calls", body={}, retry_mode=RetryMode.UNSAFE))
         release.set()
     assert len(server.seen) == 1
 
@@ -484,7 +505,7 @@ async def test_cancellation_aborts_the_upstream_request() -> None:
     async with upstream(handler) as server:
         async with client_for(server.base_url) as client:
             task = asyncio.create_task(
-                client.request("POST", "/calls", body={}, retry_mode=RetryMode.IDEMPOTENT)
+                client.request(RestRequest("POST", "/calls", body={}, retry_mode=RetryMode.IDEMPOTENT))
             )
             await asyncio.wait_for(arrived.wait(), 5)
             task.cancel()
@@ -503,7 +524,7 @@ async def test_non_json_error_body_becomes_one_error() -> None:
     async with upstream(handler) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(TelnyxAPIError) as caught:
-                await client.request("GET", "/calls", retry_mode=RetryMode.NONE)
+                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.NONE))
     [error] = caught.value.errors
     assert error["title"] == "Bad Gateway"
     assert error["detail"].startswith("<html>xxx")
@@ -515,7 +536,7 @@ async def test_success_with_unreadable_body() -> None:
     async with upstream(handler) as server:
         async with client_for(server.base_url) as client:
             with pytest.raises(UpstreamProtocolError):
-                await client.request("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT)
+                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
     assert len(server.seen) == 1
 
 
@@ -526,7 +547,9 @@ async def test_each_attempt_is_logged() -> None:
     async with upstream(respond_in_sequence(failing(503), ok())) as server:
         async with client_for(server.base_url) as client:
             with capture_logs() as logs:
-                await client.request("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT, request_id="req-7")
+                await client.request(
+                    RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT, request_id="req-7")
+                )
     attempts = [entry for entry in logs if entry["event"] == "telnyx_request"]
     assert [(e["method"], e["path"], e["status"], e["attempt"], e["request_id"]) for e in attempts] == [
         ("GET", "/calls/x", 503, 1, "req-7"),
@@ -552,23 +575,25 @@ async def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
         async with upstream(_echo_key) as server:
             async with client_for(server.base_url) as client:
                 with pytest.raises(TelnyxAPIError) as api_error:
-                    await client.request("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT)
+                    await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
                 raised.append(api_error.value)
                 assert repr(client).count(API_KEY) == 0
         async with upstream(respond_in_sequence(lambda: web.Response(text=f"oops {API_KEY}"))) as server:
             async with client_for(server.base_url) as client:
                 with pytest.raises(UpstreamProtocolError) as protocol_error:
-                    await client.request("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT)
+                    await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
                 raised.append(protocol_error.value)
         async with client_for(f"http://127.0.0.1:{closed_port()}/v2") as client:
             with pytest.raises(UpstreamUnavailable) as unavailable:
-                await client.request("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT)
+                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
             raised.append(unavailable.value)
         async with upstream(_hanging(release)) as server:
             async with client_for(server.base_url) as client:
                 with pytest.raises(UpstreamDeadlineExceeded) as deadline:
                     await client.request(
-                        "GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic() + 0.2
+                        RestRequest(
+                            "GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic() + 0.2
+                        )
                     )
                 raised.append(deadline.value)
             release.set()

@@ -14,7 +14,6 @@ from voicesvc.rest import (
     CALL_STATE_ERROR_CODES,
     RestError,
     RetryMode,
-    RetryPolicy,
     TelnyxAPIError,
     UpstreamDeadlineExceeded,
     UpstreamProtocolError,
@@ -304,27 +303,6 @@ def test_long_text_body_is_truncated() -> None:
 
 
 # --- retry policy ------------------------------------------------------------------------------------------
-
-
-def test_backoff_grows_exponentially_and_is_capped() -> None:
-    policy = RetryPolicy(initial_backoff=0.1, max_backoff=1.0, multiplier=2.0)
-    assert [policy.backoff(n, rand=lambda: 1.0) for n in (1, 2, 3, 4, 5, 60, 5000)] == pytest.approx(
-        [0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
-    )
-    assert policy.backoff(3, rand=lambda: 0.0) == 0.0
-    assert policy.backoff(3, rand=lambda: 0.5) == pytest.approx(0.2)
-
-
-def test_default_policy() -> None:
-    policy = RetryPolicy()
-    assert (policy.max_attempts, policy.initial_backoff, policy.max_backoff, policy.multiplier) == (
-        4,
-        0.1,
-        5.0,
-        2.0,
-    )
-    with pytest.raises(ValueError):
-        RetryPolicy(max_attempts=0)
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,6 @@ from voicesvc.config import Settings
 from voicesvc.embedded import embedded
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.sandbox import SandboxConfig
-from voicesvc.server.app import VoiceService
 from voicesvc.server.interceptors import ObservabilityInterceptor
 from voicesvc.server.logging import configure_logging
 from voicesvc.server.metrics import Metrics

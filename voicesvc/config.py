@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from voicesvc.backoff import Backoff
 from voicesvc.options import Option, OptionError, add_options, resolve
+from voicesvc.rest.limits import ConnectionLimits
+from voicesvc.rest.retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_API_BASE_URL",
@@ -137,17 +140,27 @@ class TelnyxSettings:
     retry_max_retry_after_s: float = 60.0
     """A longer Retry-After is not waited for: the caller gets it as RetryInfo."""
 
+    retry: RetryPolicy = field(init=False, repr=False, compare=False)
+    """The retry fields as the policy the client applies (which validates them)."""
+    limits: ConnectionLimits = field(init=False, repr=False, compare=False)
+    """The timeouts and pool size as the client takes them (which validates them)."""
+
     def __post_init__(self) -> None:
         _check_finite(self)
         if self.api_key is not None:
             _check_secret("api_key", self.api_key)
         _check_url("api_base_url", self.base_url, ("http", "https"))
-        _positive("connect_timeout", self.connect_timeout_s)
-        _positive("request_timeout", self.request_timeout_s)
-        if self.max_connections < 1 or self.retry_max_attempts < 1:
-            raise ConfigError("max_connections and retry_max_attempts must be at least 1")
-        for name in ("retry_initial_backoff_s", "retry_max_backoff_s", "retry_max_retry_after_s"):
-            _not_negative(name.removesuffix("_s"), getattr(self, name))
+        try:
+            retry = RetryPolicy(
+                max_attempts=self.retry_max_attempts,
+                backoff=Backoff(initial_s=self.retry_initial_backoff_s, max_s=self.retry_max_backoff_s),
+                max_retry_after_s=self.retry_max_retry_after_s,
+            )
+            limits = ConnectionLimits(self.connect_timeout_s, self.request_timeout_s, self.max_connections)
+        except ValueError as exc:
+            raise ConfigError(f"telnyx settings: {exc}") from None
+        object.__setattr__(self, "retry", retry)
+        object.__setattr__(self, "limits", limits)
 
 
 @dataclass(frozen=True)
@@ -365,8 +378,8 @@ def _fields(group: str) -> tuple[dataclasses.Field[Any], ...]:
     return dataclasses.fields(_GROUPS[group])
 
 
-_FIELDS: dict[str, frozenset[str]] = {g: frozenset(f.name for f in _fields(g)) for g in _GROUPS}
-_DEFAULTS: dict[str, Any] = {f"{g}.{f.name}": f.default for g in _GROUPS for f in _fields(g)}
+_FIELDS: dict[str, frozenset[str]] = {g: frozenset(f.name for f in _fields(g) if f.init) for g in _GROUPS}
+_DEFAULTS: dict[str, Any] = {f"{g}.{f.name}": f.default for g in _GROUPS for f in _fields(g) if f.init}
 
 
 @dataclass(frozen=True)

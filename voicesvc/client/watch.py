@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import types
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
@@ -12,6 +11,7 @@ import grpc
 from google.protobuf import duration_pb2
 from grpc import aio
 
+from voicesvc.backoff import Backoff, Jitter
 from voicesvc.v1 import events_pb2, events_pb2_grpc
 
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
@@ -206,8 +206,9 @@ class EventWatch:
             pass
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._max_backoff, self._initial_backoff * (2**attempt))
-        return random.uniform(ceiling / 2, ceiling)
+        """Seconds to wait before reconnect number `attempt + 1` (`attempt` fruitless reconnects so far)."""
+        backoff = Backoff(initial_s=self._initial_backoff, max_s=self._max_backoff, jitter=Jitter.EQUAL)
+        return backoff.delay_s(attempt + 1)
 
     async def aclose(self) -> None:
         """Stop the subscription; an iteration in progress (or waiting to reconnect) ends without error."""

@@ -16,6 +16,7 @@ from voicesvc.rest.exceptions import (
     UpstreamProtocolError,
     UpstreamUnavailable,
 )
+from voicesvc.rest.request import RestRequest
 from voicesvc.rest.retry import RetryMode, RetryPolicy, parse_retry_after, retry_mode_for
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "TELNYX_ERROR_DOMAIN",
     "ResponseHook",
     "RestError",
+    "RestRequest",
     "RestResponse",
     "RetryMode",
     "RetryPolicy",

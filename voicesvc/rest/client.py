@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace, TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlencode
@@ -24,6 +24,8 @@ from voicesvc.rest.exceptions import (
     UpstreamProtocolError,
     UpstreamUnavailable,
 )
+from voicesvc.rest.limits import ConnectionLimits
+from voicesvc.rest.request import RestRequest
 from voicesvc.rest.retry import RetryMode, RetryPolicy, parse_retry_after
 
 ResponseHook = Callable[[str, int, float], None]
@@ -35,6 +37,9 @@ _log = structlog.get_logger("voicesvc.rest")
 _REDACTED = "[redacted]"
 # Statuses whose Retry-After sets a lower bound on the next wait.
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+_DEFAULT_LIMITS = ConnectionLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +54,33 @@ class RestResponse:
     """How many attempts it took (1 when the first one succeeded)."""
 
 
-class _AttemptState:
-    """Per-attempt flags filled in by aiohttp tracing callbacks."""
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """A request's wire form, built once and sent by every attempt."""
 
-    __slots__ = ("connected",)
+    url: URL
+    data: bytes | None
+    headers: dict[str, str] | None
 
-    def __init__(self) -> None:
-        # Set once aiohttp holds a connection for this attempt: from then on request bytes may be on the wire.
-        self.connected = False
+
+@dataclass(slots=True)
+class _Attempt:
+    """One HTTP exchange of a logical request; ``connected`` is set by an aiohttp tracing callback."""
+
+    number: int
+    """1 for the first attempt."""
+    limit_s: float
+    """The time this attempt may take: the request timeout, or less when the deadline is nearer."""
+    limited_by_deadline: bool
+    started: float = field(default_factory=time.monotonic)
+    # Set once aiohttp holds a connection for this attempt: from then on request bytes may be on the wire.
+    connected: bool = False
 
 
 async def _mark_connected(_session: aiohttp.ClientSession, ctx: SimpleNamespace, _params: object) -> None:
-    state = ctx.trace_request_ctx
-    if isinstance(state, _AttemptState):
-        state.connected = True
+    attempt = ctx.trace_request_ctx
+    if isinstance(attempt, _Attempt):
+        attempt.connected = True
 
 
 @dataclass(slots=True)
@@ -72,7 +90,7 @@ class _Failure:
     error: RestError
     retryable: bool
     status: int = 0
-    retry_after: float | None = None
+    retry_after_s: float | None = None
 
 
 class TelnyxClient:
@@ -88,27 +106,18 @@ class TelnyxClient:
         api_key: str,
         *,
         retry: RetryPolicy,
-        connect_timeout: float,
-        request_timeout: float,
-        max_connections: int = 100,
+        limits: ConnectionLimits = _DEFAULT_LIMITS,
         user_agent: str = "voicesvc/0.1",
         on_response: ResponseHook | None = None,
     ) -> None:
         if not api_key or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in api_key):
             raise ValueError("api_key must be non-empty and contain no whitespace or control characters")
-        if connect_timeout <= 0 or request_timeout <= 0:
-            raise ValueError("timeouts must be positive")
-        if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
-        parsed = URL(base_url)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ValueError("base_url must be an absolute http(s) URL")
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._retry = retry
-        self._connect_timeout = connect_timeout
-        self._request_timeout = request_timeout
-        self._max_connections = max_connections
+        self._connect_timeout_s = limits.connect_timeout_s
+        self._request_timeout_s = limits.request_timeout_s
+        self._max_connections = limits.max_connections
         self._user_agent = user_agent
         self._on_response = on_response
         self._session: aiohttp.ClientSession | None = None
@@ -170,184 +179,135 @@ class TelnyxClient:
                 self._session._retry_connection = False
         return self._session
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: list[tuple[str, str]] | None = None,
-        body: dict[str, Any] | None = None,
-        retry_mode: RetryMode,
-        deadline: float | None = None,
-        request_id: str | None = None,
-    ) -> RestResponse:
-        """Send one logical request, retrying as ``retry_mode`` allows.
-
-        ``path`` is already URL-encoded and starts with ``/``; ``query`` is a flat list of pairs whose keys
-        are sent as given (``filter[occurred_at][gte]``), percent-encoded. ``deadline`` is an absolute
-        ``time.monotonic()`` instant bounding every attempt and backoff sleep.
+    async def request(self, req: RestRequest) -> RestResponse:
+        """Send one logical request, retrying as ``req.retry_mode`` allows, within ``req.deadline``.
 
         Returns the 2xx response. Raises :class:`TelnyxAPIError` for a final non-2xx answer,
         :class:`UpstreamUnavailable` when Telnyx could not be reached, :class:`UpstreamDeadlineExceeded` when
         time ran out, and :class:`UpstreamProtocolError` for a 2xx body that is not JSON. Cancelling the
         awaiting task aborts the in-flight HTTP request.
         """
-        if not path.startswith("/"):
-            raise ValueError("path must start with '/'")
-        method = method.upper()
-        url = URL(self._build_url(path, query), encoded=True)
-        data: bytes | None = None
-        headers: dict[str, str] | None = None
-        if body is not None:
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            headers = {"Content-Type": "application/json"}
+        encoded = self._encode(req)
         session = self._ensure_session()
-
-        attempt = 0
+        number = 0
         while True:
-            attempt += 1
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise UpstreamDeadlineExceeded(_deadline_reason(attempt - 1))
-            result = await self._attempt(
-                session, method, url, path, data, headers, retry_mode, remaining, attempt, request_id
+            number += 1
+            remaining_s = None if req.deadline is None else req.deadline - time.monotonic()
+            if remaining_s is not None and remaining_s <= 0:
+                raise UpstreamDeadlineExceeded(_deadline_reason(number - 1))
+            limited_by_deadline = remaining_s is not None and remaining_s <= self._request_timeout_s
+            limit_s = (
+                remaining_s if remaining_s is not None and limited_by_deadline else self._request_timeout_s
             )
+            attempt = _Attempt(number, limit_s, limited_by_deadline)
+            result = await self._attempt(session, req, encoded, attempt)
             if isinstance(result, RestResponse):
                 return result
             failure = result
-            if not failure.retryable or attempt >= self._retry.max_attempts:
+            if not failure.retryable or number >= self._retry.max_attempts:
                 raise failure.error
-            wait = self._retry.backoff(attempt)
-            if failure.retry_after is not None:
-                if failure.retry_after > self._retry.max_retry_after:
+            wait_s = self._retry.backoff.delay_s(number)
+            if failure.retry_after_s is not None:
+                if failure.retry_after_s > self._retry.max_retry_after_s:
                     raise failure.error
-                wait = max(wait, failure.retry_after)
-            if deadline is not None and time.monotonic() + wait >= deadline:
+                wait_s = max(wait_s, failure.retry_after_s)
+            if req.deadline is not None and time.monotonic() + wait_s >= req.deadline:
                 # Sleeping would use up the caller's time: report what actually went wrong.
                 raise failure.error
-            await asyncio.sleep(wait)
+            await asyncio.sleep(wait_s)
 
-    def _build_url(self, path: str, query: list[tuple[str, str]] | None) -> str:
-        url = self._base_url + path
-        if query:
-            url += "?" + urlencode(query, quote_via=quote, safe="")
-        return url
+    def _encode(self, req: RestRequest) -> _Encoded:
+        url = self._base_url + req.path
+        if req.query:
+            url += "?" + urlencode(req.query, quote_via=quote, safe="")
+        if req.body is None:
+            return _Encoded(URL(url, encoded=True), None, None)
+        data = json.dumps(req.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return _Encoded(URL(url, encoded=True), data, {"Content-Type": "application/json"})
 
     async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        path: str,
-        data: bytes | None,
-        headers: dict[str, str] | None,
-        mode: RetryMode,
-        remaining: float | None,
-        attempt: int,
-        request_id: str | None,
+        self, session: aiohttp.ClientSession, req: RestRequest, encoded: _Encoded, attempt: _Attempt
     ) -> RestResponse | _Failure:
         """Run one HTTP exchange; returns the response on 2xx, otherwise a description of the failure."""
-        limit = self._request_timeout if remaining is None else min(self._request_timeout, remaining)
-        limited_by_deadline = remaining is not None and remaining <= self._request_timeout
-        state = _AttemptState()
-        started = time.monotonic()
         outcome: RestResponse | _Failure
         try:
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout(attempt.limit_s):
                 async with session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
+                    req.method,
+                    encoded.url,
+                    data=encoded.data,
+                    headers=encoded.headers,
                     allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(total=None, connect=min(self._connect_timeout, limit)),
-                    trace_request_ctx=state,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, connect=min(self._connect_timeout_s, attempt.limit_s)
+                    ),
+                    trace_request_ctx=attempt,
                 ) as resp:
                     raw = await resp.read()
-                    reason = resp.reason or ""
-                    outcome = self._interpret(resp.status, reason, resp.headers, raw, mode, attempt)
+                    outcome = self._interpret(req, attempt, resp, raw)
         except (aiohttp.ClientError, OSError) as exc:
-            outcome = self._connection_failure(exc, state, mode, limit, limited_by_deadline, attempt)
-        elapsed = time.monotonic() - started
-        status = outcome.status
-        self._report(method, path, status, attempt, elapsed, request_id, outcome)
+            outcome = self._connection_failure(req, attempt, exc)
+        self._report(req, attempt, outcome, time.monotonic() - attempt.started)
         return outcome
 
     def _interpret(
-        self,
-        status: int,
-        reason: str,
-        headers: CIMultiDictProxy[str],
-        raw: bytes,
-        mode: RetryMode,
-        attempt: int,
+        self, req: RestRequest, attempt: _Attempt, resp: aiohttp.ClientResponse, raw: bytes
     ) -> RestResponse | _Failure:
+        status = resp.status
         if 200 <= status < 300:
             try:
                 payload = json.loads(raw) if raw.strip() else None
             except ValueError:
                 unreadable = UpstreamProtocolError(status, "body is not JSON")
                 return _Failure(unreadable, retryable=False, status=status)
-            return RestResponse(status=status, json=payload, headers=headers, attempts=attempt)
-        clean_headers = CIMultiDictProxy(CIMultiDict((k, self._scrub(v)) for k, v in headers.items()))
-        errors = parse_error_body(status, self._scrub(reason), self._scrub_bytes(raw))
-        retry_after = parse_retry_after(clean_headers.get("Retry-After"))
-        error = TelnyxAPIError(status, errors, retry_after, clean_headers)
+            return RestResponse(status=status, json=payload, headers=resp.headers, attempts=attempt.number)
+        clean_headers = CIMultiDictProxy(CIMultiDict((k, self._scrub(v)) for k, v in resp.headers.items()))
+        errors = parse_error_body(status, self._scrub(resp.reason or ""), self._scrub_bytes(raw))
+        retry_after_s = parse_retry_after(clean_headers.get("Retry-After"))
+        error = TelnyxAPIError(status, errors, retry_after_s, clean_headers)
         # A 429 is the rate limiter refusing the request before it was processed: safe to send again even
         # without a de-duplication key. A 5xx may come after the effect: only idempotent requests repeat it.
+        mode = req.retry_mode
         retryable = (status == 429 and mode is not RetryMode.NONE) or (
             mode is RetryMode.IDEMPOTENT and status >= 500
         )
-        hint = retry_after if status in _RETRY_AFTER_STATUSES else None
-        return _Failure(error, retryable=retryable, status=status, retry_after=hint)
+        hint_s = retry_after_s if status in _RETRY_AFTER_STATUSES else None
+        return _Failure(error, retryable=retryable, status=status, retry_after_s=hint_s)
 
-    def _connection_failure(
-        self,
-        exc: BaseException,
-        state: _AttemptState,
-        mode: RetryMode,
-        limit: float,
-        limited_by_deadline: bool,
-        attempt: int,
-    ) -> _Failure:
+    def _connection_failure(self, req: RestRequest, attempt: _Attempt, exc: BaseException) -> _Failure:
         if isinstance(exc, aiohttp.InvalidURL):
             return _Failure(UpstreamUnavailable("invalid request URL"), retryable=False)
+        limit_s = attempt.limit_s
         own_timeout = isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ClientError)
-        if own_timeout and limited_by_deadline:
-            return _Failure(UpstreamDeadlineExceeded(_deadline_reason(attempt)), retryable=False)
+        if own_timeout and attempt.limited_by_deadline:
+            return _Failure(UpstreamDeadlineExceeded(_deadline_reason(attempt.number)), retryable=False)
         # Nothing can have been written unless aiohttp obtained a connection for this attempt.
-        never_sent = not state.connected or isinstance(
+        never_sent = not attempt.connected or isinstance(
             exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
         )
         error: RestError
         if own_timeout and never_sent:
-            error = UpstreamUnavailable(f"connect timeout after {limit:.3g}s")
+            error = UpstreamUnavailable(f"connect timeout after {limit_s:.3g}s")
         elif own_timeout:
-            error = UpstreamDeadlineExceeded(f"no response within {limit:.3g}s")
+            error = UpstreamDeadlineExceeded(f"no response within {limit_s:.3g}s")
         elif isinstance(exc, aiohttp.ConnectionTimeoutError):
-            error = UpstreamUnavailable(f"connect timeout after {min(self._connect_timeout, limit):.3g}s")
+            error = UpstreamUnavailable(f"connect timeout after {min(self._connect_timeout_s, limit_s):.3g}s")
         else:
             error = UpstreamUnavailable(self._scrub(_describe(exc)))
+        mode = req.retry_mode
         retryable = mode is RetryMode.IDEMPOTENT or (mode is RetryMode.UNSAFE and never_sent)
         return _Failure(error, retryable=retryable)
 
     def _report(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        attempt: int,
-        elapsed: float,
-        request_id: str | None,
-        outcome: RestResponse | _Failure,
+        self, req: RestRequest, attempt: _Attempt, outcome: RestResponse | _Failure, elapsed_s: float
     ) -> None:
         fields: dict[str, Any] = {
-            "method": method,
-            "path": path,
-            "status": status,
-            "attempt": attempt,
-            "latency_ms": round(elapsed * 1000, 3),
-            "request_id": request_id,
+            "method": req.method,
+            "path": req.path,
+            "status": outcome.status,
+            "attempt": attempt.number,
+            "latency_ms": round(elapsed_s * 1000, 3),
+            "request_id": req.request_id,
         }
         if isinstance(outcome, _Failure):
             fields["error"] = str(outcome.error)
@@ -355,10 +315,10 @@ class TelnyxClient:
         _log.debug("telnyx_request", **fields)
         if self._on_response is not None:
             try:
-                self._on_response(method, status, elapsed)
+                self._on_response(req.method, outcome.status, elapsed_s)
             except Exception:
                 # A broken metrics hook must not fail the request it observes.
-                _log.warning("telnyx_response_hook_failed", method=method, path=path, exc_info=True)
+                _log.warning("telnyx_response_hook_failed", method=req.method, path=req.path, exc_info=True)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, _REDACTED)

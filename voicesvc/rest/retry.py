@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import enum
 import math
-import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+from voicesvc.backoff import Backoff, Jitter
 
 # PATCH too: Telnyx's PATCH sets the fields it is given, so sending it twice leaves the same resource and
 # the same answer. Not DELETE: its effect is idempotent but its answer is not; a retry after a delete that
 # took effect answers 404, which would tell the caller the resource was never there.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH"})
+
+DEFAULT_BACKOFF = Backoff(initial_s=0.1, max_s=5.0, multiplier=2.0, jitter=Jitter.FULL)
+"""The REST retry waits unless configured otherwise: full jitter below 0.1 s, 0.2 s, 0.4 s, … up to 5 s."""
 
 
 class RetryMode(enum.Enum):
@@ -36,7 +39,10 @@ class RetryMode(enum.Enum):
 
 
 def retry_mode_for(method: str, *, has_dedup_key: bool) -> RetryMode:
-    """Pick the retry mode for a request; ``has_dedup_key`` means the body carries a ``command_id``."""
+    """The retry mode of requests sent with ``method``; ``has_dedup_key`` means every such request carries a
+    key Telnyx de-duplicates by (a ``command_id``, which the server fills in when the caller left it empty).
+
+    Decided once per route when routes are built, not per call."""
     if method.upper() in _IDEMPOTENT_METHODS or has_dedup_key:
         return RetryMode.IDEMPOTENT
     return RetryMode.UNSAFE
@@ -44,39 +50,23 @@ def retry_mode_for(method: str, *, has_dedup_key: bool) -> RetryMode:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter.
+    """How often a REST request is attempted and how long to wait between attempts.
 
-    The n-th retry (n starting at 1) waits a uniformly random time in
-    ``[0, min(max_backoff, initial_backoff * multiplier ** (n - 1))]``. A ``Retry-After`` sent with a
-    429 or 503 raises that wait to at least the advertised delay; a ``Retry-After`` longer than
-    ``max_retry_after`` is not waited for at all (the error is returned so the caller can come back later).
+    The waits come from ``backoff`` (by default full jitter, doubling from 0.1 s up to 5 s). A
+    ``Retry-After`` sent with a 429 or 503 raises the wait to at least the advertised delay; a
+    ``Retry-After`` longer than ``max_retry_after_s`` is not waited for at all (the error is returned so the
+    caller can come back later).
     """
 
     max_attempts: int = 4
-    initial_backoff: float = 0.1
-    max_backoff: float = 5.0
-    multiplier: float = 2.0
-    max_retry_after: float = 60.0
+    backoff: Backoff = DEFAULT_BACKOFF
+    max_retry_after_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        if self.initial_backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
-            raise ValueError("backoff durations must not be negative")
-        if self.multiplier < 1:
-            raise ValueError("multiplier must be at least 1")
-
-    def backoff(self, retry_number: int, rand: Callable[[], float] = random.random) -> float:
-        """Seconds to sleep before retry number ``retry_number`` (1 for the first retry)."""
-        if retry_number < 1:
-            raise ValueError("retry_number starts at 1")
-        # Cap the exponent so a large retry number cannot overflow the float.
-        exponent = min(retry_number - 1, 1024)
-        try:
-            ceiling = self.initial_backoff * self.multiplier**exponent
-        except OverflowError:
-            ceiling = math.inf
-        return rand() * min(self.max_backoff, ceiling)
+        if self.max_retry_after_s < 0:
+            raise ValueError("max_retry_after_s must not be negative")
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

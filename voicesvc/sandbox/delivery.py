@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import structlog
 
+from voicesvc.backoff import Backoff, Jitter
 from voicesvc.sandbox.faults import FaultInjector
 from voicesvc.sandbox.ids import iso, now
 from voicesvc.webhooks.sign import Signer
@@ -50,18 +51,23 @@ class _Outgoing:
     timeout: float
 
 
-@dataclass
-class RetryPolicy:
-    """How often and how patiently a delivery is retried."""
+def webhook_backoff(initial_s: float = 0.5) -> Backoff:
+    """Webhook retry waits: doubling from `initial_s` up to 30 s, without jitter, so the sandbox's retries
+    are predictable to the receivers it tests."""
+    return Backoff(initial_s=initial_s, max_s=30.0, jitter=Jitter.NONE)
+
+
+@dataclass(frozen=True)
+class WebhookRetryPolicy:
+    """How often and how patiently a webhook delivery is retried."""
 
     max_attempts: int = 5
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    timeout: float = 10.0
+    backoff: Backoff = field(default_factory=webhook_backoff)
+    timeout_s: float = 10.0
 
-    def delay(self, attempt: int) -> float:
+    def delay_s(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        return min(self.backoff_base * (2 ** (attempt - 1)), self.backoff_max)
+        return self.backoff.delay_s(attempt)
 
 
 @dataclass
@@ -79,11 +85,11 @@ class WebhookDispatcher:
         faults: FaultInjector,
         *,
         standard_webhooks: bool = False,
-        policy: RetryPolicy | None = None,
+        policy: WebhookRetryPolicy | None = None,
     ):
         self.signer = signer
         self.standard_webhooks = standard_webhooks
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or WebhookRetryPolicy()
         self._faults = faults
         self._queues: dict[str, _Queue] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -128,7 +134,7 @@ class WebhookDispatcher:
             key=key,
             event=event,
             urls=[u for u in urls if u],
-            timeout=timeout if timeout else self.policy.timeout,
+            timeout=timeout if timeout else self.policy.timeout_s,
         )
         queue = self._queues.setdefault(key, _Queue())
         queue.items.append(item)
@@ -194,7 +200,7 @@ class WebhookDispatcher:
                 if await self._attempt(item, url, attempt):
                     return
                 if attempt < last:  # after the final failure the call's next webhook goes out at once
-                    await asyncio.sleep(self.policy.delay(attempt))
+                    await asyncio.sleep(self.policy.delay_s(attempt))
 
     async def _attempt(self, item: _Outgoing, url: str, attempt: int) -> bool:
         injected = self._faults.for_delivery(item.event["event_type"])

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from voicesvc.sandbox.admin import AdminApi
 from voicesvc.sandbox.config import SandboxConfig
-from voicesvc.sandbox.delivery import RetryPolicy, WebhookDispatcher
+from voicesvc.sandbox.delivery import WebhookDispatcher, WebhookRetryPolicy, webhook_backoff
 from voicesvc.sandbox.engine import Engine
 from voicesvc.sandbox.faults import FaultInjector, FaultRule
 from voicesvc.sandbox.journal import RequestJournal
@@ -40,10 +40,10 @@ class Sandbox:
             self.signer,
             self.faults,
             standard_webhooks=self.config.standard_webhooks,
-            policy=RetryPolicy(
+            policy=WebhookRetryPolicy(
                 max_attempts=self.config.webhook_attempts,
-                backoff_base=self.config.webhook_backoff_s,
-                timeout=self.config.webhook_timeout_s,
+                backoff=webhook_backoff(self.config.webhook_backoff_s),
+                timeout_s=self.config.webhook_timeout_s,
             ),
         )
         self.engine = Engine(self.config, self.dispatcher)

@@ -31,7 +31,7 @@ from voicesvc.config import Settings, Upstream, format_listen, parse_listen
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.events.watch import EventStreamServicer
-from voicesvc.rest import RetryPolicy, TelnyxClient
+from voicesvc.rest import TelnyxClient
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
 from voicesvc.server.interceptors import AuthInterceptor, ObservabilityInterceptor
@@ -104,15 +104,8 @@ class VoiceService:
         self.client = TelnyxClient(
             self.upstream.base_url,
             self.upstream.api_key,
-            retry=RetryPolicy(
-                max_attempts=settings.telnyx.retry_max_attempts,
-                initial_backoff=settings.telnyx.retry_initial_backoff_s,
-                max_backoff=settings.telnyx.retry_max_backoff_s,
-                max_retry_after=settings.telnyx.retry_max_retry_after_s,
-            ),
-            connect_timeout=settings.telnyx.connect_timeout_s,
-            request_timeout=settings.telnyx.request_timeout_s,
-            max_connections=settings.telnyx.max_connections,
+            retry=settings.telnyx.retry,
+            limits=settings.telnyx.limits,
             on_response=self.metrics.observe_upstream,
         )
         self.event_stream = EventStreamServicer(self.event_log)

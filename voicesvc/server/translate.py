@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import grpc
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, OneofDescriptor
@@ -16,18 +17,17 @@ from google.protobuf.message import Message
 
 from voicesvc.rest import (
     RestError,
-    RetryMode,
     TelnyxAPIError,
     TelnyxClient,
     UpstreamProtocolError,
     invalid_argument_status,
     pointer_to_field_path,
-    retry_mode_for,
     to_grpc_status,
 )
+from voicesvc.rest.request import RestRequest
 from voicesvc.server.context import current_rpc
 from voicesvc.transcode import descriptors
-from voicesvc.transcode.http import RestRequest, UnexpectedResponse, decode_response, encode_request
+from voicesvc.transcode.http import UnexpectedResponse, decode_response, encode_request
 from voicesvc.transcode.routes import Route
 from voicesvc.transcode.validate import missing_required
 from voicesvc.transcode.wire import WireError
@@ -65,13 +65,7 @@ class Translator:
         record = current_rpc.get()
         try:
             response = await self._client.request(
-                rest.method,
-                rest.path,
-                query=rest.query,
-                body=rest.body,
-                retry_mode=_retry_mode(route, rest),
-                deadline=deadline,
-                request_id=record.request_id if record else None,
+                replace(rest, deadline=deadline, request_id=record.request_id if record else None)
             )
         except RestError as exc:
             if record is not None:
@@ -115,11 +109,6 @@ class Translator:
             await context.abort_with_status(invalid_argument_status(violations, summary))
         assert rest is not None  # abort_with_status raises
         return rest
-
-
-def _retry_mode(route: Route, rest: RestRequest) -> RetryMode:
-    has_key = route.dedup_field is not None and bool((rest.body or {}).get("command_id"))
-    return retry_mode_for(rest.method, has_dedup_key=has_key)
 
 
 def field_path(message: Descriptor, pointer: str, exclude: tuple[str, ...] = ()) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import quote
 
 from google.protobuf.message import Message
 
+from voicesvc.rest.request import RestRequest
 from voicesvc.transcode import paging, query
 from voicesvc.transcode.routes import Route
 from voicesvc.transcode.validate import path_id_problem
@@ -32,19 +32,10 @@ class _ListResponse(Protocol):
     total_size: int
 
 
-@dataclass(frozen=True)
-class RestRequest:
-    """Exactly what is sent to Telnyx, relative to the API base URL."""
-
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    body: dict[str, Any] | None
-
-
 def encode_request(route: Route, message: Message) -> RestRequest:
-    """The Telnyx request for an RPC request. Raises `WireError` for a path id that is unusable
-    (empty, too long, or holding characters that would reach another path)."""
+    """The Telnyx request for an RPC request, with the route's retry mode (no deadline, no request id: the
+    caller adds those). Raises `WireError` for a path id that is unusable (empty, too long, or holding
+    characters that would reach another path)."""
     path = route.path_template
     violations = []
     for name in route.path_params:
@@ -57,7 +48,7 @@ def encode_request(route: Route, message: Message) -> RestRequest:
         raise WireError(violations)
     exclude = set(route.path_params)
     if route.has_body:
-        return RestRequest(route.http_method, path, [], to_json(message, exclude=exclude))
+        return RestRequest(route.http_method, path, route.retry_mode, body=to_json(message, exclude=exclude))
     pairs = query.flatten(to_json(message, exclude=exclude | PAGE_FIELDS))
     if route.is_list:
         paged = cast(_ListRequest, message)
@@ -74,7 +65,7 @@ def encode_request(route: Route, message: Message) -> RestRequest:
             )
         if size:
             pairs.append(("page[size]", str(size)))
-    return RestRequest(route.http_method, path, pairs, None)
+    return RestRequest(route.http_method, path, route.retry_mode, query=pairs)
 
 
 def decode_request(

@@ -12,6 +12,7 @@ from google.api import annotations_pb2
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
+from voicesvc.rest.retry import RetryMode, retry_mode_for
 from voicesvc.transcode.descriptors import MODULES
 from voicesvc.transcode.wire import message_class
 
@@ -40,6 +41,8 @@ class Route:
     request_cls: type[Message]
     response_cls: type[Message]
     method: MethodDescriptor
+    retry_mode: RetryMode
+    """How the REST client may retry this RPC's request, decided once here (see `retry_mode_for`)."""
 
     @property
     def full_method(self) -> str:
@@ -53,7 +56,7 @@ class Route:
     @property
     def dedup_field(self) -> str | None:
         """The request field Telnyx uses to drop duplicate commands, if the RPC has one."""
-        return "command_id" if "command_id" in self.request_cls.DESCRIPTOR.fields_by_name else None
+        return _dedup_field(self.request_cls)
 
     @functools.cached_property
     def _regex(self) -> re.Pattern[str]:
@@ -71,12 +74,17 @@ class Route:
         return None if m is None else {k: unquote(v) for k, v in m.groupdict().items()}
 
 
+def _dedup_field(request_cls: type[Message]) -> str | None:
+    return "command_id" if "command_id" in request_cls.DESCRIPTOR.fields_by_name else None
+
+
 def _route(service: ServiceDescriptor, method: MethodDescriptor) -> Route:
     rule = method.GetOptions().Extensions[_HTTP_RULE]
     verb = rule.WhichOneof("pattern")
     if verb not in _VERBS:
         raise ValueError(f"{method.full_name} has no supported google.api.http rule")
     template = getattr(rule, verb)
+    request_cls = message_class(method.input_type)
     return Route(
         service=service.full_name,
         rpc=method.name,
@@ -84,9 +92,11 @@ def _route(service: ServiceDescriptor, method: MethodDescriptor) -> Route:
         path_template=template,
         path_params=tuple(_PARAM.findall(template)),
         has_body=bool(rule.body),
-        request_cls=message_class(method.input_type),
+        request_cls=request_cls,
         response_cls=message_class(method.output_type),
         method=method,
+        # The server fills an empty dedup field before sending, so every request of such an RPC has one.
+        retry_mode=retry_mode_for(verb, has_dedup_key=_dedup_field(request_cls) is not None),
     )
 
 
