@@ -26,9 +26,9 @@ from grpc_reflection.v1alpha import reflection
 from voicesvc.config import Settings, format_listen, parse_listen
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
-from voicesvc.events.watch import EventStreamServicer
 from voicesvc.rest import RetryPolicy, TelnyxClient
 from voicesvc.sandbox import Sandbox, SandboxConfig
+from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
 from voicesvc.server.interceptors import AuthInterceptor, ObservabilityInterceptor
