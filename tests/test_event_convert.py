@@ -9,8 +9,8 @@ import pytest
 from google.protobuf import json_format
 
 from tests.support.reference import reference, sample
-from voicesvc.events.convert import EventConverter, payload_member, to_event
 from voicesvc.events.log import StoredEvent
+from voicesvc.server.event_convert import EventConverter, payload_member, to_event
 from voicesvc.transcode import wire
 
 EVENT_TYPES = [e["event_type"] for e in reference()["webhook_events"]]

@@ -27,9 +27,9 @@ from voicesvc.rest import (
     UpstreamDeadlineExceeded,
     UpstreamProtocolError,
     UpstreamUnavailable,
-    to_grpc_status,
 )
 from voicesvc.rest.limits import ConnectionLimits
+from voicesvc.server.status import rest_error_status
 
 API_KEY = "KEY_SECRET_123"
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff=Backoff(initial_s=0.01, max_s=0.05, multiplier=2.0))
@@ -601,7 +601,7 @@ async def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     assert "[redacted]" in api_error.value.errors[0]["detail"]
     assert api_error.value.headers["X-Echo"] == "Bearer [redacted]"
     for exc in raised:
-        status = to_grpc_status(exc)  # type: ignore[arg-type]
+        status = rest_error_status(exc)  # type: ignore[arg-type]
         details = dict(status.trailing_metadata)["grpc-status-details-bin"]
         texts = [
             str(exc),

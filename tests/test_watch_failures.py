@@ -12,7 +12,7 @@ import grpc
 from tests.support.events import Watcher, error_info
 from voicesvc.events import MemoryEventLog
 from voicesvc.events.log import LogUnavailable, Start, StoredEvent, Subscription
-from voicesvc.events.watch import EventStreamServicer
+from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.v1 import events_pb2_grpc
 
 

@@ -99,6 +99,8 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...], *, credentials: 
 
 def _check_finite(group: object) -> None:
     for f in dataclasses.fields(group):  # type: ignore[arg-type]
+        if not f.init:
+            continue
         value = getattr(group, f.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{f.name} must be a finite number")

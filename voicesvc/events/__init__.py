@@ -1,4 +1,8 @@
-"""The event log: verified webhook events, stored in order and read through resumable subscriptions."""
+"""The event log: verified webhook events, stored in order and read through resumable subscriptions.
+
+Storage only (the log contract, the memory and NATS JetStream backends, what protobuf can relay); the gRPC
+stream over it is `voicesvc.server.event_stream`.
+"""
 
 from voicesvc.events.log import (
     AppendResult,

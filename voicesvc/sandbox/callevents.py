@@ -10,6 +10,7 @@ from typing import Any
 from voicesvc.sandbox.errors import BAD_REQUEST, ApiError, error_object
 from voicesvc.sandbox.ids import iso, now, parse_iso
 from voicesvc.sandbox.model import Call
+from voicesvc.transcode.pointer import join, query_parameter
 
 
 @dataclass
@@ -143,7 +144,8 @@ def _time_bounds(filters: Mapping[str, str]) -> list[tuple[str, datetime]]:
         try:
             bounds.append((op, parse_iso(raw)))
         except ValueError:
-            name = f"filter[occurred_at][{op}]"
+            at = join("filter", "occurred_at", op)
+            name = query_parameter(at)
             raise ApiError(
                 422,
                 [
@@ -151,7 +153,7 @@ def _time_bounds(filters: Mapping[str, str]) -> list[tuple[str, datetime]]:
                         BAD_REQUEST,
                         "Invalid value",
                         f"{name} must be an ISO 8601 date-time.",
-                        pointer=f"/filter/occurred_at/{op}",
+                        pointer=at,
                         parameter=name,
                     )
                 ],

@@ -9,6 +9,7 @@ from typing import Any
 
 from voicesvc.sandbox.errors import BAD_REQUEST, ApiError, error_object
 from voicesvc.transcode.paging import MAX_PAGE_SIZE
+from voicesvc.transcode.pointer import join
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -38,7 +39,7 @@ def _page_value(query: Mapping[str, str], name: str, default: int, maximum: int 
                     BAD_REQUEST,
                     "Invalid value",
                     f"{name} must be an integer of at least 1{limit}.",
-                    pointer=f"/{name}",
+                    pointer=join(name),
                     parameter=name,
                 )
             ],

@@ -9,17 +9,10 @@ from google.protobuf.message import Message
 
 from voicesvc.sandbox.errors import BAD_REQUEST, MISSING_PARAMETER, ApiError, error_object
 from voicesvc.transcode.http import decode_request
+from voicesvc.transcode.pointer import dotted, query_parameter
 from voicesvc.transcode.routes import Route
 from voicesvc.transcode.validate import missing_required
 from voicesvc.transcode.wire import WireError
-
-
-def _parameter(pointer: str) -> str:
-    """`/filter/occurred_at/gte` → `filter[occurred_at][gte]` (how a query parameter is named)."""
-    parts = [p for p in pointer.strip("/").split("/") if p]
-    if not parts:
-        return ""
-    return parts[0] + "".join(f"[{p}]" for p in parts[1:])
 
 
 def validate_request(
@@ -32,8 +25,8 @@ def validate_request(
     except WireError as exc:
         errors = []
         for v in exc.violations:
-            name = _parameter(v.pointer) if in_query else None
-            label = name or v.pointer.strip("/").replace("/", ".") or "request body"
+            name = query_parameter(v.pointer) if in_query else None
+            label = name or dotted(v.pointer) or "request body"
             errors.append(
                 error_object(
                     BAD_REQUEST,
@@ -52,9 +45,9 @@ def validate_request(
                 error_object(
                     MISSING_PARAMETER,
                     "Missing required parameter",
-                    f"The '{p.strip('/').replace('/', '.')}' parameter is required.",
+                    f"The '{dotted(p)}' parameter is required.",
                     pointer=p,
-                    parameter=_parameter(p) if in_query else None,
+                    parameter=query_parameter(p) if in_query else None,
                 )
                 for p in missing
             ],

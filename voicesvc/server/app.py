@@ -30,8 +30,8 @@ from grpc_reflection.v1alpha import reflection
 from voicesvc.config import Settings, Upstream, format_listen, parse_listen
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
-from voicesvc.events.watch import EventStreamServicer
 from voicesvc.rest import TelnyxClient
+from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
 from voicesvc.server.interceptors import AuthInterceptor, ObservabilityInterceptor

@@ -9,13 +9,14 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 import structlog
 
 from voicesvc.server.context import RpcRecord, current_rpc
 from voicesvc.server.metrics import Metrics
+from voicesvc.server.status import abort, server_shutdown_status, unauthenticated_status
 
 REQUEST_ID_KEY = "x-request-id"
 # A caller-supplied request id is echoed into logs, so only short, printable ids are accepted.
@@ -26,7 +27,6 @@ HEALTH_METHODS = frozenset(
 )
 """Methods open without a token, so load balancers and orchestrators can probe the service."""
 
-_SHUTDOWN_MESSAGE = "voicesvc is shutting down; reconnect to continue"
 _access_log = structlog.get_logger("voicesvc.access")
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
 
@@ -163,11 +163,11 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         return record
 
     def _finish(self, method: str, record: RpcRecord, code: grpc.StatusCode, started: float) -> None:
-        elapsed = time.monotonic() - started
-        self.metrics.observe_rpc(method, code.name, elapsed)
+        elapsed_s = time.monotonic() - started
+        self.metrics.observe_rpc(method, code.name, elapsed_s)
         fields: dict[str, Any] = {
             "code": code.name,
-            "latency_ms": round(elapsed * 1000, 3),
+            "latency_ms": round(elapsed_s * 1000, 3),
             "upstream_status": record.upstream_status,
             "peer": record.peer,
         }
@@ -269,9 +269,10 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                 if limit is None or not limit.expired():
                     code = grpc.StatusCode.UNKNOWN
                     raise
-                code = grpc.StatusCode.UNAVAILABLE
+                status = server_shutdown_status()
+                code = status.code
                 outcome.settle(code)
-                await context.abort(code, _SHUTDOWN_MESSAGE)
+                await abort(context, status)
             except BaseException as exc:
                 code = _failure_code(exc, context)
                 raise
@@ -332,7 +333,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if problem is None:
             return handler
 
-        async def reject(_request: Any, context: grpc.aio.ServicerContext) -> None:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
+        async def reject(_request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+            await abort(context, unauthenticated_status(problem))
 
         return _replace_behavior(handler, reject)

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import grpc
-from google.protobuf.descriptor import Descriptor, FieldDescriptor, OneofDescriptor
 from google.protobuf.message import Message
 
 from voicesvc.rest import (
@@ -20,14 +19,13 @@ from voicesvc.rest import (
     TelnyxAPIError,
     TelnyxClient,
     UpstreamProtocolError,
-    invalid_argument_status,
-    pointer_to_field_path,
-    to_grpc_status,
 )
 from voicesvc.rest.request import RestRequest
 from voicesvc.server.context import current_rpc
+from voicesvc.server.status import abort, invalid_argument_status, rest_error_status
 from voicesvc.transcode import descriptors
 from voicesvc.transcode.http import UnexpectedResponse, decode_response, encode_request
+from voicesvc.transcode.pointer import field_path, proto_field_path
 from voicesvc.transcode.routes import Route
 from voicesvc.transcode.validate import missing_required
 from voicesvc.transcode.wire import WireError
@@ -36,7 +34,7 @@ UnaryBehavior = Callable[[Message, grpc.aio.ServicerContext], Awaitable[Message]
 
 # Time kept back from the caller's deadline so that a timed-out REST call is still reported by this service
 # (DEADLINE_EXCEEDED with details) before gRPC itself gives up on the call.
-_DEADLINE_MARGIN = 0.05
+_DEADLINE_MARGIN_S = 0.05
 
 
 class Translator:
@@ -61,7 +59,7 @@ class Translator:
         remaining = context.time_remaining()
         deadline = None
         if remaining is not None:
-            deadline = time.monotonic() + remaining - min(_DEADLINE_MARGIN, remaining / 10)
+            deadline = time.monotonic() + remaining - min(_DEADLINE_MARGIN_S, remaining / 10)
         record = current_rpc.get()
         try:
             response = await self._client.request(
@@ -73,8 +71,9 @@ class Translator:
             # Telnyx points at wire keys; name the caller's own fields (bridge's body `call_control_id` is
             # `other_call_control_id` here).
             desc = descriptors.descriptor_of(request)
-            await context.abort_with_status(
-                to_grpc_status(exc, lambda pointer: field_path(desc, pointer, route.path_params))
+            await abort(
+                context,
+                rest_error_status(exc, lambda pointer: proto_field_path(desc, pointer, route.path_params)),
             )
         if record is not None:
             record.upstream_status = response.status
@@ -82,15 +81,14 @@ class Translator:
         try:
             return decode_response(route, response.json)
         except UnexpectedResponse as exc:
-            await context.abort_with_status(to_grpc_status(UpstreamProtocolError(response.status, str(exc))))
-            raise  # abort_with_status raises; this line only tells type checkers so
+            await abort(context, rest_error_status(UpstreamProtocolError(response.status, str(exc))))
 
     async def _prepare(
         self, route: Route, request: Message, context: grpc.aio.ServicerContext
     ) -> RestRequest:
         """The REST request for `request`, or an INVALID_ARGUMENT abort naming every bad field."""
         violations = [
-            (field_path(descriptors.descriptor_of(request), pointer, route.path_params), "is required")
+            (proto_field_path(descriptors.descriptor_of(request), pointer, route.path_params), "is required")
             for pointer in missing_required(request, exclude=frozenset(route.path_params))
         ]
         dedup = route.dedup_field
@@ -101,47 +99,10 @@ class Translator:
         try:
             rest = encode_request(route, request)
         except WireError as exc:
-            found = [(pointer_to_field_path(v.pointer), v.detail) for v in exc.violations]
+            found = [(field_path(v.pointer), v.detail) for v in exc.violations]
             # The wire layer words its details as "<field> <problem>"; the field is named separately here.
             violations = [(f, d.removeprefix(f"{f} ")) for f, d in found] + violations
         if violations or rest is None:
             summary = "invalid request: " + "; ".join(f"{f} {d}" for f, d in violations)
-            await context.abort_with_status(invalid_argument_status(violations, summary))
-        assert rest is not None  # abort_with_status raises
+            await abort(context, invalid_argument_status(violations, summary))
         return rest
-
-
-def field_path(message: Descriptor, pointer: str, exclude: tuple[str, ...] = ()) -> str:
-    """A JSON pointer of wire names (`/from`, `/assistant/tools/0`) as a proto field path
-    (`from`, `assistant.tools[0]`), which is what a gRPC caller knows. Unresolvable parts stay as given."""
-    out = ""
-    desc: Descriptor | None = message
-    map_values: Descriptor | None = None
-    in_map = False
-    skip = frozenset(exclude)
-    for raw in pointer.strip("/").split("/"):
-        if not raw:
-            continue
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if in_map:
-            out += f"[{part}]"
-            desc, in_map = map_values, False
-            continue
-        if part.isdigit():
-            out += f"[{part}]"
-            continue
-        name = part
-        target = descriptors.fields_by_wire_name(desc, skip).get(part) if desc is not None else None
-        skip = frozenset()
-        desc = None
-        if isinstance(target, FieldDescriptor):
-            name = target.name
-            if descriptors.is_map(target):
-                in_map = True
-                map_values = descriptors.message_type(target).fields_by_name["value"].message_type
-            else:
-                desc = target.message_type
-        elif isinstance(target, OneofDescriptor):
-            name = target.name
-        out += f".{name}" if out else name
-    return out

@@ -11,6 +11,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from voicesvc.transcode import descriptors as d
+from voicesvc.transcode.pointer import extend
 from voicesvc.v1 import options_pb2
 
 if TYPE_CHECKING:
@@ -52,22 +53,22 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
                 continue
             seen_oneofs.add(oneof.name)
             member = message.WhichOneof(oneof.name)
-            key = "" if d.shape(desc) else f"/{d.oneof_wire_name(oneof)}"
+            at = pointer if d.shape(desc) else extend(pointer, d.oneof_wire_name(oneof))
             # A union-shaped message is nothing but its value: it must hold one, or it would be sent as null.
             # A required union field must also say something (`to` cannot be "" or an empty list); a union
             # value itself may be empty (a dynamic variable can be "").
             if member is None:
                 if d.oneof_required(oneof) or d.shape(desc) == options_pb2.WIRE_SHAPE_UNION:
-                    out.append(f"{pointer}{key}" or "/")
+                    out.append(at or "/")
                 continue
             if d.oneof_required(oneof) and _empty_member(message, desc.fields_by_name[member]):
-                out.append(f"{pointer}{key}" or "/")
+                out.append(at or "/")
                 continue
             mf = desc.fields_by_name[member]
             if mf.type == FieldDescriptor.TYPE_MESSAGE:
-                out += missing_required(getattr(message, member), pointer=f"{pointer}{key}")
+                out += missing_required(getattr(message, member), pointer=at)
             continue
-        key = f"{pointer}/{d.wire_name(f)}"
+        key = extend(pointer, d.wire_name(f))
         if d.is_map(f):
             vf = d.message_type(f).fields_by_name["value"]
             value = getattr(message, f.name)
@@ -75,7 +76,7 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
                 out.append(key)
             if vf.type == FieldDescriptor.TYPE_MESSAGE:
                 for k, v in value.items():
-                    out += missing_required(v, pointer=f"{key}/{k}")
+                    out += missing_required(v, pointer=extend(key, k))
             continue
         if d.is_repeated(f):
             items = getattr(message, f.name)
@@ -83,7 +84,7 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
                 out.append(key)
             if f.type == FieldDescriptor.TYPE_MESSAGE:
                 for i, item in enumerate(items):
-                    out += missing_required(item, pointer=f"{key}/{i}")
+                    out += missing_required(item, pointer=extend(key, i))
             continue
         present = message.HasField(f.name) if f.has_presence else getattr(message, f.name) != f.default_value
         if present and f.type == FieldDescriptor.TYPE_STRING and getattr(message, f.name) == "":

@@ -20,6 +20,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor, OneofDescrip
 from google.protobuf.message import Message
 
 from voicesvc.transcode import descriptors as d
+from voicesvc.transcode.pointer import extend, join
 from voicesvc.v1 import options_pb2
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -79,7 +80,7 @@ def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
             if encoded is not None:
                 out[_json_key(f)] = encoded
     except WireError as exc:
-        raise _under(f"/{_escape(_json_key(f))}", exc) from None
+        raise _under(join(_json_key(f)), exc) from None
     return out
 
 
@@ -99,7 +100,7 @@ def _value(f: FieldDescriptor, value: Any) -> Any:
             for key, item in value.items():
                 out[key] = _single(vf, item)
         except WireError as exc:
-            raise _under(f"/{_escape(key)}", exc) from None
+            raise _under(join(key), exc) from None
         return out
     if f.is_repeated:
         return _list(f, value)
@@ -112,7 +113,7 @@ def _list(f: FieldDescriptor, values: Iterable[Any]) -> list[Any]:
         for item in values:
             out.append(_single(f, item))
     except WireError as exc:
-        raise _under(f"/{len(out)}", exc) from None
+        raise _under(join(len(out)), exc) from None
     return out
 
 
@@ -187,7 +188,7 @@ class _Decoder:
                 return False
             f = desc.fields[0]
             for i, item in enumerate(data):
-                self.append(msg, f, item, f"{pointer}/{i}")
+                self.append(msg, f, item, extend(pointer, i))
             return True
         if not isinstance(data, dict):
             self.fail(pointer, "must be an object")
@@ -195,7 +196,7 @@ class _Decoder:
         by_key = d.fields_by_wire_name(desc, exclude)
         disc = d.discriminator(desc)
         for key, value in data.items():
-            sub = f"{pointer}/{_escape(key)}"
+            sub = extend(pointer, key)
             if disc and key == disc[0]:
                 if value != disc[1]:
                     self.fail(sub, f"must be {disc[1]!r}")
@@ -223,7 +224,7 @@ class _Decoder:
             vf = d.message_type(f).fields_by_name["value"]
             target = getattr(msg, f.name)
             for k, v in value.items():
-                sub = f"{pointer}/{_escape(k)}"
+                sub = extend(pointer, k)
                 if vf.type == _T.TYPE_MESSAGE:
                     self.message(target[k], v, sub)
                 else:
@@ -236,7 +237,7 @@ class _Decoder:
                 self.fail(pointer, "must be an array")
                 return
             for i, item in enumerate(value):
-                self.append(msg, f, item, f"{pointer}/{i}")
+                self.append(msg, f, item, extend(pointer, i))
             return
         if f.type == _T.TYPE_MESSAGE:
             # SetInParent marks presence even when the JSON object is empty (`"assistant": {}`).
@@ -367,10 +368,6 @@ def _coerce(t: int, text: str) -> Any:
     except ValueError:
         return text
     return text
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def from_json(

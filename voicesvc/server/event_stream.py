@@ -20,11 +20,8 @@ from dataclasses import dataclass
 
 import grpc
 import structlog
-from google.protobuf import any_pb2, timestamp_pb2
-from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
+from google.protobuf import timestamp_pb2
 
-from voicesvc.events.convert import EventConverter
 from voicesvc.events.log import (
     CursorExpired,
     EventFilter,
@@ -35,16 +32,20 @@ from voicesvc.events.log import (
     Start,
     Subscription,
 )
-from voicesvc.rest.errors import invalid_argument_status
+from voicesvc.server.event_convert import EventConverter
+from voicesvc.server.status import (
+    abort,
+    cursor_expired_status,
+    event_log_unavailable_status,
+    invalid_argument_status,
+    watch_shutdown_status,
+)
 from voicesvc.v1 import events_pb2, events_pb2_grpc
 
-__all__ = ["ERROR_DOMAIN", "EventStreamServicer", "IdFilter"]
+__all__ = ["EventStreamServicer", "IdFilter"]
 
-ERROR_DOMAIN = "voicesvc.events"
-"""`ErrorInfo.domain` of the details this servicer attaches."""
 MAX_FILTER_ENTRIES = 1000
 """Upper bound of each filter list, so a request cannot make every event check arbitrarily slow."""
-SHUTDOWN_MESSAGE = "server shutting down, resume from your last cursor"
 
 logger = structlog.get_logger("voicesvc.events.watch")
 
@@ -84,33 +85,9 @@ class _Plan:
     heartbeat_s: float
 
 
-def _status(code: grpc.StatusCode, message: str, info: error_details_pb2.ErrorInfo) -> grpc.Status:
-    detail = any_pb2.Any()
-    detail.Pack(info)
-    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=[detail]))
-
-
 def _invalid(field: str, description: str) -> _Reject:
     message = f"invalid request: {field}: {description}"
     return _Reject(invalid_argument_status([(field, description)], message))
-
-
-def out_of_range_status(exc: CursorExpired) -> grpc.Status:
-    """OUT_OF_RANGE naming the oldest cursor still available, also as `ErrorInfo.metadata.oldest_cursor`."""
-    info = error_details_pb2.ErrorInfo(
-        reason="CURSOR_EXPIRED", domain=ERROR_DOMAIN, metadata={"oldest_cursor": exc.oldest_cursor}
-    )
-    message = (
-        "the requested position is older than the event log's retention; the oldest available cursor is "
-        f"{exc.oldest_cursor} (resume with after_cursor={exc.oldest_cursor} to replay what is retained)"
-    )
-    return _status(grpc.StatusCode.OUT_OF_RANGE, message, info)
-
-
-def unavailable_status(message: str, reason: str) -> grpc.Status:
-    """UNAVAILABLE with an `ErrorInfo` reason; clients resume elsewhere from their last cursor."""
-    info = error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN)
-    return _status(grpc.StatusCode.UNAVAILABLE, message, info)
 
 
 def _id_list(values: list[str], field: str) -> frozenset[str]:
@@ -139,8 +116,8 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
         if min_heartbeat_s <= 0 or default_heartbeat_s < min_heartbeat_s:
             raise ValueError("need 0 < min_heartbeat_s <= default_heartbeat_s")
         self._log = log
-        self._default_heartbeat = default_heartbeat_s
-        self._min_heartbeat = min_heartbeat_s
+        self._default_heartbeat_s = default_heartbeat_s
+        self._min_heartbeat_s = min_heartbeat_s
         self._converter = converter or EventConverter()
         # Open streams: their subscription, and a future that is done once the stream has ended.
         self._streams: dict[Subscription, asyncio.Future[None]] = {}
@@ -174,12 +151,10 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
             plan = self._plan(request)
             subscription = await self._subscribe(plan)
         except _Reject as rejected:
-            await context.abort_with_status(rejected.status)
-            return
+            await abort(context, rejected.status)
         if self._closed:  # closed while subscribing
             await subscription.close()
-            await context.abort_with_status(unavailable_status(SHUTDOWN_MESSAGE, "SHUTTING_DOWN"))
-            return
+            await abort(context, watch_shutdown_status())
         ended = asyncio.get_running_loop().create_future()
         self._streams[subscription] = ended
         try:
@@ -187,7 +162,7 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
                 async for response in responses:
                     yield response
         except _Reject as rejected:
-            await context.abort_with_status(rejected.status)
+            await abort(context, rejected.status)
         finally:
             del self._streams[subscription]
             ended.set_result(None)
@@ -221,18 +196,18 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
             start = Start.oldest()
         else:
             raise _invalid("start", f"unknown start position {request.start}")
-        heartbeat = self._default_heartbeat
+        heartbeat_s = self._default_heartbeat_s
         if request.HasField("heartbeat_interval"):
             interval = request.heartbeat_interval
             seconds = interval.seconds + interval.nanos / 1e9
             if seconds < 0 or not 0 <= interval.nanos < 10**9:
                 raise _invalid("heartbeat_interval", "must be a valid, non-negative duration")
-            heartbeat = max(seconds, self._min_heartbeat)
-        return _Plan(start, patterns, ids, heartbeat)
+            heartbeat_s = max(seconds, self._min_heartbeat_s)
+        return _Plan(start, patterns, ids, heartbeat_s)
 
     async def _subscribe(self, plan: _Plan) -> Subscription:
         if self._closed:
-            raise _Reject(unavailable_status(SHUTDOWN_MESSAGE, "SHUTTING_DOWN"))
+            raise _Reject(watch_shutdown_status())
         try:
             return await self._log.subscribe(plan.start, plan.event_types)
         except InvalidCursor as exc:
@@ -245,13 +220,11 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
     def _ending(self, exc: BaseException) -> grpc.Status:
         """The status that ends a stream after its subscription raised `exc`."""
         if isinstance(exc, CursorExpired):
-            return out_of_range_status(exc)
+            return cursor_expired_status(exc.oldest_cursor)
         if isinstance(exc, LogClosed):
-            return unavailable_status(SHUTDOWN_MESSAGE, "SHUTTING_DOWN")
+            return watch_shutdown_status()
         logger.warning("event_log_unavailable", error=str(exc))
-        return unavailable_status(
-            f"the event log is unavailable ({exc}); resume from your last cursor", "EVENT_LOG_UNAVAILABLE"
-        )
+        return event_log_unavailable_status(str(exc))
 
     async def _follow(
         self, subscription: Subscription, plan: _Plan
@@ -261,15 +234,15 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
         next_beat = loop.time() + plan.heartbeat_s
         skipped = 0
         while True:
-            wait = next_beat - loop.time()
-            if wait <= 0:
+            wait_s = next_beat - loop.time()
+            if wait_s <= 0:
                 yield _heartbeat(subscription)
                 next_beat = loop.time() + plan.heartbeat_s
                 continue
             try:
-                stored = await subscription.next(wait)
+                stored = await subscription.next(wait_s)
             except StopAsyncIteration:  # closed underneath the stream: only happens when shutting down
-                raise _Reject(unavailable_status(SHUTDOWN_MESSAGE, "SHUTTING_DOWN")) from None
+                raise _Reject(watch_shutdown_status()) from None
             except (CursorExpired, LogUnavailable) as exc:
                 raise _Reject(self._ending(exc)) from None
             if stored is None:

@@ -1,10 +1,14 @@
-"""Translation of REST failures into gRPC statuses with ``google.rpc`` rich error details."""
+"""Every gRPC status this service reports, built in one place.
+
+One table maps Telnyx's HTTP statuses to gRPC codes, one function builds each kind of status, and one packing
+function puts the `google.rpc` rich details (ErrorInfo, BadRequest, RetryInfo) into the
+`grpc-status-details-bin` trailer within a size budget. `abort` ends an RPC with such a status.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -20,9 +24,12 @@ from voicesvc.rest.exceptions import (
     UpstreamUnavailable,
     clip,
 )
+from voicesvc.transcode.pointer import field_path
 
 TELNYX_ERROR_DOMAIN = "api.telnyx.com"
-"""``ErrorInfo.domain`` of every detail produced here."""
+"""``ErrorInfo.domain`` of the details describing a Telnyx (REST) failure."""
+EVENTS_ERROR_DOMAIN = "voicesvc.events"
+"""``ErrorInfo.domain`` of the details the event stream attaches."""
 
 CALL_STATE_ERROR_CODES: frozenset[str] = frozenset(
     {
@@ -32,14 +39,16 @@ CALL_STATE_ERROR_CODES: frozenset[str] = frozenset(
 )
 """Telnyx codes meaning the call's current state, not the request, is at fault (FAILED_PRECONDITION)."""
 
+SERVER_SHUTDOWN_MESSAGE = "voicesvc is shutting down; reconnect to continue"
+WATCH_SHUTDOWN_MESSAGE = "server shutting down, resume from your last cursor"
+
 # The grpc-status-details-bin trailer travels base64-encoded with the other metadata, which a gRPC client
 # refuses beyond 8 KiB (soft) or 16 KiB (hard): however much Telnyx says, the details stay well below that.
 _MAX_ERRORS_IN_DETAILS = 25
 _MAX_DETAIL_TEXT = 500
-_DETAILS_BUDGET = 4096  # bytes of packed details
+_DETAILS_BUDGET_BYTES = 4096
 _MAX_MESSAGE = 1000
 _MAX_DURATION_S = 315_576_000_000  # the largest google.protobuf.Duration
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _EXACT_HTTP_CODES: dict[int, grpc.StatusCode] = {
     401: grpc.StatusCode.UNAUTHENTICATED,
@@ -50,6 +59,14 @@ _EXACT_HTTP_CODES: dict[int, grpc.StatusCode] = {
 }
 
 
+async def abort(context: grpc.aio.ServicerContext, status: grpc.Status) -> NoReturn:
+    """End the RPC with `status`. Goes through `context.abort_with_status`, so a wrapping context (the
+    observability interceptor's) sees the abort too."""
+    await context.abort_with_status(status)
+    raise AssertionError("abort_with_status returned")  # grpc.aio always raises there
+
+
+# -- Telnyx REST failures ----------------------------------------------------------------------------------
 def status_for_http(status: int, errors: list[dict[str, Any]]) -> grpc.StatusCode:
     """The gRPC code for a Telnyx HTTP status and its error objects."""
     if status in (400, 422):
@@ -66,26 +83,8 @@ def status_for_http(status: int, errors: list[dict[str, Any]]) -> grpc.StatusCod
     return grpc.StatusCode.UNKNOWN
 
 
-def pointer_to_field_path(pointer: str) -> str:
-    """Turn a JSON pointer into a field path: ``/to/0`` → ``to[0]``, ``/a/b`` → ``a.b``.
-
-    Segments that are not identifiers (map keys with dots or dashes) are quoted with backticks.
-    """
-    path = ""
-    for raw in pointer.split("/")[1:] if pointer.startswith("/") else pointer.split("/"):
-        segment = raw.replace("~1", "/").replace("~0", "~")
-        if segment.isdigit():
-            path += f"[{segment}]"
-        elif _IDENTIFIER.fullmatch(segment):
-            path += f".{segment}" if path else segment
-        elif segment:
-            quoted = f"`{segment}`"
-            path += f".{quoted}" if path else quoted
-    return path
-
-
-def to_grpc_status(exc: RestError, field_name: Callable[[str], str] = pointer_to_field_path) -> grpc.Status:
-    """Build the gRPC status (code, message, rich details) reported to the caller for a REST failure.
+def rest_error_status(exc: RestError, field_name: Callable[[str], str] = field_path) -> grpc.Status:
+    """The status (code, message, rich details) reported to the caller for a REST failure.
 
     `field_name` turns a Telnyx `source.pointer` into the field a `BadRequest` violation names; the server
     passes one that knows the request message, so the caller sees its own field names.
@@ -93,26 +92,15 @@ def to_grpc_status(exc: RestError, field_name: Callable[[str], str] = pointer_to
     if isinstance(exc, TelnyxAPIError):
         return _api_error_status(exc, field_name)
     if isinstance(exc, UpstreamUnavailable):
-        info = _error_info("UPSTREAM_UNAVAILABLE", {"cause": exc.reason})
+        info = _telnyx_info("UPSTREAM_UNAVAILABLE", {"cause": exc.reason})
         return _pack(grpc.StatusCode.UNAVAILABLE, str(exc), [info])
     if isinstance(exc, UpstreamDeadlineExceeded):
-        info = _error_info("UPSTREAM_DEADLINE_EXCEEDED", {"cause": exc.reason})
+        info = _telnyx_info("UPSTREAM_DEADLINE_EXCEEDED", {"cause": exc.reason})
         return _pack(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc), [info])
     if isinstance(exc, UpstreamProtocolError):
-        info = _error_info("UPSTREAM_PROTOCOL_ERROR", {"cause": exc.reason, "http_status": str(exc.status)})
+        info = _telnyx_info("UPSTREAM_PROTOCOL_ERROR", {"cause": exc.reason, "http_status": str(exc.status)})
         return _pack(grpc.StatusCode.UNKNOWN, str(exc), [info])
     return _pack(grpc.StatusCode.UNKNOWN, str(exc) or type(exc).__name__, [])
-
-
-def invalid_argument_status(violations: list[tuple[str, str]], message: str) -> grpc.Status:
-    """An INVALID_ARGUMENT status for a request rejected locally, with one field violation per entry."""
-    bad_request = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
-            for field, description in violations
-        ]
-    )
-    return _pack(grpc.StatusCode.INVALID_ARGUMENT, message, [bad_request])
 
 
 def _api_error_status(exc: TelnyxAPIError, field_name: Callable[[str], str]) -> grpc.Status:
@@ -132,7 +120,7 @@ def _api_error_status(exc: TelnyxAPIError, field_name: Callable[[str], str]) -> 
             if value:
                 metadata[key] = clip(value, _MAX_DETAIL_TEXT)
         code = clip(_text(error.get("code")), _MAX_DETAIL_TEXT)
-        details.append(_error_info(code or f"HTTP_{exc.status}", metadata))
+        details.append(_telnyx_info(code or f"HTTP_{exc.status}", metadata))
         field = field_name(pointer) if pointer else ""
         if field:
             violations.append(
@@ -151,7 +139,7 @@ def _api_error_status(exc: TelnyxAPIError, field_name: Callable[[str], str]) -> 
     return _pack(status_for_http(exc.status, exc.errors), str(exc), details)
 
 
-def _error_info(reason: str, metadata: dict[str, str]) -> error_details_pb2.ErrorInfo:
+def _telnyx_info(reason: str, metadata: dict[str, str]) -> error_details_pb2.ErrorInfo:
     return error_details_pb2.ErrorInfo(reason=reason, domain=TELNYX_ERROR_DOMAIN, metadata=metadata)
 
 
@@ -159,11 +147,60 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+# -- requests refused before any REST call -----------------------------------------------------------------
+def invalid_argument_status(violations: list[tuple[str, str]], message: str) -> grpc.Status:
+    """INVALID_ARGUMENT for a request rejected locally, one field violation per `(field, description)`."""
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
+            for field, description in violations
+        ]
+    )
+    return _pack(grpc.StatusCode.INVALID_ARGUMENT, message, [bad_request])
+
+
+def unauthenticated_status(problem: str) -> grpc.Status:
+    """UNAUTHENTICATED saying what is wrong with the caller's credentials."""
+    return _pack(grpc.StatusCode.UNAUTHENTICATED, problem, [])
+
+
+def server_shutdown_status() -> grpc.Status:
+    """UNAVAILABLE for a stream the server ends at shutdown; clients reconnect elsewhere."""
+    return _pack(grpc.StatusCode.UNAVAILABLE, SERVER_SHUTDOWN_MESSAGE, [])
+
+
+# -- the event stream ---------------------------------------------------------------------------------------
+def cursor_expired_status(oldest_cursor: str) -> grpc.Status:
+    """OUT_OF_RANGE naming the oldest cursor still available, also as `ErrorInfo.metadata.oldest_cursor`."""
+    info = _events_info("CURSOR_EXPIRED", {"oldest_cursor": oldest_cursor})
+    message = (
+        "the requested position is older than the event log's retention; the oldest available cursor is "
+        f"{oldest_cursor} (resume with after_cursor={oldest_cursor} to replay what is retained)"
+    )
+    return _pack(grpc.StatusCode.OUT_OF_RANGE, message, [info])
+
+
+def watch_shutdown_status() -> grpc.Status:
+    """UNAVAILABLE ending an event stream at shutdown (reason SHUTTING_DOWN); clients resume elsewhere."""
+    return _pack(grpc.StatusCode.UNAVAILABLE, WATCH_SHUTDOWN_MESSAGE, [_events_info("SHUTTING_DOWN")])
+
+
+def event_log_unavailable_status(cause: str) -> grpc.Status:
+    """UNAVAILABLE ending an event stream whose log failed (reason EVENT_LOG_UNAVAILABLE)."""
+    message = f"the event log is unavailable ({cause}); resume from your last cursor"
+    return _pack(grpc.StatusCode.UNAVAILABLE, message, [_events_info("EVENT_LOG_UNAVAILABLE")])
+
+
+def _events_info(reason: str, metadata: dict[str, str] | None = None) -> error_details_pb2.ErrorInfo:
+    return error_details_pb2.ErrorInfo(reason=reason, domain=EVENTS_ERROR_DOMAIN, metadata=metadata or {})
+
+
+# -- packing ------------------------------------------------------------------------------------------------
 def _pack(code: grpc.StatusCode, message: str, details: Iterable[Message]) -> grpc.Status:
     """The status with as many of `details`, in order, as fit the size budget (field violations are dropped
     from the end of a BadRequest that alone would not fit)."""
     packed = []
-    room = _DETAILS_BUDGET
+    room = _DETAILS_BUDGET_BYTES
     for detail in details:
         container = any_pb2.Any()
         container.Pack(detail)
