@@ -89,7 +89,7 @@ def test_request_encodes_to_the_reference_shape(ep: dict, variant: int, zero: bo
 def test_null_members_of_a_response_leave_their_fields_unset(ep: dict) -> None:
     route = _route(ep)
     item_schema, is_list = response_item_schema(ep)
-    item = {k: None for k in sample(item_schema)}
+    item = dict.fromkeys(sample(item_schema))
     document = {"data": [item], "meta": {"total_results": None}} if is_list else {"data": item}
     response = http.decode_response(route, document)
     decoded = getattr(response, http.list_field(route))[0] if is_list else response

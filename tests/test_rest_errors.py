@@ -197,7 +197,8 @@ def test_details_stay_within_the_metadata_limit_however_long_the_errors(count: i
     assert _trailer_bytes(status) < 8192  # gRPC clients refuse metadata past 8 KiB (soft) and 16 KiB (hard)
     _, details = unpack(status)
     first = details["ErrorInfo"][0]
-    assert first.reason == "10015" and first.metadata["detail"].startswith("DDD")
+    assert first.reason == "10015"
+    assert first.metadata["detail"].startswith("DDD")
     assert len(first.metadata["detail"]) <= 500
 
 
@@ -213,7 +214,8 @@ def test_the_fields_named_survive_the_budget_before_further_errors() -> None:
     ]
     _, details = unpack(to_grpc_status(TelnyxAPIError(422, errors, 2.0)))
     assert len(details["BadRequest"][0].field_violations) == 25
-    assert details["RetryInfo"] and details["ErrorInfo"][0].reason == "10015"
+    assert details["RetryInfo"]
+    assert details["ErrorInfo"][0].reason == "10015"
 
 
 def test_local_violations_stay_within_the_metadata_limit() -> None:
@@ -222,7 +224,8 @@ def test_local_violations_stay_within_the_metadata_limit() -> None:
     assert _trailer_bytes(status) < 8192
     _, details = unpack(status)
     kept = details["BadRequest"][0].field_violations
-    assert 0 < len(kept) < 2000 and kept[0].field == "field_0"
+    assert 0 < len(kept) < 2000
+    assert kept[0].field == "field_0"
 
 
 def test_no_retry_info_without_retry_after() -> None:

@@ -108,7 +108,8 @@ async def test_missing_required_fields_are_named_and_nothing_is_sent(stack: Stac
     [bad_request] = details(err)["BadRequest"]
     assert {v.field for v in bad_request.field_violations} == {"connection_id", "to"}
     assert all(v.description == "is required" for v in bad_request.field_violations)
-    assert "connection_id" in err.details() and "to" in err.details()
+    assert "connection_id" in err.details()
+    assert "to" in err.details()
 
     # A required string set to "" counts as missing; the field is named as the proto names it.
     call = stack.dial_direct()

@@ -88,10 +88,9 @@ async def test_health_reports_every_service_serving(stack: Stack) -> None:
         reply = await health.Check(health_pb2.HealthCheckRequest(service=name))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING, name
     listed = await health.List(health_pb2.HealthListRequest())
-    assert {name: reply.status for name, reply in listed.statuses.items()} == {
-        name: health_pb2.HealthCheckResponse.SERVING
-        for name in ["", *service_names(), "voicesvc.v1.EventStream"]
-    }
+    assert {name: reply.status for name, reply in listed.statuses.items()} == dict.fromkeys(
+        ["", *service_names(), "voicesvc.v1.EventStream"], health_pb2.HealthCheckResponse.SERVING
+    )
     status, body = await stack.get("/healthz")
     assert status == 200
     status, body = await stack.get("/readyz")
@@ -120,7 +119,7 @@ async def test_reflection_lists_the_services_and_serves_their_descriptors(stack:
     ]
     replies = [reply async for reply in reflection.ServerReflectionInfo(iter(requests))]
     names = {s.name for s in replies[0].list_services_response.service}
-    assert CONTRACT_SERVICES <= names
+    assert names >= CONTRACT_SERVICES
     assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= names
     files = replies[1].file_descriptor_response.file_descriptor_proto
     assert files, "the CallControl descriptor is served"
@@ -294,7 +293,8 @@ async def test_logs_are_json_with_request_ids_and_never_contain_the_api_key(log_
     codes = [line["code"] for line in access if line["rpc"] == SPEAK.full_method]
     assert codes == ["OK", "OK", "UNAVAILABLE", "INVALID_ARGUMENT"]
     upstream = [line for line in lines if line.get("event") == "telnyx_request"]
-    assert upstream and all("request_id" in line for line in upstream)
+    assert upstream
+    assert all("request_id" in line for line in upstream)
 
 
 # ------------------------------------------------------------------ caller authentication

@@ -101,7 +101,8 @@ async def test_list_paging_and_filters_travel_as_telnyx_query_parameters(stack: 
     )
     first = await list_apps(request)
     assert [a.application_name for a in first.call_control_applications] == ["page-a", "page-b"]
-    assert first.total_size == 3 and first.next_page_token
+    assert first.total_size == 3
+    assert first.next_page_token
 
     request.page_token = first.next_page_token
     second = await list_apps(request)

@@ -236,7 +236,8 @@ async def test_cursor_older_than_retention_is_out_of_range_naming_the_oldest_cur
         failure = await Watcher.start(svc.channel, after_cursor=cursors[0]).failure()
         assert failure.code() == grpc.StatusCode.OUT_OF_RANGE
         info = error_info(failure)
-        assert info is not None and info.reason == "CURSOR_EXPIRED"
+        assert info is not None
+        assert info.reason == "CURSOR_EXPIRED"
         oldest = info.metadata["oldest_cursor"]
         assert oldest == cursors[1]
         assert oldest in failure.details()
@@ -300,7 +301,8 @@ async def test_a_sandbox_call_arrives_typed_from_initiated_to_hangup(svc: Runnin
     assert initiated.call_leg_id == dialled.call_leg_id
     assert initiated.call_session_id == dialled.call_session_id
     assert initiated.connection_id == "conn-typed"
-    assert initiated.HasField("occurred_at") and initiated.HasField("received_at")
+    assert initiated.HasField("occurred_at")
+    assert initiated.HasField("received_at")
     assert initiated.raw["payload"]["call_control_id"] == leg
 
     answered = await next_of_leg()
@@ -390,4 +392,5 @@ async def test_shutdown_ends_streams_with_unavailable() -> None:
             assert failure.code() == grpc.StatusCode.UNAVAILABLE
             assert "resume from your last cursor" in failure.details()
             info = error_info(failure)
-            assert info is not None and info.reason == "SHUTTING_DOWN"
+            assert info is not None
+            assert info.reason == "SHUTTING_DOWN"

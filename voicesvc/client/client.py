@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import grpc
 from grpc import aio
@@ -61,7 +61,7 @@ class VoiceClient:
         self.events = events_pb2_grpc.EventStreamStub(self.channel)
         """`voicesvc.v1.EventStream`: the live, resumable webhook stream."""
 
-    async def __aenter__(self) -> VoiceClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
