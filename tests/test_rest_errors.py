@@ -36,7 +36,7 @@ DETAIL_TYPES = {
 }
 
 
-def unpack(status: grpc.Status) -> tuple[status_pb2.Status, dict[str, list[Message]]]:
+def unpack(status: grpc.Status) -> tuple[status_pb2.Status, dict[str, list[Any]]]:
     """Decode the grpc-status-details-bin trailer into the Status proto and its details by type name."""
     metadata = dict(status.trailing_metadata)
     proto = status_pb2.Status.FromString(metadata["grpc-status-details-bin"])

@@ -65,7 +65,11 @@ def speak(call_control_id: str) -> cc_pb2.SpeakTextRequest:
 
 
 def dial_request() -> cc_pb2.DialCallRequest:
-    fields = {"connection_id": "conn-ops", "from": "+15550100000", "to_string": "+15550100001"}
+    fields: dict[str, Any] = {
+        "connection_id": "conn-ops",
+        "from": "+15550100000",
+        "to_string": "+15550100001",
+    }
     return cc_pb2.DialCallRequest(**fields)
 
 
@@ -216,7 +220,7 @@ async def observed(metrics: Metrics, method: str, behavior: Any) -> grpc.RpcMeth
         return grpc.unary_unary_rpc_method_handler(behavior)
 
     details = SimpleNamespace(method=method, invocation_metadata=())
-    handler = await ObservabilityInterceptor(metrics).intercept_service(continuation, details)  # type: ignore[arg-type]
+    handler = await ObservabilityInterceptor(metrics).intercept_service(continuation, details)
     assert handler is not None
     return handler
 
@@ -378,7 +382,7 @@ async def test_without_api_key_the_embedded_sandbox_serves_and_its_webhooks_are_
             assert call.call_control_id in service.sandbox.engine.calls
             # The sandbox signs webhooks with its own key and sends them to this service's webhook route,
             # from where they reach WatchEvents.
-            seen = []
+            seen: list[events_pb2.Event] = []
             async with asyncio.timeout(5):
                 while len(seen) < 2:
                     response = await events.read()

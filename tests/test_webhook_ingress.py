@@ -144,7 +144,7 @@ async def test_redelivery_is_acknowledged_and_stored_once(endpoint: Endpoint) ->
     assert (endpoint.count("accepted"), endpoint.count("duplicate")) == (1, 1)
 
 
-async def reject(endpoint: Endpoint, raw: bytes, headers: dict[str, str]) -> tuple[int, str]:
+async def reject(endpoint: Endpoint, raw: bytes | Any, headers: dict[str, str]) -> tuple[int, str]:
     status, answer = await endpoint.post(raw, headers)
     assert set(answer) == {"error"}
     assert answer["error"]["message"]

@@ -75,6 +75,7 @@ def export(ref: str, dest: Path) -> bool:
 
 
 def main() -> int:
+    """The command line; the exit status (1 when a change would break clients)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -47,6 +47,7 @@ class WireError(Exception):
 
 
 def message_class(desc: Descriptor) -> type[Message]:
+    """The generated message class of a descriptor."""
     return message_factory.GetMessageClass(desc)
 
 
