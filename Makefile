@@ -12,7 +12,7 @@ help:
 	@echo "make run     start voicesvc on the embedded sandbox (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)"
 	@echo "make test    run every test suite"
 	@echo "make proto   regenerate the Python stubs in voicesvc/v1 from protos/"
-	@echo "make lint    ruff + mypy + buf lint"
+	@echo "make lint    ruff format + ruff + mypy (strict on voicesvc/) + buf lint"
 	@echo "make breaking [AGAINST=ref]  refuse proto changes that break clients (default: against HEAD)"
 	@echo "make bench   run the benchmarks and print a table"
 	@echo "make polyglot  build and run the Go and Java example clients of clients/polyglot (Debian packages)"
@@ -40,6 +40,7 @@ protos-from-reference: $(STAMP)
 	$(MAKE) proto
 
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python tools/gen_stubs.py --third-party $(THIRD_PARTY)

@@ -144,6 +144,7 @@ async def _unary_rows() -> list[Row]:
 
 
 async def run() -> list[Row]:
+    """The table rows of the translation and unary-call benchmarks."""
     return _translation_rows() + await _unary_rows()
 
 

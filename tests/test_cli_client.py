@@ -126,7 +126,8 @@ def test_watch_prints_events_as_json_lines(capsys: pytest.CaptureFixture[str], s
     assert first["call_control_id"] == ccid
     assert first["data"]["event_type"] == "call.initiated"
     assert first["data"]["payload"]["call_control_id"] == ccid
-    assert first["cursor"] and second["cursor"] != first["cursor"]
+    assert first["cursor"]
+    assert second["cursor"] != first["cursor"]
 
     code, out, err = run(
         capsys,
@@ -244,7 +245,8 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(server: ServerProcess)
         stderr=subprocess.PIPE,
         cwd=ROOT,
     )
-    assert watch.stdout is not None and watch.stderr is not None
+    assert watch.stdout is not None
+    assert watch.stderr is not None
     assert json.loads(watch.stdout.readline())["call_control_id"] == ccid
     watch.stdout.close()
     subprocess.run(

@@ -188,9 +188,9 @@ class Walker:
             extra = set(known) - set(values)
             if extra:
                 self.cov.gap(where, f"{f.enum_type.name} has values the reference lacks: {sorted(extra)}")
-        elif all(isinstance(v, bool) for v in values) and f.type == T.TYPE_BOOL:
-            self.cov.enum_values_typed += len(values)
-        elif all(isinstance(v, int) for v in values) and f.type in (T.TYPE_INT32, T.TYPE_INT64):
+        elif (all(isinstance(v, bool) for v in values) and f.type == T.TYPE_BOOL) or (
+            all(isinstance(v, int) for v in values) and f.type in (T.TYPE_INT32, T.TYPE_INT64)
+        ):
             self.cov.enum_values_typed += len(values)
         elif f.type == T.TYPE_STRING and all(isinstance(v, str) for v in values):
             # Large open-ended sets (languages, voices) stay strings; any of the values fits.
@@ -320,6 +320,6 @@ def test_every_webhook_event_type_and_payload_field_has_a_counterpart(
 
 
 def test_no_comment_is_a_placeholder() -> None:
-    """buf lint (COMMENTS) requires a comment everywhere; this makes sure none is a fallback text."""
+    """`buf lint` (COMMENTS) requires a comment everywhere; this makes sure none is a fallback text."""
     text = "".join(p.read_text() for p in sorted((Path(__file__).parents[1] / "protos").rglob("*.proto")))
     assert "The value `" not in text

@@ -86,7 +86,7 @@ async def append(log: EventLog, event_type: str = "call.answered", **kwargs: Any
 
 
 async def take(sub: Subscription, count: int) -> list[StoredEvent]:
-    events = []
+    events: list[StoredEvent] = []
     for _ in range(count):
         event = await sub.next(WAIT)
         assert event is not None, f"only {len(events)} of {count} events arrived"
@@ -128,7 +128,7 @@ def test_filters_are_validated_and_normalised() -> None:
         with pytest.raises(ValueError):
             EventFilter.of(bad)
     with pytest.raises(TypeError):
-        EventFilter.of("call.")  # type: ignore[arg-type]
+        EventFilter.of("call.")
     normalised = EventFilter.of(["call.answered", "call.", "call.recording.", "streaming.started", "call."])
     assert normalised.patterns() == ["streaming.started", "call."]
 
@@ -149,7 +149,8 @@ async def test_subscribers_see_every_event_once_in_order(make_log: LogFactory) -
     assert [e.event_id for e in seen_now] == [e.event_id for e in appended]
     assert [e.cursor for e in seen_now] == [e.cursor for e in appended]
     seqs = [e.seq for e in seen_oldest]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == len(seqs)
     assert sorted(e.cursor for e in seen_oldest) == [e.cursor for e in seen_oldest]
     assert seen_now[0].raw == body_of(appended[0])
     await assert_nothing_more(from_now)
@@ -181,9 +182,11 @@ async def test_duplicate_event_ids_are_stored_once(make_log: LogFactory) -> None
     second = await log.append(raw2, event_id, "call.answered", 2)
     other = await append(log, "call.hangup")
 
-    assert not first.duplicate and second.duplicate
+    assert not first.duplicate
+    assert second.duplicate
     assert second.event.cursor == first.event.cursor
-    assert second.event.raw == raw1 and second.event.attempt == 1
+    assert second.event.raw == raw1
+    assert second.event.attempt == 1
     events = await take(sub, 2)
     assert [e.event_id for e in events] == [event_id, other.event_id]
     await assert_nothing_more(sub)
@@ -408,7 +411,8 @@ async def test_nats_event_appended_on_one_replica_reaches_subscribers_of_another
     # A redelivery reaching the other replica is still recognised.
     raw, _ = body("call.answered", event_id=event.event_id, attempt=2)
     again = await b.append(raw, event.event_id, "call.answered", 2)
-    assert again.duplicate and again.event.cursor == event.cursor
+    assert again.duplicate
+    assert again.event.cursor == event.cursor
     await assert_nothing_more(sub)
 
 
@@ -438,7 +442,8 @@ async def test_nats_stream_deleted_and_created_again_is_a_new_log_for_every_repl
 
     # The next append creates the stream again, as a start would.
     fresh = await append(a)
-    assert fresh.seq == 1 and fresh.cursor != old.cursor
+    assert fresh.seq == 1
+    assert fresh.cursor != old.cursor
     # Positions in the old stream mean nothing now: its reader is told to start over, its cursors refused.
     with pytest.raises(CursorExpired):
         await reader.next(WAIT)
@@ -471,7 +476,8 @@ async def test_nats_a_reader_behind_a_gap_rides_out_a_short_outage(tmp_path: Pat
             await asyncio.sleep(0.5)
             server.restart()
             seen = await reading
-            assert seen is not None and seen.event_id == third.event_id
+            assert seen is not None
+            assert seen.event_id == third.event_id
         finally:
             await log.close()
 
@@ -548,7 +554,8 @@ async def test_memory_idle_filtered_reader_is_not_expired_by_unrelated_traffic()
         await append(log, "call.answered")
     hangup = await append(log, "call.hangup")
     seen = await waiting
-    assert seen is not None and seen.event_id == hangup.event_id
+    assert seen is not None
+    assert seen.event_id == hangup.event_id
 
 
 async def test_memory_filtered_reader_whose_wait_times_out_is_not_expired_by_unrelated_traffic() -> None:

@@ -69,6 +69,7 @@ def test_node_client_suite_passes_against_voicesvc(server: ServerProcess) -> Non
     )
     report = f"{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
     assert done.returncode == 0, f"node --test failed:\n{report}"
-    assert re.search(r"^# skipped 0$", done.stdout, re.M), f"node tests were skipped:\n{report}"
-    passed = re.search(r"^# pass (\d+)$", done.stdout, re.M)
-    assert passed and int(passed.group(1)) > 0, report
+    assert re.search(r"^# skipped 0$", done.stdout, re.MULTILINE), f"node tests were skipped:\n{report}"
+    passed = re.search(r"^# pass (\d+)$", done.stdout, re.MULTILINE)
+    assert passed, report
+    assert int(passed.group(1)) > 0, report

@@ -95,13 +95,15 @@ async def test_missing_fields_are_invalid_argument_with_field_details(server: Se
     assert text.startswith("INVALID_ARGUMENT: ")
     assert "field to: " in text
     bad = [d for d in error_details(err) if isinstance(d, error_details_pb2.BadRequest)]
-    assert bad and "to" in {v.field for v in bad[0].field_violations}
+    assert bad
+    assert "to" in {v.field for v in bad[0].field_violations}
 
 
 def _dial_without_to() -> object:
     from voicesvc.v1 import call_control_pb2
 
-    return call_control_pb2.DialCallRequest(connection_id=CONNECTION, **{"from": FROM})
+    # `from` is a keyword; the dict of one str value does not fit the other fields' types.
+    return call_control_pb2.DialCallRequest(connection_id=CONNECTION, **{"from": FROM})  # type: ignore[arg-type]
 
 
 async def test_unknown_call_is_not_found_with_telnyx_reason(server: ServerProcess) -> None:
@@ -118,14 +120,16 @@ async def test_token_is_sent_as_bearer_metadata(auth_server: ServerProcess) -> N
             await anonymous.status("v3:no-such-call")
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert describe_error(caught.value).startswith("UNAUTHENTICATED")
-    async with VoiceClient(auth_server.target, token=TOKEN) as client:
-        # The event stream needs the token too, not only the unary calls.
-        async with client.watch(event_types=["call.hangup"]) as watch:
-            call = await client.dial(TO, FROM, CONNECTION)
-            assert (await client.hangup(call.call_control_id)).result == "ok"
-            async for event in watch:
-                assert event.call_control_id == call.call_control_id
-                break
+    # The event stream needs the token too, not only the unary calls.
+    async with (
+        VoiceClient(auth_server.target, token=TOKEN) as client,
+        client.watch(event_types=["call.hangup"]) as watch,
+    ):
+        call = await client.dial(TO, FROM, CONNECTION)
+        assert (await client.hangup(call.call_control_id)).result == "ok"
+        async for event in watch:
+            assert event.call_control_id == call.call_control_id
+            break
 
 
 async def test_watch_delivers_the_call_events_and_resumes_after_a_cursor(server: ServerProcess) -> None:
@@ -154,19 +158,18 @@ async def test_watch_delivers_the_call_events_and_resumes_after_a_cursor(server:
 
 # -- against a scripted server -----------------------------------------------------------------------------
 async def test_watch_opened_before_dialling_sees_the_first_webhook(server: ServerProcess) -> None:
-    async with VoiceClient(server.target) as client:
-        async with client.watch(event_types=["call."]) as events:
-            call = await client.dial(TO, FROM, CONNECTION)
-            seen = []
-            async with asyncio.timeout(30):
-                async for event in events:
-                    if event.call_control_id != call.call_control_id:
-                        continue
-                    seen.append(event.event_type)
-                    if event.event_type == "call.answered":
-                        await client.hangup(call.call_control_id)
-                    if event.event_type == "call.hangup":
-                        break
+    async with VoiceClient(server.target) as client, client.watch(event_types=["call."]) as events:
+        call = await client.dial(TO, FROM, CONNECTION)
+        seen = []
+        async with asyncio.timeout(30):
+            async for event in events:
+                if event.call_control_id != call.call_control_id:
+                    continue
+                seen.append(event.event_type)
+                if event.event_type == "call.answered":
+                    await client.hangup(call.call_control_id)
+                if event.event_type == "call.hangup":
+                    break
     assert seen == ["call.initiated", "call.answered", "call.hangup"]
 
 
@@ -285,7 +288,8 @@ async def test_watch_skips_heartbeats_and_reconnects_after_the_last_cursor(fake:
     assert watch.last_cursor == "c3"
     assert watch.reconnects == 1
     first, second = (s.request for s in fake.seen)
-    assert first.start == events_pb2.START_POSITION_OLDEST and not first.after_cursor
+    assert first.start == events_pb2.START_POSITION_OLDEST
+    assert not first.after_cursor
     assert list(first.filter.event_types) == ["call."]
     assert list(first.filter.call_control_ids) == ["v3:abc"]
     assert second.after_cursor == "c1"
@@ -302,11 +306,10 @@ async def test_ready_reconnects_when_the_first_attempt_is_unavailable(fake: Fake
         yield _event("c6", "call.hangup")
 
     fake.watch_events = stream
-    async with VoiceClient(fake.target, timeout=30.0) as client:
-        async with client.watch(reconnect=True) as watch:
-            assert watch.reconnects == 1
-            assert watch.last_cursor == "c5"
-            assert [e.cursor async for e in watch] == ["c6"]
+    async with VoiceClient(fake.target, timeout=30.0) as client, client.watch(reconnect=True) as watch:
+        assert watch.reconnects == 1
+        assert watch.last_cursor == "c5"
+        assert [e.cursor async for e in watch] == ["c6"]
 
 
 async def test_watch_without_reconnect_raises_unavailable(fake: FakeServer) -> None:

@@ -32,7 +32,7 @@ def server() -> Iterator[ServerProcess]:
 def test_the_readme_python_example_dials_speaks_and_hangs_up(server: ServerProcess) -> None:
     code = code_block(ROOT / "README.md", "python", "VoiceClient").replace("127.0.0.1:50051", server.target)
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], cwd=ROOT, check=False, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [*EXPECTED, "HANGUP_CAUSE_NORMAL_CLEARING"]
@@ -46,6 +46,8 @@ def test_the_clients_readme_node_example_dials_speaks_and_hangs_up(server: Serve
         "127.0.0.1:50051", server.target
     )
     code = code.replace("require('@voicesvc/client')", f"require({str(NODE_DIR)!r})")
-    result = subprocess.run([node, "-e", code], cwd=NODE_DIR, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [node, "-e", code], cwd=NODE_DIR, check=False, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [*EXPECTED, "hangup", "cause:", "HANGUP_CAUSE_NORMAL_CLEARING"]

@@ -53,14 +53,15 @@ async def test_missing_or_wrong_key_is_401_with_telnyx_envelope(api: Api) -> Non
 
 
 async def test_unknown_ids_are_404(api: Api) -> None:
-    for method, path, body in [
+    cases: list[tuple[str, str, dict[str, Any] | None]] = [
         ("GET", "/calls/v3:nope", None),
         ("POST", "/calls/v3:nope/actions/hangup", {}),
         ("GET", "/call_control_applications/123", None),
         ("DELETE", "/call_control_applications/123", None),
         ("GET", "/connections/999/active_calls", None),
         ("GET", "/no_such_resource", None),
-    ]:
+    ]
+    for method, path, body in cases:
         reply = await api.call(method, path, json_body=body)
         assert reply.status == 404, path
         assert reply.body["errors"][0]["code"] == "10005"
@@ -219,6 +220,7 @@ async def test_transfer_dials_and_bridges_a_new_leg(api: Api) -> None:
     await api.call("POST", f"/calls/{a}/actions/transfer", json_body={"to": "+15558889999"})
     await wait_until(lambda: api.sandbox.engine.calls[a].bridged_with is not None)
     b = api.sandbox.engine.calls[a].bridged_with
+    assert b is not None
     assert api.sandbox.engine.calls[b].to == "+15558889999"
 
 

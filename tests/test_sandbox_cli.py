@@ -41,14 +41,17 @@ async def test_cli_prints_its_address_and_serves() -> None:
         info = json.loads(line)
         assert set(info) == {"base_url", "api_key", "public_key"}
         assert info["api_key"] == "KEY_cli"
-        assert info["base_url"].startswith("http://127.0.0.1:") and info["base_url"].endswith("/v2")
+        assert info["base_url"].startswith("http://127.0.0.1:")
+        assert info["base_url"].endswith("/v2")
         expected = base64.b64encode(bytes(SigningKey(base64.b64decode(SEED)).verify_key)).decode()
         assert info["public_key"] == expected
-        async with aiohttp.ClientSession(headers={"Authorization": "Bearer KEY_cli"}) as session:
-            async with session.post(
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": "Bearer KEY_cli"}) as session,
+            session.post(
                 info["base_url"] + "/calls", json={"connection_id": "c", "from": "+1", "to": "+2"}
-            ) as resp:
-                assert resp.status == 200
+            ) as resp,
+        ):
+            assert resp.status == 200
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 20)

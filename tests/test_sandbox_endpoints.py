@@ -94,7 +94,7 @@ async def test_endpoint_succeeds_with_reference_shape(api: Api, ep: dict[str, An
 def _wrong_value(schema: dict[str, Any]) -> Any:
     if "enum" in schema:
         return "definitely-not-allowed"
-    wrong = {"string": 12345, "integer": "seven", "number": "many", "boolean": "yes"}
+    wrong: dict[str | None, Any] = {"string": 12345, "integer": "seven", "number": "many", "boolean": "yes"}
     return wrong.get(schema.get("type"), 3)
 
 

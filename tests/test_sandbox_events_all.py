@@ -210,7 +210,8 @@ async def test_stopped_assistant_sends_conversation_insights(
     assert types.index("call.conversation.ended") < types.index("call.conversation_insights.generated")
     insights = _of_type(receiver, "call.conversation_insights.generated", cid)[0]
     _assert_complete(insights, "call.conversation_insights.generated")
-    assert insights["results"] and all(set(r) == {"insight_id", "result"} for r in insights["results"])
+    assert insights["results"]
+    assert all(set(r) == {"insight_id", "result"} for r in insights["results"])
 
 
 async def test_assistant_from_dial_ends_its_conversation_at_hangup(
@@ -241,7 +242,8 @@ async def test_assistant_on_answer_sends_insights_once_stopped(
 async def test_far_end_hold_and_unhold(api: Api, receiver: Receiver, app_id: str) -> None:
     cid = await _answered(api, receiver, app_id)
     held = await api.admin("POST", f"/calls/{cid}/hold")
-    assert held.status == 200 and held.body["data"]["on_hold"] is True
+    assert held.status == 200
+    assert held.body["data"]["on_hold"] is True
     again = await api.admin("POST", f"/calls/{cid}/hold")
     assert again.status == 200
     unheld = await api.admin("POST", f"/calls/{cid}/unhold")

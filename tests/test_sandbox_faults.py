@@ -170,7 +170,8 @@ def test_cli_refuses_values_that_could_not_work(flags: list[str]) -> None:
         check=False,
     )
     assert done.returncode == 2, (flags, done.stderr)
-    assert done.stderr.startswith("voicesvc sandbox: error:") and "Traceback" not in done.stderr
+    assert done.stderr.startswith("voicesvc sandbox: error:")
+    assert "Traceback" not in done.stderr
 
 
 async def test_journal_records_the_exact_request_without_auth(api: Api) -> None:

@@ -43,7 +43,7 @@ def dial_request(**fields: Any) -> cc_pb2.DialCallRequest:
     return cc_pb2.DialCallRequest(**{**base, **fields})
 
 
-def details(err: grpc.aio.AioRpcError) -> dict[str, list[Message]]:
+def details(err: grpc.aio.AioRpcError) -> dict[str, list[Any]]:
     """The rich error details of a failed call, by detail type name."""
     status = rpc_status.from_call(err)
     assert status is not None, "the status carries no details"
@@ -103,12 +103,14 @@ async def test_unusable_ids_are_invalid_argument_and_nothing_is_sent(stack: Stac
 
 
 async def test_missing_required_fields_are_named_and_nothing_is_sent(stack: Stack) -> None:
-    err = await fails(unary(stack.channel, DIAL)(cc_pb2.DialCallRequest(**{"from": "+15550100000"})))
+    from_field: dict[str, Any] = {"from": "+15550100000"}
+    err = await fails(unary(stack.channel, DIAL)(cc_pb2.DialCallRequest(**from_field)))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     [bad_request] = details(err)["BadRequest"]
     assert {v.field for v in bad_request.field_violations} == {"connection_id", "to"}
     assert all(v.description == "is required" for v in bad_request.field_violations)
-    assert "connection_id" in err.details() and "to" in err.details()
+    assert "connection_id" in err.details()
+    assert "to" in err.details()
 
     # A required string set to "" counts as missing; the field is named as the proto names it.
     call = stack.dial_direct()
@@ -125,7 +127,7 @@ async def test_missing_required_fields_are_named_and_nothing_is_sent(stack: Stac
 async def test_enum_numbers_outside_the_contract_are_refused_and_nothing_is_sent(stack: Stack) -> None:
     call = stack.inbound_direct()
     reject = BY_METHOD["/voicesvc.v1.CallControl/RejectCall"]
-    err = await fails(unary(stack.channel, reject)(cc_pb2.RejectCallRequest(call_control_id=call, cause=99)))
+    err = await fails(unary(stack.channel, reject)(cc_pb2.RejectCallRequest(call_control_id=call, cause=99)))  # type: ignore[arg-type]
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     [bad_request] = details(err)["BadRequest"]
     assert [v.field for v in bad_request.field_violations] == ["cause"]

@@ -79,7 +79,7 @@ async def test_rpc_sends_the_exact_rest_request_and_decodes_the_answer(stack: St
     assert reply.status in (200, 201), reply.body
     _assert_decoded(route, response, reply.body)
     if route.http_method == "POST" and "/actions/" in route.path_template:
-        assert response.result == "ok"  # type: ignore[attr-defined]
+        assert response.result == "ok"
 
 
 def test_every_rpc_of_the_contract_is_covered() -> None:
@@ -101,7 +101,8 @@ async def test_list_paging_and_filters_travel_as_telnyx_query_parameters(stack: 
     )
     first = await list_apps(request)
     assert [a.application_name for a in first.call_control_applications] == ["page-a", "page-b"]
-    assert first.total_size == 3 and first.next_page_token
+    assert first.total_size == 3
+    assert first.next_page_token
 
     request.page_token = first.next_page_token
     second = await list_apps(request)
@@ -136,16 +137,15 @@ async def test_nested_filters_are_deep_object_encoded(stack: Stack) -> None:
 
 async def test_explicit_false_and_zero_are_sent_and_unset_fields_are_not(stack: Stack) -> None:
     dial = unary(stack.channel, BY_METHOD["/voicesvc.v1.CallControl/DialCall"])
-    request = cc_pb2.DialCallRequest(
-        **{
-            "connection_id": "conn-1",
-            "from": "+15550100000",
-            "to_string": "+15550100001",
-            "bridge_on_answer": False,
-            "record_max_length": 0,
-            "command_id": "dial-1",
-        }
-    )
+    fields: dict[str, Any] = {
+        "connection_id": "conn-1",
+        "from": "+15550100000",
+        "to_string": "+15550100001",
+        "bridge_on_answer": False,
+        "record_max_length": 0,
+        "command_id": "dial-1",
+    }
+    request = cc_pb2.DialCallRequest(**fields)
     await dial(request)
     [entry] = stack.journal()
     assert entry.body == {

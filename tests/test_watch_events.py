@@ -161,7 +161,7 @@ async def test_filters_by_type_exact_and_prefix_and_by_ids(svc: Running) -> None
         "connection": await svc.watch(connection_ids=["conn-3", "conn-4"]),
         "type_and_leg": await svc.watch(event_types=["call.hangup"], call_control_ids=["v3:b"]),
     }
-    sent = [
+    sent: list[tuple[str, dict[str, Any]]] = [
         ("call.answered", ids_of("v3:a", "s-1", "conn-1")),
         ("call.recording.saved", ids_of("v3:b", "s-2", "conn-3")),
         ("streaming.started", ids_of("v3:a", "s-2", "conn-9")),
@@ -196,7 +196,7 @@ async def test_filters_by_type_exact_and_prefix_and_by_ids(svc: Running) -> None
 
 
 async def test_invalid_requests_are_invalid_argument_naming_the_problem(svc: Running) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"event_types": ["call..answered"]}, "call..answered"),
         ({"event_types": ["call.*"]}, "call.*"),
         ({"event_types": [""]}, "event_types"),
@@ -235,7 +235,8 @@ async def test_cursor_older_than_retention_is_out_of_range_naming_the_oldest_cur
         failure = await Watcher.start(svc.channel, after_cursor=cursors[0]).failure()
         assert failure.code() == grpc.StatusCode.OUT_OF_RANGE
         info = error_info(failure)
-        assert info is not None and info.reason == "CURSOR_EXPIRED"
+        assert info is not None
+        assert info.reason == "CURSOR_EXPIRED"
         oldest = info.metadata["oldest_cursor"]
         assert oldest == cursors[1]
         assert oldest in failure.details()
@@ -277,11 +278,12 @@ async def test_the_opening_heartbeat_names_the_start_position(svc: Running) -> N
 async def test_a_sandbox_call_arrives_typed_from_initiated_to_hangup(svc: Running) -> None:
     watcher = await svc.watch(event_types=["call."])
     calls = cc_grpc.CallControlStub(svc.channel)
-    dialled = await calls.DialCall(
-        cc_pb2.DialCallRequest(
-            **{"connection_id": "conn-typed", "from": "+15550100000", "to_string": "+15550100001"}
-        )
-    )
+    fields: dict[str, Any] = {
+        "connection_id": "conn-typed",
+        "from": "+15550100000",
+        "to_string": "+15550100001",
+    }
+    dialled = await calls.DialCall(cc_pb2.DialCallRequest(**fields))
     leg = dialled.call_control_id
 
     async def next_of_leg() -> events_pb2.Event:
@@ -299,8 +301,9 @@ async def test_a_sandbox_call_arrives_typed_from_initiated_to_hangup(svc: Runnin
     assert initiated.call_leg_id == dialled.call_leg_id
     assert initiated.call_session_id == dialled.call_session_id
     assert initiated.connection_id == "conn-typed"
-    assert initiated.HasField("occurred_at") and initiated.HasField("received_at")
-    assert initiated.raw["payload"]["call_control_id"] == leg
+    assert initiated.HasField("occurred_at")
+    assert initiated.HasField("received_at")
+    assert initiated.raw["payload"]["call_control_id"] == leg  # type: ignore[index]
 
     answered = await next_of_leg()
     assert answered.event_type == "call.answered"
@@ -389,4 +392,5 @@ async def test_shutdown_ends_streams_with_unavailable() -> None:
             assert failure.code() == grpc.StatusCode.UNAVAILABLE
             assert "resume from your last cursor" in failure.details()
             info = error_info(failure)
-            assert info is not None and info.reason == "SHUTTING_DOWN"
+            assert info is not None
+            assert info.reason == "SHUTTING_DOWN"

@@ -83,7 +83,8 @@ async def test_a_log_failure_mid_stream_ends_it_with_unavailable() -> None:
         failure = await watcher.failure()
         assert failure.code() == grpc.StatusCode.UNAVAILABLE
         info = error_info(failure)
-        assert info is not None and info.reason == "EVENT_LOG_UNAVAILABLE"
+        assert info is not None
+        assert info.reason == "EVENT_LOG_UNAVAILABLE"
 
 
 async def test_a_reader_overtaken_by_retention_mid_stream_gets_out_of_range() -> None:
@@ -99,5 +100,7 @@ async def test_a_reader_overtaken_by_retention_mid_stream_gets_out_of_range() ->
         failure = await watcher.failure()
         assert failure.code() == grpc.StatusCode.OUT_OF_RANGE
         info = error_info(failure)
-        assert info is not None and info.reason == "CURSOR_EXPIRED" and info.metadata["oldest_cursor"]
+        assert info is not None
+        assert info.reason == "CURSOR_EXPIRED"
+        assert info.metadata["oldest_cursor"]
         assert info.metadata["oldest_cursor"] in failure.details()

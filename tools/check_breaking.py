@@ -38,14 +38,14 @@ def image(proto_root: Path, out: Path) -> Path:
         f"--descriptor_set_out={out}",
         *sources,
     ]
-    result = subprocess.run(cmd, cwd=proto_root, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=proto_root, check=False, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"protoc failed on {proto_root}:\n{result.stderr}")
     return out
 
 
 def breaking_changes(old_root: Path, new_root: Path) -> list[str]:
-    """buf's breaking-change findings of `new_root` against `old_root`; empty when compatible."""
+    """The breaking-change findings (from buf) of `new_root` against `old_root`; empty when compatible."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         old, new = image(old_root, work / "old.binpb"), image(new_root, work / "new.binpb")
@@ -53,6 +53,7 @@ def breaking_changes(old_root: Path, new_root: Path) -> list[str]:
         buf = Path(sys.executable).parent / "buf"
         result = subprocess.run(
             [str(buf), "breaking", str(new), "--against", str(old), "--config", str(work / "buf.yaml")],
+            check=False,
             capture_output=True,
             text=True,
         )
@@ -63,7 +64,9 @@ def breaking_changes(old_root: Path, new_root: Path) -> list[str]:
 
 def export(ref: str, dest: Path) -> bool:
     """Write protos/ as of git revision `ref` into `dest`; False when that revision has none."""
-    archive = subprocess.run(["git", "archive", "--format=tar", ref, "protos"], cwd=ROOT, capture_output=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "protos"], cwd=ROOT, check=False, capture_output=True
+    )
     if archive.returncode != 0:
         return False
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
@@ -72,6 +75,7 @@ def export(ref: str, dest: Path) -> bool:
 
 
 def main() -> int:
+    """The command line; the exit status (1 when a change would break clients)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

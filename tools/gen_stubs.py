@@ -28,16 +28,19 @@ INIT = '"""Generated protobuf and gRPC stubs of the voicesvc.v1 contract. Regene
 
 
 def googleapis_root() -> Path:
+    """The include root of the googleapis protos shipped by googleapis-common-protos."""
     import google.api  # from googleapis-common-protos
 
     return Path(google.api.__path__[0]).parent.parent
 
 
 def wkt_root() -> Path:
+    """The include root of the well-known protos shipped by grpcio-tools."""
     return Path(str(resources.files("grpc_tools") / "_proto"))
 
 
 def generate(out: Path) -> None:
+    """Run protoc over protos/voicesvc/v1 into `out`, with mypy stubs, an `__init__.py` and `py.typed`."""
     bin_dir = Path(sys.executable).parent
     sources = sorted(str(p.relative_to(PROTOS)) for p in (PROTOS / "voicesvc" / "v1").glob("*.proto"))
     cmd = [
@@ -55,7 +58,7 @@ def generate(out: Path) -> None:
         f"--mypy_grpc_out={out}",
         *sources,
     ]
-    result = subprocess.run(cmd, cwd=PROTOS, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=PROTOS, check=False, capture_output=True, text=True)
     if result.returncode != 0:
         sys.stderr.write(result.stderr)
         raise SystemExit(f"protoc failed with exit code {result.returncode}")
@@ -65,6 +68,7 @@ def generate(out: Path) -> None:
 
 
 def check() -> int:
+    """0 when voicesvc/v1 matches freshly generated stubs, else 1 with the stale files named."""
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp))
         fresh = Path(tmp) / "voicesvc" / "v1"
@@ -86,6 +90,7 @@ def check() -> int:
 
 
 def copy_third_party(dest: Path) -> None:
+    """Copy the googleapis protos the contract imports into `dest` (for buf)."""
     target = dest / "google" / "api"
     target.mkdir(parents=True, exist_ok=True)
     for name in GOOGLE_API:
@@ -93,6 +98,7 @@ def copy_third_party(dest: Path) -> None:
 
 
 def main() -> int:
+    """The command line; the exit status."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

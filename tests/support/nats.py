@@ -23,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 __all__ = ["NatsServer", "find_nats_server", "unique_log_names", "unique_stream"]
 
@@ -45,7 +45,7 @@ def unique_stream(prefix: str = "TEST") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12].upper()}"
 
 
-def unique_log_names() -> dict[str, str]:
+def unique_log_names() -> dict[str, Any]:
     """`stream` and `subject_prefix` arguments for a `NatsEventLog` of its own (streams may not share
     subjects)."""
     stream = unique_stream()

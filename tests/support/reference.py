@@ -77,5 +77,5 @@ def sample(schema: dict[str, Any], variant: int = 0, zero: bool = False, name: s
     if t == "number":
         return 0 if zero else 2.5
     if t == "boolean":
-        return False if zero else True
+        return not zero
     raise AssertionError(f"schema without a known shape: {schema}")

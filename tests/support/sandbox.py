@@ -189,7 +189,7 @@ def payload_keys(event_type: str) -> set[str]:
     return set(event_schema(event_type)["properties"]["payload"]["properties"])
 
 
-async def wait_until(predicate: Callable[[], bool], limit: float = 5.0) -> None:
+async def wait_until(predicate: Callable[[], object], limit: float = 5.0) -> None:
     """Poll `predicate` (state changed by the sandbox's own tasks) until it holds."""
     async with asyncio.timeout(limit):
         while not predicate():  # noqa: ASYNC110 - the state has no event to wait on

@@ -22,6 +22,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import docs
@@ -140,6 +141,9 @@ option php_namespace = "Voicesvc\\\\V1";
 option ruby_package = "Voicesvc::V1";
 """
 
+# One node of the reference JSON (a schema, an endpoint, the whole document).
+Schema = dict[str, Any]
+
 SCALARS = {"string": "string", "integer": "int32", "number": "double", "boolean": "bool"}
 
 
@@ -151,18 +155,21 @@ def pascal(name: str) -> str:
 
 
 def snake(name: str) -> str:
+    """`callControlId` → `call_control_id`; a name that would start with a digit gets a `v` prefix."""
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()
     return s if s and not s[0].isdigit() else f"v{s}"
 
 
 def upper_snake(name: str) -> str:
+    """`callControlId` → `CALL_CONTROL_ID`, the form of enum value names."""
     s = re.sub(r"([A-Z])([A-Z][a-z])", r"\1_\2", name)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     return re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").upper()
 
 
 def singular(name: str) -> str:
+    """A plural property name's singular (`entries` → `entry`, `tools` → `tool`)."""
     if name.endswith("ies"):
         return name[:-3] + "y"
     if name.endswith("s") and not name.endswith("ss"):
@@ -171,15 +178,19 @@ def singular(name: str) -> str:
 
 
 def canon(schema: object) -> str:
+    """A stable text form of a schema, so identical structures are built once."""
     return json.dumps(schema, sort_keys=True)
 
 
 def field_doc(parent: str, wire: str) -> str:
+    """The comment of property `wire`: an override for `parent.wire`, the shared text, or a stub."""
     return docs.FIELD_OVERRIDES.get(f"{parent}.{wire}") or docs.FIELDS.get(wire) or f"The `{wire}` value."
 
 
 @dataclass
 class Field:
+    """One proto field to render; members of a oneof name it in `oneof`."""
+
     name: str
     type: str
     number: int
@@ -192,6 +203,8 @@ class Field:
 
 @dataclass
 class Oneof:
+    """One proto oneof to render."""
+
     name: str
     doc: str
     wire_name: str | None = None
@@ -200,6 +213,8 @@ class Oneof:
 
 @dataclass
 class Message:
+    """One proto message to render, with the types it refers to and the file it lands in."""
+
     name: str
     doc: str
     fields: list[Field] = field(default_factory=list)
@@ -210,11 +225,14 @@ class Message:
     file: str = ""
 
     def next_number(self) -> int:
+        """The field number the next added field gets."""
         return len(self.fields) + 1
 
 
 @dataclass
 class Enum:
+    """One proto enum to render."""
+
     name: str
     doc: str
     values: list[tuple[str, str, str]]  # (value name, wire string, comment)
@@ -257,6 +275,7 @@ class Builder:
 
     # -- enums ----------------------------------------------------------------------------------------
     def enum(self, values: list[str], prop: str, parent: str, doc_prop: str | None = None) -> str:
+        """The name of the enum for `values`, building it on first use (its zero value is `*_UNSPECIFIED`)."""
         name, built = self._claim("enum", canon(values), pascal(prop), parent)
         if built:
             return name
@@ -281,13 +300,14 @@ class Builder:
     # -- messages -------------------------------------------------------------------------------------
     def message(
         self,
-        schema: dict,
+        schema: Schema,
         hint: str,
         parent_prop: str,
         parent: str,
         doc: str | None = None,
         discriminator: tuple[str, str] | None = None,
     ) -> str:
+        """The name of the message for an object schema, building it and its fields on first use."""
         key = canon([schema, discriminator])
         name, built = self._claim("msg", key, hint, parent)
         if built:
@@ -303,7 +323,8 @@ class Builder:
             self.add_property(msg, prop, sub, prop in required, context=parent_prop)
         return name
 
-    def add_property(self, msg: Message, prop: str, schema: dict, required: bool, context: str) -> None:
+    def add_property(self, msg: Message, prop: str, schema: Schema, required: bool, context: str) -> None:
+        """Add the field (or union oneof) for one property of an object schema to `msg`."""
         fname = snake(prop)
         wire = prop if fname != prop else None
         doc = field_doc(context, prop)
@@ -314,7 +335,7 @@ class Builder:
         msg.fields.append(Field(fname, ftype, msg.next_number(), doc, label, wire, required))
         msg.refs.add(ftype)
 
-    def type_of(self, schema: dict, prop: str, parent: str, doc_prop: str | None = None) -> tuple[str, str]:
+    def type_of(self, schema: Schema, prop: str, parent: str, doc_prop: str | None = None) -> tuple[str, str]:
         """Returns (proto type, label) for a non-union schema."""
         if "enum" in schema:
             values = schema["enum"]
@@ -364,7 +385,8 @@ class Builder:
 
     # -- unions ---------------------------------------------------------------------------------------
     @staticmethod
-    def discriminator_of(variants: list[dict]) -> str | None:
+    def discriminator_of(variants: list[Schema]) -> str | None:
+        """The property whose one enum value tells each object variant apart (`type` if it can), if any."""
         if not all(v.get("type") == "object" for v in variants):
             return None
         candidates = []
@@ -382,7 +404,7 @@ class Builder:
             return "type"
         return candidates[0] if candidates else None
 
-    def variants(self, variants: list[dict], prop: str, parent: str) -> list[tuple[str, str, str]]:
+    def variants(self, variants: list[Schema], prop: str, parent: str) -> list[tuple[str, str, str]]:
         """Returns (member suffix, proto type, comment) for each variant of a union."""
         disc = self.discriminator_of(variants)
         out = []
@@ -418,10 +440,11 @@ class Builder:
         prop: str,
         fname: str,
         wire: str | None,
-        variants: list[dict],
+        variants: list[Schema],
         doc: str,
         required: bool,
     ) -> None:
+        """Add a property that takes several shapes to `msg` as a oneof with one member per variant."""
         msg.oneofs.append(Oneof(fname, doc, wire, required))
         for suffix, vtype, comment in self.variants(variants, prop, msg.name):
             msg.fields.append(
@@ -430,8 +453,9 @@ class Builder:
             msg.refs.add(vtype)
 
     def union_message(
-        self, variants: list[dict], hint: str, prop: str, parent: str, raw_hint: bool = False
+        self, variants: list[Schema], hint: str, prop: str, parent: str, raw_hint: bool = False
     ) -> str:
+        """The name of a message wrapping one union value (list items, map values), built on first use."""
         name, built = self._claim("union", canon(variants), hint if raw_hint else pascal(hint), parent)
         if built:
             return name
@@ -448,7 +472,8 @@ class Builder:
             msg.refs.add(vtype)
         return name
 
-    def list_message(self, schema: dict, hint: str, prop: str, parent: str) -> str:
+    def list_message(self, schema: Schema, hint: str, prop: str, parent: str) -> str:
+        """The name of a message wrapping a list (in a list or a map of lists), built on first use."""
         name, built = self._claim("list", canon(schema), pascal(hint) + "List", parent)
         if built:
             return name
@@ -463,6 +488,8 @@ class Builder:
 # -- building the contract ------------------------------------------------------------------------------
 @dataclass
 class Rpc:
+    """One RPC of a service, with the HTTP rule that maps it onto its Telnyx endpoint."""
+
     name: str
     doc: str
     http_method: str
@@ -472,7 +499,8 @@ class Rpc:
     response: str
 
 
-def build(ref: dict) -> tuple[Builder, dict[str, list[Rpc]], list[tuple[str, str, str]]]:
+def build(ref: Schema) -> tuple[Builder, dict[str, list[Rpc]], list[tuple[str, str, str]]]:
+    """The messages and enums, the RPCs per service, and (event type, payload, doc) per webhook event."""
     b = Builder()
     services: dict[str, list[Rpc]] = {}
     file_of_root: dict[str, str] = {}
@@ -599,6 +627,7 @@ def build(ref: dict) -> tuple[Builder, dict[str, list[Rpc]], list[tuple[str, str
 
 
 def assign_files(b: Builder, file_of_root: dict[str, str]) -> None:
+    """Put each message and enum in the file of the roots that reach it, or `common.proto` when several do."""
     reach: dict[str, set[str]] = {}
 
     def visit(t: str, f: str, seen: set[str]) -> None:
@@ -623,6 +652,7 @@ def assign_files(b: Builder, file_of_root: dict[str, str]) -> None:
 
 # -- rendering ----------------------------------------------------------------------------------------------
 def comment(text: str, indent: str) -> list[str]:
+    """`text` as `//` comment lines wrapped to fit after `indent`."""
     words = text.replace("*/", "* /").split()
     lines, cur = [], ""
     for w in words:
@@ -637,6 +667,7 @@ def comment(text: str, indent: str) -> list[str]:
 
 
 def render_field(f: Field, indent: str) -> list[str]:
+    """The proto lines of one field, its comment first."""
     opts = []
     if f.required:
         opts.append("(google.api.field_behavior) = REQUIRED")
@@ -648,6 +679,7 @@ def render_field(f: Field, indent: str) -> list[str]:
 
 
 def render_message(m: Message) -> list[str]:
+    """The proto lines of one message, oneofs and options included."""
     out = comment(m.doc, "") + [f"message {m.name} {{"]
     if m.shape:
         out.append(f"  option (wire_shape) = {m.shape};")
@@ -680,6 +712,7 @@ def render_message(m: Message) -> list[str]:
 
 
 def render_enum(e: Enum) -> list[str]:
+    """The proto lines of one enum; a `wire_value` option marks values whose wire string is not derived."""
     out = comment(e.doc, "") + [f"enum {e.name} {{"]
     prefix = upper_snake(e.name)
     for vname, wire, doc in e.values:
@@ -693,6 +726,7 @@ def render_enum(e: Enum) -> list[str]:
 
 
 def header(fname: str, imports: set[str], doc: list[str]) -> list[str]:
+    """The first lines of a proto file: its comment, syntax, package, imports and file options."""
     outer = pascal(fname.removesuffix(".proto")) + "Proto"
     out = [*(f"// {d}" for d in doc), 'syntax = "proto3";', "", "package voicesvc.v1;", ""]
     out += [f'import "{i}";' for i in sorted(imports)]
@@ -701,6 +735,7 @@ def header(fname: str, imports: set[str], doc: list[str]) -> list[str]:
 
 
 def imports_for(body: list[str], fname: str, b: Builder) -> set[str]:
+    """The imports a rendered proto file body needs."""
     text = "\n".join(body)
     imps = set()
     if "google.api.http" in text:
@@ -739,6 +774,7 @@ FILE_DOCS = {
 
 
 def render_service(service: str, rpcs: list[Rpc]) -> list[str]:
+    """The proto lines of one service with the HTTP rule of every RPC."""
     out = comment(" ".join(SERVICE_DOCS[service]), "") + [f"service {service} {{"]
     for r in rpcs:
         out += comment(r.doc, "  ")
@@ -752,6 +788,7 @@ def render_service(service: str, rpcs: list[Rpc]) -> list[str]:
 
 
 def main() -> None:
+    """Write every proto file of the contract from the reference into protos/voicesvc/v1."""
     ref = json.loads(REFERENCE.read_text())
     b, services, events = build(ref)
     files: dict[str, list[str]] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Self, cast
 
 import grpc
 from grpc import aio
@@ -61,7 +61,7 @@ class VoiceClient:
         self.events = events_pb2_grpc.EventStreamStub(self.channel)
         """`voicesvc.v1.EventStream`: the live, resumable webhook stream."""
 
-    async def __aenter__(self) -> VoiceClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -92,17 +92,17 @@ class VoiceClient:
             request.to_string = to
         else:
             request.to_list.values.extend(to)
-        return await self.calls.DialCall(request)
+        return cast(call_control_pb2.DialCallResponse, await self.calls.DialCall(request))
 
     async def status(self, call_control_id: str) -> call_control_pb2.GetCallStatusResponse:
         """The current state of a call leg (`is_alive`, duration, …)."""
         request = call_control_pb2.GetCallStatusRequest(call_control_id=call_control_id)
-        return await self.calls.GetCallStatus(request)
+        return cast(call_control_pb2.GetCallStatusResponse, await self.calls.GetCallStatus(request))
 
     async def answer(self, call_control_id: str, **fields: Any) -> call_control_pb2.AnswerCallResponse:
         """Answer an incoming call; `fields` are other `AnswerCallRequest` fields."""
         request = call_control_pb2.AnswerCallRequest(call_control_id=call_control_id, **fields)
-        return await self.calls.AnswerCall(request)
+        return cast(call_control_pb2.AnswerCallResponse, await self.calls.AnswerCall(request))
 
     async def speak(
         self,
@@ -117,12 +117,12 @@ class VoiceClient:
         request = call_control_pb2.SpeakTextRequest(
             call_control_id=call_control_id, payload=payload, voice=voice, language=language, **fields
         )
-        return await self.calls.SpeakText(request)
+        return cast(call_control_pb2.SpeakTextResponse, await self.calls.SpeakText(request))
 
     async def hangup(self, call_control_id: str, **fields: Any) -> call_control_pb2.HangupCallResponse:
         """Hang up the call; `fields` are other `HangupCallRequest` fields."""
         request = call_control_pb2.HangupCallRequest(call_control_id=call_control_id, **fields)
-        return await self.calls.HangupCall(request)
+        return cast(call_control_pb2.HangupCallResponse, await self.calls.HangupCall(request))
 
     def watch(
         self,

@@ -28,7 +28,7 @@ _DETAIL_TYPES: tuple[type[Message], ...] = (
 def rich_status(error: aio.AioRpcError) -> status_pb2.Status | None:
     """The `google.rpc.Status` the server attached to a failed call, if any."""
     try:
-        return rpc_status.from_call(error)
+        return cast(status_pb2.Status | None, rpc_status.from_call(error))
     except (ValueError, TypeError):
         return None
 

@@ -369,7 +369,7 @@ class EventLog(ABC):
 
         A log in the process (the memory log) is always available, and never calls it.
         """
-        return None
+        return
 
     async def __aenter__(self) -> Self:
         await self.start()

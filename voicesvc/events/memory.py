@@ -206,7 +206,8 @@ class MemoryEventLog(EventLog):
 
     def _at(self, seq: int) -> StoredEvent:
         event = self._ring[seq % self._capacity]
-        assert event is not None and event.seq == seq
+        assert event is not None
+        assert event.seq == seq
         return event
 
     def _drop_oldest(self) -> None:

@@ -31,6 +31,8 @@ from voicesvc.transcode.descriptors import enum_maps
 from voicesvc.v1 import events_pb2
 
 if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler
+
     from voicesvc.sandbox.server import Sandbox
 
 ADMIN_PREFIX = "/_sandbox"
@@ -116,7 +118,7 @@ class AdminApi:
         ]
 
     @web.middleware
-    async def errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Render `ApiError`s of admin handlers as Telnyx-style error bodies."""
         try:
             return await handler(request)
@@ -124,6 +126,7 @@ class AdminApi:
             return error_response(err)
 
     async def info(self, request: web.Request) -> web.Response:
+        """GET /info: the sandbox's base URL, API key, public key and settings."""
         s = self.sandbox
         cfg = s.config
         return _ok(
@@ -140,10 +143,12 @@ class AdminApi:
         )
 
     async def reset(self, request: web.Request) -> web.Response:
+        """POST /reset: back to a blank state; configured fault rules return, keys and settings stay."""
         await self.sandbox.reset()
         return _ok({"result": "ok"})
 
     async def inbound(self, request: web.Request) -> web.Response:
+        """POST /calls/inbound: start a ringing incoming call on a connection."""
         body = await _json_body(request)
         if not isinstance(body, dict) or not body.get("connection_id"):
             raise _bad("connection_id is required.", "/connection_id")
@@ -151,12 +156,15 @@ class AdminApi:
         return _ok(call.admin_view(), status=201)
 
     async def calls(self, request: web.Request) -> web.Response:
+        """GET /calls: every call the sandbox knows."""
         return _ok([c.admin_view() for c in self.sandbox.engine.calls.values()])
 
     async def call(self, request: web.Request) -> web.Response:
+        """GET /calls/{call_control_id}: one call."""
         return _ok(self.sandbox.engine.get_call(request.match_info["call_control_id"]).admin_view())
 
     async def dtmf(self, request: web.Request) -> web.Response:
+        """POST /calls/{call_control_id}/dtmf: the far end presses digits."""
         engine = self.sandbox.engine
         call = engine.get_call(request.match_info["call_control_id"])
         body = await _json_body(request)
@@ -172,6 +180,7 @@ class AdminApi:
         return _ok(call.admin_view())
 
     async def remote_hangup(self, request: web.Request) -> web.Response:
+        """POST /calls/{call_control_id}/hangup: the far end hangs up, with an optional cause."""
         engine = self.sandbox.engine
         call = engine.get_call(request.match_info["call_control_id"])
         body = await _json_body(request)
@@ -182,9 +191,11 @@ class AdminApi:
         return _ok(call.admin_view())
 
     async def hold(self, request: web.Request) -> web.Response:
+        """POST /calls/{call_control_id}/hold: the far end puts the call on hold."""
         return self._set_hold(request, True)
 
     async def unhold(self, request: web.Request) -> web.Response:
+        """POST /calls/{call_control_id}/unhold: the far end takes the call off hold."""
         return self._set_hold(request, False)
 
     def _set_hold(self, request: web.Request, held: bool) -> web.Response:
@@ -194,6 +205,7 @@ class AdminApi:
         return _ok(call.admin_view())
 
     async def executions(self, request: web.Request) -> web.Response:
+        """GET /executions: how often each command ran per call (`call_control_id` narrows it)."""
         wanted = request.query.get("call_control_id")
         rows = [
             {"call_control_id": cid, "command": name, "count": n}
@@ -203,35 +215,43 @@ class AdminApi:
         return _ok(rows)
 
     async def faults(self, request: web.Request) -> web.Response:
+        """GET /faults: the active fault rules."""
         return _ok([r.to_dict() for r in self.sandbox.faults.rules])
 
     async def add_faults(self, request: web.Request) -> web.Response:
+        """POST /faults: add fault rules."""
         added = [self.sandbox.faults.add(r) for r in _rules(await _json_body(request))]
         return _ok([r.to_dict() for r in added], status=201)
 
     async def replace_faults(self, request: web.Request) -> web.Response:
+        """PUT /faults: replace every fault rule."""
         rules = _rules(await _json_body(request))
         self.sandbox.faults.reset()
         return _ok([self.sandbox.faults.add(r).to_dict() for r in rules])
 
     async def clear_faults(self, request: web.Request) -> web.Response:
+        """DELETE /faults: remove every fault rule."""
         self.sandbox.faults.reset()
         return _ok([])
 
     async def delete_fault(self, request: web.Request) -> web.Response:
+        """DELETE /faults/{rule_id}: remove one fault rule."""
         if not self.sandbox.faults.remove(request.match_info["rule_id"]):
             raise not_found("fault rule")
         return _ok([r.to_dict() for r in self.sandbox.faults.rules])
 
     async def requests(self, request: web.Request) -> web.Response:
+        """GET /requests: the REST requests received, oldest first (`path` and `method` narrow them)."""
         entries = self.sandbox.journal.entries(request.query.get("path"), request.query.get("method"))
         return _ok([e.to_dict() for e in entries])
 
     async def clear_requests(self, request: web.Request) -> web.Response:
+        """DELETE /requests: forget the received requests."""
         self.sandbox.journal.clear()
         return _ok([])
 
     async def webhooks(self, request: web.Request) -> web.Response:
+        """GET /webhooks: the webhook delivery attempts (`event_type` and `call_control_id` narrow them)."""
         event_type = request.query.get("event_type")
         key = request.query.get("call_control_id")
         rows = [
@@ -242,10 +262,12 @@ class AdminApi:
         return _ok(rows)
 
     async def clear_webhooks(self, request: web.Request) -> web.Response:
+        """DELETE /webhooks: forget the webhook delivery attempts."""
         self.sandbox.dispatcher.reset()
         return _ok([])
 
     async def drain(self, request: web.Request) -> web.Response:
+        """POST /webhooks/drain: wait up to `timeout` seconds for pending webhooks to be delivered."""
         try:
             timeout = float(request.query.get("timeout", "10"))
         except ValueError:

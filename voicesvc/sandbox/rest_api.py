@@ -53,7 +53,7 @@ class DroppedConnection(Exception):
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response(data, status=status, headers=headers, dumps=lambda o: json.dumps(o))
+    return web.json_response(data, status=status, headers=headers, dumps=json.dumps)
 
 
 def error_response(err: ApiError) -> web.Response:

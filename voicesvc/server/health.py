@@ -15,6 +15,7 @@ class HealthServicer(health.aio.HealthServicer):
     async def List(
         self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext
     ) -> health_pb2.HealthListResponse:
+        """Every registered service with its serving status."""
         statuses: dict[str, int] = dict(self._server_status)
         return health_pb2.HealthListResponse(
             statuses={name: _Status(status=status) for name, status in statuses.items()}

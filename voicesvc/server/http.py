@@ -22,6 +22,7 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
+        """Whether the service is serving and nothing holds it back."""
         return self._phase == "serving" and not self._holds
 
     @property
@@ -32,9 +33,11 @@ class Readiness:
         return self._phase
 
     def set_ready(self) -> None:
+        """Serving (ready unless something holds it back)."""
         self._phase = "serving"
 
     def set_not_ready(self, reason: str) -> None:
+        """Not ready for `reason` (a phase such as shutting down) until `set_ready`."""
         self._phase = reason
 
     def hold(self, reason: str) -> None:
@@ -42,6 +45,7 @@ class Readiness:
         self._holds[reason] = None
 
     def release(self, reason: str) -> None:
+        """End the hold for `reason`; no effect when it held nothing."""
         self._holds.pop(reason, None)
 
     def held(self, reason: str) -> bool:

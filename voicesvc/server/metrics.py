@@ -44,6 +44,7 @@ class Metrics:
         )
 
     def observe_rpc(self, method: str, code: str, seconds: float) -> None:
+        """Count one finished RPC by method and status code, and record its duration."""
         self.rpc_requests.labels(method=method, code=code).inc()
         self.rpc_latency.labels(method=method).observe(seconds)
 

@@ -63,6 +63,7 @@ def _wire_name(field: FieldDescriptor) -> str:
 
 @functools.cache
 def oneof_wire_name(oneof: OneofDescriptor) -> str:
+    """The JSON member name of a oneof (its `oneof_wire_name` option, else its proto name)."""
     opts = oneof.GetOptions()
     if opts.HasExtension(options_pb2.oneof_wire_name):
         return opts.Extensions[options_pb2.oneof_wire_name]
@@ -71,6 +72,7 @@ def oneof_wire_name(oneof: OneofDescriptor) -> str:
 
 @functools.cache
 def oneof_required(oneof: OneofDescriptor) -> bool:
+    """Whether the request must set one member of the oneof (its `oneof_required` option)."""
     return bool(oneof.GetOptions().Extensions[options_pb2.oneof_required])
 
 
@@ -82,6 +84,7 @@ def shape(message: Descriptor) -> int:
 
 @functools.cache
 def discriminator(message: Descriptor) -> tuple[str, str] | None:
+    """The (member, value) pair that tells a union variant apart on the wire, if the message has one."""
     opts = message.GetOptions()
     if not opts.HasExtension(options_pb2.discriminator):
         return None
@@ -99,10 +102,12 @@ def is_union_oneof(oneof: OneofDescriptor) -> bool:
 
 @functools.cache
 def is_map(field: FieldDescriptor) -> bool:
+    """Whether the field is a proto `map` (a repeated map-entry message)."""
     return field.type == FieldDescriptor.TYPE_MESSAGE and message_type(field).GetOptions().map_entry
 
 
 def is_repeated(field: FieldDescriptor) -> bool:
+    """Whether the field is a list or a map."""
     return field.is_repeated
 
 

@@ -14,6 +14,7 @@ class PageTokenError(ValueError):
 
 
 def encode_page_token(page_number: int) -> str:
+    """The opaque page token for a Telnyx page number."""
     raw = json.dumps({"p": page_number}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

@@ -31,6 +31,7 @@ _FIELD_BEHAVIOR = cast(
 
 
 def is_required(field: FieldDescriptor) -> bool:
+    """Whether the field is annotated `(google.api.field_behavior) = REQUIRED`."""
     behaviors = field.GetOptions().Extensions[_FIELD_BEHAVIOR]
     return field_behavior_pb2.REQUIRED in behaviors
 
@@ -102,7 +103,7 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
 
 def _empty_member(message: Message, member: FieldDescriptor) -> bool:
     """An empty string, or an empty list wrapper: a union member that says nothing."""
-    value = getattr(message, member.name)
+    value: object = getattr(message, member.name)
     if member.type == FieldDescriptor.TYPE_STRING:
         return value == ""
     if member.type != FieldDescriptor.TYPE_MESSAGE:

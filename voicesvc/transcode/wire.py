@@ -48,6 +48,7 @@ class WireError(Exception):
 
 
 def message_class(desc: Descriptor) -> type[Message]:
+    """The generated message class of a descriptor."""
     return message_factory.GetMessageClass(desc)
 
 
@@ -332,9 +333,9 @@ def _candidates(oneof: OneofDescriptor, value: Any) -> list[FieldDescriptor]:
             mt = d.message_type(f)
             shape = d.shape(mt)
             disc = d.discriminator(mt)
-            if isinstance(value, list) and shape == options_pb2.WIRE_SHAPE_LIST:
-                out.insert(0, f)
-            elif isinstance(value, dict) and disc and value.get(disc[0]) == disc[1]:
+            if (isinstance(value, list) and shape == options_pb2.WIRE_SHAPE_LIST) or (
+                isinstance(value, dict) and disc and value.get(disc[0]) == disc[1]
+            ):
                 out.insert(0, f)
             elif isinstance(value, dict) and not disc and shape != options_pb2.WIRE_SHAPE_LIST:
                 out.append(f)

@@ -55,7 +55,8 @@ def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int]:
     attempt = meta.get("attempt") if isinstance(meta, dict) else None
     if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
         attempt = 1
-    assert isinstance(event_id, str) and isinstance(event_type, str)
+    assert isinstance(event_id, str)
+    assert isinstance(event_type, str)
     return event_id, event_type, attempt
 
 
