@@ -32,7 +32,9 @@ def test_defaults_run_on_the_embedded_sandbox_at_the_documented_addresses() -> N
     assert s.sandbox_mode
     assert s.telnyx.base_url == "https://api.telnyx.com/v2"
     assert (s.serving.grpc_listen, s.serving.http_listen) == ("127.0.0.1:50051", "127.0.0.1:8080")
-    assert s.auth.tokens == () and not s.tls.enabled and s.events.backend == "memory"
+    assert s.auth.tokens == ()
+    assert not s.tls.enabled
+    assert s.events.backend == "memory"
 
 
 def test_environment_fills_settings_and_flags_win() -> None:
@@ -48,15 +50,18 @@ def test_environment_fills_settings_and_flags_win() -> None:
         "VOICESVC_EVENTS_BACKEND": "nats://127.0.0.1:4222",
     }
     s = settings(["--grpc-listen", "[::1]:7000", "--auth-token", "token-three"], env)
-    assert s.telnyx.api_key == "KEY_env_0123" and not s.sandbox_mode
+    assert s.telnyx.api_key == "KEY_env_0123"
+    assert not s.sandbox_mode
     assert s.telnyx.base_url == "http://127.0.0.1:9/v2"
     assert s.serving.grpc_listen == "[::1]:7000"
-    assert s.telnyx.request_timeout_s == 2.5 and s.telnyx.retry_max_attempts == 2
+    assert s.telnyx.request_timeout_s == 2.5
+    assert s.telnyx.retry_max_attempts == 2
     assert s.serving.log_level == "warning"
     assert s.auth.tokens == ("token-three",)
     assert s.webhooks.public_keys == ("a2V5MQ==", "a2V5Mg==")
     assert s.events.backend == "nats://127.0.0.1:4222"
-    assert "KEY_env" not in repr(s) and "token-three" not in repr(s)
+    assert "KEY_env" not in repr(s)
+    assert "token-three" not in repr(s)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +114,8 @@ def test_serve_help_documents_every_option_and_its_variable(capsys: pytest.Captu
         cli.main(["serve", "--help"])
     text = capsys.readouterr().out
     for opt in OPTIONS:
-        assert opt.flag in text and opt.env in text, opt.dest
+        assert opt.flag in text, opt.dest
+        assert opt.env in text, opt.dest
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -149,7 +155,8 @@ async def test_serve_process_starts_on_the_sandbox_and_stops_on_sigterm() -> Non
             rest = await proc.stderr.read()
             assert await proc.wait() == 0
         events = [json.loads(line)["event"] for line in rest.splitlines() if line.strip()]
-        assert "shutting_down" in events and events[-1] == "stopped"
+        assert "shutting_down" in events
+        assert events[-1] == "stopped"
     finally:
         if proc.returncode is None:
             proc.kill()

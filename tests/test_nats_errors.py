@@ -24,9 +24,8 @@ from voicesvc.events.nats.errors import mapped_errors
     ],
 )
 def test_client_failures_become_log_unavailable(error: Exception) -> None:
-    with pytest.raises(LogUnavailable) as raised:
-        with mapped_errors("cannot read stream state"):
-            raise error
+    with pytest.raises(LogUnavailable) as raised, mapped_errors("cannot read stream state"):
+        raise error
     assert str(raised.value) == f"cannot read stream state: {error!r}"
     assert raised.value.__cause__ is error
     assert type(raised.value) is LogUnavailable
@@ -36,16 +35,14 @@ def test_client_failures_become_log_unavailable(error: Exception) -> None:
     "error", [LogUnavailable("not connected"), LogClosed("closed"), CursorExpired("cursor")]
 )
 def test_the_logs_own_errors_pass_unchanged(error: Exception) -> None:
-    with pytest.raises(type(error)) as raised:
-        with mapped_errors("event not stored"):
-            raise error
+    with pytest.raises(type(error)) as raised, mapped_errors("event not stored"):
+        raise error
     assert raised.value is error
 
 
 def test_cancellation_passes_unchanged() -> None:
-    with pytest.raises(asyncio.CancelledError):
-        with mapped_errors("event not stored"):
-            raise asyncio.CancelledError
+    with pytest.raises(asyncio.CancelledError), mapped_errors("event not stored"):
+        raise asyncio.CancelledError
 
 
 async def test_it_wraps_awaits_and_is_silent_without_error() -> None:
@@ -55,6 +52,8 @@ async def test_it_wraps_awaits_and_is_silent_without_error() -> None:
 
     with mapped_errors("fine"):
         await asyncio.sleep(0)
-    with pytest.raises(LogUnavailable, match=r"^cannot request events: "):
-        with mapped_errors("cannot request events"):
-            await fails()
+    with (
+        pytest.raises(LogUnavailable, match=r"^cannot request events: "),
+        mapped_errors("cannot request events"),
+    ):
+        await fails()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from google.protobuf.message import Message
 
 from voicesvc.transcode import pointer
 from voicesvc.v1 import call_control_pb2 as cc_pb2
@@ -65,8 +68,9 @@ def test_field_path(text: str, field: str) -> None:
         (cc_pb2.DialCallRequest, (), "/no_such_field/x", "no_such_field.x"),
     ],
 )
-def test_proto_field_path(message: type, exclude: tuple[str, ...], text: str, field: str) -> None:
-    assert pointer.proto_field_path(message.DESCRIPTOR, text, exclude) == field
+def test_proto_field_path(message: type[Message], exclude: tuple[str, ...], text: str, field: str) -> None:
+    descriptor: Any = message.DESCRIPTOR
+    assert pointer.proto_field_path(descriptor, text, exclude) == field
 
 
 def test_query_parameter_and_dotted() -> None:

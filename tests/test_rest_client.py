@@ -114,7 +114,7 @@ async def upstream(handler: Handler) -> AsyncIterator[Upstream]:
 @contextlib.asynccontextmanager
 async def client_for(base_url: str, **overrides: Any) -> AsyncIterator[TelnyxClient]:
     limit_names = {"connect_timeout_s", "request_timeout_s", "max_connections"}
-    limits = {"connect_timeout_s": 1.0, "request_timeout_s": 3.0}
+    limits: dict[str, Any] = {"connect_timeout_s": 1.0, "request_timeout_s": 3.0}
     limits.update({k: v for k, v in overrides.items() if k in limit_names})
     options: dict[str, Any] = {"retry": FAST_RETRY, "limits": ConnectionLimits(**limits)}
     options.update({k: v for k, v in overrides.items() if k not in limit_names})
@@ -162,23 +162,25 @@ async def drop_connection(request: web.Request) -> web.StreamResponse:
 
 
 async def test_sends_exact_request() -> None:
-    async with upstream(respond_in_sequence(ok({"call_control_id": "abc"}))) as server:
-        async with client_for(server.base_url) as client:
-            query = [
-                ("filter[occurred_at][gte]", "2024-01-01T00:00:00Z"),
-                ("page[size]", "5"),
-                ("to", "+15551234567"),
-            ]
-            body = {"to": "+15551234567", "from": "+15557654321", "timeout_secs": 0, "flag": False}
-            response = await client.request(
-                RestRequest(
-                    "post",
-                    "/calls/v3%3Aabc%2Fdef/actions/answer",
-                    query=query,
-                    body=body,
-                    retry_mode=RetryMode.IDEMPOTENT,
-                )
+    async with (
+        upstream(respond_in_sequence(ok({"call_control_id": "abc"}))) as server,
+        client_for(server.base_url) as client,
+    ):
+        query = [
+            ("filter[occurred_at][gte]", "2024-01-01T00:00:00Z"),
+            ("page[size]", "5"),
+            ("to", "+15551234567"),
+        ]
+        body = {"to": "+15551234567", "from": "+15557654321", "timeout_secs": 0, "flag": False}
+        response = await client.request(
+            RestRequest(
+                "post",
+                "/calls/v3%3Aabc%2Fdef/actions/answer",
+                query=query,
+                body=body,
+                retry_mode=RetryMode.IDEMPOTENT,
             )
+        )
 
     assert response.status == 200
     assert response.json == {"data": {"call_control_id": "abc"}}
@@ -199,9 +201,11 @@ async def test_sends_exact_request() -> None:
 
 
 async def test_get_without_body_and_empty_response() -> None:
-    async with upstream(respond_in_sequence(lambda: web.Response(status=204))) as server:
-        async with client_for(server.base_url, user_agent="custom/9") as client:
-            response = await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
+    async with (
+        upstream(respond_in_sequence(lambda: web.Response(status=204))) as server,
+        client_for(server.base_url, user_agent="custom/9") as client,
+    ):
+        response = await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
     assert response.status == 204
     assert response.json is None
     [seen] = server.seen
@@ -213,10 +217,9 @@ async def test_get_without_body_and_empty_response() -> None:
 
 
 async def test_connections_are_pooled_and_kept_alive() -> None:
-    async with upstream(respond_in_sequence(ok())) as server:
-        async with client_for(server.base_url) as client:
-            for _ in range(3):
-                await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
+    async with upstream(respond_in_sequence(ok())) as server, client_for(server.base_url) as client:
+        for _ in range(3):
+            await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
     assert len({seen.peer for seen in server.seen}) == 1
 
 
@@ -250,19 +253,20 @@ async def test_retries_503_then_succeeds() -> None:
 
 
 async def test_gives_up_after_max_attempts_with_last_error() -> None:
-    async with upstream(respond_in_sequence(failing(500))) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(TelnyxAPIError) as caught:
-                await client.request(RestRequest("DELETE", "/x", retry_mode=RetryMode.IDEMPOTENT))
+    async with (
+        upstream(respond_in_sequence(failing(500))) as server,
+        client_for(server.base_url) as client,
+    ):
+        with pytest.raises(TelnyxAPIError) as caught:
+            await client.request(RestRequest("DELETE", "/x", retry_mode=RetryMode.IDEMPOTENT))
     assert caught.value.status == 500
     assert len(server.seen) == FAST_RETRY.max_attempts
 
 
 async def test_429_waits_for_retry_after() -> None:
     handler = respond_in_sequence(failing(429, {"Retry-After": "0.2"}), ok())
-    async with upstream(handler) as server:
-        async with client_for(server.base_url) as client:
-            response = await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
+    async with upstream(handler) as server, client_for(server.base_url) as client:
+        response = await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
     assert response.attempts == 2
     first, second = server.seen
     assert second.arrived - first.arrived >= 0.19
@@ -270,65 +274,74 @@ async def test_429_waits_for_retry_after() -> None:
 
 async def test_unsafe_post_is_retried_after_429_but_not_after_503() -> None:
     # The rate limiter refuses before processing, so even a POST without a key may be sent again.
-    async with upstream(respond_in_sequence(failing(429, {"Retry-After": "0"}), ok())) as server:
-        async with client_for(server.base_url) as client:
-            response = await client.request(
+    async with (
+        upstream(respond_in_sequence(failing(429, {"Retry-After": "0"}), ok())) as server,
+        client_for(server.base_url) as client,
+    ):
+        response = await client.request(
+            RestRequest("POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE)
+        )
+    assert response.attempts == 2
+    async with (
+        upstream(respond_in_sequence(failing(503), ok())) as server,
+        client_for(server.base_url) as client,
+    ):
+        with pytest.raises(TelnyxAPIError) as caught:
+            await client.request(
                 RestRequest("POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE)
             )
-    assert response.attempts == 2
-    async with upstream(respond_in_sequence(failing(503), ok())) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(TelnyxAPIError) as caught:
-                await client.request(
-                    RestRequest("POST", "/call_control_applications", body={}, retry_mode=RetryMode.UNSAFE)
-                )
     assert caught.value.status == 503
     assert len(server.seen) == 1
 
 
 async def test_retry_after_beyond_limit_is_not_waited_for() -> None:
     handler = respond_in_sequence(failing(429, {"Retry-After": "120"}), ok())
-    async with upstream(handler) as server:
-        async with client_for(server.base_url, retry=RetryPolicy(max_retry_after_s=1.0)) as client:
-            with pytest.raises(TelnyxAPIError) as caught:
-                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
+    async with (
+        upstream(handler) as server,
+        client_for(server.base_url, retry=RetryPolicy(max_retry_after_s=1.0)) as client,
+    ):
+        with pytest.raises(TelnyxAPIError) as caught:
+            await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
     assert caught.value.status == 429
     assert caught.value.retry_after == 120
     assert len(server.seen) == 1
 
 
 async def test_idempotent_retries_dropped_connection() -> None:
-    async with upstream(_first_dropped(respond_in_sequence(ok()))) as server:
-        async with client_for(server.base_url) as client:
-            response = await client.request(
-                RestRequest(
-                    "POST",
-                    "/calls/x/actions/hangup",
-                    body={"command_id": "c1"},
-                    retry_mode=RetryMode.IDEMPOTENT,
-                )
+    async with (
+        upstream(_first_dropped(respond_in_sequence(ok()))) as server,
+        client_for(server.base_url) as client,
+    ):
+        response = await client.request(
+            RestRequest(
+                "POST",
+                "/calls/x/actions/hangup",
+                body={"command_id": "c1"},
+                retry_mode=RetryMode.IDEMPOTENT,
             )
+        )
     assert response.attempts == 2
     assert len(server.seen) == 2
 
 
 async def test_unsafe_does_not_retry_after_possible_send() -> None:
-    async with upstream(drop_connection) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(UpstreamUnavailable):
-                await client.request(
-                    RestRequest("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
-                )
+    async with upstream(drop_connection) as server, client_for(server.base_url) as client:
+        with pytest.raises(UpstreamUnavailable):
+            await client.request(
+                RestRequest("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
+            )
     assert len(server.seen) == 1
 
 
 async def test_unsafe_does_not_retry_5xx() -> None:
-    async with upstream(respond_in_sequence(failing(503), ok())) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(TelnyxAPIError):
-                await client.request(
-                    RestRequest("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
-                )
+    async with (
+        upstream(respond_in_sequence(failing(503), ok())) as server,
+        client_for(server.base_url) as client,
+    ):
+        with pytest.raises(TelnyxAPIError):
+            await client.request(
+                RestRequest("POST", "/calls", body={"to": "+1"}, retry_mode=RetryMode.UNSAFE)
+            )
     assert len(server.seen) == 1
 
 
@@ -376,20 +389,24 @@ async def test_refused_connection_exhausts_attempts() -> None:
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 async def test_no_retry_on_client_errors(status: int) -> None:
-    async with upstream(respond_in_sequence(failing(status), ok())) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(TelnyxAPIError) as caught:
-                await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
+    async with (
+        upstream(respond_in_sequence(failing(status), ok())) as server,
+        client_for(server.base_url) as client,
+    ):
+        with pytest.raises(TelnyxAPIError) as caught:
+            await client.request(RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT))
     assert caught.value.status == status
     assert caught.value.errors == [{"code": str(10000 + status), "title": f"failure {status}"}]
     assert len(server.seen) == 1
 
 
 async def test_mode_none_never_retries() -> None:
-    async with upstream(respond_in_sequence(failing(503), ok())) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(TelnyxAPIError):
-                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.NONE))
+    async with (
+        upstream(respond_in_sequence(failing(503), ok())) as server,
+        client_for(server.base_url) as client,
+    ):
+        with pytest.raises(TelnyxAPIError):
+            await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.NONE))
     assert len(server.seen) == 1
 
 
@@ -432,24 +449,23 @@ async def test_deadline_bounds_a_slow_upstream() -> None:
 
 
 async def test_expired_deadline_sends_nothing() -> None:
-    async with upstream(respond_in_sequence(ok())) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(UpstreamDeadlineExceeded):
-                await client.request(
-                    RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic())
-                )
+    async with upstream(respond_in_sequence(ok())) as server, client_for(server.base_url) as client:
+        with pytest.raises(UpstreamDeadlineExceeded):
+            await client.request(
+                RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic())
+            )
     assert server.seen == []
 
 
 async def test_backoff_past_deadline_returns_last_error() -> None:
-    async with upstream(respond_in_sequence(failing(503, {"Retry-After": "5"}), ok())) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(TelnyxAPIError) as caught:
-                await client.request(
-                    RestRequest(
-                        "GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic() + 1.0
-                    )
-                )
+    async with (
+        upstream(respond_in_sequence(failing(503, {"Retry-After": "5"}), ok())) as server,
+        client_for(server.base_url) as client,
+    ):
+        with pytest.raises(TelnyxAPIError) as caught:
+            await client.request(
+                RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT, deadline=time.monotonic() + 1.0)
+            )
     assert caught.value.status == 503
     assert caught.value.retry_after == 5
     assert len(server.seen) == 1
@@ -502,16 +518,15 @@ async def test_cancellation_aborts_the_upstream_request() -> None:
             raise
         return web.Response()
 
-    async with upstream(handler) as server:
-        async with client_for(server.base_url) as client:
-            task = asyncio.create_task(
-                client.request(RestRequest("POST", "/calls", body={}, retry_mode=RetryMode.IDEMPOTENT))
-            )
-            await asyncio.wait_for(arrived.wait(), 5)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            await asyncio.wait_for(abandoned.wait(), 5)
+    async with upstream(handler) as server, client_for(server.base_url) as client:
+        task = asyncio.create_task(
+            client.request(RestRequest("POST", "/calls", body={}, retry_mode=RetryMode.IDEMPOTENT))
+        )
+        await asyncio.wait_for(arrived.wait(), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.wait_for(abandoned.wait(), 5)
     assert len(server.seen) == 1
 
 
@@ -521,10 +536,9 @@ async def test_cancellation_aborts_the_upstream_request() -> None:
 async def test_non_json_error_body_becomes_one_error() -> None:
     page = "<html>" + "x" * 2000 + "</html>"
     handler = respond_in_sequence(lambda: web.Response(status=502, text=page, content_type="text/html"))
-    async with upstream(handler) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(TelnyxAPIError) as caught:
-                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.NONE))
+    async with upstream(handler) as server, client_for(server.base_url) as client:
+        with pytest.raises(TelnyxAPIError) as caught:
+            await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.NONE))
     [error] = caught.value.errors
     assert error["title"] == "Bad Gateway"
     assert error["detail"].startswith("<html>xxx")
@@ -533,10 +547,9 @@ async def test_non_json_error_body_becomes_one_error() -> None:
 
 async def test_success_with_unreadable_body() -> None:
     handler = respond_in_sequence(lambda: web.Response(status=200, text="not json"))
-    async with upstream(handler) as server:
-        async with client_for(server.base_url) as client:
-            with pytest.raises(UpstreamProtocolError):
-                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
+    async with upstream(handler) as server, client_for(server.base_url) as client:
+        with pytest.raises(UpstreamProtocolError):
+            await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
     assert len(server.seen) == 1
 
 
@@ -544,12 +557,14 @@ async def test_success_with_unreadable_body() -> None:
 
 
 async def test_each_attempt_is_logged() -> None:
-    async with upstream(respond_in_sequence(failing(503), ok())) as server:
-        async with client_for(server.base_url) as client:
-            with capture_logs() as logs:
-                await client.request(
-                    RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT, request_id="req-7")
-                )
+    async with (
+        upstream(respond_in_sequence(failing(503), ok())) as server,
+        client_for(server.base_url) as client,
+    ):
+        with capture_logs() as logs:
+            await client.request(
+                RestRequest("GET", "/calls/x", retry_mode=RetryMode.IDEMPOTENT, request_id="req-7")
+            )
     attempts = [entry for entry in logs if entry["event"] == "telnyx_request"]
     assert [(e["method"], e["path"], e["status"], e["attempt"], e["request_id"]) for e in attempts] == [
         ("GET", "/calls/x", 503, 1, "req-7"),
@@ -572,17 +587,18 @@ async def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     raised: list[Exception] = []
     release = asyncio.Event()
     with capture_logs() as logs:
-        async with upstream(_echo_key) as server:
-            async with client_for(server.base_url) as client:
-                with pytest.raises(TelnyxAPIError) as api_error:
-                    await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
-                raised.append(api_error.value)
-                assert repr(client).count(API_KEY) == 0
-        async with upstream(respond_in_sequence(lambda: web.Response(text=f"oops {API_KEY}"))) as server:
-            async with client_for(server.base_url) as client:
-                with pytest.raises(UpstreamProtocolError) as protocol_error:
-                    await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
-                raised.append(protocol_error.value)
+        async with upstream(_echo_key) as server, client_for(server.base_url) as client:
+            with pytest.raises(TelnyxAPIError) as api_error:
+                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
+            raised.append(api_error.value)
+            assert repr(client).count(API_KEY) == 0
+        async with (
+            upstream(respond_in_sequence(lambda: web.Response(text=f"oops {API_KEY}"))) as server,
+            client_for(server.base_url) as client,
+        ):
+            with pytest.raises(UpstreamProtocolError) as protocol_error:
+                await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
+            raised.append(protocol_error.value)
         async with client_for(f"http://127.0.0.1:{closed_port()}/v2") as client:
             with pytest.raises(UpstreamUnavailable) as unavailable:
                 await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))

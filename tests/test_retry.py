@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from voicesvc.backoff import Backoff, Jitter
@@ -46,7 +48,7 @@ def test_huge_retry_numbers_do_not_overflow() -> None:
         {"initial_s": 1, "max_s": 2, "multiplier": 0.5},
     ],
 )
-def test_backoff_rejects_nonsense(options: dict[str, float]) -> None:
+def test_backoff_rejects_nonsense(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Backoff(**options)
 

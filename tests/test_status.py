@@ -6,7 +6,6 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
 from voicesvc.rest import (
@@ -31,11 +30,11 @@ DETAIL_TYPES = {
 }
 
 
-def unpack(status: grpc.Status) -> tuple[status_pb2.Status, dict[str, list[Message]]]:
+def unpack(status: grpc.Status) -> tuple[status_pb2.Status, dict[str, list[Any]]]:
     """Decode the grpc-status-details-bin trailer into the Status proto and its details by type name."""
     metadata = dict(status.trailing_metadata)
     proto = status_pb2.Status.FromString(metadata["grpc-status-details-bin"])
-    by_type: dict[str, list[Message]] = {}
+    by_type: dict[str, list[Any]] = {}
     for packed in proto.details:
         name = packed.TypeName().rsplit(".", 1)[-1]
         message = DETAIL_TYPES[name]()
@@ -192,7 +191,8 @@ def test_details_stay_within_the_metadata_limit_however_long_the_errors(count: i
     assert _trailer_bytes(status) < 8192  # gRPC clients refuse metadata past 8 KiB (soft) and 16 KiB (hard)
     _, details = unpack(status)
     first = details["ErrorInfo"][0]
-    assert first.reason == "10015" and first.metadata["detail"].startswith("DDD")
+    assert first.reason == "10015"
+    assert first.metadata["detail"].startswith("DDD")
     assert len(first.metadata["detail"]) <= 500
 
 
@@ -208,7 +208,8 @@ def test_the_fields_named_survive_the_budget_before_further_errors() -> None:
     ]
     _, details = unpack(rest_error_status(TelnyxAPIError(422, errors, 2.0)))
     assert len(details["BadRequest"][0].field_violations) == 25
-    assert details["RetryInfo"] and details["ErrorInfo"][0].reason == "10015"
+    assert details["RetryInfo"]
+    assert details["ErrorInfo"][0].reason == "10015"
 
 
 def test_local_violations_stay_within_the_metadata_limit() -> None:
@@ -217,7 +218,8 @@ def test_local_violations_stay_within_the_metadata_limit() -> None:
     assert _trailer_bytes(status) < 8192
     _, details = unpack(status)
     kept = details["BadRequest"][0].field_violations
-    assert 0 < len(kept) < 2000 and kept[0].field == "field_0"
+    assert 0 < len(kept) < 2000
+    assert kept[0].field == "field_0"
 
 
 def test_no_retry_info_without_retry_after() -> None:

@@ -17,7 +17,12 @@ from nacl.signing import VerifyKey
 from tests.support.reference import reference
 from voicesvc.sandbox import Sandbox, SandboxConfig
 
-FAST = {"answer_delay_s": 0.05, "media_delay_s": 0.02, "webhook_backoff_s": 0.01, "webhook_timeout_s": 2.0}
+FAST: dict[str, Any] = {
+    "answer_delay_s": 0.05,
+    "media_delay_s": 0.02,
+    "webhook_backoff_s": 0.01,
+    "webhook_timeout_s": 2.0,
+}
 
 
 def fast_config(**overrides: Any) -> SandboxConfig:

@@ -28,13 +28,13 @@ from voicesvc.sandbox.journal import JournalEntry
 from voicesvc.server.app import VoiceService
 
 API_KEY = "KEY_stack_test_0123456789abcdef"
-FAST_SANDBOX = {
+FAST_SANDBOX: dict[str, Any] = {
     "answer_delay_s": 0.05,
     "media_delay_s": 0.02,
     "webhook_backoff_s": 0.01,
     "webhook_timeout_s": 2.0,
 }
-FAST_SERVICE = {
+FAST_SERVICE: dict[str, Any] = {
     "serving.grpc_listen": "127.0.0.1:0",
     "serving.http_listen": "127.0.0.1:0",
     "serving.grace_period_s": 5.0,

@@ -119,7 +119,7 @@ def stop_server(server: ServerProcess) -> None:
 
 @contextmanager
 def running_server(env: Mapping[str, str] | None = None, token: str | None = None) -> Iterator[ServerProcess]:
-    """`with running_server() as server:` — started on entry, stopped on exit."""
+    """A server started on entry of the `with` block and stopped on exit."""
     server = start_server(env, token)
     try:
         yield server

@@ -106,7 +106,7 @@ def open_client(args: argparse.Namespace) -> VoiceClient:
     return VoiceClient(args.target, token=args.token, timeout=args.timeout_s, tls=channel_credentials(args))
 
 
-def add_arguments(subparsers: argparse._SubParsersAction) -> None:
+def add_arguments(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the `call` and `watch` commands on a `voicesvc` sub-command parser."""
     parent = _connection_options()
     call = subparsers.add_parser(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import types
 from collections.abc import AsyncGenerator, Sequence
-from typing import Any
+from typing import Any, Self
 
 import grpc
 from google.protobuf import duration_pb2
@@ -95,8 +96,9 @@ class EventWatch:
     def __aiter__(self) -> EventWatch:
         return self
 
-    async def __aenter__(self) -> EventWatch:
-        return await self.ready()
+    async def __aenter__(self) -> Self:
+        await self.ready()
+        return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
@@ -104,7 +106,7 @@ class EventWatch:
     async def ready(self) -> EventWatch:
         """Open the stream now and wait for the server's opening heartbeat: every event accepted from
         then on will be delivered. (Iterating opens the stream too, but only when the first item is
-        asked for — too late for events caused by a call made in between.)"""
+        asked for — too late for events caused by a call made in between.)."""
         failures = 0
         while self._call is None and self._first is None and not self._closed:
             call = self._call = self._stub.WatchEvents(self.request(), timeout=self._timeout)
@@ -200,10 +202,8 @@ class EventWatch:
 
     async def _pause(self, seconds: float) -> None:
         """Sleep before reconnecting, unless `aclose()` comes first."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
-        except TimeoutError:
-            pass
 
     def _backoff(self, attempt: int) -> float:
         """Seconds to wait before reconnect number `attempt + 1` (`attempt` fruitless reconnects so far)."""

@@ -316,7 +316,7 @@ class TelnyxClient:
         if self._on_response is not None:
             try:
                 self._on_response(req.method, outcome.status, elapsed_s)
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failure of the caller's hook is logged, never raised
                 # A broken metrics hook must not fail the request it observes.
                 _log.warning("telnyx_response_hook_failed", method=req.method, path=req.path, exc_info=True)
 

@@ -134,7 +134,7 @@ class WebhookDispatcher:
             key=key,
             event=event,
             urls=[u for u in urls if u],
-            timeout=timeout if timeout else self.policy.timeout_s,
+            timeout=timeout or self.policy.timeout_s,
         )
         queue = self._queues.setdefault(key, _Queue())
         queue.items.append(item)

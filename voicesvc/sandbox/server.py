@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Self
 
 from aiohttp import web
 
@@ -135,10 +135,10 @@ class Sandbox:
             rule.hits = 0
             self.faults.add(rule)
 
-    async def __aenter__(self) -> Sandbox:
+    async def __aenter__(self) -> Self:
         if self._base_url is None:
             await self.start()
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.stop()

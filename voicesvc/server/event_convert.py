@@ -106,14 +106,14 @@ def to_event(stored: StoredEvent, into: events_pb2.Event | None = None) -> event
     # that part empty rather than failing: ingress refuses such bodies, but the log may predate that.
     try:
         event.raw.update(data)
-    except Exception:
+    except Exception:  # noqa: BLE001 - protobuf raises several types for values it cannot hold
         event.raw.Clear()
     member = payload_member(stored.event_type)
     if member is not None and isinstance(payload, dict):
         typed = getattr(event, member.name)
         try:
             wire.from_json(descriptors.message_type(member), payload, into=typed)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a payload the typed message cannot hold stays only in `raw`
             typed.Clear()
         typed.SetInParent()
     return event

@@ -63,7 +63,7 @@ def _replace_behavior(handler: grpc.RpcMethodHandler, behavior: Callable[..., An
 
 def _original_behavior(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
     for name in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
-        behavior = getattr(handler, name)
+        behavior: Callable[..., Any] | None = getattr(handler, name)
         if behavior is not None:
             return behavior
     raise ValueError("RPC method handler without a behaviour")
@@ -79,13 +79,16 @@ class InFlight:
 
     @property
     def count(self) -> int:
+        """How many RPCs are in flight."""
         return self._count
 
     def enter(self) -> None:
+        """Count one RPC in."""
         self._count += 1
         self._idle.clear()
 
     def leave(self) -> None:
+        """Count one RPC out; wakes `wait_idle` at zero."""
         self._count -= 1
         if self._count == 0:
             self._idle.set()
@@ -144,6 +147,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
+        """Wrap the method's handler so every call is measured and logged once."""
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
@@ -326,6 +330,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
+        """Refuse calls without a valid bearer token (health stays open)."""
         handler = await continuation(handler_call_details)
         if handler is None or handler_call_details.method in self._exempt:
             return handler

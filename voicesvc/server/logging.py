@@ -37,6 +37,7 @@ class SecretRedactor:
             self._needles = tuple(sorted(set(self._needles) | forms, key=len, reverse=True))
 
     def redact(self, text: str) -> str:
+        """`text` with every known secret replaced."""
         for needle in self._needles:
             if needle in text:
                 text = text.replace(needle, REDACTED)

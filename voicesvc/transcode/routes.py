@@ -51,6 +51,7 @@ class Route:
 
     @property
     def is_list(self) -> bool:
+        """True for list RPCs (AIP-158 paging)."""
         return "page_token" in self.request_cls.DESCRIPTOR.fields_by_name
 
     @property

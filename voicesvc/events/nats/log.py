@@ -125,6 +125,7 @@ class NatsEventLog(EventLog):
         await self._conn.close()
 
     def on_availability(self, callback: Callable[[bool], None]) -> None:
+        """Have `callback(available)` called when NATS is lost or comes back."""
         self._conn.on_availability(callback)
 
     # -- appends and bounds ------------------------------------------------------------------------

@@ -77,10 +77,12 @@ class NatsSubscription(Subscription):
 
     @property
     def checkpoint(self) -> str:
+        """Cursor up to which every matching event was delivered."""
         return self._conn.cursor(self._position)
 
     @property
     def latest_seq(self) -> int | None:
+        """The newest sequence known to be in the stream."""
         return max(self._conn.latest_seq, self._position) or None
 
     async def open(self) -> None:
@@ -96,6 +98,7 @@ class NatsSubscription(Subscription):
             raise
 
     async def next(self, max_wait: float | None = None) -> StoredEvent | None:
+        """The next matching event, or None when none arrived within `max_wait` seconds."""
         loop = asyncio.get_running_loop()
         deadline = None if max_wait is None else loop.time() + max(max_wait, 0.0)
         while True:
@@ -142,6 +145,7 @@ class NatsSubscription(Subscription):
                 return None
 
     async def close(self) -> None:
+        """Stop pulling and delete the consumer; idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -152,9 +156,11 @@ class NatsSubscription(Subscription):
     # -- what the connection tells (StreamListener) ------------------------------------------------
 
     def connection_lost(self) -> None:
+        """NATS went away: wait for it within the outage grace."""
         self._notify()  # to wait no longer than the grace period
 
     def connection_restored(self) -> None:
+        """NATS is back: re-check the consumer at once."""
         # The pull may be lost with the old connection: re-check the consumer and pull again now.
         pull = self._pull
         if pull is not None and pull.outcome is None:
@@ -162,9 +168,11 @@ class NatsSubscription(Subscription):
         self._notify()
 
     def stream_recreated(self, error: CursorExpired) -> None:
+        """The stream was deleted and created again: end with `error`."""
         self._fail(error)
 
     def log_closing(self) -> None:
+        """The log is closing: end with `LogClosed`."""
         self._notify()
 
     async def release(self) -> None:
@@ -185,7 +193,7 @@ class NatsSubscription(Subscription):
         try:
             seq = msg.metadata.sequence.stream
             stored_at = msg.metadata.timestamp
-        except Exception:  # not a consumer delivery; nothing to deliver
+        except Exception:  # noqa: BLE001 - not a consumer delivery; nothing to deliver
             self._buffer.popleft()
             return None
         if seq <= self._position:
@@ -213,9 +221,9 @@ class NatsSubscription(Subscription):
         if pull is not None:
             if pull.outcome is PullOutcome.IDLE and self._arrivals == pull.arrivals_at_issue:
                 await self._advance_idle(pull)
-            elif pull.outcome is PullOutcome.GONE:
-                await self._replace_consumer()
-            elif pull.outcome is None and not await self._consumer_exists():
+            elif pull.outcome is PullOutcome.GONE or (
+                pull.outcome is None and not await self._consumer_exists()
+            ):
                 await self._replace_consumer()
         self._pull = None
 
