@@ -48,7 +48,7 @@ class _Outgoing:
     key: str
     event: dict[str, Any]
     urls: list[str]
-    timeout: float
+    timeout_s: float
 
 
 def webhook_backoff(initial_s: float = 0.5) -> Backoff:
@@ -125,7 +125,9 @@ class WebhookDispatcher:
         """Forget the delivery log (pending deliveries carry on)."""
         self.attempts.clear()
 
-    def enqueue(self, key: str, event: dict[str, Any], urls: list[str], timeout: float | None = None) -> None:
+    def enqueue(
+        self, key: str, event: dict[str, Any], urls: list[str], timeout_s: float | None = None
+    ) -> None:
         """Queue one event (the envelope's `data`) for delivery behind the key's earlier events."""
         if self._stopped:
             log.debug("webhook_dropped_after_stop", event_id=event.get("id"))
@@ -134,7 +136,7 @@ class WebhookDispatcher:
             key=key,
             event=event,
             urls=[u for u in urls if u],
-            timeout=timeout or self.policy.timeout_s,
+            timeout_s=timeout_s or self.policy.timeout_s,
         )
         queue = self._queues.setdefault(key, _Queue())
         queue.items.append(item)
@@ -143,10 +145,10 @@ class WebhookDispatcher:
         if queue.worker is None:
             queue.worker = asyncio.get_running_loop().create_task(self._work(key, queue))
 
-    async def drain(self, wait: float = 10.0) -> bool:
-        """Wait until every queued event has been delivered or given up; False after `wait` seconds."""
+    async def drain(self, wait_s: float = 10.0) -> bool:
+        """Wait until every queued event has been delivered or given up; False after `wait_s` seconds."""
         try:
-            await asyncio.wait_for(self._idle.wait(), wait)
+            await asyncio.wait_for(self._idle.wait(), wait_s)
         except TimeoutError:
             return False
         return True
@@ -226,7 +228,7 @@ class WebhookDispatcher:
                 url,
                 data=body,
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=item.timeout),
+                timeout=aiohttp.ClientTimeout(total=item.timeout_s),
             ) as resp:
                 await resp.read()
                 ok = 200 <= resp.status < 300

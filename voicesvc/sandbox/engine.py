@@ -110,9 +110,9 @@ class Engine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def later(self, delay: float, step: Callable[[], None]) -> None:
-        """Sleep `delay` seconds, then run `step` (used with `spawn`)."""
-        await asyncio.sleep(delay)
+    async def later(self, delay_s: float, step: Callable[[], None]) -> None:
+        """Sleep `delay_s` seconds, then run `step` (used with `spawn`)."""
+        await asyncio.sleep(delay_s)
         try:
             step()
         except Exception:
@@ -295,8 +295,8 @@ class Engine:
 
     # ----------------------------------------------------------------- life cycle
 
-    async def _progress_outbound(self, call: Call, delay: float, time_limit: int | None) -> None:
-        await asyncio.sleep(delay)
+    async def _progress_outbound(self, call: Call, delay_s: float, time_limit: int | None) -> None:
+        await asyncio.sleep(delay_s)
         if not call.is_alive:
             return
         if call.outcome in _FAILURES:
