@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -184,3 +186,34 @@ def test_event_ids_are_remembered_at_least_as_long_as_the_webhook_tolerance() ->
 def test_nats_credentials_travel_in_the_backend_url() -> None:
     for url in ("nats://svc:s3cret-pass@nats.internal:4222", "nats://token-0123456789@nats.internal:4222"):
         assert Settings.from_values({"events.backend": url}).events.backend == url
+
+
+@pytest.mark.parametrize(
+    ("flag", "setting"),
+    [
+        ("--grpc-listen", "VOICESVC_GRPC_LISTEN"),
+        ("--http-listen", "VOICESVC_HTTP_LISTEN"),
+        ("--sandbox-listen", "VOICESVC_SANDBOX_LISTEN"),
+    ],
+)
+def test_an_address_in_use_names_its_setting_and_exits_2(flag: str, setting: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELNYX_", "VOICESVC_"))}
+    env.update({"VOICESVC_GRPC_LISTEN": "127.0.0.1:0", "VOICESVC_HTTP_LISTEN": "127.0.0.1:0"})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = subprocess.run(
+            [str(VOICESVC), "serve", flag, address],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on {address}" in done.stderr
+    assert setting in done.stderr
+    assert "add_port.cc" not in done.stderr
+    assert "Traceback" not in done.stderr

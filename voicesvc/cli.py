@@ -72,6 +72,10 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, environ: M
         main_task = serve(settings)
     try:
         asyncio.run(main_task)
+    except config.ListenError as exc:
+        # A setting to change, as for any other unusable setting: the usage exit status.
+        structlog.get_logger("voicesvc").error("startup_failed", error=str(exc))
+        return 2
     except (OSError, RuntimeError, ValueError, EventLogError) as exc:
         # Start-up failures (port in use, unreadable certificate, bad webhook key, NATS unreachable) end with
         # one clear line instead of a traceback.

@@ -16,6 +16,7 @@ import dataclasses
 import ipaddress
 import logging
 import math
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "AuthSettings",
     "ConfigError",
     "EventsSettings",
+    "ListenError",
     "SandboxSettings",
     "ServingSettings",
     "Settings",
@@ -41,6 +43,7 @@ __all__ = [
     "Upstream",
     "WebhookSettings",
     "add_arguments",
+    "check_bindable",
     "format_listen",
     "parse_listen",
 ]
@@ -55,6 +58,33 @@ _DEFAULT_DEDUP_WINDOW_S = 3600.0
 
 class ConfigError(ValueError):
     """A setting has a value the service cannot run with; the message names the setting."""
+
+
+class ListenError(ConfigError):
+    """An address the service is told to listen on cannot be bound (in use, not on this host, privileged)."""
+
+    def __init__(self, address: str, setting: str, flag: str, reason: str) -> None:
+        super().__init__(f"cannot listen on {address}: {reason}; change {setting} (or {flag})")
+        self.address = address
+        self.setting = setting
+
+
+def check_bindable(address: str, setting: str, flag: str) -> None:
+    """Raise `ListenError` naming the setting if `address` (with a fixed port) cannot be bound right now.
+
+    gRPC reports a failed bind only as a core log line and a bare RuntimeError; trying first names the
+    setting instead. Port 0 always binds.
+    """
+    host, port = parse_listen(address)
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("::" if host == "::" else host, port))
+        except OSError as exc:
+            raise ListenError(address, setting, flag, exc.strerror or str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------- checks

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from voicesvc.config import Settings, Upstream, parse_listen
+from voicesvc.config import ListenError, Settings, Upstream, parse_listen
 from voicesvc.sandbox import Sandbox, SandboxConfig
 from voicesvc.server.app import VoiceService, run_until_signal
 
@@ -48,7 +48,12 @@ async def embedded(
     host, port = parse_listen(settings.sandbox.listen)
     async with contextlib.AsyncExitStack() as stack:
         sandbox = Sandbox(config)
-        base_url = await sandbox.start(host, port)
+        try:
+            base_url = await sandbox.start(host, port)
+        except OSError as exc:
+            listen = settings.sandbox.listen
+            reason = exc.strerror or str(exc)
+            raise ListenError(listen, "VOICESVC_SANDBOX_LISTEN", "--sandbox-listen", reason) from None
         stack.push_async_callback(sandbox.stop)
         # A warning, so it shows at every log level: a production deployment that lost its key must not
         # quietly run against the emulator.

@@ -27,7 +27,7 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from voicesvc.config import Settings, Upstream, format_listen, parse_listen
+from voicesvc.config import ListenError, Settings, Upstream, check_bindable, format_listen, parse_listen
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.rest import TelnyxClient
@@ -194,7 +194,15 @@ class VoiceService:
             site = web.SockSite(runner, _dual_stack_socket(port))
         else:
             site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ListenError(
+                settings.serving.http_listen,
+                "VOICESVC_HTTP_LISTEN",
+                "--http-listen",
+                exc.strerror or str(exc),
+            ) from None
         self.http_port = int(runner.addresses[0][1])
 
     async def _start_grpc(self) -> None:
@@ -219,6 +227,7 @@ class VoiceService:
         health_service = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
         reflection.enable_server_reflection([*served, health_service, reflection.SERVICE_NAME], server)
         address = settings.serving.grpc_listen
+        check_bindable(address, "VOICESVC_GRPC_LISTEN", "--grpc-listen")
         tls = settings.tls
         if tls.cert is not None and tls.key is not None:
             client_ca = _read(tls.client_ca) if tls.client_ca is not None else None
