@@ -77,6 +77,17 @@ class CallProjection:
             await asyncio.wait_for(self._ready.wait(), timeout)
         return self._ready.is_set()
 
+    async def wait_applied(self, seq: int, timeout: float | None) -> bool:
+        """Wait until the event at `seq` has been applied, at most `timeout` seconds; True when it has."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self.store.seq < seq:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return False
+            await self.store.feed.wait(left)
+        return True
+
     async def close(self) -> None:
         """Stop reading the log; idempotent."""
         task, self._task = self._task, None

@@ -311,6 +311,11 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
                 await abort(context, call_ended_status(call_control_id, hangup))
             except (LogUnavailable, LogClosed, EOFError) as exc:
                 await abort(context, event_log_unavailable_status(str(exc)))
+        # Read-your-writes: once the outcome is returned, GetCall on this replica already reflects it.
+        remaining = context.time_remaining()
+        await self._projection.wait_applied(
+            outcome.event.seq, 1.0 if remaining is None else max(remaining - _DEADLINE_MARGIN_S, 0.0)
+        )
         result = commands_pb2.ExecuteCommandResponse(succeeded=outcome.succeeded)
         getattr(result, member).CopyFrom(response)
         result.outcome.CopyFrom(self._converter.response(outcome.event).event)
