@@ -13,6 +13,7 @@ async with VoiceClient() as client:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -152,24 +153,45 @@ class CallWatch:
         """The cursor of the last change or heartbeat received."""
         self.synced = bool(request.after_cursor)
         """True once the existing calls have all been received."""
+        self._buffered: deque[calls_pb2.CallChange] = deque()
 
     def __aiter__(self) -> CallWatch:
         return self
 
-    async def __anext__(self) -> calls_pb2.CallChange:
+    def _open(self) -> None:
         if self._call is None:
             self._call = self._stub.WatchCalls(self._request)
+
+    async def ready(self) -> CallWatch:
+        """Wait until the server has sent every existing call (they are still yielded, first)."""
+        self._open()
+        while not self.synced:
+            change = await self._read()
+            if change is not None:
+                self._buffered.append(change)
+        return self
+
+    async def __anext__(self) -> calls_pb2.CallChange:
+        if self._buffered:
+            return self._buffered.popleft()
+        self._open()
         while True:
-            item = await self._call.read()
-            if item is aio.EOF:
-                raise StopAsyncIteration
-            response = cast(calls_pb2.WatchCallsResponse, item)
-            if response.WhichOneof("kind") == "heartbeat":
-                self.synced = True
-                self.last_cursor = response.heartbeat.cursor or self.last_cursor
-                continue
-            self.last_cursor = response.change.cursor
-            return response.change
+            change = await self._read()
+            if change is not None:
+                return change
+
+    async def _read(self) -> calls_pb2.CallChange | None:
+        """The next change, or None for a heartbeat (which marks the list complete)."""
+        item = await self._call.read()
+        if item is aio.EOF:
+            raise StopAsyncIteration
+        response = cast(calls_pb2.WatchCallsResponse, item)
+        if response.WhichOneof("kind") == "heartbeat":
+            self.synced = True
+            self.last_cursor = response.heartbeat.cursor or self.last_cursor
+            return None
+        self.last_cursor = response.change.cursor
+        return response.change
 
     async def aclose(self) -> None:
         """Cancel the stream."""
@@ -177,6 +199,7 @@ class CallWatch:
             self._call.cancel()
 
     async def __aenter__(self) -> CallWatch:
+        self._open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
