@@ -31,14 +31,17 @@ from voicesvc.webhooks import Signer
 
 Row = tuple[str, str, str]
 CALLS = 5000
-LIFE = (
+LIFE: tuple[tuple[str, dict[str, str]], ...] = (
     ("call.initiated", {"direction": "outgoing", "state": "bridging"}),
     ("call.answered", {"state": "answered"}),
     ("call.speak.started", {}),
     ("call.speak.ended", {"status": "completed"}),
     ("call.playback.started", {"media_url": "https://example.com/a.mp3"}),
     ("call.playback.ended", {"status": "completed"}),
-    ("call.hangup", {"hangup_cause": "normal_clearing", "hangup_source": "caller", "sip_hangup_cause": "200"}),
+    (
+        "call.hangup",
+        {"hangup_cause": "normal_clearing", "hangup_source": "caller", "sip_hangup_cause": "200"},
+    ),
 )
 
 
@@ -105,7 +108,7 @@ def projection_rows() -> list[Row]:
         (f"projection: cost per event, parse + apply ({len(events)} events)", f"{per_event * 1e6:.1f}", "µs"),
         ("projection: rebuild rate", f"{1 / per_event:.0f}", "events/s"),
         (
-            f"projection: memory per live call ({CALLS} answered calls; with the {changes} changes of the feed)",
+            f"projection: memory per live call ({CALLS} answered; the feed's {changes} changes included)",
             f"{used / CALLS / 1024:.1f}",
             "KiB",
         ),

@@ -18,7 +18,9 @@ TO, FROM, CONNECTION = "+18005550100", "+18005550101", "conn-clients"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    with running_server({"VOICESVC_SANDBOX_ANSWER_DELAY": "0.05", "VOICESVC_SANDBOX_MEDIA_DELAY": "0.02"}) as srv:
+    with running_server(
+        {"VOICESVC_SANDBOX_ANSWER_DELAY": "0.05", "VOICESVC_SANDBOX_MEDIA_DELAY": "0.02"}
+    ) as srv:
         yield srv
 
 

@@ -12,6 +12,7 @@ import time
 from collections import Counter, defaultdict
 
 import grpc
+import pytest
 
 from tests.support.stack import API_KEY, FAST_SANDBOX, Stack, eventually, start_stack
 from tests.test_calls_projection import public
@@ -32,14 +33,6 @@ RANK = {
 }
 
 
-def command(stack: Stack, rpc: str, request_cls: type, response_cls: type) -> grpc.aio.UnaryUnaryMultiCallable:
-    return stack.channel.unary_unary(
-        f"/voicesvc.v1.CallControl/{rpc}",
-        request_serializer=request_cls.SerializeToString,
-        response_deserializer=response_cls.FromString,
-    )
-
-
 async def scenario(stack: Stack, n: int, expected: dict[str, int]) -> None:
     """One call (two legs for a bridge) driven to the state its scenario ends in."""
     kind = n % 7
@@ -47,19 +40,22 @@ async def scenario(stack: Stack, n: int, expected: dict[str, int]) -> None:
         expected[stack.inbound_direct("conn-calls")] = calls_pb2.CALL_STATE_INITIATED
         return
     if kind in (0, 1):  # busy, no answer: initiated then ended
-        try:
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
             await execute(stack, dial_call=dial_request(to="+15550001486" if kind == 0 else "+15550001408"))
-        except grpc.aio.AioRpcError as ended:
-            assert ended.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert ended.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         return
     dialed = await execute(stack, dial_call=dial_request())
     ccid = dialed.dial_call.call_control_id
     if kind == 2:  # speaks, then hangs up
-        await execute(stack, speak_text=cc_pb2.SpeakTextRequest(call_control_id=ccid, payload="hi", voice="female"))
+        await execute(
+            stack, speak_text=cc_pb2.SpeakTextRequest(call_control_id=ccid, payload="hi", voice="female")
+        )
         await execute(stack, hangup_call=cc_pb2.HangupCallRequest(call_control_id=ccid))
         expected[ccid] = calls_pb2.CALL_STATE_ENDED
     elif kind == 3:  # waits in a queue
-        await execute(stack, enqueue_call=cc_pb2.EnqueueCallRequest(call_control_id=ccid, queue_name="support"))
+        await execute(
+            stack, enqueue_call=cc_pb2.EnqueueCallRequest(call_control_id=ccid, queue_name="support")
+        )
         expected[ccid] = calls_pb2.CALL_STATE_QUEUED
     elif kind == 4:  # bridged with a second leg
         second = dial_request(to="+15550100009", link_to=ccid)  # one session, as Telnyx advises
@@ -71,7 +67,9 @@ async def scenario(stack: Stack, n: int, expected: dict[str, int]) -> None:
     else:  # answered, held by the far end, a playback that has finished
         await execute(
             stack,
-            start_playback=cc_pb2.StartPlaybackRequest(call_control_id=ccid, audio_url="https://x.invalid/a.mp3"),
+            start_playback=cc_pb2.StartPlaybackRequest(
+                call_control_id=ccid, audio_url="https://x.invalid/a.mp3"
+            ),
         )
         stack.sandbox.engine.set_hold(stack.sandbox.engine.calls[ccid], True)
         expected[ccid] = calls_pb2.CALL_STATE_ANSWERED
@@ -139,7 +137,9 @@ async def test_300_calls_with_reordered_and_repeated_webhooks_end_as_their_event
         assert {c.hangup_cause for c in ended} >= {6, 4, 2}  # user_busy, timeout, normal_clearing
         bridged = [c for c in listed if c.state == calls_pb2.CALL_STATE_BRIDGED]
         assert all(c.bridged_with for c in bridged)
-        assert all(c.on_hold for c in listed if expected.get(c.call_control_id) == calls_pb2.CALL_STATE_ANSWERED)
+        assert all(
+            c.on_hold for c in listed if expected.get(c.call_control_id) == calls_pb2.CALL_STATE_ANSWERED
+        )
 
         # The watch never saw a state go back, and saw each call end once.
         seen: dict[str, list[int]] = defaultdict(list)

@@ -82,7 +82,9 @@ async def everything(stub: calls_pb2_grpc.CallsStub) -> tuple[str, list[bytes]]:
             return cursor, calls
 
 
-async def test_a_dial_through_one_replica_returns_the_outcome_the_other_received(nats_server: NatsServer) -> None:
+async def test_a_dial_through_one_replica_returns_the_outcome_the_other_received(
+    nats_server: NatsServer,
+) -> None:
     async with replicas(nats_server) as group:
         a = await group.add()
         await group.add()
@@ -108,7 +110,9 @@ async def test_a_dial_through_one_replica_returns_the_outcome_the_other_received
         assert busy.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
-async def test_replicas_list_the_same_calls_and_a_restarted_one_has_them_again(nats_server: NatsServer) -> None:
+async def test_replicas_list_the_same_calls_and_a_restarted_one_has_them_again(
+    nats_server: NatsServer,
+) -> None:
     faults = (
         FaultRule(kind="webhook_reorder", rate=0.2, hold_ms=50),
         FaultRule(kind="webhook_duplicate", rate=0.1, hold_ms=50),
@@ -117,16 +121,19 @@ async def test_replicas_list_the_same_calls_and_a_restarted_one_has_them_again(n
         stubs = [await group.add(), await group.add()]
         # Webhooks alternate between the replicas, as a load balancer would spread them.
         urls = [s.webhook_url for s in group.services]
-        group.sandbox.engine.dispatcher.enqueue = _spread(group.sandbox.engine.dispatcher.enqueue, urls)  # type: ignore[method-assign]
+        group.sandbox.engine.dispatcher.enqueue = _spread(group.sandbox.engine.dispatcher.enqueue, urls)  # type: ignore[method-assign, assignment]
 
         async def one(n: int) -> None:
             stub = stubs[n % 2]
-            to = "+15550001486" if n % 5 == 0 else "+15550100001"
-            try:
-                reply = await stub.ExecuteCommand(cmd_pb2.ExecuteCommandRequest(dial_call=dial_request(to=to)), timeout=10)
-            except grpc.aio.AioRpcError as ended:
-                assert ended.code() == grpc.StatusCode.FAILED_PRECONDITION
+            if n % 5 == 0:  # busy: initiated, then ended
+                busy = cmd_pb2.ExecuteCommandRequest(dial_call=dial_request(to="+15550001486"))
+                with pytest.raises(grpc.aio.AioRpcError) as ended:
+                    await stub.ExecuteCommand(busy, timeout=10)
+                assert ended.value.code() == grpc.StatusCode.FAILED_PRECONDITION
                 return
+            reply = await stub.ExecuteCommand(
+                cmd_pb2.ExecuteCommandRequest(dial_call=dial_request()), timeout=10
+            )
             if n % 3 == 0:
                 hangup = cc_pb2.HangupCallRequest(call_control_id=reply.dial_call.call_control_id)
                 await stub.ExecuteCommand(cmd_pb2.ExecuteCommandRequest(hangup_call=hangup), timeout=10)

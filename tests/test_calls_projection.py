@@ -73,11 +73,20 @@ class Feeder:
 def lifecycle(f: Feeder) -> list[StoredEvent]:
     """Telnyx's sequence for an outbound call that speaks and hangs up, with occurred_at increasing."""
     return [
-        f.event("call.initiated", 1, direction="outgoing", state="bridging", start_time=at(1), **{"from": "+1"}),
+        f.event(
+            "call.initiated",
+            1,
+            direction="outgoing",
+            state="bridging",
+            start_time=at(1),
+            **{"from": "+1"},  # type: ignore[arg-type]
+        ),
         f.event("call.answered", 2, state="answered", client_state="YQ=="),
         f.event("call.speak.started", 3),
         f.event("call.speak.ended", 4, status="completed"),
-        f.event("call.hangup", 5, hangup_cause="normal_clearing", hangup_source="caller", sip_hangup_cause="200"),
+        f.event(
+            "call.hangup", 5, hangup_cause="normal_clearing", hangup_source="caller", sip_hangup_cause="200"
+        ),
     ]
 
 

@@ -26,11 +26,12 @@ def stub(stack: Stack) -> calls_pb2_grpc.CallsStub:
 
 
 def dial_request(to: str = "+15550100001", **fields: Any) -> cc_pb2.DialCallRequest:
-    return cc_pb2.DialCallRequest(connection_id=CONNECTION, to_string=to, **{"from": "+15550100000"}, **fields)
+    fields["from"] = "+15550100000"  # a keyword in Python: passed by its name as a key
+    return cc_pb2.DialCallRequest(connection_id=CONNECTION, to_string=to, **fields)
 
 
-async def execute(stack: Stack, timeout: float = 5.0, **command: Any) -> cmd_pb2.ExecuteCommandResponse:
-    reply = await stub(stack).ExecuteCommand(cmd_pb2.ExecuteCommandRequest(**command), timeout=timeout)
+async def execute(stack: Stack, deadline_s: float = 5.0, **command: Any) -> cmd_pb2.ExecuteCommandResponse:
+    reply = await stub(stack).ExecuteCommand(cmd_pb2.ExecuteCommandRequest(**command), timeout=deadline_s)
     assert isinstance(reply, cmd_pb2.ExecuteCommandResponse)
     return reply
 
@@ -48,7 +49,7 @@ async def get_call(stack: Stack, call_control_id: str) -> calls_pb2.Call:
 
 
 def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None
     for detail in status.details:
         info = error_details_pb2.ErrorInfo()
@@ -71,7 +72,11 @@ async def test_dial_returns_the_answer_and_the_call_reads_answered_at_once(stack
     call = await get_call(stack, reply.dial_call.call_control_id)
     assert call.state == calls_pb2.CALL_STATE_ANSWERED
     assert call.direction == calls_pb2.CALL_DIRECTION_OUTGOING
-    assert (getattr(call, "from"), call.to, call.connection_id) == ("+15550100000", "+15550100001", CONNECTION)
+    assert (getattr(call, "from"), call.to, call.connection_id) == (
+        "+15550100000",
+        "+15550100001",
+        CONNECTION,
+    )
     assert call.client_state == "aGk="
     assert call.answer_time.seconds > 0
     # Exactly one dial reached Telnyx.
@@ -80,17 +85,32 @@ async def test_dial_returns_the_answer_and_the_call_reads_answered_at_once(stack
 
 async def test_media_and_gather_commands_return_their_typed_outcome(stack: Stack) -> None:
     ccid = await answered_call(stack)
-    spoke = await execute(stack, speak_text=cc_pb2.SpeakTextRequest(call_control_id=ccid, payload="Hi", voice="female"))
-    assert (spoke.speak_text.result, spoke.outcome.event_type, spoke.succeeded) == ("ok", "call.speak.ended", True)
+    spoke = await execute(
+        stack, speak_text=cc_pb2.SpeakTextRequest(call_control_id=ccid, payload="Hi", voice="female")
+    )
+    assert (spoke.speak_text.result, spoke.outcome.event_type, spoke.succeeded) == (
+        "ok",
+        "call.speak.ended",
+        True,
+    )
     gathered = await execute(stack, gather_digits=cc_pb2.GatherDigitsRequest(call_control_id=ccid))
     assert gathered.outcome.call_gather_ended.digits == "1234"
-    referred = await execute(stack, refer_call=cc_pb2.ReferCallRequest(call_control_id=ccid, sip_address="sip:fail@x"))
+    referred = await execute(
+        stack, refer_call=cc_pb2.ReferCallRequest(call_control_id=ccid, sip_address="sip:fail@x")
+    )
     assert (referred.outcome.event_type, referred.succeeded) == ("call.refer.failed", False)
     await stack.channel.unary_unary(
         "/voicesvc.v1.CallControl/StartRecording",
         request_serializer=cc_pb2.StartRecordingRequest.SerializeToString,
         response_deserializer=cc_pb2.StartRecordingResponse.FromString,
-    )(cc_pb2.StartRecordingRequest(call_control_id=ccid, format=cc_pb2.RESEMBLE_VOICE_SETTING_FORMAT_MP3, channels=common_pb2.RECORD_CHANNELS_SINGLE), timeout=5)
+    )(
+        cc_pb2.StartRecordingRequest(
+            call_control_id=ccid,
+            format=cc_pb2.RESEMBLE_VOICE_SETTING_FORMAT_MP3,
+            channels=common_pb2.RECORD_CHANNELS_SINGLE,
+        ),
+        timeout=5,
+    )
     # call.recording.saved names only the leg: it is found through the call's leg id.
     saved = await execute(stack, stop_recording=cc_pb2.StopRecordingRequest(call_control_id=ccid))
     assert saved.outcome.event_type == "call.recording.saved"
@@ -116,7 +136,11 @@ async def test_the_deadline_bounds_the_wait_and_says_the_command_was_sent(stack:
     ccid = await answered_call(stack)
     stack.add_fault(kind="webhook_fail", event_type="call.speak.ended")
     with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await execute(stack, timeout=0.5, speak_text=cc_pb2.SpeakTextRequest(call_control_id=ccid, payload="x", voice="female"))
+        await execute(
+            stack,
+            deadline_s=0.5,
+            speak_text=cc_pb2.SpeakTextRequest(call_control_id=ccid, payload="x", voice="female"),
+        )
     assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     info = error_info(failure.value)
     assert (info.reason, info.metadata["call_control_id"], info.metadata["rpc"]) == (
@@ -140,14 +164,19 @@ async def test_an_outcome_stored_before_the_command_answers_is_still_returned(st
         return response
 
     stack.sandbox.rest.handle = answer_after_the_webhooks  # type: ignore[method-assign]
-    reply = await execute(stack, speak_text=cc_pb2.SpeakTextRequest(call_control_id=ccid, payload="fast", voice="female"))
+    reply = await execute(
+        stack, speak_text=cc_pb2.SpeakTextRequest(call_control_id=ccid, payload="fast", voice="female")
+    )
     assert reply.outcome.event_type == "call.speak.ended"
 
 
 async def test_a_command_telnyx_refuses_fails_as_its_own_rpc_would(stack: Stack) -> None:
     ringing = stack.dial_direct(answered=False)
     with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await execute(stack, speak_text=cc_pb2.SpeakTextRequest(call_control_id=ringing, payload="too early", voice="female"))
+        await execute(
+            stack,
+            speak_text=cc_pb2.SpeakTextRequest(call_control_id=ringing, payload="too early", voice="female"),
+        )
     assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_info(failure.value).reason == "90034"
     with pytest.raises(grpc.aio.AioRpcError) as empty:
@@ -172,7 +201,9 @@ async def test_media_on_a_ringing_outbound_leg_is_refused_like_telnyx_does(stack
     assert stack.executions(ringing, "speak") == 0
     # Once answered, the same command goes through.
     await eventually(lambda: stack.sandbox.engine.call_state(ringing) == "answered")
-    assert (await speak(cc_pb2.SpeakTextRequest(call_control_id=ringing, payload="hi", voice="female"), timeout=5)).result == "ok"
+    assert (
+        await speak(cc_pb2.SpeakTextRequest(call_control_id=ringing, payload="hi", voice="female"), timeout=5)
+    ).result == "ok"
 
 
 # ------------------------------------------------------------------ reads
@@ -198,7 +229,9 @@ async def test_list_calls_filters_and_pages_through_every_call(stack: Stack) -> 
     names: list[str] = []
     token = ""
     while True:
-        page = await stub(stack).ListCalls(calls_pb2.ListCallsRequest(page_size=2, page_token=token), timeout=5)
+        page = await stub(stack).ListCalls(
+            calls_pb2.ListCallsRequest(page_size=2, page_token=token), timeout=5
+        )
         assert page.total_size == 5
         assert page.cursor
         names += [c.name for c in page.calls]
@@ -216,13 +249,16 @@ async def test_list_calls_filters_and_pages_through_every_call(stack: Stack) -> 
     )
     assert sorted(c.call_control_id for c in incoming.calls) == sorted(inbound)
     answered = await stub(stack).ListCalls(
-        calls_pb2.ListCallsRequest(filter=calls_pb2.CallFilter(states=[calls_pb2.CALL_STATE_ANSWERED])), timeout=5
+        calls_pb2.ListCallsRequest(filter=calls_pb2.CallFilter(states=[calls_pb2.CALL_STATE_ANSWERED])),
+        timeout=5,
     )
     assert sorted(c.call_control_id for c in answered.calls) == sorted(outbound)
     first = await stub(stack).ListCalls(calls_pb2.ListCallsRequest(page_size=1), timeout=5)
     for request in [
         calls_pb2.ListCallsRequest(page_token="garbage!"),
-        calls_pb2.ListCallsRequest(page_token=first.next_page_token, filter=calls_pb2.CallFilter(connection_id="x")),
+        calls_pb2.ListCallsRequest(
+            page_token=first.next_page_token, filter=calls_pb2.CallFilter(connection_id="x")
+        ),
         calls_pb2.ListCallsRequest(page_size=-1),
         calls_pb2.ListCallsRequest(filter=calls_pb2.CallFilter(states=[99])),  # type: ignore[list-item]
     ]:
@@ -247,7 +283,9 @@ async def test_reads_wait_for_the_projection_to_catch_up_then_say_so(stack: Stac
 
 
 @contextlib.asynccontextmanager
-async def watching(stack: Stack, **request: Any) -> AsyncIterator[asyncio.Queue[calls_pb2.WatchCallsResponse]]:
+async def watching(
+    stack: Stack, **request: Any
+) -> AsyncIterator[asyncio.Queue[calls_pb2.WatchCallsResponse]]:
     queue: asyncio.Queue[calls_pb2.WatchCallsResponse] = asyncio.Queue()
     call = stub(stack).WatchCalls(calls_pb2.WatchCallsRequest(**request))
 

@@ -69,18 +69,18 @@ class CallProjection:
             self._ready.set()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="calls-projection")
 
-    async def wait_ready(self, timeout: float | None) -> bool:
-        """Wait until ready, at most `timeout` seconds (None: no limit); True when ready."""
+    async def wait_ready(self, max_wait: float | None) -> bool:
+        """Wait until ready, at most `max_wait` seconds (None: no limit); True when ready."""
         if self._ready.is_set():
             return True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            await asyncio.wait_for(self._ready.wait(), max_wait)
         return self._ready.is_set()
 
-    async def wait_applied(self, seq: int, timeout: float | None) -> bool:
-        """Wait until the event at `seq` has been applied, at most `timeout` seconds; True when it has."""
+    async def wait_applied(self, seq: int, max_wait: float | None) -> bool:
+        """Wait until the event at `seq` has been applied, at most `max_wait` seconds; True when it has."""
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
+        deadline = None if max_wait is None else loop.time() + max_wait
         while self.store.seq < seq:
             left = None if deadline is None else deadline - loop.time()
             if left is not None and left <= 0:

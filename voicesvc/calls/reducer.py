@@ -30,7 +30,7 @@ from voicesvc.v1 import calls_pb2, events_pb2
 
 __all__ = ["CallEvent", "CallRecord", "apply", "parse_event"]
 
-_RANK = {
+_RANK: dict[int, int] = {
     calls_pb2.CALL_STATE_UNSPECIFIED: 0,
     calls_pb2.CALL_STATE_INITIATED: 1,
     calls_pb2.CALL_STATE_ANSWERED: 2,
@@ -209,9 +209,10 @@ def apply(record: CallRecord | None, event: CallEvent) -> CallRecord | None:
     if start is not None and not record.start_from_payload:
         call.start_time.CopyFrom(_stamp(start))
         changes["start_from_payload"] = True
-    elif start is None and not record.start_from_payload:
-        if not call.HasField("start_time") or occurred < call.start_time.ToNanoseconds():
-            call.start_time.CopyFrom(_stamp(occurred))
+    elif not record.start_from_payload and (
+        not call.HasField("start_time") or occurred < call.start_time.ToNanoseconds()
+    ):
+        call.start_time.CopyFrom(_stamp(occurred))
     if event.event_type == "call.initiated" and not call.direction:
         call.direction = _DIRECTIONS.get(_text(payload, "direction"), calls_pb2.CALL_DIRECTION_UNSPECIFIED)
     if record.ended:
@@ -254,10 +255,10 @@ def _state(call: calls_pb2.Call, record: CallRecord, event: CallEvent, changes: 
     if target is None:
         return
     current, wanted = _RANK[call.state], _RANK[target]
-    if wanted > current or (wanted == current and event.occurred_at >= record.state_at):
-        if target != call.state or wanted > current:
-            call.state = target  # type: ignore[assignment]
-            changes["state_at"] = event.occurred_at
+    later = wanted == current and target != call.state and event.occurred_at >= record.state_at
+    if wanted > current or later:
+        call.state = target  # type: ignore[assignment]
+        changes["state_at"] = event.occurred_at
 
 
 def _end(call: calls_pb2.Call, event: CallEvent) -> None:
@@ -281,7 +282,7 @@ def _media(call: calls_pb2.Call, record: CallRecord, event: CallEvent, changes: 
     running = [i for i, op in enumerate(call.media_operations) if op.kind == kind]
     if starts and not running:
         detail = next((_text(event.payload, k) for k in _MEDIA_DETAIL if _text(event.payload, k)), "")
-        call.media_operations.add(kind=kind, start_time=_stamp(event.occurred_at), detail=detail)  # type: ignore[arg-type]
+        call.media_operations.add(kind=kind, start_time=_stamp(event.occurred_at), detail=detail)
     elif not starts:
         for index in reversed(running):
             del call.media_operations[index]

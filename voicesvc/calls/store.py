@@ -90,13 +90,13 @@ class ChangeFeed:
         found.reverse()
         return found
 
-    async def wait(self, timeout: float | None) -> None:
-        """Return at the next change or position move, or after `timeout` seconds."""
+    async def wait(self, max_wait: float | None) -> None:
+        """Return at the next change or position move, or after `max_wait` seconds."""
         if self._waiter is None or self._waiter.done():
             self._waiter = asyncio.get_running_loop().create_future()
         waiter = self._waiter
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            await asyncio.wait_for(asyncio.shield(waiter), max_wait)
         except TimeoutError:
             return
 

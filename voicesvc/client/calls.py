@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
 from google.protobuf import duration_pb2
-from grpc import aio
 from google.protobuf.message import Message
+from grpc import aio
 
 from voicesvc.v1 import call_control_commands_pb2 as commands_pb2
 from voicesvc.v1 import call_control_pb2_grpc, calls_pb2, calls_pb2_grpc, events_pb2
@@ -49,7 +49,9 @@ def command_request(command: Message) -> commands_pb2.ExecuteCommandRequest:
     """The `ExecuteCommandRequest` carrying `command` (a CallControl request whose RPC has an outcome)."""
     member = _MEMBERS.get(command.DESCRIPTOR.full_name)
     if member is None:
-        raise ValueError(f"{command.DESCRIPTOR.name} has no outcome reported by webhook; send it with its own RPC")
+        raise ValueError(
+            f"{command.DESCRIPTOR.name} has no outcome reported by webhook; send it with its own RPC"
+        )
     request = commands_pb2.ExecuteCommandRequest()
     getattr(request, member).CopyFrom(command)
     return request
@@ -73,7 +75,9 @@ class CallsClient:
     against the generated stub keeps working; `client.call_control` is that stub by its own name.
     """
 
-    def __init__(self, stub: calls_pb2_grpc.CallsStub, call_control: call_control_pb2_grpc.CallControlStub) -> None:
+    def __init__(
+        self, stub: calls_pb2_grpc.CallsStub, call_control: call_control_pb2_grpc.CallControlStub
+    ) -> None:
         self.stub = stub
         """The generated `voicesvc.v1.Calls` stub."""
         self._call_control = call_control
@@ -125,7 +129,7 @@ class CallsClient:
             request.heartbeat_interval.CopyFrom(duration_pb2.Duration(seconds=round(heartbeat_interval)))
         return CallWatch(self.stub, request)
 
-    async def execute(self, command: R) -> CommandResult[R]:
+    async def execute(self, command: Message) -> CommandResult[Any]:
         """Send `command` (e.g. a `SpeakTextRequest`) and wait for its outcome event, in one RPC.
 
         Bound the wait with the client's timeout or `asyncio.timeout`; a call that hangs up first raises
@@ -134,7 +138,7 @@ class CallsClient:
         request = command_request(command)
         reply = cast(commands_pb2.ExecuteCommandResponse, await self.stub.ExecuteCommand(request))
         member = reply.WhichOneof("response")
-        response = cast(R, getattr(reply, member) if member else type(command)())
+        response = getattr(reply, member) if member else None
         return CommandResult(response, reply.outcome, reply.succeeded)
 
 
@@ -198,10 +202,9 @@ class CallWatch:
         if self._call is not None:
             self._call.cancel()
 
-    async def __aenter__(self) -> CallWatch:
+    async def __aenter__(self) -> Self:
         self._open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-

@@ -51,8 +51,14 @@ def add_arguments(
     commands = calls.add_subparsers(dest="calls_command", metavar="SUBCOMMAND", required=True)
 
     def filters(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--state", dest="states", action="append", default=[], choices=sorted(_STATES),
-                            help="only calls in this state; repeatable")
+        parser.add_argument(
+            "--state",
+            dest="states",
+            action="append",
+            default=[],
+            choices=sorted(_STATES),
+            help="only calls in this state; repeatable",
+        )
         parser.add_argument("--connection-id", default="", metavar="ID", help="only calls of this connection")
         parser.add_argument("--call-session-id", default="", metavar="ID", help="only calls of this session")
         parser.add_argument("--direction", choices=sorted(_DIRECTIONS), help="only calls in this direction")
@@ -63,7 +69,9 @@ def add_arguments(
     get = commands.add_parser("get", parents=[parent], help="print one call")
     get.add_argument("call", metavar="CALL", help="a call control id, or calls/{call_control_id}")
     get.set_defaults(func=run_get)
-    watch = commands.add_parser("watch", parents=[parent], help="print the calls, then each change, as JSON lines")
+    watch = commands.add_parser(
+        "watch", parents=[parent], help="print the calls, then each change, as JSON lines"
+    )
     filters(watch)
     watch.add_argument("--after", default="", metavar="CURSOR", help="resume after this cursor (no list)")
     watch.add_argument("--limit", type=int, metavar="N", help="exit after printing N changes")
@@ -72,7 +80,8 @@ def add_arguments(
         "exec",
         parents=[parent],
         help="send a command and wait for its outcome event",
-        description="Send a CallControl command whose outcome Telnyx reports by webhook (DialCall, SpeakText, "
+        description="Send a CallControl command whose outcome Telnyx reports by webhook (DialCall, "
+        "SpeakText, "
         "GatherDigits …) and print {response, outcome, succeeded} once the outcome arrived.",
     )
     execute.add_argument("method", metavar="RPC", help="the command, e.g. CallControl.DialCall or SpeakText")

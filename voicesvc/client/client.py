@@ -55,7 +55,7 @@ class VoiceClient:
         self.call_control = call_control_pb2_grpc.CallControlStub(self.channel)
         """`voicesvc.v1.CallControl`: dial, status and every call command."""
         self.calls = CallsClient(calls_pb2_grpc.CallsStub(self.channel), self.call_control)
-        """`voicesvc.v1.Calls` (`get`, `list`, `watch`, `execute`); the CallControl RPCs are reachable here too."""
+        """`voicesvc.v1.Calls` (`get`, `list`, `watch`, `execute`); the CallControl RPCs are here too."""
         self.applications = call_control_applications_pb2_grpc.CallControlApplicationsStub(self.channel)
         """`voicesvc.v1.CallControlApplications`: list, get, create, update, delete."""
         self.call_events = call_events_pb2_grpc.CallEventsStub(self.channel)
@@ -113,7 +113,7 @@ class VoiceClient:
         else:
             request.to_list.values.extend(to)
         if wait:
-            return await self.calls.execute(request)
+            return cast(CommandResult[call_control_pb2.DialCallResponse], await self.calls.execute(request))
         return cast(call_control_pb2.DialCallResponse, await self.call_control.DialCall(request))
 
     async def execute(self, command: Any) -> CommandResult[Any]:
@@ -152,7 +152,7 @@ class VoiceClient:
             call_control_id=call_control_id, payload=payload, voice=voice, language=language, **fields
         )
         if wait:
-            return (await self.calls.execute(request)).response
+            return cast(call_control_pb2.SpeakTextResponse, (await self.calls.execute(request)).response)
         return cast(call_control_pb2.SpeakTextResponse, await self.call_control.SpeakText(request))
 
     async def hangup(
@@ -162,7 +162,7 @@ class VoiceClient:
         Telnyx reported the hangup."""
         request = call_control_pb2.HangupCallRequest(call_control_id=call_control_id, **fields)
         if wait:
-            return (await self.calls.execute(request)).response
+            return cast(call_control_pb2.HangupCallResponse, (await self.calls.execute(request)).response)
         return cast(call_control_pb2.HangupCallResponse, await self.call_control.HangupCall(request))
 
     def watch(

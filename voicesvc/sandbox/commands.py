@@ -54,7 +54,9 @@ MEDIA_COMMANDS = frozenset(
 
 def _answered_outbound(engine: Engine, call: Call, body: dict[str, Any]) -> None:
     if call.direction == "outgoing" and call.state == "ringing":
-        raise invalid_state("The call has not been answered yet: wait for call.answered before sending media.")
+        raise invalid_state(
+            "The call has not been answered yet: wait for call.answered before sending media."
+        )
 
 
 def command(name: str, check: CommandCheck | None = None) -> Callable[[CommandHandler], CommandHandler]:

@@ -186,7 +186,10 @@ class WebhookDispatcher:
                     continue
                 if rule is not None:  # webhook_duplicate: this one now, its copy after the next
                     self._pending += 1
-                    held, hold_s = _Outgoing(item.key, dict(item.event), item.urls, item.timeout_s), rule.hold_ms / 1000
+                    held, hold_s = (
+                        _Outgoing(item.key, dict(item.event), item.urls, item.timeout_s),
+                        rule.hold_ms / 1000,
+                    )
                 await self._deliver_one(item, queue)
                 if held is not None and rule is None:
                     await self._deliver_one(held)

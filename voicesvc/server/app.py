@@ -2,8 +2,9 @@
 
 The service is handed its `Upstream` (Telnyx, or an emulator the caller started): it never starts one.
 
-Start, each step entered on one exit stack: event log → the calls projection (reading the log) → HTTP server (webhooks, health, metrics) → pooled
-Telnyx client → gRPC server (all contract services, EventStream, health, reflection) → ready.
+Start, each step entered on one exit stack: event log → the calls projection (reading the log) → HTTP
+server (webhooks, health, metrics) → pooled Telnyx client → gRPC server (all contract services,
+EventStream, Calls, health, reflection) → ready.
 
 Stop (SIGTERM/SIGINT): not ready and health NOT_SERVING → the gRPC server stops accepting calls → in-flight
 unary RPCs finish within the grace period → streams end with UNAVAILABLE → the exit stack unwinds: the

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import grpc
 from google.protobuf import timestamp_pb2
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from voicesvc.calls import CallFilterSpec, CallProjection
@@ -37,6 +36,7 @@ from voicesvc.server.status import (
     watch_shutdown_status,
 )
 from voicesvc.server.translate import Translator
+from voicesvc.transcode import descriptors
 from voicesvc.transcode.routes import ROUTES, Route
 from voicesvc.v1 import call_control_commands_pb2 as commands_pb2
 from voicesvc.v1 import calls_pb2, calls_pb2_grpc, events_pb2
@@ -72,7 +72,9 @@ def _commands() -> dict[str, Command]:
         route = by_request[message.full_name]
         spec = outcome_spec(route.method)
         if spec is None:
-            raise ValueError(f"{route.full_method} is a member of ExecuteCommandRequest but declares no outcome")
+            raise ValueError(
+                f"{route.full_method} is a member of ExecuteCommandRequest but declares no outcome"
+            )
         found[member.name] = Command(member.name, route, spec)
     return found
 
@@ -87,7 +89,9 @@ class _Reject(Exception):
 
 
 def _invalid(field: str, description: str) -> _Reject:
-    return _Reject(invalid_argument_status([(field, description)], f"invalid request: {field}: {description}"))
+    return _Reject(
+        invalid_argument_status([(field, description)], f"invalid request: {field}: {description}")
+    )
 
 
 def _filter_spec(request_filter: calls_pb2.CallFilter, field: str = "filter") -> CallFilterSpec:
@@ -161,7 +165,9 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
         if not await self._projection.wait_ready(timeout):
             await abort(context, calls_catching_up_status(self._store.seq, self._projection.target_seq))
 
-    async def GetCall(self, request: calls_pb2.GetCallRequest, context: grpc.aio.ServicerContext) -> calls_pb2.Call:
+    async def GetCall(
+        self, request: calls_pb2.GetCallRequest, context: grpc.aio.ServicerContext
+    ) -> calls_pb2.Call:
         """The call named `calls/{call_control_id}`."""
         name = request.name
         if not name.startswith(_NAME_PREFIX) or len(name) == len(_NAME_PREFIX):
@@ -323,10 +329,8 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
 
 
 def _call_control_id(message: Message) -> str:
-    field: FieldDescriptor | None = message.DESCRIPTOR.fields_by_name.get("call_control_id")
-    if field is None:
-        return ""
-    return str(getattr(message, "call_control_id"))
+    field = descriptors.descriptor_of(message).fields_by_name.get("call_control_id")
+    return "" if field is None else str(getattr(message, field.name))
 
 
 def _change(kind: int, call: calls_pb2.Call, cursor: str, event_type: str) -> calls_pb2.WatchCallsResponse:
