@@ -19,7 +19,8 @@ from tests.test_calls_projection import public
 from tests.test_calls_service import changes_until, dial_request, execute, watching
 from voicesvc.calls import CallStore, parse_event
 from voicesvc.events.log import StoredEvent
-from voicesvc.sandbox import SandboxConfig
+from voicesvc.sandbox import FaultRule, SandboxConfig
+from voicesvc.sandbox.cli import DEFAULTS, faults_from
 from voicesvc.v1 import call_control_pb2 as cc_pb2
 from voicesvc.v1 import calls_pb2, calls_pb2_grpc
 
@@ -151,3 +152,33 @@ async def test_300_calls_with_reordered_and_repeated_webhooks_end_as_their_event
         assert set(seen) == set(reference)
         assert all(ranks == sorted(ranks) for ranks in seen.values())
         assert dict(ends) == dict.fromkeys((c.call_control_id for c in ended), 1)
+
+
+async def test_the_reorder_and_duplicate_faults_bend_delivery_as_declared(stack: Stack) -> None:
+    # Hold back the call's first webhook until its second went out; deliver the hangup twice (the copy
+    # after `hold_ms`, as no other event of the call follows it).
+    stack.add_fault(kind="webhook_reorder", event_type="call.initiated", count=1, hold_ms=2000)
+    stack.add_fault(kind="webhook_duplicate", event_type="call.hangup", count=1, hold_ms=100)
+    reply = await execute(stack, dial_call=dial_request())
+    ccid = reply.dial_call.call_control_id
+    await execute(stack, hangup_call=cc_pb2.HangupCallRequest(call_control_id=ccid))
+    await eventually(lambda: stack.sandbox.dispatcher.pending == 0)
+    delivered = [a.event_type for a in stack.sandbox.dispatcher.attempts if a.ok]
+    assert delivered == ["call.answered", "call.initiated", "call.hangup", "call.hangup"]
+    # The log stored the repeat once; the call reads as Telnyx's sequence implies.
+    call = await calls_pb2_grpc.CallsStub(stack.channel).GetCall(
+        calls_pb2.GetCallRequest(name=f"calls/{ccid}")
+    )
+    assert (call.state, call.event_count, call.direction) == (
+        calls_pb2.CALL_STATE_ENDED,
+        3,
+        calls_pb2.CALL_DIRECTION_OUTGOING,
+    )
+
+
+def test_the_sandbox_command_line_turns_the_rates_into_fault_rules() -> None:
+    values = {**DEFAULTS, "webhook_reorder_rate": 0.2, "webhook_duplicate_rate": 0.1}
+    rules = faults_from(values)
+    assert [(r.kind, r.rate) for r in rules] == [("webhook_reorder", 0.2), ("webhook_duplicate", 0.1)]
+    with pytest.raises(ValueError, match="hold_ms"):
+        FaultRule(kind="webhook_reorder", hold_ms=-1)

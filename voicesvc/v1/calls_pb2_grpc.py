@@ -125,8 +125,9 @@ class CallsServicer:
         Ending: the caller's deadline bounds the wait (DEADLINE_EXCEEDED, with the call control id in
         the details: the command was sent). A `call.hangup` of the leg before the outcome gives
         FAILED_PRECONDITION with `ErrorInfo` reason `CALL_ENDED` and the hangup cause, source and SIP
-        code in its metadata. A command Telnyx refuses fails as its own RPC would. Two commands of the
-        same kind waiting on one leg at once both take the first outcome of that kind.
+        code in its metadata. A command Telnyx refuses fails as its own RPC would. Once it returns,
+        `GetCall` on the same replica already reflects the outcome. Two commands of the same kind waiting
+        on one leg at once both take the first outcome of that kind.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

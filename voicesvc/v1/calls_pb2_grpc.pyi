@@ -79,8 +79,9 @@ class CallsStub:
     Ending: the caller's deadline bounds the wait (DEADLINE_EXCEEDED, with the call control id in
     the details: the command was sent). A `call.hangup` of the leg before the outcome gives
     FAILED_PRECONDITION with `ErrorInfo` reason `CALL_ENDED` and the hangup cause, source and SIP
-    code in its metadata. A command Telnyx refuses fails as its own RPC would. Two commands of the
-    same kind waiting on one leg at once both take the first outcome of that kind.
+    code in its metadata. A command Telnyx refuses fails as its own RPC would. Once it returns,
+    `GetCall` on the same replica already reflects the outcome. Two commands of the same kind waiting
+    on one leg at once both take the first outcome of that kind.
     """
 
 @_typing.type_check_only
@@ -131,8 +132,9 @@ class CallsAsyncStub(CallsStub):
     Ending: the caller's deadline bounds the wait (DEADLINE_EXCEEDED, with the call control id in
     the details: the command was sent). A `call.hangup` of the leg before the outcome gives
     FAILED_PRECONDITION with `ErrorInfo` reason `CALL_ENDED` and the hangup cause, source and SIP
-    code in its metadata. A command Telnyx refuses fails as its own RPC would. Two commands of the
-    same kind waiting on one leg at once both take the first outcome of that kind.
+    code in its metadata. A command Telnyx refuses fails as its own RPC would. Once it returns,
+    `GetCall` on the same replica already reflects the outcome. Two commands of the same kind waiting
+    on one leg at once both take the first outcome of that kind.
     """
 
 class CallsServicer(metaclass=_abc_1.ABCMeta):
@@ -204,8 +206,9 @@ class CallsServicer(metaclass=_abc_1.ABCMeta):
         Ending: the caller's deadline bounds the wait (DEADLINE_EXCEEDED, with the call control id in
         the details: the command was sent). A `call.hangup` of the leg before the outcome gives
         FAILED_PRECONDITION with `ErrorInfo` reason `CALL_ENDED` and the hangup cause, source and SIP
-        code in its metadata. A command Telnyx refuses fails as its own RPC would. Two commands of the
-        same kind waiting on one leg at once both take the first outcome of that kind.
+        code in its metadata. A command Telnyx refuses fails as its own RPC would. Once it returns,
+        `GetCall` on the same replica already reflects the outcome. Two commands of the same kind waiting
+        on one leg at once both take the first outcome of that kind.
         """
 
 def add_CallsServicer_to_server(servicer: CallsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
