@@ -22,7 +22,7 @@ import grpc
 
 from bench.rpc import API_KEY, ROOT, _latencies, _rows
 from tests.support.voicesvc_process import start_server, stop_process, stop_server
-from voicesvc.calls import CallStore, parse_event
+from voicesvc.calls import CallStore, ChangeFeed, parse_event
 from voicesvc.calls.reducer import CallEvent
 from voicesvc.events.log import StoredEvent, encode_cursor
 from voicesvc.v1 import call_control_commands_pb2 as commands_pb2
@@ -89,21 +89,11 @@ def projection_rows() -> list[Row]:
         store.apply(event)
     apply_s = time.perf_counter() - start
     per_event = (parse_s + apply_s) / len(events)
-    # Memory of live calls (answered, a playback running): the store's records and protos, nothing else.
-    live = _events(CALLS, steps=5)
-    parsed_live = [parse_event(e) for e in live]
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    held = CallStore(max_calls=CALLS * 2)
-    for event in parsed_live:
-        assert event is not None
-        held.apply(event)
-    del parsed_live
-    gc.collect()
-    used = tracemalloc.get_traced_memory()[0] - before
-    tracemalloc.stop()
-    changes = len(held.feed._items)
+    # Memory of live calls (answered, a playback running): the store's records and protos, with and without
+    # the change feed (a fixed number of recent call snapshots, shared by every WatchCalls stream).
+    live = [e for e in (parse_event(s) for s in _events(CALLS, steps=5)) if e is not None]
+    used, changes = _memory(live, ChangeFeed())
+    bare, _ = _memory(live, ChangeFeed(capacity=1))
     return [
         (f"projection: cost per event, parse + apply ({len(events)} events)", f"{per_event * 1e6:.1f}", "µs"),
         ("projection: rebuild rate", f"{1 / per_event:.0f}", "events/s"),
@@ -112,7 +102,22 @@ def projection_rows() -> list[Row]:
             f"{used / CALLS / 1024:.1f}",
             "KiB",
         ),
+        ("projection: memory per live call, the store alone", f"{bare / CALLS / 1024:.1f}", "KiB"),
     ]
+
+
+def _memory(events: list[CallEvent], feed: ChangeFeed) -> tuple[int, int]:
+    """Bytes allocated by a store fed `events` (and kept by it), and the changes its feed holds."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    held = CallStore(max_calls=len(events), feed=feed)
+    for event in events:
+        held.apply(event)
+    gc.collect()
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return used, len(feed._items)
 
 
 def _free_port() -> int:
