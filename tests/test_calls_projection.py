@@ -245,6 +245,9 @@ def test_the_number_of_calls_is_bounded_ended_ones_going_first() -> None:
     f.apply(f.event("call.initiated", 1, ccid="v3:live-3"))
     assert [c.call_control_id for c in f.store.calls()] == ["v3:live-1", "v3:live-2", "v3:live-3"]
     assert f.store.evicted_live == 1
+    # The name index follows: pages are read from it in name order.
+    assert [c.name for c in f.store.by_name()] == ["calls/v3:live-1", "calls/v3:live-2", "calls/v3:live-3"]
+    assert [c.name for c in f.store.by_name("calls/v3:live-1")] == ["calls/v3:live-2", "calls/v3:live-3"]
 
 
 def test_events_without_a_call_only_move_the_position() -> None:

@@ -11,9 +11,10 @@ calls it holds.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from voicesvc.calls.reducer import CallEvent, CallRecord, apply
@@ -44,6 +45,11 @@ class CallFilterSpec:
     connection_id: str = ""
     call_session_id: str = ""
     direction: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter lets every call through."""
+        return not (self.states or self.connection_id or self.call_session_id or self.direction)
 
     def matches(self, call: calls_pb2.Call) -> bool:
         """True if `call` passes every part of the filter that is set."""
@@ -124,6 +130,8 @@ class CallStore:
         self._clock = clock
         self.feed = feed or ChangeFeed()
         self._calls: dict[str, CallRecord] = {}
+        self._names: list[str] = []
+        """Every call's name, sorted: pages of a list are read from it without sorting."""
         self._legs: dict[str, str] = {}
         self._sessions: dict[str, set[str]] = {}
         self._ended: OrderedDict[str, float] = OrderedDict()
@@ -146,6 +154,12 @@ class CallStore:
     def calls(self) -> Iterable[calls_pb2.Call]:
         """Every call held, in the order first seen."""
         return (record.call for record in self._calls.values())
+
+    def by_name(self, after: str = "") -> Iterator[calls_pb2.Call]:
+        """Every call held whose name sorts after `after`, in name order (do not change the store while
+        iterating)."""
+        for index in range(bisect.bisect_right(self._names, after), len(self._names)):
+            yield self._calls[self._names[index].removeprefix("calls/")].call
 
     def advance(self, seq: int, cursor: str) -> None:
         """Move the position past an event that concerns no call."""
@@ -178,6 +192,8 @@ class CallStore:
 
     def _store(self, record: CallRecord) -> None:
         call = record.call
+        if call.call_control_id not in self._calls:
+            bisect.insort(self._names, call.name)
         self._calls[call.call_control_id] = record
         if call.call_leg_id:
             self._legs[call.call_leg_id] = call.call_control_id
@@ -228,6 +244,9 @@ class CallStore:
         if record is None:
             return
         call = record.call
+        index = bisect.bisect_left(self._names, call.name)
+        if index < len(self._names) and self._names[index] == call.name:
+            del self._names[index]
         if self._legs.get(call.call_leg_id) == call_control_id:
             del self._legs[call.call_leg_id]
         legs = self._sessions.get(call.call_session_id)

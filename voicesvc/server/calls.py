@@ -193,12 +193,21 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
             await abort(context, rejected.status)
         await self._ready(context)
         # No await from here on: the page is one consistent view of the store.
-        matching = sorted((c for c in self._store.calls() if spec.matches(c)), key=lambda c: c.name)
-        rest = [c for c in matching if c.name > after] if after else matching
-        page = rest[:size]
-        token = _page_token(page[-1].name, fingerprint) if len(rest) > size else ""
+        total = (
+            sum(1 for c in self._store.calls() if spec.matches(c)) if not spec.is_empty else len(self._store)
+        )
+        page: list[calls_pb2.Call] = []
+        more = False
+        for call in self._store.by_name(after):
+            if not spec.matches(call):
+                continue
+            if len(page) == size:
+                more = True
+                break
+            page.append(call)
+        token = _page_token(page[-1].name, fingerprint) if more else ""
         return calls_pb2.ListCallsResponse(
-            calls=page, next_page_token=token, total_size=len(matching), cursor=self._cursor()
+            calls=page, next_page_token=token, total_size=total, cursor=self._cursor()
         )
 
     def _cursor(self) -> str:
