@@ -98,7 +98,8 @@ class CallsServicer:
 
     def WatchCalls(self, request, context):
         """List-then-watch, as Kubernetes informers do: first every matching call as an `EXISTING`
-        change, then one change for each event that changed a matching call (`UPDATED`, or `ENDED` once
+        change and a heartbeat marking the list complete, then one change for each event that changed a
+        matching call (`UPDATED`, or `ENDED` once
         for the event that ended it), each with the call after the event and the event's cursor.
         Heartbeats carry the latest cursor while nothing changes. Resuming with `after_cursor` sends
         only the changes after it; a cursor older than this replica's memory of changes starts over

@@ -56,7 +56,8 @@ class CallsStub:
     """
     WatchCalls: _grpc.UnaryStreamMultiCallable[_calls_pb2.WatchCallsRequest, _calls_pb2.WatchCallsResponse]
     """List-then-watch, as Kubernetes informers do: first every matching call as an `EXISTING`
-    change, then one change for each event that changed a matching call (`UPDATED`, or `ENDED` once
+    change and a heartbeat marking the list complete, then one change for each event that changed a
+    matching call (`UPDATED`, or `ENDED` once
     for the event that ended it), each with the call after the event and the event's cursor.
     Heartbeats carry the latest cursor while nothing changes. Resuming with `after_cursor` sends
     only the changes after it; a cursor older than this replica's memory of changes starts over
@@ -109,7 +110,8 @@ class CallsAsyncStub(CallsStub):
     """
     WatchCalls: _aio.UnaryStreamMultiCallable[_calls_pb2.WatchCallsRequest, _calls_pb2.WatchCallsResponse]  # type: ignore[assignment]
     """List-then-watch, as Kubernetes informers do: first every matching call as an `EXISTING`
-    change, then one change for each event that changed a matching call (`UPDATED`, or `ENDED` once
+    change and a heartbeat marking the list complete, then one change for each event that changed a
+    matching call (`UPDATED`, or `ENDED` once
     for the event that ended it), each with the call after the event and the event's cursor.
     Heartbeats carry the latest cursor while nothing changes. Resuming with `after_cursor` sends
     only the changes after it; a cursor older than this replica's memory of changes starts over
@@ -177,7 +179,8 @@ class CallsServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_calls_pb2.WatchCallsResponse], _abc.AsyncIterator[_calls_pb2.WatchCallsResponse]]:
         """List-then-watch, as Kubernetes informers do: first every matching call as an `EXISTING`
-        change, then one change for each event that changed a matching call (`UPDATED`, or `ENDED` once
+        change and a heartbeat marking the list complete, then one change for each event that changed a
+        matching call (`UPDATED`, or `ENDED` once
         for the event that ended it), each with the call after the event and the event's cursor.
         Heartbeats carry the latest cursor while nothing changes. Resuming with `after_cursor` sends
         only the changes after it; a cursor older than this replica's memory of changes starts over
