@@ -34,7 +34,7 @@ from voicesvc.rest import TelnyxClient
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
-from voicesvc.server.interceptors import AuthInterceptor, ObservabilityInterceptor
+from voicesvc.server.interceptors import AuthInterceptor, DecodingInterceptor, ObservabilityInterceptor
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
 from voicesvc.server.translate import Translator
@@ -210,6 +210,7 @@ class VoiceService:
         interceptors: list[grpc.aio.ServerInterceptor] = [self.observability]
         if settings.auth.enabled:
             interceptors.append(AuthInterceptor(settings.auth.tokens))
+        interceptors.append(DecodingInterceptor())  # innermost: decodes after authentication
         options = [
             ("grpc.so_reuseport", 0),
             # Subscribers of a failed replica reconnect all at once: let thousands of new calls queue instead

@@ -34,6 +34,8 @@ TELNYX_ERROR_DOMAIN = "api.telnyx.com"
 """``ErrorInfo.domain`` of the details describing a Telnyx (REST) failure."""
 EVENTS_ERROR_DOMAIN = "voicesvc.events"
 """``ErrorInfo.domain`` of the details the event stream attaches."""
+REQUEST_ERROR_DOMAIN = "voicesvc.request"
+"""``ErrorInfo.domain`` of the details describing a request the server could not read."""
 
 CALL_STATE_ERROR_CODES: frozenset[str] = frozenset(
     {
@@ -161,6 +163,14 @@ def invalid_argument_status(violations: list[tuple[str, str]], message: str) -> 
         ]
     )
     return _pack(grpc.StatusCode.INVALID_ARGUMENT, message, [bad_request])
+
+
+def undecodable_request_status(message_type: str, reason: str) -> grpc.Status:
+    """INVALID_ARGUMENT for bytes that are not the method's request message (reason UNDECODABLE_REQUEST)."""
+    info = error_details_pb2.ErrorInfo(
+        reason="UNDECODABLE_REQUEST", domain=REQUEST_ERROR_DOMAIN, metadata={"message_type": message_type}
+    )
+    return _pack(grpc.StatusCode.INVALID_ARGUMENT, f"request is not a valid {message_type}: {reason}", [info])
 
 
 def unauthenticated_status(problem: str) -> grpc.Status:
