@@ -42,13 +42,14 @@ def _hex_class(digit: str) -> str:
 
 def _char_pattern(char: str) -> str:
     r"""Regex for one character of a secret: as itself, as a `\uXXXX` escape (backslash single or doubled),
-    or percent-encoded (the UTF-8 bytes of a non-ASCII character)."""
+    backslash-escaped where JSON escapes it, or percent-encoded (its UTF-8 bytes, hex in either case)."""
     forms = [re.escape(char)]
     code = ord(char)
     if code <= 0xFFFF:
         forms.append(r"\\{1,2}u" + "".join(_hex_class(h) for h in f"{code:04x}"))
-    if char == "/":
-        forms.append(r"\\{1,2}/")  # JSON may escape a solidus
+    if char in '"\\/':
+        # JSON escapes a quote or a backslash (and may escape a solidus); a rendered log line escapes again.
+        forms.append(r"\\{1,3}" + re.escape(char))
     percent = "".join("%" + "".join(_hex_class(h) for h in f"{byte:02x}") for byte in char.encode("utf-8"))
     forms.append(percent)
     return "(?:" + "|".join(forms) + ")"
