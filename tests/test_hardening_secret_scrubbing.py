@@ -150,3 +150,14 @@ async def test_an_echoed_api_key_never_reaches_the_caller_or_the_log(
     assert "telnyx_request" in log_text  # the debug line describing the failed attempt was written
     assert _leaks(log_text, echo) == []
     assert _leaks(log_text, echo.replace("\\", "\\\\")) == []
+
+
+def test_a_secret_with_json_special_characters_never_reaches_a_log_line(logs: io.StringIO) -> None:
+    token = 'tok"en\\with/specials'
+    configure_logging(logging.DEBUG, stream=logs, secrets=[token])
+    log = structlog.get_logger("voicesvc.test")
+    log.warning("echo", clear=token, nested={"again": token}, escaped=token.encode("unicode_escape").decode())
+    logging.getLogger("voicesvc.stdlib").warning("stdlib %s", token)
+    text = logs.getvalue()
+    assert text.count("[redacted]") == 4
+    assert "tok" not in text
