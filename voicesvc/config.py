@@ -266,7 +266,7 @@ class EventsSettings:
     max_bytes: int = -1
     """NATS only; -1 for no limit."""
     dedup_window_s: float | None = None
-    """NATS: how long event ids are remembered; None: an hour, within the bounds `Settings` checks."""
+    """How long event ids are remembered; None: an hour, within the bounds `Settings` checks."""
     outage_grace_s: float = 10.0
     """NATS: how long open streams wait for a lost connection before ending with UNAVAILABLE."""
 
@@ -364,7 +364,7 @@ class Settings:
 
     @property
     def dedup_window_s(self) -> float:
-        """How long the NATS log remembers event ids: the setting, else an hour (but at least the webhook
+        """How long the event log remembers event ids: the setting, else an hour (but at least the webhook
         tolerance, at most the retention)."""
         if self.events.dedup_window_s is not None:
             return self.events.dedup_window_s
@@ -634,9 +634,9 @@ OPTIONS: tuple[Option, ...] = (
         float,
         "events",
         metavar="SECONDS",
-        help="NATS backend: how long a delivered event id is remembered, so a repeat is stored once; "
-        "unset: an hour, at least --webhook-tolerance, at most --events-max-age (the memory log "
-        "remembers ids for its whole retention)",
+        help="how long a delivered event id is remembered, so a repeat is stored once (also after the "
+        "memory log evicted the event); unset: an hour, at least --webhook-tolerance, at most "
+        "--events-max-age",
     ),
     Option(
         "events.outage_grace_s",

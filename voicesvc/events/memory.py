@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from voicesvc.events.log import (
@@ -38,6 +39,8 @@ _Waiter = asyncio.Future[int | None]
 """Resolved with the sequence of the matching event that woke it, None when closed, or (at a reader's
 deadline) `_TIMED_OUT - last`, where `last` is the log's end at that moment."""
 _TIMED_OUT = -1
+# An evicted event whose id is still de-duplicated: (seq, event type, received_at, attempt) of its first copy.
+_Remembered = tuple[int, str, float, int]
 
 
 def _time_out(waiter: _Waiter, log: MemoryEventLog) -> None:
@@ -90,12 +93,24 @@ class _Waiters:
         return len({w for waiting in self._by_key.values() for w in waiting})
 
 
+DEFAULT_DEDUP_WINDOW_S = 3600.0
+DEFAULT_MAX_REMEMBERED_IDS = 1_000_000
+"""About 150 bytes each; at the default window of an hour that covers 277 new events per second, and the
+300 s signature tolerance alone 3,333 per second (more than one process ingests)."""
+
+
 class MemoryEventLog(EventLog):
     """Ring buffer of at most `max_events` events, each kept at most `max_age_s` seconds.
 
-    Event ids are de-duplicated for as long as the first copy is retained. Nothing survives the process;
-    cursors of an earlier process are recognised by their epoch and answered with `CursorExpired`.
-    `start()` is optional for this backend.
+    Event ids are de-duplicated for as long as the first copy is retained, and beyond that for
+    `dedup_window_s` seconds after it was received (default: an hour, at most `max_age_s`), whatever the
+    count retention evicted: the ids of evicted events are remembered with the position of their first copy,
+    so a repeat is answered as a duplicate with the original cursor. At most `max_remembered_ids` evicted ids
+    are remembered; beyond that the oldest is forgotten before its window ends (counted in
+    `ids_forgotten_early`, and a repeat of it would be stored again), so memory stays bounded under any load.
+
+    Nothing survives the process; cursors of an earlier process are recognised by their epoch and answered
+    with `CursorExpired`. `start()` is optional for this backend.
     """
 
     def __init__(
@@ -103,19 +118,30 @@ class MemoryEventLog(EventLog):
         max_events: int = 100_000,
         max_age_s: float = 24 * 3600,
         *,
+        dedup_window_s: float | None = None,
+        max_remembered_ids: int = DEFAULT_MAX_REMEMBERED_IDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_events < 1:
             raise ValueError("max_events must be at least 1")
         if max_age_s <= 0:
             raise ValueError("max_age_s must be positive")
+        window = min(DEFAULT_DEDUP_WINDOW_S, max_age_s) if dedup_window_s is None else dedup_window_s
+        if window <= 0 or max_remembered_ids < 0:
+            raise ValueError("dedup_window_s must be positive and max_remembered_ids not negative")
         self._capacity = max_events
         self._max_age = max_age_s
+        self._dedup_window = window
+        self._max_remembered = max_remembered_ids
         self._clock = clock
         self._ring: list[StoredEvent | None] = [None] * max_events
         self._first = 1  # oldest retained seq; equals _last + 1 while nothing is retained
         self._last = 0  # newest seq ever appended
         self._ids: dict[str, int] = {}
+        # Evicted events whose id must still be recognised, oldest eviction first: id → the first copy.
+        self._remembered: OrderedDict[str, _Remembered] = OrderedDict()
+        self.ids_forgotten_early = 0
+        """Evicted ids dropped from the memory before their window ended, to respect `max_remembered_ids`."""
         # The newest evicted sequence of each event type: tells a filtered reader whether retention took an
         # event it would have received, or only events it filters out.
         self._evicted: dict[str, int] = {}
@@ -127,6 +153,11 @@ class MemoryEventLog(EventLog):
     def epoch(self) -> int:
         """Random per instance: cursors never carry over to another process."""
         return self._epoch
+
+    @property
+    def dedup_window_s(self) -> float:
+        """How long after its first copy was received an event id is still recognised."""
+        return self._dedup_window
 
     @property
     def parked_readers(self) -> int:
@@ -151,6 +182,14 @@ class MemoryEventLog(EventLog):
         known = self._ids.get(event_id)
         if known is not None:
             return AppendResult(self._at(known), duplicate=True)
+        remembered = self._remembered.get(event_id)
+        if remembered is not None:
+            # The first copy is no longer retained: answer with its position, and this copy's body.
+            seq, event_type_first, received_at, attempt_first = remembered
+            first = StoredEvent(
+                seq, self.cursor(seq), event_id, event_type_first, received_at, attempt_first, bytes(raw)
+            )
+            return AppendResult(first, duplicate=True)
         seq = self._last + 1
         if seq - self._first >= self._capacity:
             self._drop_oldest()
@@ -217,13 +256,32 @@ class MemoryEventLog(EventLog):
             self._evicted[event.event_type] = event.seq
             if self._ids.get(event.event_id) == event.seq:
                 del self._ids[event.event_id]
+                self._remember(event)
         self._ring[slot] = None
         self._first += 1
+
+    def _remember(self, event: StoredEvent) -> None:
+        if event.received_at < self._clock() - self._dedup_window:
+            return
+        if self._max_remembered == 0:
+            self.ids_forgotten_early += 1
+            return
+        if len(self._remembered) >= self._max_remembered:
+            self._remembered.popitem(last=False)
+            self.ids_forgotten_early += 1
+        self._remembered[event.event_id] = (event.seq, event.event_type, event.received_at, event.attempt)
 
     def _evict(self, now: float) -> None:
         horizon = now - self._max_age
         while self._first <= self._last and self._at(self._first).received_at < horizon:
             self._drop_oldest()
+        window_start = now - self._dedup_window
+        remembered = self._remembered
+        while remembered:
+            oldest = next(iter(remembered.values()))
+            if oldest[2] >= window_start:
+                break
+            remembered.popitem(last=False)
 
     def _skip_evicted(self, position: int, event_filter: EventFilter) -> int:
         """`position`, moved past evicted events when none of them matched the filter; raises

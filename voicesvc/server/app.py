@@ -75,7 +75,9 @@ def make_event_log(settings: Settings) -> EventLog:
     """The event log backend `settings.events` names."""
     events = settings.events
     if not events.uses_nats:
-        return MemoryEventLog(max_events=events.max_events, max_age_s=events.max_age_s)
+        return MemoryEventLog(
+            max_events=events.max_events, max_age_s=events.max_age_s, dedup_window_s=settings.dedup_window_s
+        )
     return NatsEventLog(
         events.backend,
         max_age_s=events.max_age_s,
