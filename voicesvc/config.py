@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from voicesvc.backoff import Backoff
+from voicesvc.events.relayable import MAX_DELIVERED_BYTES
 from voicesvc.options import Option, OptionError, add_options, resolve
 from voicesvc.rest.limits import ConnectionLimits
 from voicesvc.rest.retry import RetryPolicy
@@ -307,11 +308,16 @@ class WebhookSettings:
     tolerance_s: float = 300.0
     """Largest accepted difference between a webhook's timestamp and now."""
     max_body_bytes: int = 1024 * 1024
+    max_event_bytes: int = 3 * 1024 * 1024
+    """Largest stream message an accepted event may become (at most `MAX_DELIVERED_BYTES`, 3.5 MiB)."""
 
     def __post_init__(self) -> None:
         _check_finite(self)
         if self.tolerance_s <= 0 or self.max_body_bytes < 1:
             raise ConfigError("webhook_tolerance and webhook_max_body_bytes must be positive")
+        if not 1 <= self.max_event_bytes <= MAX_DELIVERED_BYTES:
+            # Above that, a default gRPC client (4 MiB receive limit) could not receive the event.
+            raise ConfigError(f"webhook_max_event_bytes must be between 1 and {MAX_DELIVERED_BYTES}")
 
 
 @dataclass(frozen=True)
@@ -684,6 +690,17 @@ OPTIONS: tuple[Option, ...] = (
         "events",
         metavar="BYTES",
         help="larger webhook bodies are rejected",
+    ),
+    Option(
+        "webhooks.max_event_bytes",
+        "--webhook-max-event-bytes",
+        "VOICESVC_WEBHOOK_MAX_EVENT_BYTES",
+        int,
+        "events",
+        metavar="BYTES",
+        help="webhooks whose event would reach WatchEvents subscribers as a larger message are rejected "
+        f"(413 event_too_large); at most {MAX_DELIVERED_BYTES}, so default gRPC clients (4 MiB) receive "
+        "every event",
     ),
     Option(
         "sandbox.listen",

@@ -31,6 +31,7 @@ from voicesvc.config import ListenError, Settings, Upstream, check_bindable, for
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.rest import TelnyxClient
+from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
@@ -110,7 +111,8 @@ class VoiceService:
             limits=settings.telnyx.limits,
             on_response=self.metrics.observe_upstream,
         )
-        self.event_stream = EventStreamServicer(self.event_log)
+        self.converter = EventConverter()
+        self.event_stream = EventStreamServicer(self.event_log, converter=self.converter)
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
@@ -177,6 +179,8 @@ class VoiceService:
                 self.event_log,
                 max_body_bytes=settings.webhooks.max_body_bytes,
                 metrics=WebhookMetrics(self.metrics.registry),
+                measure=self.converter.delivered_size,
+                max_event_bytes=settings.webhooks.max_event_bytes,
             )
         else:
             log.warning("webhooks_disabled", reason="no webhook public key configured (TELNYX_PUBLIC_KEY)")
