@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from voicesvc.events.log import EventLog, LogUnavailable, is_valid_event_id, is_valid_event_type
+from voicesvc.events.log import EventIds, EventLog, LogUnavailable, is_valid_event_id, is_valid_event_type
 from voicesvc.webhooks.metrics import WebhookOutcomes
 from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerifier, parse_json_object
 
@@ -47,8 +47,9 @@ async def read_limited(request: web.Request, max_bytes: int) -> bytes:
             raise too_large
 
 
-def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int]:
-    """`(data.id, data.event_type, meta.attempt)`; the attempt defaults to 1 when absent or malformed."""
+def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int, EventIds]:
+    """`(data.id, data.event_type, meta.attempt, the payload's correlation ids)`; the attempt defaults to 1
+    when absent or malformed."""
     data = body.get("data")
     if not isinstance(data, dict):
         raise WebhookRejected.of(RejectReason.INVALID_EVENT, "body has no `data` object")
@@ -63,7 +64,7 @@ def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int]:
         attempt = 1
     assert isinstance(event_id, str)
     assert isinstance(event_type, str)
-    return event_id, event_type, attempt
+    return event_id, event_type, attempt, EventIds.of_payload(data.get("payload"))
 
 
 def _error(rejection: WebhookRejected) -> web.Response:
@@ -94,7 +95,7 @@ def make_webhook_handler(
         try:
             raw = await read_limited(request, max_body_bytes)
             verifier.verify(request.headers, raw)
-            event_id, event_type, attempt = _envelope_fields(parse_json_object(raw))
+            event_id, event_type, attempt, ids = _envelope_fields(parse_json_object(raw))
             if measure is not None:
                 size = measure(raw, event_id, event_type, attempt)
                 if size > max_event_bytes:
@@ -104,7 +105,7 @@ def make_webhook_handler(
                         f"at most {max_event_bytes} bytes are accepted",
                     )
             try:
-                result = await log.append(raw, event_id, event_type, attempt)
+                result = await log.append(raw, event_id, event_type, attempt, ids)
             except LogUnavailable as exc:
                 logger.error("webhook_not_stored", event_id=event_id, event_type=event_type, error=str(exc))
                 raise WebhookRejected.of(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from nats.js import api
 
-from voicesvc.events.nats.messages import stream_subjects
+from voicesvc.events.nats.messages import LAYOUT_METADATA_KEY, SUBJECT_LAYOUT, stream_subjects
 
 __all__ = ["StreamSpec", "StreamState"]
 
@@ -57,6 +57,18 @@ class StreamSpec:
             max_msgs=self.max_msgs,
             duplicate_window=min(self.duplicate_window_s, self.max_age_s),
             num_replicas=self.replicas,
+            metadata={LAYOUT_METADATA_KEY: SUBJECT_LAYOUT},
+        )
+
+    def layout_problem(self, info: api.StreamInfo) -> str | None:
+        """Why an existing stream cannot be used with this version's subject layout, or None."""
+        layout = (info.config.metadata or {}).get(LAYOUT_METADATA_KEY)
+        if layout == SUBJECT_LAYOUT:
+            return None
+        found = f"subject layout {layout}" if layout else "no subject layout (the first one)"
+        return (
+            f"stream {self.name} holds {found}; this version writes layout {SUBJECT_LAYOUT}: "
+            "use a new stream name or delete the stream"
         )
 
     def epoch_of(self, info: api.StreamInfo) -> int:
