@@ -175,8 +175,8 @@ def decode_event(
     except (KeyError, ValueError):
         attempt = 1
     event_id = headers.get(HEADER_MSG_ID) or f"seq-{seq}"
-    values = [
-        headers.get(h, "") for h in (HEADER_CALL_CONTROL_ID, HEADER_CALL_SESSION_ID, HEADER_CONNECTION_ID)
-    ]
-    ids = EventIds.of_body(data) if "~" in values else EventIds(*values)
+    if HEADER_IDS_IN_BODY in headers:
+        ids = EventIds.of_body(data)
+    else:
+        ids = EventIds(*(headers.get(h, "") for h in _ID_HEADERS))
     return StoredEvent(seq, cursor, event_id, event_type, received_at, attempt, bytes(data), ids)
