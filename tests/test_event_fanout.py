@@ -150,6 +150,23 @@ async def test_nats_idle_filtered_readers_are_sent_nothing_for_other_calls(nats_
         await writer.close()
 
 
+async def test_nats_log_admits_more_than_a_thousand_subscriptions(nats_server: NatsServer) -> None:
+    """nats-server refuses a stream's 1001st consumer unless the stream sets its own limit."""
+    log = NatsEventLog(nats_server.url, **unique_log_names())
+    await log.start()
+    try:
+        subs = await asyncio.gather(
+            *(log.subscribe(Start.now(), ids=IdFilter.of(call_control_ids=[f"v3:{i}"])) for i in range(1100))
+        )
+        mine = await append(log, "v3:1099")
+        event = await subs[-1].next(WAIT)
+        assert event is not None
+        assert event.event_id == mine.event_id
+        await asyncio.gather(*(sub.close() for sub in subs))
+    finally:
+        await log.close()
+
+
 async def test_nats_ids_that_are_not_subject_tokens_still_filter_exactly(nats_server: NatsServer) -> None:
     log = NatsEventLog(nats_server.url, **unique_log_names())
     await log.start()

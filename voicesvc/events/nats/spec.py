@@ -12,6 +12,9 @@ from voicesvc.events.nats.messages import LAYOUT_METADATA_KEY, SUBJECT_LAYOUT, s
 
 __all__ = ["StreamSpec", "StreamState"]
 
+MAX_CONSUMERS = 1_000_000
+"""Consumers (subscriptions, over every replica) a new stream admits at once."""
+
 _SUBJECT_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 _STREAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
@@ -57,6 +60,9 @@ class StreamSpec:
             max_msgs=self.max_msgs,
             duplicate_window=min(self.duplicate_window_s, self.max_age_s),
             num_replicas=self.replicas,
+            # Every subscription is a consumer: without an explicit limit, nats-server refuses consumers
+            # beyond 1000 per stream ("maximum consumers limit reached"): more subscribers could not connect.
+            max_consumers=MAX_CONSUMERS,
             metadata={LAYOUT_METADATA_KEY: SUBJECT_LAYOUT},
         )
 
