@@ -13,6 +13,17 @@ once with NATS JetStream (a real `nats-server`), for each count N:
 
 When an event costs work per connected subscriber, both grow with N; filtered down to the log they stay
 flat. Run with `python -m bench.fanout`; `run()` returns the rows for the combined table.
+
+Measured on the 2-core development machine (500 events each), server CPU per event / delivery p99:
+
+| idle subscribers | memory, before | memory | NATS, before | NATS |
+|---|---|---|---|---|
+| 100 | 1.1 ms / 2.9 ms | 0.72 ms / 2.0 ms | 4.3 ms / 6.4 ms | 1.0 ms / 4.2 ms |
+| 1,000 | 12.9 ms / 101 ms | 0.52 ms / 1.4 ms | (refused past 1,000) | 1.2 ms / 2.8 ms |
+| 5,000 | 103 ms / 769 ms | 0.50 ms / 4.7 ms | (refused past 1,000) | 1.0 ms / 4.3 ms |
+
+("before": the id filters applied in the stream after every subscriber woke; NATS before at 500 idle
+subscribers: 30.8 ms / 83 ms.)
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -38,7 +49,7 @@ from voicesvc.v1 import events_pb2_grpc
 from voicesvc.webhooks import Signer
 
 IDLE_COUNTS = (100, 1000, 5000)
-EVENTS = 200
+EVENTS = 500
 STREAMS_PER_CHANNEL = 250
 OPEN_BATCH = 100
 STEP_TIMEOUT_S = 60.0
@@ -138,9 +149,8 @@ async def _backend(signer: Signer, env: dict[str, str], label: str, nats_pid: in
     return rows
 
 
-async def run(counts: Sequence[int] = IDLE_COUNTS) -> list[Row]:
+async def run() -> list[Row]:
     """Every measurement on both backends, as (metric, value, unit) rows."""
-    del counts
     signer = Signer.generate()
     rows = await _backend(signer, {"VOICESVC_EVENTS_BACKEND": "memory"}, "memory", None)
     with tempfile.TemporaryDirectory() as store, NatsServer(Path(store)) as nats:
