@@ -98,7 +98,8 @@ async def test_the_bound_is_a_setting_measured_on_the_delivered_message() -> Non
         delivered = events_pb2.WatchEventsResponse(event=event).ByteSize()
         # A body of the same length but whose message grows past the bound (numbers cost more as protobuf).
         grows, _ = webhook_body("call.answered", {"x": [0] * 300})
-        assert len(grows) < 2000 < EventConverter().delivered_size(grows, "id", "call.answered", 1)
+        measured = EventConverter().delivered_size(grows, json.loads(grows), "id", "call.answered", 1)
+        assert len(grows) < 2000 < measured
         status, answer = await poster.post_signed(grows)
         assert (status, answer["error"]["reason"]) == (413, "event_too_large")
         assert delivered < 2000
@@ -170,7 +171,7 @@ def test_the_measured_message_is_the_one_the_stream_delivers() -> None:
     raw, event_id = webhook_body(
         "call.hangup", {"call_control_id": "v3:m", "hangup_cause": "normal_clearing"}
     )
-    size = converter.delivered_size(raw, event_id, "call.hangup", 3)
+    size = converter.delivered_size(raw, json.loads(raw), event_id, "call.hangup", 3)
     stored = StoredEvent(7, "0" * 21, event_id, "call.hangup", time.time(), 3, raw)
     delivered = converter.response(stored)
     assert converter.conversions == 1  # the stream reused the measured message

@@ -91,12 +91,22 @@ def _data_object(raw: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def to_event(stored: StoredEvent, into: events_pb2.Event | None = None) -> events_pb2.Event:
-    """The contract message of one stored event (filled into `into` when given)."""
+def to_event(
+    stored: StoredEvent, into: events_pb2.Event | None = None, *, data: dict[str, Any] | None = None
+) -> events_pb2.Event:
+    """The contract message of one stored event (filled into `into` when given).
+
+    `data` is the body's `data` object when the caller has parsed the body already and found it relayable
+    (ingress has); otherwise the body is parsed and checked here.
+    """
     event = into if into is not None else events_pb2.Event()
     _identify(event, stored)
-    data = _data_object(stored.raw)
-    if relayable.problem_in(stored.raw, data):
+    if data is None:
+        data = _data_object(stored.raw)
+        problem = relayable.problem_in(stored.raw, data)
+    else:
+        problem = None
+    if problem:
         # Ingress refuses such bodies; one stored before it did is delivered with its identity only.
         event.reduction = events_pb2.EVENT_REDUCTION_NOT_RELAYABLE
         return event
@@ -208,14 +218,18 @@ class EventConverter:
             self._cache.popitem(last=False)
         return response
 
-    def delivered_size(self, raw: bytes, event_id: str, event_type: str, attempt: int) -> int:
+    def delivered_size(
+        self, raw: bytes, body: dict[str, Any], event_id: str, event_type: str, attempt: int
+    ) -> int:
         """Serialized size of the complete stream message an event with these fields will be delivered as.
 
-        Measured on the real message (the widest cursor standing in for the one the log will assign); the
-        message is kept for the stream, which then does not convert the event again.
+        `body` is `raw` parsed, and found relayable (see `relayable`). Measured on the real message (the
+        widest cursor standing in for the one the log will assign); the message is kept for the stream,
+        which then does not convert the event again.
         """
         stand_in = StoredEvent(0, _WIDEST_CURSOR, event_id, event_type, time.time(), attempt, bytes(raw))
-        response = self._convert(stand_in)
+        data = body.get("data")
+        response = self._convert(stand_in, data if isinstance(data, dict) else {})
         self.conversions += 1
         size = response.ByteSize()
         self._forget_measured(event_id)
@@ -241,11 +255,13 @@ class EventConverter:
         _identify(response.event, stored)
         return response
 
-    def _convert(self, stored: StoredEvent) -> events_pb2.WatchEventsResponse:
+    def _convert(
+        self, stored: StoredEvent, data: dict[str, Any] | None = None
+    ) -> events_pb2.WatchEventsResponse:
         # Built in place: a nested message assigned through a constructor is copied by serialising it.
         response = events_pb2.WatchEventsResponse()
         try:
-            to_event(stored, into=response.event)
+            to_event(stored, into=response.event, data=data)
             response.ByteSize()  # a message that cannot be serialised fails here, not in every stream
         except Exception:
             logger.exception("event_not_converted", event_id=stored.event_id, cursor=stored.cursor)

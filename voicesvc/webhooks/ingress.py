@@ -23,8 +23,9 @@ from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerif
 __all__ = ["EventMeasure", "WebhookHandler", "make_webhook_handler", "read_limited"]
 
 WebhookHandler = Callable[[web.Request], Awaitable[web.Response]]
-EventMeasure = Callable[[bytes, str, str, int], int]
-"""`(raw body, event id, event type, attempt) → bytes` of the message subscribers will receive."""
+EventMeasure = Callable[[bytes, dict[str, Any], str, str, int], int]
+"""`(raw body, parsed body, event id, event type, attempt) → bytes` of the message subscribers will
+receive."""
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_EVENT_BYTES = 3 << 20
 
@@ -95,9 +96,10 @@ def make_webhook_handler(
         try:
             raw = await read_limited(request, max_body_bytes)
             verifier.verify(request.headers, raw)
-            event_id, event_type, attempt, ids = _envelope_fields(parse_json_object(raw))
+            body = parse_json_object(raw)
+            event_id, event_type, attempt, ids = _envelope_fields(body)
             if measure is not None:
-                size = measure(raw, event_id, event_type, attempt)
+                size = measure(raw, body, event_id, event_type, attempt)
                 if size > max_event_bytes:
                     raise WebhookRejected.of(
                         RejectReason.EVENT_TOO_LARGE,
