@@ -153,6 +153,24 @@ async def test_a_stored_event_too_large_for_clients_is_delivered_without_its_bod
         resumed.cancel()
 
 
+async def test_nats_refuses_an_event_beyond_its_message_limit_without_dropping_the_connection(
+    nats_server: NatsServer,
+) -> None:
+    async with service(**{"events.backend": nats_server.url}) as (_, channel, poster):
+        watcher = await Watcher.open(channel)
+        # Within the body limit and small as a stream message (one long string), but above NATS's 1 MB.
+        envelope = len(webhook_body("call.answered", {"pad": ""})[0])
+        raw, _ = webhook_body("call.answered", {"pad": "x" * (1_048_576 - envelope)})
+        assert len(raw) == 1_048_576
+        status, answer = await poster.post_signed(raw)
+        assert (status, answer["error"]["reason"]) == (413, "event_too_large")
+        assert "the server accepts 1048576" in answer["error"]["message"]
+        # The connection to NATS stayed up: the next webhook is stored and streamed at once.
+        event_id, _ = await poster.deliver("call.hangup")
+        assert (await watcher.event()).id == event_id
+        watcher.cancel()
+
+
 def test_an_event_with_huge_correlation_ids_keeps_its_identity() -> None:
     state = "s" * (MAX_DELIVERED_BYTES + 10)
     raw = json.dumps(

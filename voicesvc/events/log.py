@@ -35,6 +35,7 @@ __all__ = [
     "EventIds",
     "EventLog",
     "EventLogError",
+    "EventTooLarge",
     "IdFilter",
     "InvalidCursor",
     "LogClosed",
@@ -83,6 +84,11 @@ class CursorExpired(EventLogError):
     def __init__(self, oldest_cursor: str, message: str | None = None) -> None:
         super().__init__(message or f"position is older than the retention; oldest: {oldest_cursor}")
         self.oldest_cursor = oldest_cursor
+
+
+class EventTooLarge(EventLogError):
+    """The backend cannot store an event this large (NATS: beyond the server's `max_payload`); storing it
+    again will never succeed."""
 
 
 class LogUnavailable(EventLogError):
@@ -431,7 +437,8 @@ class EventLog(ABC):
 
         `ids` are the event's correlation ids (the caller has usually parsed the body already); None reads
         them from `raw`. Returns only once the event is stored; raises `LogUnavailable` when that cannot be
-        confirmed and `ValueError` for malformed arguments (see `validate_append`).
+        confirmed, `EventTooLarge` when the backend can never store it, and `ValueError` for malformed
+        arguments (see `validate_append`).
         """
 
     @abstractmethod

@@ -16,7 +16,14 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from voicesvc.events.log import EventIds, EventLog, LogUnavailable, is_valid_event_id, is_valid_event_type
+from voicesvc.events.log import (
+    EventIds,
+    EventLog,
+    EventTooLarge,
+    LogUnavailable,
+    is_valid_event_id,
+    is_valid_event_type,
+)
 from voicesvc.webhooks.metrics import WebhookOutcomes
 from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerifier, parse_json_object
 
@@ -108,6 +115,8 @@ def make_webhook_handler(
                     )
             try:
                 result = await log.append(raw, event_id, event_type, attempt, ids)
+            except EventTooLarge as exc:
+                raise WebhookRejected.of(RejectReason.EVENT_TOO_LARGE, str(exc)) from exc
             except LogUnavailable as exc:
                 logger.error("webhook_not_stored", event_id=event_id, event_type=event_type, error=str(exc))
                 raise WebhookRejected.of(

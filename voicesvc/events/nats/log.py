@@ -23,6 +23,7 @@ from voicesvc.events.log import (
     EventFilter,
     EventIds,
     EventLog,
+    EventTooLarge,
     IdFilter,
     InvalidCursor,
     Start,
@@ -38,6 +39,9 @@ from voicesvc.events.nats.spec import StreamSpec
 from voicesvc.events.nats.subscription import NatsSubscription
 
 __all__ = ["NatsEventLog"]
+
+_HEADER_OVERHEAD = 256
+"""Bytes a JetStream publish adds around the event's own headers (status line, expected stream, ends)."""
 
 
 class NatsEventLog(EventLog):
@@ -158,6 +162,12 @@ class NatsEventLog(EventLog):
         received_at = self._clock()
         headers = event_headers(event_id, event_type, received_at, attempt, ids)
         subject = event_subject(self._conn.spec.subject_prefix, event_type, ids)
+        size = len(raw) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + _HEADER_OVERHEAD
+        limit = self._conn.client().max_payload
+        if size > limit:
+            # The server would answer a larger message by closing the connection (every reader would see an
+            # outage); refuse it here instead, for good: a redelivery is just as large.
+            raise EventTooLarge(f"the event takes {size} bytes as a NATS message; the server accepts {limit}")
 
         async def publish() -> api.PubAck:
             return await js.publish(
