@@ -360,7 +360,7 @@ def type_prefixes(event_type: str) -> list[str]:
 
 
 class Subscription(ABC):
-    """A reader of the log from a start point, optionally filtered by event type.
+    """A reader of the log from a start point, optionally filtered by event type and correlation ids.
 
     Iterate with `async for` (or call `next`). Each matching event appended after the start point arrives
     exactly once, in append order. Ending conditions:
