@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from voicesvc.backoff import Backoff
+from voicesvc.events.relayable import MAX_DELIVERED_BYTES
 from voicesvc.options import Option, OptionError, add_options, resolve
 from voicesvc.rest.limits import ConnectionLimits
 from voicesvc.rest.retry import RetryPolicy
@@ -205,12 +206,21 @@ class ServingSettings:
     grace_period_s: float = 10.0
     """On SIGTERM/SIGINT, how long in-flight RPCs may take to finish."""
     log_level: str = "info"
+    http_header_timeout_s: float = 10.0
+    """How long an HTTP connection may wait for a request's headers (or sit idle between requests)."""
+    http_body_timeout_s: float = 30.0
+    """How long a request body may take to arrive after its headers."""
+    http_max_connections: int = 1024
+    """Open HTTP connections at most; beyond, the longest idle one is closed to make room."""
 
     def __post_init__(self) -> None:
         _check_finite(self)
         parse_listen(self.grpc_listen)
         parse_listen(self.http_listen)
         _not_negative("grace_period", self.grace_period_s)
+        _positive("http_header_timeout", self.http_header_timeout_s)
+        _positive("http_body_timeout", self.http_body_timeout_s)
+        _positive("http_max_connections", self.http_max_connections)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
 
@@ -267,7 +277,7 @@ class EventsSettings:
     max_bytes: int = -1
     """NATS only; -1 for no limit."""
     dedup_window_s: float | None = None
-    """NATS: how long event ids are remembered; None: an hour, within the bounds `Settings` checks."""
+    """How long event ids are remembered; None: an hour, within the bounds `Settings` checks."""
     outage_grace_s: float = 10.0
     """NATS: how long open streams wait for a lost connection before ending with UNAVAILABLE."""
 
@@ -324,11 +334,16 @@ class WebhookSettings:
     tolerance_s: float = 300.0
     """Largest accepted difference between a webhook's timestamp and now."""
     max_body_bytes: int = 1024 * 1024
+    max_event_bytes: int = 3 * 1024 * 1024
+    """Largest stream message an accepted event may become (at most `MAX_DELIVERED_BYTES`, 3.5 MiB)."""
 
     def __post_init__(self) -> None:
         _check_finite(self)
         if self.tolerance_s <= 0 or self.max_body_bytes < 1:
             raise ConfigError("webhook_tolerance and webhook_max_body_bytes must be positive")
+        if not 1 <= self.max_event_bytes <= MAX_DELIVERED_BYTES:
+            # Above that, a default gRPC client (4 MiB receive limit) could not receive the event.
+            raise ConfigError(f"webhook_max_event_bytes must be between 1 and {MAX_DELIVERED_BYTES}")
 
 
 @dataclass(frozen=True)
@@ -383,7 +398,7 @@ class Settings:
 
     @property
     def dedup_window_s(self) -> float:
-        """How long the NATS log remembers event ids: the setting, else an hour (but at least the webhook
+        """How long the event log remembers event ids: the setting, else an hour (but at least the webhook
         tolerance, at most the retention)."""
         if self.events.dedup_window_s is not None:
             return self.events.dedup_window_s
@@ -565,6 +580,36 @@ OPTIONS: tuple[Option, ...] = (
         help="HTTP address for webhooks, /healthz, /readyz and /metrics",
     ),
     Option(
+        "serving.http_header_timeout_s",
+        "--http-header-timeout",
+        "VOICESVC_HTTP_HEADER_TIMEOUT",
+        float,
+        "serving",
+        metavar="SECONDS",
+        help="HTTP port: a connection that has not sent a request's headers within this time (or sits idle "
+        "that long between requests) is closed",
+    ),
+    Option(
+        "serving.http_body_timeout_s",
+        "--http-body-timeout",
+        "VOICESVC_HTTP_BODY_TIMEOUT",
+        float,
+        "serving",
+        metavar="SECONDS",
+        help="HTTP port: a request body not received within this time after its headers is answered "
+        "408 body_timeout",
+    ),
+    Option(
+        "serving.http_max_connections",
+        "--http-max-connections",
+        "VOICESVC_HTTP_MAX_CONNECTIONS",
+        int,
+        "serving",
+        metavar="N",
+        help="HTTP port: open connections at most; a new one beyond closes the longest idle one (refused "
+        "with 503 when every connection is in a request)",
+    ),
+    Option(
         "serving.grace_period_s",
         "--grace-period",
         "VOICESVC_GRACE_PERIOD",
@@ -653,9 +698,9 @@ OPTIONS: tuple[Option, ...] = (
         float,
         "events",
         metavar="SECONDS",
-        help="NATS backend: how long a delivered event id is remembered, so a repeat is stored once; "
-        "unset: an hour, at least --webhook-tolerance, at most --events-max-age (the memory log "
-        "remembers ids for its whole retention)",
+        help="how long a delivered event id is remembered, so a repeat is stored once (also after the "
+        "memory log evicted the event); unset: an hour, at least --webhook-tolerance, at most "
+        "--events-max-age",
     ),
     Option(
         "events.outage_grace_s",
@@ -722,6 +767,17 @@ OPTIONS: tuple[Option, ...] = (
         "events",
         metavar="BYTES",
         help="larger webhook bodies are rejected",
+    ),
+    Option(
+        "webhooks.max_event_bytes",
+        "--webhook-max-event-bytes",
+        "VOICESVC_WEBHOOK_MAX_EVENT_BYTES",
+        int,
+        "events",
+        metavar="BYTES",
+        help="webhooks whose event would reach WatchEvents subscribers as a larger message are rejected "
+        f"(413 event_too_large); at most {MAX_DELIVERED_BYTES}, so default gRPC clients (4 MiB) receive "
+        "every event",
     ),
     Option(
         "sandbox.listen",

@@ -34,10 +34,11 @@ from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.rest import TelnyxClient
 from voicesvc.server.calls import CALLS_SERVICE, CallsServicer
+from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
-from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
-from voicesvc.server.interceptors import AuthInterceptor, ObservabilityInterceptor
+from voicesvc.server.http import WEBHOOK_PATH, ConnectionGuard, GuardedSite, Readiness, build_http_app
+from voicesvc.server.interceptors import AuthInterceptor, DecodingInterceptor, ObservabilityInterceptor
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
 from voicesvc.server.translate import Translator
@@ -78,7 +79,9 @@ def make_event_log(settings: Settings) -> EventLog:
     """The event log backend `settings.events` names."""
     events = settings.events
     if not events.uses_nats:
-        return MemoryEventLog(max_events=events.max_events, max_age_s=events.max_age_s)
+        return MemoryEventLog(
+            max_events=events.max_events, max_age_s=events.max_age_s, dedup_window_s=settings.dedup_window_s
+        )
     return NatsEventLog(
         events.backend,
         max_age_s=events.max_age_s,
@@ -111,16 +114,18 @@ class VoiceService:
             limits=settings.telnyx.limits,
             on_response=self.metrics.observe_upstream,
         )
-        self.event_stream = EventStreamServicer(self.event_log)
+        self.converter = EventConverter()
+        self.event_stream = EventStreamServicer(self.event_log, converter=self.converter)
         self.translator = Translator(self.client)
         self.call_store = CallStore(
             ended_retention_s=settings.calls.ended_retention_s, max_calls=settings.calls.max_calls
         )
         self.projection = CallProjection(self.event_log, self.call_store)
-        self.calls = CallsServicer(self.projection, self.event_log, self.translator)
+        self.calls = CallsServicer(self.projection, self.event_log, self.translator, converter=self.converter)
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
+        self._http_guard: ConnectionGuard | None = None
         self._resources = contextlib.AsyncExitStack()
         self._served: list[str] = []
         self._background: set[asyncio.Task[None]] = set()
@@ -138,6 +143,11 @@ class VoiceService:
     def http_url(self) -> str:
         """Root URL of the HTTP server."""
         return "http://" + format_listen(parse_listen(self.settings.serving.http_listen)[0], self.http_port)
+
+    @property
+    def http_open_connections(self) -> int:
+        """Connections open on the HTTP port right now."""
+        return self._http_guard.open_connections if self._http_guard is not None else 0
 
     @property
     def webhook_url(self) -> str:
@@ -186,6 +196,8 @@ class VoiceService:
                 self.event_log,
                 max_body_bytes=settings.webhooks.max_body_bytes,
                 metrics=WebhookMetrics(self.metrics.registry),
+                measure=self.converter.delivered_size,
+                max_event_bytes=settings.webhooks.max_event_bytes,
             )
         else:
             log.warning("webhooks_disabled", reason="no webhook public key configured (TELNYX_PUBLIC_KEY)")
@@ -199,13 +211,19 @@ class VoiceService:
         await runner.setup()
         self._resources.push_async_callback(runner.cleanup)
         host, port = parse_listen(settings.serving.http_listen)
-        site: web.BaseSite
-        if host == "::":
-            # As gRPC does for `[::]`, take IPv4 connections too (a plain IPv6 socket would refuse them).
-            site = web.SockSite(runner, _dual_stack_socket(port))
-        else:
-            site = web.TCPSite(runner, host, port)
+        serving = settings.serving
+        assert runner.server is not None
+        guard = ConnectionGuard(
+            runner.server,
+            self.metrics,
+            header_timeout_s=serving.http_header_timeout_s,
+            body_timeout_s=serving.http_body_timeout_s,
+            max_connections=serving.http_max_connections,
+        )
         try:
+            # As gRPC does for `[::]`, take IPv4 connections too (a plain IPv6 socket would refuse them).
+            sock = _dual_stack_socket(port) if host == "::" else None
+            site = GuardedSite(runner, guard, host=host, port=port, sock=sock)
             await site.start()
         except OSError as exc:
             raise ListenError(
@@ -215,12 +233,14 @@ class VoiceService:
                 exc.strerror or str(exc),
             ) from None
         self.http_port = int(runner.addresses[0][1])
+        self._http_guard = guard
 
     async def _start_grpc(self) -> None:
         settings = self.settings
         interceptors: list[grpc.aio.ServerInterceptor] = [self.observability]
         if settings.auth.enabled:
             interceptors.append(AuthInterceptor(settings.auth.tokens))
+        interceptors.append(DecodingInterceptor())  # innermost: decodes after authentication
         options = [
             ("grpc.so_reuseport", 0),
             # Subscribers of a failed replica reconnect all at once: let thousands of new calls queue instead
