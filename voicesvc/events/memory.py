@@ -155,7 +155,7 @@ class MemoryEventLog(EventLog):
         if seq - self._first >= self._capacity:
             self._drop_oldest()
         if self._first < seq:
-            # A clock stepping back never makes `received_at` decrease along the ring (`Start.at` relies on it).
+            # Even a clock stepping back never makes `received_at` decrease along the ring (`Start.at`).
             now = max(now, self._at(seq - 1).received_at)
         event = StoredEvent(
             seq=seq,

@@ -2,8 +2,9 @@
 
 The service is handed its `Upstream` (Telnyx, or an emulator the caller started): it never starts one.
 
-Start, each step entered on one exit stack: event log → HTTP server (webhooks, health, metrics) → pooled
-Telnyx client → gRPC server (all contract services, EventStream, health, reflection) → ready.
+Start, each step entered on one exit stack: event log (and the subscriptions reading it) → HTTP server
+(webhooks, health, metrics) → pooled Telnyx client → gRPC server (all contract services, EventStream,
+Subscriptions, health, reflection) → ready.
 
 Stop (SIGTERM/SIGINT): not ready and health NOT_SERVING → the gRPC server stops accepting calls → in-flight
 unary RPCs finish within the grace period → streams end with UNAVAILABLE → the exit stack unwinds: the
@@ -37,8 +38,10 @@ from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
 from voicesvc.server.interceptors import AuthInterceptor, ObservabilityInterceptor
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
+from voicesvc.server.subscriptions import SubscriptionsServicer
 from voicesvc.server.translate import Translator
-from voicesvc.v1 import events_pb2, events_pb2_grpc
+from voicesvc.subscriptions import MemorySubscriptions
+from voicesvc.v1 import events_pb2, events_pb2_grpc, subscriptions_pb2, subscriptions_pb2_grpc
 from voicesvc.webhooks import WebhookMetrics, WebhookVerifier, make_webhook_handler
 
 __all__ = ["EVENT_STREAM_SERVICE", "VoiceService", "make_event_log", "run_until_signal", "serve"]
@@ -46,6 +49,7 @@ __all__ = ["EVENT_STREAM_SERVICE", "VoiceService", "make_event_log", "run_until_
 log = structlog.get_logger("voicesvc.server")
 
 EVENT_STREAM_SERVICE = events_pb2.DESCRIPTOR.services_by_name["EventStream"].full_name
+SUBSCRIPTIONS_SERVICE = subscriptions_pb2.DESCRIPTOR.services_by_name["Subscriptions"].full_name
 _LOG_UNAVAILABLE = "event log unavailable"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -109,6 +113,11 @@ class VoiceService:
             on_response=self.metrics.observe_upstream,
         )
         self.event_stream = EventStreamServicer(self.event_log)
+        # Subscriptions keep their group state in this process: the memory backend only, for now.
+        self.subscriptions = SubscriptionsServicer(
+            None if settings.events.uses_nats else MemorySubscriptions(self.event_log),
+            backend_name="nats" if settings.events.uses_nats else "memory",
+        )
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
@@ -145,6 +154,7 @@ class VoiceService:
         try:
             self.event_log.on_availability(self._event_log_availability)
             await self._resources.enter_async_context(self.event_log)
+            self._resources.push_async_callback(self.subscriptions.close)
             await self._start_http()
             await self._resources.enter_async_context(self.client)
             await self._start_grpc()
@@ -222,7 +232,8 @@ class VoiceService:
         server = grpc.aio.server(interceptors=interceptors, options=options)
         server.add_generic_rpc_handlers(generic_handlers(Translator(self.client)))
         events_pb2_grpc.add_EventStreamServicer_to_server(self.event_stream, server)
-        served = [*service_names(), EVENT_STREAM_SERVICE]
+        subscriptions_pb2_grpc.add_SubscriptionsServicer_to_server(self.subscriptions, server)
+        served = [*service_names(), EVENT_STREAM_SERVICE, SUBSCRIPTIONS_SERVICE]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         health_service = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
         reflection.enable_server_reflection([*served, health_service, reflection.SERVICE_NAME], server)
@@ -283,6 +294,7 @@ class VoiceService:
             # Unary calls are done (or out of time). Streams never finish on their own: end them so clients
             # reconnect elsewhere (WatchEvents with its own resume hint, then any other stream).
             await self.event_stream.close()
+            await self.subscriptions.close()
             self.observability.end_streams()
             await stopping
         await self._resources.aclose()

@@ -195,6 +195,28 @@ def _events_info(reason: str, metadata: dict[str, str] | None = None) -> error_d
     return error_details_pb2.ErrorInfo(reason=reason, domain=EVENTS_ERROR_DOMAIN, metadata=metadata or {})
 
 
+# -- subscriptions -------------------------------------------------------------------------------------------
+SUBSCRIPTION_RESOURCE = "voicesvc.v1/Subscription"
+
+
+def subscription_not_found_status(name: str, message: str) -> grpc.Status:
+    """NOT_FOUND for an unknown or deleted subscription (or dead letter), with a `ResourceInfo`."""
+    info = error_details_pb2.ResourceInfo(resource_type=SUBSCRIPTION_RESOURCE, resource_name=name)
+    return _pack(grpc.StatusCode.NOT_FOUND, message, [info])
+
+
+def subscription_exists_status(name: str) -> grpc.Status:
+    """ALREADY_EXISTS for creating a subscription whose id is taken, with a `ResourceInfo`."""
+    info = error_details_pb2.ResourceInfo(resource_type=SUBSCRIPTION_RESOURCE, resource_name=name)
+    return _pack(grpc.StatusCode.ALREADY_EXISTS, f"{name} already exists", [info])
+
+
+def subscriptions_unimplemented_status(backend: str) -> grpc.Status:
+    """UNIMPLEMENTED for the Subscriptions service on an event backend that does not keep subscriptions."""
+    message = f"subscriptions are not available with the {backend} event backend in this version"
+    return _pack(grpc.StatusCode.UNIMPLEMENTED, message, [])
+
+
 # -- packing ------------------------------------------------------------------------------------------------
 def _pack(code: grpc.StatusCode, message: str, details: Iterable[Message]) -> grpc.Status:
     """The status with as many of `details`, in order, as fit the size budget (field violations are dropped

@@ -222,11 +222,10 @@ class NatsEventLog(EventLog):
         `DeliverPolicy.BY_START_TIME` reports, before it delivers anything, the sequence it starts after.
         """
         js = self._conn.jetstream()
-        start = datetime.fromtimestamp(unix_time, UTC).isoformat().replace("+00:00", "Z")
         config = api.ConsumerConfig(
             name=uuid.uuid4().hex,
             deliver_policy=api.DeliverPolicy.BY_START_TIME,
-            opt_start_time=start,
+            opt_start_time=datetime.fromtimestamp(unix_time, UTC),
             ack_policy=api.AckPolicy.NONE,
             inactive_threshold=self._pulls.consumer_inactive_s,
             mem_storage=True,

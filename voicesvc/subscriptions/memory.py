@@ -1,0 +1,579 @@
+"""Subscriptions inside one process: the group engine over any `EventLog` (the `memory` backend).
+
+Each subscription reads the log through one log subscription of its own (the type filter pushed down to
+the log, the id filters applied here) and keeps every event it read and has not finished — waiting for a
+member, or outstanding at one — until it is acked or dead-lettered. It reads ahead at most
+`read_ahead` unfinished events, so a subscription nobody serves costs bounded memory and simply lags the
+log (until the log's retention overtakes it: then it carries on from the oldest retained event and logs
+how far it jumped).
+
+Dispatch. Every change (a new event, an ack, a nack, an expired deadline, a member joining or leaving)
+schedules one dispatch pass over the waiting events, in the order they became waiting:
+
+* Under per-call ordering an event is deliverable only at the head of its call's queue (every unfinished
+  event of one `call_session_id`, in log order), so a call has at most one event outstanding, and its
+  next event waits for an ack or a dead letter. The call is held by one member (its owner) as long as that
+  member is connected: a new call goes to the connected member holding the fewest calls, and a call stays
+  with its owner even while the owner has no room (the call then waits; the others go on).
+* Events without a call session, and every event under `ORDERING_NONE`, go to the member with the most
+  room.
+* A member receives at most `max_outstanding` events at once (flow control).
+
+A delivery gets a fresh ack id and a deadline timer. Ack: done, forgotten. Nack, an expired deadline, or
+the member's last stream ending: the event becomes waiting again and its next delivery counts one attempt
+more — unless it already had `max_delivery_attempts`, in which case it goes to the dead letters and its
+call moves on. A member leaving also gives up its calls, which go to the others starting with their first
+unacked event. Ack ids that name no outstanding delivery of the member (unknown, already settled, stale
+after a redelivery, another member's) are counted and ignored.
+
+Durability: an acked event is never delivered again by this process; nothing survives the process (the
+memory event log does not either).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import structlog
+
+from voicesvc.events.log import (
+    CursorExpired,
+    EventLog,
+    InvalidCursor,
+    LogClosed,
+    LogUnavailable,
+    Start,
+    StoredEvent,
+    Subscription,
+)
+from voicesvc.subscriptions.model import (
+    AlreadyExists,
+    DeadLetter,
+    Delivery,
+    Figures,
+    InvalidField,
+    MemberSession,
+    NotFound,
+    SubscriptionBackend,
+    SubscriptionConfig,
+    SubscriptionState,
+    correlation_of,
+)
+
+__all__ = ["MemorySubscriptions"]
+
+logger = structlog.get_logger("voicesvc.subscriptions")
+
+DEFAULT_READ_AHEAD = 10_000
+MAX_IDLE_AFFINITIES = 100_000
+"""Calls remembered per subscription after their last event finished (so a call's later events still go
+to its member); the longest idle ones are forgotten beyond that."""
+_RETRY_S = 1.0
+
+
+@dataclass(eq=False, slots=True)
+class _Entry:
+    event: StoredEvent
+    key: str | None
+    """The call session under per-call ordering; None when the event may go to anyone."""
+    attempts: int = 0
+    member: _Member | None = None
+    ack_id: str | None = None
+    timer: asyncio.TimerHandle | None = None
+    last_attempt: float = 0.0
+
+
+@dataclass(eq=False, slots=True)
+class _Member:
+    member_id: str
+    max_outstanding: int
+    streams: int = 0
+    outstanding: dict[str, _Entry] = field(default_factory=dict)
+    calls: set[str] = field(default_factory=set)
+    queue: deque[Delivery] = field(default_factory=deque)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: BaseException | None = None
+
+    @property
+    def room(self) -> int:
+        return self.max_outstanding - len(self.outstanding)
+
+
+class _Group:
+    """The delivery engine of one subscription."""
+
+    def __init__(
+        self, config: SubscriptionConfig, log: EventLog, read_ahead: int, clock: Callable[[], float]
+    ) -> None:
+        self.config = config
+        self._log = log
+        self._read_ahead = read_ahead
+        self._clock = clock
+        self._waiting: dict[int, _Entry] = {}
+        self._calls: dict[str, deque[_Entry]] = {}
+        self._owners: OrderedDict[str, _Member] = OrderedDict()
+        self._members: dict[str, _Member] = {}
+        self._ack_ids: dict[str, _Entry] = {}
+        self._dead: OrderedDict[str, DeadLetter] = OrderedDict()
+        self._unfinished = 0
+        self._acked = 0
+        self._ignored = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self._dispatch_scheduled = False
+        self._reader: asyncio.Task[None] | None = None
+        self._subscription: Subscription | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Subscribe to the log at the configured start and begin reading."""
+        self._subscription = await self._log.subscribe(self.config.start, list(self.config.event_types))
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def close(self, error: BaseException) -> None:
+        """Stop reading, cancel every timer and end every member stream with `error`."""
+        self._closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.close()
+        for entry in self._ack_ids.values():
+            if entry.timer is not None:
+                entry.timer.cancel()
+        for member in self._members.values():
+            member.ended = error
+            member.wakeup.set()
+
+    # -- reading the log ---------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        while not self._closed:
+            while self._unfinished >= self._read_ahead:
+                self._room.clear()
+                await self._room.wait()
+            assert self._subscription is not None
+            try:
+                stored = await self._subscription.next(None)
+            except StopAsyncIteration:
+                return
+            except LogClosed:
+                return
+            except CursorExpired as exc:
+                logger.warning(
+                    "subscription_overtaken_by_retention",
+                    subscription=self.config.subscription_id,
+                    resumed_after=exc.oldest_cursor,
+                )
+                self._subscription = await self._resubscribe(Start.after(exc.oldest_cursor))
+                continue
+            except LogUnavailable as exc:
+                logger.warning(
+                    "subscription_log_unavailable", subscription=self.config.subscription_id, error=str(exc)
+                )
+                await asyncio.sleep(_RETRY_S)
+                self._subscription = await self._resubscribe(Start.after(self._subscription.checkpoint))
+                continue
+            if stored is not None:
+                self._accept(stored)
+
+    async def _resubscribe(self, start: Start) -> Subscription:
+        while True:
+            try:
+                return await self._log.subscribe(start, list(self.config.event_types))
+            except CursorExpired as exc:
+                start = Start.after(exc.oldest_cursor)
+            except (LogUnavailable, InvalidCursor) as exc:
+                logger.warning(
+                    "subscription_resubscribe_failed",
+                    subscription=self.config.subscription_id,
+                    error=str(exc),
+                )
+                await asyncio.sleep(_RETRY_S)
+
+    def _accept(self, stored: StoredEvent) -> None:
+        ids = correlation_of(stored)
+        if not self.config.matches(ids):
+            return
+        key = (ids.call_session_id or None) if self.config.ordering == "per_call" else None
+        entry = _Entry(stored, key)
+        if key is not None:
+            self._calls.setdefault(key, deque()).append(entry)
+        self._waiting[stored.seq] = entry
+        self._unfinished += 1
+        self._schedule()
+
+    # -- members -----------------------------------------------------------------------------------
+
+    def join(self, member_id: str, max_outstanding: int) -> _Member:
+        member = self._members.get(member_id)
+        if member is None:
+            member = _Member(member_id, max_outstanding)
+            self._members[member_id] = member
+        member.max_outstanding = max_outstanding
+        member.streams += 1
+        self._schedule()
+        return member
+
+    def leave(self, member: _Member) -> None:
+        member.streams -= 1
+        if member.streams > 0 or self._closed:
+            return
+        del self._members[member.member_id]
+        for key in member.calls:
+            if self._owners.get(key) is member:
+                del self._owners[key]
+        member.calls.clear()
+        member.queue.clear()
+        for entry in list(member.outstanding.values()):
+            self._give_back(entry)
+        self._schedule()
+
+    # -- settling deliveries -----------------------------------------------------------------------
+
+    def ack(self, member: _Member, ack_ids: Sequence[str]) -> None:
+        for ack_id in ack_ids:
+            entry = self._settle(member, ack_id)
+            if entry is None:
+                continue
+            self._finish(entry)
+            self._acked += 1
+        self._schedule()
+
+    def nack(self, member: _Member, ack_ids: Sequence[str]) -> None:
+        for ack_id in ack_ids:
+            entry = self._outstanding(member, ack_id)
+            if entry is not None:
+                self._give_back(entry)
+        self._schedule()
+
+    def modify_deadline(self, member: _Member, ack_ids: Sequence[str], seconds: float) -> None:
+        if seconds <= 0:
+            self.nack(member, ack_ids)
+            return
+        loop = asyncio.get_running_loop()
+        for ack_id in ack_ids:
+            entry = self._outstanding(member, ack_id)
+            if entry is None:
+                continue
+            if entry.timer is not None:
+                entry.timer.cancel()
+            entry.timer = loop.call_later(seconds, self._expire, ack_id)
+
+    def _outstanding(self, member: _Member, ack_id: str) -> _Entry | None:
+        entry = self._ack_ids.get(ack_id)
+        if entry is None or entry.member is not member:
+            self._ignored += 1
+            return None
+        return entry
+
+    def _settle(self, member: _Member, ack_id: str) -> _Entry | None:
+        entry = self._outstanding(member, ack_id)
+        if entry is None:
+            return None
+        self._release(entry)
+        return entry
+
+    def _release(self, entry: _Entry) -> None:
+        """Detach an outstanding entry from its member and its ack id."""
+        if entry.timer is not None:
+            entry.timer.cancel()
+            entry.timer = None
+        assert entry.ack_id is not None
+        assert entry.member is not None
+        del self._ack_ids[entry.ack_id]
+        entry.member.outstanding.pop(entry.ack_id, None)
+        entry.member = None
+        entry.ack_id = None
+
+    def _expire(self, ack_id: str) -> None:
+        entry = self._ack_ids.get(ack_id)
+        if entry is not None:
+            entry.timer = None
+            self._give_back(entry)
+            self._schedule()
+
+    def _give_back(self, entry: _Entry) -> None:
+        """A delivery failed (nack, deadline, member gone): wait again, or go to the dead letters."""
+        self._release(entry)
+        limit = self.config.max_delivery_attempts
+        if limit and entry.attempts >= limit:
+            self._finish(entry)
+            now = self._clock()
+            self._dead[entry.event.event_id] = DeadLetter(
+                entry.event, entry.attempts, entry.last_attempt, now
+            )
+            return
+        self._waiting[entry.event.seq] = entry
+
+    def _finish(self, entry: _Entry) -> None:
+        """The entry is done (acked or dead-lettered): its call moves on to its next event."""
+        if entry.key is not None:
+            queue = self._calls[entry.key]
+            queue.remove(entry)  # the head, except for a dead letter redriven behind an outstanding head
+            if not queue:
+                del self._calls[entry.key]
+        self._unfinished -= 1
+        if self._unfinished < self._read_ahead:
+            self._room.set()
+
+    # -- dispatch ----------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        if not self._dispatch_scheduled and not self._closed:
+            self._dispatch_scheduled = True
+            asyncio.get_running_loop().call_soon(self._dispatch)
+
+    def _dispatch(self) -> None:
+        self._dispatch_scheduled = False
+        if self._closed or not self._waiting:
+            return
+        free = [m for m in self._members.values() if m.room > 0]
+        if not free:
+            return
+        loop = asyncio.get_running_loop()
+        woken: set[_Member] = set()
+        for entry in list(self._waiting.values()):
+            if entry.key is not None:
+                if self._calls[entry.key][0] is not entry:
+                    continue  # an earlier event of the call is unfinished
+                member = self._owner(entry.key)
+                if member is None or member.room <= 0:
+                    continue
+            else:
+                member = max(free, key=lambda m: m.room)
+                if member.room <= 0:
+                    break
+            self._deliver(entry, member, loop)
+            woken.add(member)
+            if member.room <= 0:
+                free = [m for m in free if m.room > 0]
+                if not free:
+                    break
+        for member in woken:
+            member.wakeup.set()
+
+    def _owner(self, key: str) -> _Member | None:
+        member = self._owners.get(key)
+        if member is not None:
+            self._owners.move_to_end(key)
+            return member
+        if not self._members:
+            return None
+        member = min(self._members.values(), key=lambda m: len(m.calls))
+        self._owners[key] = member
+        member.calls.add(key)
+        if len(self._owners) > len(self._calls) + MAX_IDLE_AFFINITIES:
+            self._forget_idle_call()
+        return member
+
+    def _forget_idle_call(self) -> None:
+        for key in self._owners:
+            if key not in self._calls:
+                self._owners.pop(key).calls.discard(key)
+                return
+
+    def _deliver(self, entry: _Entry, member: _Member, loop: asyncio.AbstractEventLoop) -> None:
+        del self._waiting[entry.event.seq]
+        entry.attempts += 1
+        entry.last_attempt = self._clock()
+        ack_id = secrets.token_urlsafe(12)
+        entry.ack_id = ack_id
+        entry.member = member
+        entry.timer = loop.call_later(self.config.ack_deadline_s, self._expire, ack_id)
+        self._ack_ids[ack_id] = entry
+        member.outstanding[ack_id] = entry
+        member.queue.append(Delivery(ack_id, entry.event, entry.attempts))
+
+    # -- dead letters ------------------------------------------------------------------------------
+
+    def dead_letters(self) -> list[DeadLetter]:
+        return list(self._dead.values())
+
+    def redrive(self, event_ids: Sequence[str]) -> int:
+        wanted = list(dict.fromkeys(event_ids)) if event_ids else list(self._dead)
+        missing = [i for i in wanted if i not in self._dead]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise NotFound(f"not dead letters of subscriptions/{self.config.subscription_id}: {shown}")
+        entries = sorted((_Entry(self._dead.pop(i).event, None) for i in wanted), key=lambda e: e.event.seq)
+        by_call: dict[str, list[_Entry]] = {}
+        for entry in entries:
+            ids = correlation_of(entry.event)
+            if self.config.ordering == "per_call" and ids.call_session_id:
+                entry.key = ids.call_session_id
+                by_call.setdefault(entry.key, []).append(entry)
+        for key, redriven in by_call.items():
+            queue = self._calls.get(key, deque())
+            # In front of the call's events, but behind the one outstanding now (one at a time per call).
+            head = [queue.popleft()] if queue and queue[0].member is not None else []
+            self._calls[key] = deque([*head, *redriven, *queue])
+        self._waiting = {**{e.event.seq: e for e in entries}, **self._waiting}
+        self._unfinished += len(entries)
+        self._schedule()
+        return len(entries)
+
+    # -- figures -----------------------------------------------------------------------------------
+
+    def figures(self) -> Figures:
+        return Figures(
+            backlog=len(self._waiting),
+            outstanding=len(self._ack_ids),
+            dead_lettered=len(self._dead),
+            acked=self._acked,
+            ignored_ack_ids=self._ignored,
+            members=len(self._members),
+        )
+
+
+class _MemorySession(MemberSession):
+    def __init__(self, group: _Group, member: _Member) -> None:
+        self._group = group
+        self._member = member
+        self.member_id = member.member_id
+        self._closed = False
+
+    async def next(self, max_wait: float | None) -> list[Delivery]:
+        member = self._member
+        if self._closed:
+            return []
+        try:
+            async with asyncio.timeout(max_wait):
+                while not member.queue and member.ended is None and not self._closed:
+                    member.wakeup.clear()
+                    await member.wakeup.wait()
+        except TimeoutError:
+            return []
+        if member.ended is not None:
+            raise member.ended
+        if self._closed:
+            return []
+        batch = list(member.queue)
+        member.queue.clear()
+        # A delivery settled or redelivered while it sat in the queue is not sent.
+        return [d for d in batch if d.ack_id in member.outstanding]
+
+    def ack(self, ack_ids: Sequence[str]) -> None:
+        self._group.ack(self._member, ack_ids)
+
+    def nack(self, ack_ids: Sequence[str]) -> None:
+        self._group.nack(self._member, ack_ids)
+
+    def modify_deadline(self, ack_ids: Sequence[str], seconds: float) -> None:
+        self._group.modify_deadline(self._member, ack_ids, seconds)
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._member.outstanding)
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._group.leave(self._member)
+            self._member.wakeup.set()
+
+
+class MemorySubscriptions(SubscriptionBackend):
+    """Subscriptions and their groups in this process, reading `log`.
+
+    `read_ahead` bounds the unfinished events each subscription holds. Configurations, acks and dead
+    letters last as long as the process.
+    """
+
+    def __init__(
+        self, log: EventLog, *, read_ahead: int = DEFAULT_READ_AHEAD, clock: Callable[[], float] = time.time
+    ) -> None:
+        if read_ahead < 1:
+            raise ValueError("read_ahead must be at least 1")
+        self._log = log
+        self._read_ahead = read_ahead
+        self._clock = clock
+        self._groups: dict[str, _Group] = {}
+        self._closed = False
+
+    async def start(self) -> None:
+        """Nothing to prepare."""
+
+    async def close(self) -> None:
+        """End every member stream with `LogClosed`."""
+        self._closed = True
+        groups = list(self._groups.values())
+        self._groups.clear()
+        for group in groups:
+            await group.close(LogClosed("voicesvc is shutting down"))
+
+    def _group(self, subscription_id: str) -> _Group:
+        if self._closed:
+            raise LogClosed("voicesvc is shutting down")
+        group = self._groups.get(subscription_id)
+        if group is None:
+            raise NotFound(f"subscriptions/{subscription_id} does not exist")
+        return group
+
+    async def create(self, config: SubscriptionConfig) -> SubscriptionState:
+        """Create the subscription and start reading the log at its start point."""
+        if self._closed:
+            raise LogClosed("voicesvc is shutting down")
+        if config.subscription_id in self._groups:
+            raise AlreadyExists(f"subscriptions/{config.subscription_id} already exists")
+        config = replace(config, create_time=self._clock())
+        group = _Group(config, self._log, self._read_ahead, self._clock)
+        try:
+            await group.open()
+        except InvalidCursor as exc:
+            raise InvalidField("start_time", str(exc)) from None
+        if config.subscription_id in self._groups:  # created concurrently while subscribing
+            await group.close(NotFound("replaced"))
+            raise AlreadyExists(f"subscriptions/{config.subscription_id} already exists")
+        self._groups[config.subscription_id] = group
+        return SubscriptionState(group.config, group.figures())
+
+    async def get(self, subscription_id: str) -> SubscriptionState:
+        """The subscription and its figures."""
+        group = self._group(subscription_id)
+        return SubscriptionState(group.config, group.figures())
+
+    async def list_all(self) -> list[SubscriptionState]:
+        """Every subscription, in id order."""
+        return [SubscriptionState(g.config, g.figures()) for _, g in sorted(self._groups.items())]
+
+    async def update(
+        self, subscription_id: str, *, ack_deadline_s: float | None, max_delivery_attempts: int | None
+    ) -> SubscriptionState:
+        """Change the deadline and/or the attempt limit."""
+        group = self._group(subscription_id)
+        config = group.config
+        deadline = config.ack_deadline_s if ack_deadline_s is None else ack_deadline_s
+        attempts = config.max_delivery_attempts if max_delivery_attempts is None else max_delivery_attempts
+        SubscriptionConfig.check_delivery(deadline, attempts)
+        group.config = replace(config, ack_deadline_s=deadline, max_delivery_attempts=attempts)
+        return SubscriptionState(group.config, group.figures())
+
+    async def delete(self, subscription_id: str) -> None:
+        """Remove the subscription; its streams end with `NotFound`."""
+        group = self._group(subscription_id)
+        del self._groups[subscription_id]
+        await group.close(NotFound(f"subscriptions/{subscription_id} was deleted"))
+
+    async def join(self, subscription_id: str, member_id: str, max_outstanding: int) -> MemberSession:
+        """Open a stream of the member."""
+        group = self._group(subscription_id)
+        return _MemorySession(group, group.join(member_id, max_outstanding))
+
+    async def dead_letters(self, subscription_id: str) -> list[DeadLetter]:
+        """The dead letters, oldest first."""
+        return self._group(subscription_id).dead_letters()
+
+    async def redrive(self, subscription_id: str, event_ids: Sequence[str]) -> int:
+        """Put dead letters back in front of the subscription."""
+        return self._group(subscription_id).redrive(event_ids)
