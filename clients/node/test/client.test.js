@@ -44,7 +44,9 @@ live('every RPC of the contract has a camelCase method', () => {
   }
   const dial = client.methods.find((m) => m.name === 'dialCall');
   assert.deepEqual(dial.http, { method: 'POST', path: '/calls', body: '*' });
-  assert.equal(client.methods.filter((m) => m.http).length, methods.length - 1);
+  // Every RPC has an HTTP rule but the streams of the event log and the subscriptions service.
+  const local = methods.filter((m) => m.service === 'EventStream' || m.service === 'Subscriptions');
+  assert.equal(client.methods.filter((m) => m.http).length, methods.length - local.length);
 });
 
 live('dial, get status, speak and hang up, with the events streamed back', async () => {
