@@ -319,7 +319,7 @@ async def test_extending_the_deadline_keeps_the_event(env: Env) -> None:
     await env.call_event(4, "call.initiated")
     delivery = await member.receive()
     for _ in range(3):
-        await member.extend(1.0, delivery.ack_id)
+        await member.extend(2.0, delivery.ack_id)  # well past the 1 s deadline, renewed every 0.5 s
         await asyncio.sleep(0.5)
     await member.nothing(0.2)
     await member.ack(delivery.ack_id)

@@ -66,7 +66,7 @@ from voicesvc.subscriptions.model import (
     correlation_of,
 )
 
-__all__ = ["MemorySubscriptions"]
+__all__ = ["EngineSession", "Entry", "GroupEngine", "GroupHooks", "MemorySubscriptions"]
 
 logger = structlog.get_logger("voicesvc.subscriptions")
 
@@ -78,7 +78,9 @@ _RETRY_S = 1.0
 
 
 @dataclass(eq=False, slots=True)
-class _Entry:
+class Entry:
+    """An unfinished event of a subscription: waiting for a member, or outstanding at one."""
+
     event: StoredEvent
     key: str | None
     """The call session under per-call ordering; None when the event may go to anyone."""
@@ -87,6 +89,31 @@ class _Entry:
     ack_id: str | None = None
     timer: asyncio.TimerHandle | None = None
     last_attempt: float = 0.0
+    handle: object = None
+    """What the backend needs to settle the event in its storage (a JetStream message)."""
+    redriven: bool = False
+
+
+class GroupHooks:
+    """What a backend does when the engine settles events; the memory backend does nothing."""
+
+    def delivered(self, entry: Entry) -> None:
+        """`entry` was just delivered (its `attempts` counts this delivery)."""
+
+    def acked(self, entry: Entry) -> None:
+        """`entry` was acked."""
+
+    def dead_lettered(self, entry: Entry, letter: DeadLetter) -> None:
+        """`entry` ran out of attempts and is now `letter`."""
+
+    def assigned(self, key: str, member_id: str) -> None:
+        """The call `key` was given to `member_id`."""
+
+    def joined(self, member_id: str) -> None:
+        """A member joined (its first stream opened)."""
+
+    def left(self, member_id: str) -> None:
+        """A member left (its last stream closed)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -94,7 +121,7 @@ class _Member:
     member_id: str
     max_outstanding: int
     streams: int = 0
-    outstanding: dict[str, _Entry] = field(default_factory=dict)
+    outstanding: dict[str, Entry] = field(default_factory=dict)
     calls: set[str] = field(default_factory=set)
     queue: deque[Delivery] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -105,21 +132,32 @@ class _Member:
         return self.max_outstanding - len(self.outstanding)
 
 
-class _Group:
-    """The delivery engine of one subscription."""
+class GroupEngine:
+    """The delivery engine of one subscription (see the module docstring).
+
+    Events come from the log subscription `open(log)` starts, or from a backend through `offer`.
+    """
 
     def __init__(
-        self, config: SubscriptionConfig, log: EventLog, read_ahead: int, clock: Callable[[], float]
+        self,
+        config: SubscriptionConfig,
+        read_ahead: int,
+        clock: Callable[[], float],
+        hooks: GroupHooks | None = None,
     ) -> None:
         self.config = config
-        self._log = log
         self._read_ahead = read_ahead
         self._clock = clock
-        self._waiting: dict[int, _Entry] = {}
-        self._calls: dict[str, deque[_Entry]] = {}
+        self._hooks = hooks or GroupHooks()
+        self.preferred: dict[str, str] = {}
+        """Call → member id remembered from storage: honoured when that member is connected."""
+        self._log: EventLog | None = None
+        self._seqs: dict[int, Entry] = {}
+        self._waiting: dict[int, Entry] = {}
+        self._calls: dict[str, deque[Entry]] = {}
         self._owners: OrderedDict[str, _Member] = OrderedDict()
         self._members: dict[str, _Member] = {}
-        self._ack_ids: dict[str, _Entry] = {}
+        self._ack_ids: dict[str, Entry] = {}
         self._dead: OrderedDict[str, DeadLetter] = OrderedDict()
         self._unfinished = 0
         self._acked = 0
@@ -133,10 +171,41 @@ class _Group:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    async def open(self) -> None:
-        """Subscribe to the log at the configured start and begin reading."""
-        self._subscription = await self._log.subscribe(self.config.start, list(self.config.event_types))
+    async def open(self, log: EventLog) -> None:
+        """Subscribe to `log` at the configured start and begin reading."""
+        self._log = log
+        self._subscription = await log.subscribe(self.config.start, list(self.config.event_types))
         self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    @property
+    def closed(self) -> bool:
+        """True once `close` was called."""
+        return self._closed
+
+    async def wait_for_room(self) -> None:
+        """Return once the engine takes more events (fewer than `read_ahead` unfinished)."""
+        while self._unfinished >= self._read_ahead and not self._closed:
+            self._room.clear()
+            await self._room.wait()
+
+    def unfinished(self) -> list[Entry]:
+        """Every event waiting or outstanding."""
+        return list(self._seqs.values())
+
+    def holds(self, seq: int) -> bool:
+        """Whether the event at `seq` is unfinished here."""
+        return seq in self._seqs
+
+    def offer(
+        self, stored: StoredEvent, handle: object = None, attempts: int = 0, *, redriven: bool = False
+    ) -> bool:
+        """Take an event from the backend (`attempts` deliveries so far); answers False for one the engine
+        already holds (its handle is then replaced) or one the filter drops."""
+        known = self._seqs.get(stored.seq)
+        if known is not None:
+            known.handle = handle
+            return False
+        return self._accept(stored, handle, attempts, redriven=redriven)
 
     async def close(self, error: BaseException) -> None:
         """Stop reading, cancel every timer and end every member stream with `error`."""
@@ -163,6 +232,7 @@ class _Group:
                 self._room.clear()
                 await self._room.wait()
             assert self._subscription is not None
+            assert self._log is not None
             try:
                 stored = await self._subscription.next(None)
             except StopAsyncIteration:
@@ -188,6 +258,7 @@ class _Group:
                 self._accept(stored)
 
     async def _resubscribe(self, start: Start) -> Subscription:
+        assert self._log is not None
         while True:
             try:
                 return await self._log.subscribe(start, list(self.config.event_types))
@@ -201,35 +272,53 @@ class _Group:
                 )
                 await asyncio.sleep(_RETRY_S)
 
-    def _accept(self, stored: StoredEvent) -> None:
+    def _accept(
+        self, stored: StoredEvent, handle: object = None, attempts: int = 0, *, redriven: bool = False
+    ) -> bool:
         ids = correlation_of(stored)
         if not self.config.matches(ids):
-            return
+            return False
         key = (ids.call_session_id or None) if self.config.ordering == "per_call" else None
-        entry = _Entry(stored, key)
+        entry = Entry(stored, key, attempts=attempts, handle=handle, redriven=redriven)
         if key is not None:
-            self._calls.setdefault(key, deque()).append(entry)
+            queue = self._calls.setdefault(key, deque())
+            # In log order, also when a backend hands events over out of order (redeliveries after a
+            # failover); never in front of the event outstanding now.
+            position = len(queue)
+            while (
+                position > 0
+                and queue[position - 1].event.seq > stored.seq
+                and queue[position - 1].member is None
+            ):
+                position -= 1
+            queue.insert(position, entry)
+        self._seqs[stored.seq] = entry
         self._waiting[stored.seq] = entry
         self._unfinished += 1
         self._schedule()
+        return True
 
     # -- members -----------------------------------------------------------------------------------
 
     def join(self, member_id: str, max_outstanding: int) -> _Member:
+        """Add a stream of `member_id` (a new member on its first stream)."""
         member = self._members.get(member_id)
         if member is None:
             member = _Member(member_id, max_outstanding)
             self._members[member_id] = member
+            self._hooks.joined(member_id)
         member.max_outstanding = max_outstanding
         member.streams += 1
         self._schedule()
         return member
 
     def leave(self, member: _Member) -> None:
+        """Remove a stream; the member leaves with its last one (its deliveries and calls are given back)."""
         member.streams -= 1
         if member.streams > 0 or self._closed:
             return
         del self._members[member.member_id]
+        self._hooks.left(member.member_id)
         for key in member.calls:
             if self._owners.get(key) is member:
                 del self._owners[key]
@@ -242,15 +331,18 @@ class _Group:
     # -- settling deliveries -----------------------------------------------------------------------
 
     def ack(self, member: _Member, ack_ids: Sequence[str]) -> None:
+        """Settle the member's deliveries as done."""
         for ack_id in ack_ids:
             entry = self._settle(member, ack_id)
             if entry is None:
                 continue
             self._finish(entry)
             self._acked += 1
+            self._hooks.acked(entry)
         self._schedule()
 
     def nack(self, member: _Member, ack_ids: Sequence[str]) -> None:
+        """Give the member's deliveries back for redelivery."""
         for ack_id in ack_ids:
             entry = self._outstanding(member, ack_id)
             if entry is not None:
@@ -258,6 +350,7 @@ class _Group:
         self._schedule()
 
     def modify_deadline(self, member: _Member, ack_ids: Sequence[str], seconds: float) -> None:
+        """Set the deadline of the member's deliveries to `seconds` from now (0 is a nack)."""
         if seconds <= 0:
             self.nack(member, ack_ids)
             return
@@ -270,21 +363,21 @@ class _Group:
                 entry.timer.cancel()
             entry.timer = loop.call_later(seconds, self._expire, ack_id)
 
-    def _outstanding(self, member: _Member, ack_id: str) -> _Entry | None:
+    def _outstanding(self, member: _Member, ack_id: str) -> Entry | None:
         entry = self._ack_ids.get(ack_id)
         if entry is None or entry.member is not member:
             self._ignored += 1
             return None
         return entry
 
-    def _settle(self, member: _Member, ack_id: str) -> _Entry | None:
+    def _settle(self, member: _Member, ack_id: str) -> Entry | None:
         entry = self._outstanding(member, ack_id)
         if entry is None:
             return None
         self._release(entry)
         return entry
 
-    def _release(self, entry: _Entry) -> None:
+    def _release(self, entry: Entry) -> None:
         """Detach an outstanding entry from its member and its ack id."""
         if entry.timer is not None:
             entry.timer.cancel()
@@ -303,26 +396,26 @@ class _Group:
             self._give_back(entry)
             self._schedule()
 
-    def _give_back(self, entry: _Entry) -> None:
+    def _give_back(self, entry: Entry) -> None:
         """A delivery failed (nack, deadline, member gone): wait again, or go to the dead letters."""
         self._release(entry)
         limit = self.config.max_delivery_attempts
         if limit and entry.attempts >= limit:
             self._finish(entry)
-            now = self._clock()
-            self._dead[entry.event.event_id] = DeadLetter(
-                entry.event, entry.attempts, entry.last_attempt, now
-            )
+            letter = DeadLetter(entry.event, entry.attempts, entry.last_attempt, self._clock())
+            self._dead[entry.event.event_id] = letter
+            self._hooks.dead_lettered(entry, letter)
             return
         self._waiting[entry.event.seq] = entry
 
-    def _finish(self, entry: _Entry) -> None:
+    def _finish(self, entry: Entry) -> None:
         """The entry is done (acked or dead-lettered): its call moves on to its next event."""
         if entry.key is not None:
             queue = self._calls[entry.key]
             queue.remove(entry)  # the head, except for a dead letter redriven behind an outstanding head
             if not queue:
                 del self._calls[entry.key]
+        self._seqs.pop(entry.event.seq, None)
         self._unfinished -= 1
         if self._unfinished < self._read_ahead:
             self._room.set()
@@ -370,9 +463,12 @@ class _Group:
             return member
         if not self._members:
             return None
-        member = min(self._members.values(), key=lambda m: len(m.calls))
+        preferred = self._members.get(self.preferred.pop(key, ""))
+        member = preferred or min(self._members.values(), key=lambda m: len(m.calls))
         self._owners[key] = member
         member.calls.add(key)
+        if preferred is None:
+            self._hooks.assigned(key, member.member_id)
         if len(self._owners) > len(self._calls) + MAX_IDLE_AFFINITIES:
             self._forget_idle_call()
         return member
@@ -383,7 +479,7 @@ class _Group:
                 self._owners.pop(key).calls.discard(key)
                 return
 
-    def _deliver(self, entry: _Entry, member: _Member, loop: asyncio.AbstractEventLoop) -> None:
+    def _deliver(self, entry: Entry, member: _Member, loop: asyncio.AbstractEventLoop) -> None:
         del self._waiting[entry.event.seq]
         entry.attempts += 1
         entry.last_attempt = self._clock()
@@ -394,20 +490,31 @@ class _Group:
         self._ack_ids[ack_id] = entry
         member.outstanding[ack_id] = entry
         member.queue.append(Delivery(ack_id, entry.event, entry.attempts))
+        self._hooks.delivered(entry)
 
     # -- dead letters ------------------------------------------------------------------------------
 
     def dead_letters(self) -> list[DeadLetter]:
+        """The dead letters, oldest first."""
         return list(self._dead.values())
 
+    def restore_dead_letter(self, letter: DeadLetter) -> None:
+        """Hold a dead letter kept by the backend (after a restart or failover)."""
+        self._dead[letter.event.event_id] = letter
+
     def redrive(self, event_ids: Sequence[str]) -> int:
+        """Put dead letters (all when `event_ids` is empty) back in front of the subscription; answers how
+        many."""
         wanted = list(dict.fromkeys(event_ids)) if event_ids else list(self._dead)
         missing = [i for i in wanted if i not in self._dead]
         if missing:
             shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
             raise NotFound(f"not dead letters of subscriptions/{self.config.subscription_id}: {shown}")
-        entries = sorted((_Entry(self._dead.pop(i).event, None) for i in wanted), key=lambda e: e.event.seq)
-        by_call: dict[str, list[_Entry]] = {}
+        entries = sorted(
+            (Entry(self._dead.pop(i).event, None, redriven=True) for i in wanted), key=lambda e: e.event.seq
+        )
+        entries = [e for e in entries if e.event.seq not in self._seqs]
+        by_call: dict[str, list[Entry]] = {}
         for entry in entries:
             ids = correlation_of(entry.event)
             if self.config.ordering == "per_call" and ids.call_session_id:
@@ -419,6 +526,7 @@ class _Group:
             head = [queue.popleft()] if queue and queue[0].member is not None else []
             self._calls[key] = deque([*head, *redriven, *queue])
         self._waiting = {**{e.event.seq: e for e in entries}, **self._waiting}
+        self._seqs.update((e.event.seq, e) for e in entries)
         self._unfinished += len(entries)
         self._schedule()
         return len(entries)
@@ -426,6 +534,7 @@ class _Group:
     # -- figures -----------------------------------------------------------------------------------
 
     def figures(self) -> Figures:
+        """The live figures."""
         return Figures(
             backlog=len(self._waiting),
             outstanding=len(self._ack_ids),
@@ -436,14 +545,17 @@ class _Group:
         )
 
 
-class _MemorySession(MemberSession):
-    def __init__(self, group: _Group, member: _Member) -> None:
+class EngineSession(MemberSession):
+    """A member stream served by a `GroupEngine` in this process."""
+
+    def __init__(self, group: GroupEngine, member: _Member) -> None:
         self._group = group
         self._member = member
         self.member_id = member.member_id
         self._closed = False
 
     async def next(self, max_wait: float | None) -> list[Delivery]:
+        """See `MemberSession.next`."""
         member = self._member
         if self._closed:
             return []
@@ -464,19 +576,24 @@ class _MemorySession(MemberSession):
         return [d for d in batch if d.ack_id in member.outstanding]
 
     def ack(self, ack_ids: Sequence[str]) -> None:
+        """See `MemberSession.ack`."""
         self._group.ack(self._member, ack_ids)
 
     def nack(self, ack_ids: Sequence[str]) -> None:
+        """See `MemberSession.nack`."""
         self._group.nack(self._member, ack_ids)
 
     def modify_deadline(self, ack_ids: Sequence[str], seconds: float) -> None:
+        """See `MemberSession.modify_deadline`."""
         self._group.modify_deadline(self._member, ack_ids, seconds)
 
     @property
     def outstanding(self) -> int:
+        """See `MemberSession.outstanding`."""
         return len(self._member.outstanding)
 
     async def close(self) -> None:
+        """See `MemberSession.close`."""
         if not self._closed:
             self._closed = True
             self._group.leave(self._member)
@@ -498,7 +615,7 @@ class MemorySubscriptions(SubscriptionBackend):
         self._log = log
         self._read_ahead = read_ahead
         self._clock = clock
-        self._groups: dict[str, _Group] = {}
+        self._groups: dict[str, GroupEngine] = {}
         self._closed = False
 
     async def start(self) -> None:
@@ -512,7 +629,7 @@ class MemorySubscriptions(SubscriptionBackend):
         for group in groups:
             await group.close(LogClosed("voicesvc is shutting down"))
 
-    def _group(self, subscription_id: str) -> _Group:
+    def _group(self, subscription_id: str) -> GroupEngine:
         if self._closed:
             raise LogClosed("voicesvc is shutting down")
         group = self._groups.get(subscription_id)
@@ -527,9 +644,9 @@ class MemorySubscriptions(SubscriptionBackend):
         if config.subscription_id in self._groups:
             raise AlreadyExists(f"subscriptions/{config.subscription_id} already exists")
         config = replace(config, create_time=self._clock())
-        group = _Group(config, self._log, self._read_ahead, self._clock)
+        group = GroupEngine(config, self._read_ahead, self._clock)
         try:
-            await group.open()
+            await group.open(self._log)
         except InvalidCursor as exc:
             raise InvalidField("start_time", str(exc)) from None
         if config.subscription_id in self._groups:  # created concurrently while subscribing
@@ -568,7 +685,7 @@ class MemorySubscriptions(SubscriptionBackend):
     async def join(self, subscription_id: str, member_id: str, max_outstanding: int) -> MemberSession:
         """Open a stream of the member."""
         group = self._group(subscription_id)
-        return _MemorySession(group, group.join(member_id, max_outstanding))
+        return EngineSession(group, group.join(member_id, max_outstanding))
 
     async def dead_letters(self, subscription_id: str) -> list[DeadLetter]:
         """The dead letters, oldest first."""
