@@ -40,7 +40,8 @@ from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
 from voicesvc.server.subscriptions import SubscriptionsServicer
 from voicesvc.server.translate import Translator
-from voicesvc.subscriptions import MemorySubscriptions
+from voicesvc.subscriptions import MemorySubscriptions, SubscriptionBackend
+from voicesvc.subscriptions.nats import NatsSubscriptions
 from voicesvc.v1 import events_pb2, events_pb2_grpc, subscriptions_pb2, subscriptions_pb2_grpc
 from voicesvc.webhooks import WebhookMetrics, WebhookVerifier, make_webhook_handler
 
@@ -113,11 +114,12 @@ class VoiceService:
             on_response=self.metrics.observe_upstream,
         )
         self.event_stream = EventStreamServicer(self.event_log)
-        # Subscriptions keep their group state in this process: the memory backend only, for now.
-        self.subscriptions = SubscriptionsServicer(
-            None if settings.events.uses_nats else MemorySubscriptions(self.event_log),
-            backend_name="nats" if settings.events.uses_nats else "memory",
+        self.subscription_store: SubscriptionBackend = (
+            NatsSubscriptions(self.event_log)
+            if isinstance(self.event_log, NatsEventLog)
+            else MemorySubscriptions(self.event_log)
         )
+        self.subscriptions = SubscriptionsServicer(self.subscription_store)
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
@@ -154,6 +156,7 @@ class VoiceService:
         try:
             self.event_log.on_availability(self._event_log_availability)
             await self._resources.enter_async_context(self.event_log)
+            await self.subscription_store.start()
             self._resources.push_async_callback(self.subscriptions.close)
             await self._start_http()
             await self._resources.enter_async_context(self.client)
@@ -251,6 +254,9 @@ class VoiceService:
         else:
             self.grpc_port = server.add_insecure_port(address)
         await server.start()
+        if isinstance(self.subscription_store, NatsSubscriptions):
+            # Where the other replicas relay the members of the subscriptions this one leads.
+            self.subscription_store.address = self.grpc_target
         self.grpc_server = server
         # Unwound only when start fails or stop() did not run: stop() ends the server gracefully first.
         self._resources.push_async_callback(server.stop, 0)

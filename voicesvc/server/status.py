@@ -211,10 +211,14 @@ def subscription_exists_status(name: str) -> grpc.Status:
     return _pack(grpc.StatusCode.ALREADY_EXISTS, f"{name} already exists", [info])
 
 
-def subscriptions_unimplemented_status(backend: str) -> grpc.Status:
-    """UNIMPLEMENTED for the Subscriptions service on an event backend that does not keep subscriptions."""
-    message = f"subscriptions are not available with the {backend} event backend in this version"
-    return _pack(grpc.StatusCode.UNIMPLEMENTED, message, [])
+def relayed_status(error: grpc.aio.AioRpcError) -> grpc.Status:
+    """The status another replica ended a relayed call with, passed on unchanged (rich details included)."""
+    proto = rpc_status.from_call(error)
+    if proto is None:
+        proto = status_pb2.Status(
+            code=error.code().value[0], message=clip(error.details() or "", _MAX_MESSAGE)
+        )
+    return rpc_status.to_status(proto)
 
 
 # -- packing ------------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ heartbeat interval. Unknown ack ids never end a stream (the backend counts them)
 does, with INVALID_ARGUMENT; a deleted subscription ends its streams with NOT_FOUND and shutdown with
 UNAVAILABLE. When the member's requests end, so does the stream.
 
-Without a backend (an event log that does not keep subscriptions) every RPC answers UNIMPLEMENTED.
+On the NATS backend a member whose subscription is led by another replica is relayed there: the stream is
+proxied to the leader's gRPC address, with the caller's credentials.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from voicesvc.server.status import (
     abort,
     event_log_unavailable_status,
     invalid_argument_status,
+    relayed_status,
     server_shutdown_status,
     subscription_exists_status,
     subscription_not_found_status,
-    subscriptions_unimplemented_status,
 )
 from voicesvc.subscriptions.model import (
     DEFAULT_ACK_DEADLINE_S,
@@ -52,6 +53,7 @@ from voicesvc.subscriptions.model import (
     validate_member_id,
     validate_subscription_id,
 )
+from voicesvc.subscriptions.nats import LeaderElsewhere
 from voicesvc.v1 import events_pb2, subscriptions_pb2, subscriptions_pb2_grpc
 
 __all__ = ["SubscriptionsServicer"]
@@ -148,22 +150,20 @@ def _ids(values: Sequence[str], field: str) -> list[str]:
 
 
 class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
-    """Serves `voicesvc.v1.Subscriptions` from `backend`; `backend=None` answers UNIMPLEMENTED, naming
-    `backend_name`."""
+    """Serves `voicesvc.v1.Subscriptions` from `backend`."""
 
     def __init__(
         self,
-        backend: SubscriptionBackend | None,
+        backend: SubscriptionBackend,
         *,
-        backend_name: str = "memory",
         converter: EventConverter | None = None,
         min_heartbeat_s: float = MIN_HEARTBEAT_S,
     ) -> None:
         self._backend = backend
-        self._backend_name = backend_name
         self._converter = converter or EventConverter()
         self._min_heartbeat_s = min_heartbeat_s
         self._streams: set[asyncio.Future[None]] = set()
+        self._channels: dict[str, grpc.aio.Channel] = {}
         self._closed = False
 
     @property
@@ -174,14 +174,14 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
     async def close(self, wait_s: float = 1.0) -> None:
         """End every stream with UNAVAILABLE (members reconnect elsewhere) and close the backend."""
         self._closed = True
-        if self._backend is not None:
-            await self._backend.close()
+        await self._backend.close()
         if self._streams:
             await asyncio.wait(list(self._streams), timeout=wait_s)
+        channels, self._channels = list(self._channels.values()), {}
+        for channel in channels:
+            await channel.close(0)
 
     async def _usable(self, context: grpc.aio.ServicerContext) -> SubscriptionBackend:
-        if self._backend is None:
-            await abort(context, subscriptions_unimplemented_status(self._backend_name))
         if self._closed:
             await abort(context, server_shutdown_status())
         return self._backend
@@ -364,6 +364,11 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
                 session = await backend.join(
                     subscription_id, member_id, first.max_outstanding_events or DEFAULT_MAX_OUTSTANDING
                 )
+            except LeaderElsewhere as elsewhere:
+                first.member_id = member_id
+                async for response in self._relay(elsewhere.address, first, requests, context):
+                    yield response
+                return
             except NotFound as exc:
                 raise _Reject(subscription_not_found_status(first.subscription, str(exc))) from None
             except (LogClosed, LogUnavailable) as exc:
@@ -384,6 +389,35 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
                 await session.close()
             self._streams.discard(ended)
             ended.set_result(None)
+
+    async def _relay(
+        self,
+        address: str,
+        first: subscriptions_pb2.StreamingPullRequest,
+        requests: AsyncIterator[subscriptions_pb2.StreamingPullRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[subscriptions_pb2.StreamingPullResponse]:
+        """Serve the stream through the replica that leads the subscription (same requests, same answers,
+        the caller's credentials passed on); it ends as the leader ends it."""
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+        stub = subscriptions_pb2_grpc.SubscriptionsStub(channel)
+        metadata = [(k, v) for k, v in context.invocation_metadata() or () if k == "authorization"]
+
+        async def forward() -> AsyncIterator[subscriptions_pb2.StreamingPullRequest]:
+            yield first
+            async for request in requests:
+                yield request
+
+        call = stub.StreamingPull(forward(), metadata=metadata)
+        try:
+            async for response in call:
+                yield response
+        except grpc.aio.AioRpcError as err:
+            raise _Reject(relayed_status(err)) from None
+        finally:
+            call.cancel()
 
     async def _deliver(
         self, session: MemberSession, reader: asyncio.Task[None], heartbeat_s: float, name: str

@@ -165,6 +165,7 @@ class GroupEngine:
         self._room = asyncio.Event()
         self._room.set()
         self._dispatch_scheduled = False
+        self._paused = False
         self._reader: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
         self._closed = False
@@ -427,9 +428,18 @@ class GroupEngine:
             self._dispatch_scheduled = True
             asyncio.get_running_loop().call_soon(self._dispatch)
 
+    def pause(self) -> None:
+        """Hold every delivery until `resume` (while a backend gathers what an earlier holder left)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Deliver again after `pause`."""
+        self._paused = False
+        self._schedule()
+
     def _dispatch(self) -> None:
         self._dispatch_scheduled = False
-        if self._closed or not self._waiting:
+        if self._closed or self._paused or not self._waiting:
             return
         free = [m for m in self._members.values() if m.room > 0]
         if not free:

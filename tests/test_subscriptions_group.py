@@ -1,12 +1,15 @@
-"""Subscriptions on the memory backend, end to end: signed webhooks in over HTTP, members over gRPC."""
+"""Subscription semantics on both backends (memory; NATS JetStream with one replica), end to end: signed
+webhooks in over HTTP, members over gRPC."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +20,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from tests.support.events import WebhookPoster
+from tests.support.nats import NatsServer
 from tests.support.stack import Stack, start_stack
 from tests.support.subscriptions import Member
 from voicesvc.v1 import events_pb2, subscriptions_pb2, subscriptions_pb2_grpc
@@ -65,14 +69,18 @@ class Env:
         return event_id
 
 
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
+@pytest.fixture(params=["memory", "nats"])
+async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Env]:
     signer = Signer.generate()
-    async with (
-        start_stack(webhooks__public_keys=(signer.public_key_b64,)) as stack,
-        aiohttp.ClientSession() as http,
-    ):
-        yield Env(stack, WebhookPoster(http, stack.http_url, signer))
+    with contextlib.ExitStack() as resources:
+        overrides: dict[str, Any] = {}
+        if request.param == "nats":
+            overrides["events__backend"] = resources.enter_context(NatsServer(tmp_path)).url
+        async with (
+            start_stack(webhooks__public_keys=(signer.public_key_b64,), **overrides) as stack,
+            aiohttp.ClientSession() as http,
+        ):
+            yield Env(stack, WebhookPoster(http, stack.http_url, signer))
 
 
 def _seconds(value: float) -> duration_pb2.Duration:
