@@ -332,6 +332,7 @@ async def test_a_killed_member_and_a_killed_replica_hand_their_calls_over_losing
                 return figures.acked == len(seen.acked) and len(set(seen.acked)) == len(everything) + 40 - 2
 
             await _eventually(head_settled)
+            await asyncio.sleep(0.3)  # the leader's KV writes (the held event's attempt) are asynchronous
             leader.process.send_signal(signal.SIGKILL)
             leader.process.wait()
             only_follower = [WebhookPoster(http, follower.http_url, signer)]

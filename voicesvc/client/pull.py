@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import types
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -87,6 +88,7 @@ class Pull:
         self._requests: asyncio.Queue[subscriptions_pb2.StreamingPullRequest | None] | None = None
         self._call: aio.StreamStreamCall | None = None
         self._buffer: list[subscriptions_pb2.ReceivedEvent] = []
+        self._iterator: AsyncGenerator[Message, None] | None = None
         self._closed = False
         self.reconnects = 0
         """How many times the stream was reopened."""
@@ -98,8 +100,14 @@ class Pull:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def __aiter__(self) -> AsyncIterator[Message]:
-        return self._messages()
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Message:
+        iterator = self._iterator
+        if iterator is None:
+            iterator = self._iterator = self._messages()
+        return await anext(iterator)
 
     # -- the stream ----------------------------------------------------------------------------------
 
@@ -123,14 +131,7 @@ class Pull:
         first.heartbeat_interval.CopyFrom(_duration(self._heartbeat))
         requests.put_nowait(first)
 
-        async def produce() -> AsyncIterator[subscriptions_pb2.StreamingPullRequest]:
-            while True:
-                item = await requests.get()
-                if item is None:
-                    return
-                yield item
-
-        call = self._stub.StreamingPull(produce())
+        call = self._stub.StreamingPull(_Requests(requests))
         try:
             response = await self._read(call)
         except BaseException:
@@ -168,7 +169,7 @@ class Pull:
                 details="nothing received for several heartbeat intervals: the connection is presumed dead",
             ) from None
 
-    async def _messages(self) -> AsyncIterator[Message]:
+    async def _messages(self) -> AsyncGenerator[Message, None]:
         failures = 0
         while not self._closed:
             if self._buffer:
@@ -238,6 +239,26 @@ class Pull:
                         pass
             call.cancel()
         self._call, self._requests = None, None
+        iterator = self._iterator
+        if isinstance(iterator, types.AsyncGeneratorType) and iterator.ag_running is False:
+            await iterator.aclose()
+
+
+class _Requests:
+    """The requests of one stream, from a queue (None ends them). A plain iterator rather than an async
+    generator: gRPC may stop reading it while it waits, which an async generator reports as an error."""
+
+    def __init__(self, queue: asyncio.Queue[subscriptions_pb2.StreamingPullRequest | None]) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> _Requests:
+        return self
+
+    async def __anext__(self) -> subscriptions_pb2.StreamingPullRequest:
+        item = await self._queue.get()
+        if item is None:
+            raise StopAsyncIteration
+        return item
 
 
 async def run_handler(

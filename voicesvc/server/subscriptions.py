@@ -405,12 +405,7 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         stub = subscriptions_pb2_grpc.SubscriptionsStub(channel)
         metadata = [(k, v) for k, v in context.invocation_metadata() or () if k == "authorization"]
 
-        async def forward() -> AsyncIterator[subscriptions_pb2.StreamingPullRequest]:
-            yield first
-            async for request in requests:
-                yield request
-
-        call = stub.StreamingPull(forward(), metadata=metadata)
+        call = stub.StreamingPull(_Forward(first, requests), metadata=metadata)
         try:
             async for response in call:
                 yield response
@@ -452,6 +447,28 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
                     received.event.CopyFrom(self._converter.response(delivery.event).event)
                 yield response
                 next_beat = loop.time() + heartbeat_s
+
+
+class _Forward:
+    """The member's requests as relayed to the leader: the first one, then the rest as they come (a plain
+    iterator: gRPC may stop reading it mid-wait, which an async generator would report as an error)."""
+
+    def __init__(
+        self,
+        first: subscriptions_pb2.StreamingPullRequest,
+        requests: AsyncIterator[subscriptions_pb2.StreamingPullRequest],
+    ) -> None:
+        self._first: subscriptions_pb2.StreamingPullRequest | None = first
+        self._requests = requests
+
+    def __aiter__(self) -> _Forward:
+        return self
+
+    async def __anext__(self) -> subscriptions_pb2.StreamingPullRequest:
+        first, self._first = self._first, None
+        if first is not None:
+            return first
+        return await anext(self._requests)
 
 
 async def _read_requests(

@@ -148,10 +148,18 @@ class _Writes:
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
+        self._urgent: set[asyncio.Task[None]] = set()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def add(self, operation: Callable[[], Awaitable[object]]) -> None:
+        """Queue `operation` behind the others."""
         self._queue.put_nowait(operation)
+
+    def now(self, operation: Awaitable[object]) -> None:
+        """Send `operation` at once, ahead of the queue (acks: an ack the figures count must not wait)."""
+        task = asyncio.get_running_loop().create_task(_quietly(operation))
+        self._urgent.add(task)
+        task.add_done_callback(self._urgent.discard)
 
     async def _run(self) -> None:
         while True:
@@ -167,9 +175,18 @@ class _Writes:
         """Wait (up to `limit_s`) for the queued writes, then stop."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), limit_s)
+            if self._urgent:
+                await asyncio.wait(list(self._urgent), timeout=limit_s)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+
+
+async def _quietly(operation: Awaitable[object]) -> None:
+    try:
+        await operation
+    except Exception as exc:  # noqa: BLE001 - a lost ack means one more delivery, never a failure here
+        logger.warning("subscription_ack_failed", error=str(exc))
 
 
 class _Hooks(GroupHooks):
@@ -182,17 +199,16 @@ class _Hooks(GroupHooks):
         self._clock = clock
 
     def delivered(self, entry: Entry) -> None:
-        key, attempts = f"att.{entry.event.seq}", str(entry.attempts).encode()
-        self._writes.add(lambda: self._kv.put(key, attempts))
+        self._writes.now(self._kv.put(f"att.{entry.event.seq}", str(entry.attempts).encode()))
 
     def acked(self, entry: Entry) -> None:
         msg = entry.handle
         seq = entry.event.seq
         if isinstance(msg, Msg):
-            self._writes.add(msg.ack)
+            self._writes.now(msg.ack())
         if entry.redriven:
             self._writes.add(lambda: self._dead.purge(str(seq)))
-        self._writes.add(lambda: self._kv.purge(f"att.{seq}"))
+        # `att.<seq>` stays until the bucket's age limit: an acked event is never read again.
 
     def dead_lettered(self, entry: Entry, letter: DeadLetter) -> None:
         msg = entry.handle
@@ -208,10 +224,9 @@ class _Hooks(GroupHooks):
         self._writes.add(lambda: self._dead.put(str(seq), value))
         if isinstance(msg, Msg):
             self._writes.add(msg.term)
-        self._writes.add(lambda: self._kv.purge(f"att.{seq}"))
 
     def assigned(self, key: str, member_id: str) -> None:
-        self._writes.add(lambda: self._kv.put(f"call.{_hex(key)}", member_id.encode()))
+        self._writes.now(self._kv.put(f"call.{_hex(key)}", member_id.encode()))
 
     def joined(self, member_id: str) -> None:
         since = json.dumps({"member_id": member_id, "since": self._clock()}).encode()
@@ -472,6 +487,9 @@ class NatsSubscriptions(SubscriptionBackend):
         self.log = log
         self.lease_s = lease_s
         self.hold_s = hold_s
+        # Attempts and call assignments outlive no event: the stream's retention bounds them too.
+        retention = log.connection.spec.max_age_s
+        self.state_ttl_s: float | None = retention if retention > 0 else None
         self.read_ahead = read_ahead
         self.clock = clock
         self.replica_id = uuid.uuid4().hex
@@ -562,14 +580,16 @@ class NatsSubscriptions(SubscriptionBackend):
         return f"{self.log.stream}_{kind}_{subscription_id}"
 
     async def bucket(self, kind: str, subscription_id: str) -> KeyValue:
-        """The KV bucket of one subscription's group state (`SUB`) or dead letters (`DEAD`)."""
+        """The KV bucket of one subscription's group state (`SUB`, keys kept `state_ttl_s`) or dead letters
+        (`DEAD`, kept until redriven and acked, or the subscription is deleted)."""
         js = self.log.connection.jetstream()
         name = self._bucket_name(kind, subscription_id)
+        ttl = self.state_ttl_s if kind == "SUB" else None
         with mapped_errors("cannot open the subscription's state"):
             try:
                 return await js.key_value(name)
             except nats.js.errors.BucketNotFoundError:
-                return await js.create_key_value(api.KeyValueConfig(bucket=name, history=1))
+                return await js.create_key_value(api.KeyValueConfig(bucket=name, history=1, ttl=ttl))
 
     # -- storage helpers shared by the coordinators --------------------------------------------------
 

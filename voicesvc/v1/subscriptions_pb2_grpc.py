@@ -45,9 +45,12 @@ class SubscriptionsStub:
     back in front of the subscription.
     * Acks are durable: a member that reconnects never receives an event it acked again.
     Delivery is at least once: an ack lost with its stream means one more delivery.
-    * A subscription keeps its configuration and its group state for as long as the event backend
-    keeps them. This version keeps both in the voicesvc process (event backend `memory`); with the
-    NATS backend every RPC of this service answers UNIMPLEMENTED.
+    * A subscription keeps its configuration and its group state with the event backend: in the
+    voicesvc process with `memory`; in JetStream with NATS (a durable consumer with explicit acks,
+    KV buckets for the configuration, membership, call assignment, attempts and dead letters), where
+    members connected to different replicas share one group and a replica can die without losing
+    anything. On NATS one replica serves each group (by a lease in KV) and the others relay their
+    members' streams to it; if it dies another takes over, and what it held is delivered again.
 
     Errors: an unknown subscription is NOT_FOUND, creating an existing id is ALREADY_EXISTS, and a
     field out of range is INVALID_ARGUMENT naming the field (in `google.rpc.BadRequest`). Deleting a
@@ -121,9 +124,12 @@ class SubscriptionsServicer:
     back in front of the subscription.
     * Acks are durable: a member that reconnects never receives an event it acked again.
     Delivery is at least once: an ack lost with its stream means one more delivery.
-    * A subscription keeps its configuration and its group state for as long as the event backend
-    keeps them. This version keeps both in the voicesvc process (event backend `memory`); with the
-    NATS backend every RPC of this service answers UNIMPLEMENTED.
+    * A subscription keeps its configuration and its group state with the event backend: in the
+    voicesvc process with `memory`; in JetStream with NATS (a durable consumer with explicit acks,
+    KV buckets for the configuration, membership, call assignment, attempts and dead letters), where
+    members connected to different replicas share one group and a replica can die without losing
+    anything. On NATS one replica serves each group (by a lease in KV) and the others relay their
+    members' streams to it; if it dies another takes over, and what it held is delivered again.
 
     Errors: an unknown subscription is NOT_FOUND, creating an existing id is ALREADY_EXISTS, and a
     field out of range is INVALID_ARGUMENT naming the field (in `google.rpc.BadRequest`). Deleting a
@@ -266,9 +272,12 @@ class Subscriptions:
     back in front of the subscription.
     * Acks are durable: a member that reconnects never receives an event it acked again.
     Delivery is at least once: an ack lost with its stream means one more delivery.
-    * A subscription keeps its configuration and its group state for as long as the event backend
-    keeps them. This version keeps both in the voicesvc process (event backend `memory`); with the
-    NATS backend every RPC of this service answers UNIMPLEMENTED.
+    * A subscription keeps its configuration and its group state with the event backend: in the
+    voicesvc process with `memory`; in JetStream with NATS (a durable consumer with explicit acks,
+    KV buckets for the configuration, membership, call assignment, attempts and dead letters), where
+    members connected to different replicas share one group and a replica can die without losing
+    anything. On NATS one replica serves each group (by a lease in KV) and the others relay their
+    members' streams to it; if it dies another takes over, and what it held is delivered again.
 
     Errors: an unknown subscription is NOT_FOUND, creating an existing id is ALREADY_EXISTS, and a
     field out of range is INVALID_ARGUMENT naming the field (in `google.rpc.BadRequest`). Deleting a
