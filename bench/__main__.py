@@ -36,6 +36,12 @@ async def _main() -> None:
         pass
     else:
         rows += await events.run()
+    try:
+        from bench import subscriptions
+    except ImportError:
+        pass
+    else:
+        rows += await subscriptions.run()
     print(f"voicesvc benchmarks — Python {platform.python_version()}, {platform.machine()}, loopback")
     print(_table(rows))
 

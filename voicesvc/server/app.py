@@ -51,6 +51,8 @@ log = structlog.get_logger("voicesvc.server")
 
 EVENT_STREAM_SERVICE = events_pb2.DESCRIPTOR.services_by_name["EventStream"].full_name
 SUBSCRIPTIONS_SERVICE = subscriptions_pb2.DESCRIPTOR.services_by_name["Subscriptions"].full_name
+_LOG_SERVICES = (EVENT_STREAM_SERVICE, SUBSCRIPTIONS_SERVICE)
+"""Services that cannot serve while the event log is unreachable."""
 _LOG_UNAVAILABLE = "event log unavailable"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -263,22 +265,23 @@ class VoiceService:
         self._served = served
         for name in ["", *served]:
             # The event log may have gone away while the rest was starting.
-            down = name == EVENT_STREAM_SERVICE and self.readiness.held(_LOG_UNAVAILABLE)
+            down = name in _LOG_SERVICES and self.readiness.held(_LOG_UNAVAILABLE)
             await self.health.set(name, _NOT_SERVING if down else _SERVING)
 
     def _event_log_availability(self, available: bool) -> None:
         """While the event log is unreachable, webhooks cannot be stored and streams cannot be opened: say so
-        in `/readyz` (webhook load balancers move on) and in the EventStream health status (the other
-        services keep serving)."""
+        in `/readyz` (webhook load balancers move on) and in the EventStream and Subscriptions health
+        statuses (the other services keep serving)."""
         if available:
             self.readiness.release(_LOG_UNAVAILABLE)
         else:
             self.readiness.hold(_LOG_UNAVAILABLE)
-        if EVENT_STREAM_SERVICE in self._served:
-            status = _SERVING if available else _NOT_SERVING
-            task = asyncio.get_running_loop().create_task(self.health.set(EVENT_STREAM_SERVICE, status))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        status = _SERVING if available else _NOT_SERVING
+        for name in _LOG_SERVICES:
+            if name in self._served:
+                task = asyncio.get_running_loop().create_task(self.health.set(name, status))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------ stop
 

@@ -193,6 +193,11 @@ class GroupEngine:
         """Every event waiting or outstanding."""
         return list(self._seqs.values())
 
+    def owner_of(self, key: str) -> str | None:
+        """The member holding the call `key` now, if any."""
+        member = self._owners.get(key)
+        return member.member_id if member is not None else None
+
     def holds(self, seq: int) -> bool:
         """Whether the event at `seq` is unfinished here."""
         return seq in self._seqs

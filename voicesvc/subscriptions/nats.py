@@ -425,7 +425,8 @@ class _Coordinator:
                 entry = await kv.get(f"att.{seq}")
                 attempts = int(entry.value or b"0")
         session = correlation_of(stored).call_session_id
-        if session and self.config.ordering == "per_call":
+        known = session in engine.preferred or engine.owner_of(session) is not None
+        if session and self.config.ordering == "per_call" and not known:
             with contextlib.suppress(nats.js.errors.KeyNotFoundError):
                 owner = await kv.get(f"call.{_hex(session)}")
                 if owner.value:
