@@ -1,7 +1,8 @@
 """Subscriptions: durable worker groups over the event log (storage and delivery; no gRPC).
 
-`model` holds the configuration, deliveries, errors and the backend interface; `memory` the group engine
-inside one process. The gRPC face is `voicesvc.server.subscriptions`.
+`model` holds the configuration, deliveries, errors and the backend interface; `engine` the group engine
+(affinity, deadlines, redelivery, dead letters, flow control); `memory` and `nats` the two backends (the
+second keeps the group state in JetStream). The gRPC face is `voicesvc.server.subscriptions`.
 """
 
 from voicesvc.subscriptions.memory import MemorySubscriptions

@@ -65,7 +65,7 @@ from voicesvc.events.log import EventFilter, LogClosed, LogUnavailable, Start, S
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.events.nats.errors import mapped_errors
 from voicesvc.events.nats.messages import decode_event, filter_subjects
-from voicesvc.subscriptions.memory import DEFAULT_READ_AHEAD, EngineSession, Entry, GroupEngine, GroupHooks
+from voicesvc.subscriptions.engine import DEFAULT_READ_AHEAD, EngineSession, Entry, GroupEngine, GroupHooks
 from voicesvc.subscriptions.model import (
     AlreadyExists,
     DeadLetter,
