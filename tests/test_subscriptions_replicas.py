@@ -27,6 +27,7 @@ from tests.support.nats import NatsServer
 from tests.support.stack import eventually
 from tests.support.voicesvc_process import ROOT, ServerProcess, start_server, stop_server
 from voicesvc.client import VoiceClient
+from voicesvc.events import decode_cursor
 from voicesvc.v1 import subscriptions_pb2, subscriptions_pb2_grpc
 from voicesvc.webhooks import Signer
 
@@ -93,6 +94,8 @@ class Seen:
     acked: list[str] = field(default_factory=list)
     acked_again: list[str] = field(default_factory=list)
     holders: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    held_cursors: list[str] = field(default_factory=list)
+    """Cursors of the deliveries a member held back on purpose."""
 
     def record(self, member: str, event_id: str, session: str, attempt: int) -> None:
         self.deliveries.append((member, event_id, session, attempt))
@@ -117,6 +120,7 @@ async def _member(
                 seen.record(member_id, event.id, event.call_session_id, message.delivery_attempt)
                 if hold is not None and (event.call_session_id, event.event_type) in hold:
                     hold.discard((event.call_session_id, event.event_type))
+                    seen.held_cursors.append(event.cursor)
                     continue
                 await message.ack()
                 seen.ack(event.id)
@@ -236,6 +240,7 @@ async def _members_are(target: str, name: str, count: int) -> bool:
 WORKER = """
 import asyncio, json, sys
 from voicesvc.client import VoiceClient
+from voicesvc.events import decode_cursor
 
 async def main(target, name):
     async with VoiceClient(target) as client:
@@ -332,7 +337,9 @@ async def test_a_killed_member_and_a_killed_replica_hand_their_calls_over_losing
                 return figures.acked == len(seen.acked) and len(set(seen.acked)) == len(everything) + 40 - 2
 
             await _eventually(head_settled)
-            await asyncio.sleep(0.3)  # the leader's KV writes (the held event's attempt) are asynchronous
+            # The leader writes attempts to KV asynchronously: wait until the held event's is there.
+            seq = decode_cursor(seen.held_cursors[0]).seq
+            await _eventually(lambda: _attempts_stored(nats_server.url, "takeover", seq))
             leader.process.send_signal(signal.SIGKILL)
             leader.process.wait()
             only_follower = [WebhookPoster(http, follower.http_url, signer)]
@@ -359,6 +366,18 @@ async def test_a_killed_member_and_a_killed_replica_hand_their_calls_over_losing
         assert _acked_order(seen, session) == ids, session
     held = head["session-100"][2]
     assert [d[3] for d in seen.deliveries if d[1] == held] == [1, 2]  # the attempt count survived the leader
+
+
+async def _attempts_stored(nats_url: str, subscription_id: str, seq: int) -> bool:
+    connection = await nats.connect(nats_url)
+    try:
+        kv = await connection.jetstream().key_value(f"VOICESVC_EVENTS_SUB_{subscription_id}")
+        entry = await kv.get(f"att.{seq}")
+        return entry.value == b"1"
+    except Exception:  # noqa: BLE001 - not there yet
+        return False
+    finally:
+        await connection.close()
 
 
 async def _acked_is(target: str, name: str, count: int) -> bool:
