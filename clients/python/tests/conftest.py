@@ -1,0 +1,1 @@
+"""Fixtures of the client suite: a live `voicesvc serve` (embedded sandbox) started as a subprocess."""
