@@ -160,7 +160,7 @@ class VoiceError(aio.AioRpcError):  # type: ignore[misc]  # grpc is untyped
 
     @property
     def field_violations(self) -> list[error_details_pb2.BadRequest.FieldViolation]:
-        """Every `BadRequest` field violation: `.field` (a proto field path or JSON pointer), `.description`."""
+        """Every `BadRequest` field violation (`.field`: a field path or JSON pointer; `.description`)."""
         return [
             v
             for d in self.details_list
@@ -178,7 +178,7 @@ class VoiceError(aio.AioRpcError):  # type: ignore[misc]  # grpc is untyped
 
     @property
     def telnyx_code(self) -> str:
-        """The Telnyx error code the status came from (the reason of an `ErrorInfo` of Telnyx's domain), or ""."""
+        """The Telnyx error code (the reason of an `ErrorInfo` of Telnyx's domain), or ""."""
         for d in self.details_list:
             if isinstance(d, error_details_pb2.ErrorInfo) and d.domain == TELNYX_ERROR_DOMAIN:
                 return d.reason

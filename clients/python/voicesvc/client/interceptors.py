@@ -27,6 +27,8 @@ from grpc import aio
 from voicesvc.backoff import Backoff, Jitter
 from voicesvc.client.errors import from_grpc_error
 
+_DEFAULT_BACKOFF = Backoff(initial_s=0.1, max_s=2.0, multiplier=2.0, jitter=Jitter.FULL)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -34,7 +36,7 @@ class RetryPolicy:
     retries off), waits from `backoff`. The caller's deadline bounds every attempt and wait together."""
 
     max_attempts: int = 4
-    backoff: Backoff = Backoff(initial_s=0.1, max_s=2.0, multiplier=2.0, jitter=Jitter.FULL)
+    backoff: Backoff = _DEFAULT_BACKOFF
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -62,7 +64,7 @@ def _is_read(method: str) -> bool:
         found = descriptor_pool.Default().FindMethodByName(method)
     except KeyError:
         return False
-    options = found.GetOptions()
+    options: Any = found.GetOptions()  # the stubs type extensions by their exact descriptor class
     return options.HasExtension(annotations_pb2.http) and bool(options.Extensions[annotations_pb2.http].get)
 
 
@@ -91,7 +93,7 @@ def prepare_request(method: str | bytes, request: Any) -> tuple[Any, bool]:
     holder = _command_holder(request)
     if holder is None:
         return request, _is_read(_method_name(method))
-    if not getattr(holder, "command_id"):
+    if not holder.command_id:  # type: ignore[attr-defined]
         copy = type(request)()
         copy.CopyFrom(request)
         request = copy
@@ -107,6 +109,7 @@ def _deadline(timeout: float | None) -> float | None:
 
 def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.monotonic()
+
 
 # The kinds of call that get the default deadline. A server stream (WatchEvents) is meant to stay open
 # indefinitely, so it only carries a deadline when the caller passes one explicitly.
