@@ -91,7 +91,9 @@ async def test_a_slow_upstream_past_the_deadline_is_deadline_exceeded(sandbox: S
     async with _client(sandbox) as client:
         call_control_id = await _dial(client)
         with pytest.raises(DeadlineExceeded):
-            request = call_control_pb2.SpeakTextRequest(call_control_id=call_control_id, payload="hi", voice="female")
+            request = call_control_pb2.SpeakTextRequest(
+                call_control_id=call_control_id, payload="hi", voice="female"
+            )
             await client.call_control.SpeakText(request, timeout=0.3)
 
 

@@ -65,7 +65,9 @@ async def test_calls_are_listed_across_every_page_with_a_filter(sandbox: Server)
         for _ in range(3):
             answered = await client.dial("+15552220000", "+15551110000", connection, wait=True)
             dialed.add(answered.response.call_control_id)
-        request = calls_pb2.ListCallsRequest(filter=calls_pb2.CallFilter(connection_id=connection), page_size=1)
+        request = calls_pb2.ListCallsRequest(
+            filter=calls_pb2.CallFilter(connection_id=connection), page_size=1
+        )
         pager = client.list_calls(request)
         names = [call.name async for call in pager]
         pages = [page async for page in pager.pages]
