@@ -66,7 +66,8 @@ def test_mypy_reads_the_installed_client_types(client_venv: Path, tmp_path: Path
 
 PROBE = """
 import pathlib
-import voicesvc.backoff, voicesvc.client, voicesvc.options, voicesvc.v1.call_control_pb2_grpc, voicesvc.v1.calls_pb2
+import voicesvc.backoff, voicesvc.client, voicesvc.options
+import voicesvc.v1.call_control_pb2_grpc, voicesvc.v1.calls_pb2
 from voicesvc.client import NotFound, SyncVoiceClient, VoiceClient
 print(pathlib.Path(voicesvc.client.__file__).parent.joinpath("py.typed").exists(),
       pathlib.Path(voicesvc.v1.calls_pb2.__file__).with_suffix(".pyi").exists())
