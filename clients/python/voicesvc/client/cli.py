@@ -257,10 +257,7 @@ def build_request(route: Route, data: Any) -> Any:
     try:
         return _decode(desc, route.request_cls, data)
     except wire.WireError as exc:
-        violations = [
-            wire.Violation(v.pointer, v.detail + _suggestion(desc, v))
-            for v in exc.violations
-        ]
+        violations = [wire.Violation(v.pointer, v.detail + _suggestion(desc, v)) for v in exc.violations]
         problems = str(wire.WireError(violations))
         raise InputError(f"invalid request for {_short_name(route)}: {problems}") from None
 
