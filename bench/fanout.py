@@ -1,0 +1,252 @@
+"""Event fan-out: what one event costs and how fast it reaches the subscribers that want it.
+
+* delivery: 1,000 `WatchEvents` streams each filtered to its own call plus 10 unfiltered ones; signed
+  webhooks for those calls (round robin) at a steady 200 per second. Latency runs from the moment a
+  webhook is due to be sent until a subscriber has read its event, over every (event, subscriber) pair;
+  an event that does not arrive in time counts as missing.
+* cost per event: 100, then 1,000, then 5,000 connected streams, each filtered to its own call; webhooks
+  at 100 per second, each matching one stream. The server's CPU per event, less what the same number of
+  idle streams cost over the same time (heartbeats), so only the event's own work shows.
+* memory per idle subscriber: the server's RSS growth from no streams to 5,000 open ones, per stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+import aiohttp
+import grpc
+
+from bench import processes
+from bench.harness import CpuClock, rss_bytes
+from bench.ingest import webhook_body
+from voicesvc.v1 import events_pb2, events_pb2_grpc
+from voicesvc.webhooks import Signer
+
+__all__ = ["CostPoint", "DeliveryResult", "FanoutResult", "measure"]
+
+WEBHOOK_PATH = "/webhooks/telnyx"
+FILTERED = 1000
+UNFILTERED = 10
+DELIVERY_RATE = 200
+DELIVERY_SECONDS = 5.0
+CONNECTED = (100, 1000, 5000)
+COST_RATE = 100
+COST_SECONDS = 3.0
+STREAMS_PER_CHANNEL = 250
+ARRIVAL_TIMEOUT_S = 20.0
+OPEN_TIMEOUT_S = 60.0
+
+
+def _call_id(index: int) -> str:
+    return f"v3:bench-call-{index:05d}"
+
+
+@dataclass
+class DeliveryResult:
+    """Latencies (seconds) of every delivered (event, subscriber) pair, and how many never arrived."""
+
+    latencies_s: list[float]
+    expected: int
+    missing: int
+    events: int
+    server_cpu_s: float
+
+
+@dataclass
+class CostPoint:
+    """Server CPU per event with `connected` streams open."""
+
+    connected: int
+    cpu_per_event_ms: float
+    idle_cpu_per_s_ms: float
+
+
+@dataclass
+class FanoutResult:
+    """The fan-out figures of one backend."""
+
+    backend: str
+    delivery: DeliveryResult
+    cost: list[CostPoint]
+    idle_kib_per_stream: float
+    idle_rss_mib: float
+
+
+@dataclass
+class _Streams:
+    """Open WatchEvents streams recording when each event arrives at each of them."""
+
+    arrivals: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    opened: int = 0
+    wanted: int = 0
+    all_open: asyncio.Event = field(default_factory=asyncio.Event)
+    channels: list[grpc.aio.Channel] = field(default_factory=list)
+    calls: list[grpc.aio.UnaryStreamCall[events_pb2.WatchEventsRequest, events_pb2.WatchEventsResponse]] = (
+        field(default_factory=list)
+    )
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def _read(
+        self, call: grpc.aio.UnaryStreamCall[events_pb2.WatchEventsRequest, events_pb2.WatchEventsResponse]
+    ) -> None:
+        first = True
+        async for item in call:
+            if first:
+                first = False
+                self.opened += 1
+                if self.opened >= self.wanted:
+                    self.all_open.set()
+            if item.WhichOneof("kind") == "event":
+                self.arrivals[item.event.id].append(time.perf_counter())
+
+    async def open(self, target: str, requests: list[events_pb2.WatchEventsRequest]) -> None:
+        """Open one stream per request (more channels as needed) and wait until each said it is open."""
+        self.wanted += len(requests)
+        self.all_open.clear()
+        for request in requests:
+            if len(self.calls) >= len(self.channels) * STREAMS_PER_CHANNEL:
+                self.channels.append(grpc.aio.insecure_channel(target))
+            call = events_pb2_grpc.EventStreamStub(self.channels[-1]).WatchEvents(request)
+            self.calls.append(call)
+            self.tasks.append(asyncio.create_task(self._read(call)))
+        async with asyncio.timeout(OPEN_TIMEOUT_S):
+            await self.all_open.wait()
+
+    async def close(self) -> None:
+        """Cancel every stream and close the channels."""
+        for call in self.calls:
+            call.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for channel in self.channels:
+            await channel.close()
+
+
+@asynccontextmanager
+async def _streams() -> AsyncIterator[_Streams]:
+    streams = _Streams()
+    try:
+        yield streams
+    finally:
+        await streams.close()
+
+
+def _filtered(call_ids: range) -> list[events_pb2.WatchEventsRequest]:
+    return [
+        events_pb2.WatchEventsRequest(
+            start=events_pb2.START_POSITION_NOW,
+            filter=events_pb2.EventFilter(call_control_ids=[_call_id(i)]),
+        )
+        for i in call_ids
+    ]
+
+
+async def _send_paced(
+    http: aiohttp.ClientSession, url: str, signer: Signer, calls: int, rate: int, seconds: float
+) -> dict[str, float]:
+    """Send `rate` webhooks a second for `seconds`, for calls 0..calls-1 in turn; event id → due time."""
+    count = int(rate * seconds)
+    now = int(time.time())
+    bodies = [webhook_body(call_control_id=_call_id(i % calls)) for i in range(count)]
+    signed = [(raw, signer.sign_telnyx(raw, now)) for raw in bodies]
+    due: dict[str, float] = {}
+
+    async def post(raw: bytes, headers: dict[str, str]) -> None:
+        async with http.post(url, data=raw, headers=headers) as response:
+            await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"webhook refused with HTTP {response.status}")
+
+    pending: list[asyncio.Task[None]] = []
+    start = time.perf_counter() + 0.05
+    for index, (raw, headers) in enumerate(signed):
+        at = start + index / rate
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        due[json.loads(raw)["data"]["id"]] = at
+        pending.append(asyncio.create_task(post(raw, headers)))
+    # A server that cannot keep up leaves webhooks unanswered: they count as missing, the run goes on.
+    _, late = await asyncio.wait(pending, timeout=ARRIVAL_TIMEOUT_S)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return due
+
+
+async def _wait_arrivals(streams: _Streams, due: dict[str, float], per_event: int) -> None:
+    deadline = time.perf_counter() + ARRIVAL_TIMEOUT_S
+    while time.perf_counter() < deadline:
+        if all(len(streams.arrivals.get(event_id, ())) >= per_event for event_id in due):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _delivery(target: str, url: str, signer: Signer, http: aiohttp.ClientSession, pid: int) -> DeliveryResult:
+    clock = CpuClock(pid)
+    async with _streams() as streams:
+        await streams.open(target, _filtered(range(FILTERED)))
+        await streams.open(target, [events_pb2.WatchEventsRequest(start=events_pb2.START_POSITION_NOW)] * UNFILTERED)
+        cpu0 = clock.read()
+        due = await _send_paced(http, url, signer, FILTERED, DELIVERY_RATE, DELIVERY_SECONDS)
+        await _wait_arrivals(streams, due, 1 + UNFILTERED)
+        cpu = clock.read() - cpu0
+        latencies = [t - due[event_id] for event_id in due for t in streams.arrivals.get(event_id, ())]
+    expected = len(due) * (1 + UNFILTERED)
+    return DeliveryResult(latencies, expected, expected - len(latencies), len(due), cpu)
+
+
+async def _cost(
+    target: str, url: str, signer: Signer, http: aiohttp.ClientSession, pid: int
+) -> tuple[list[CostPoint], float, float]:
+    clock = CpuClock(pid)
+    points = []
+    async with _streams() as streams:
+        await streams.open(target, _filtered(range(10)))  # warm the code paths before the baseline
+        await asyncio.sleep(0.5)
+        rss_before = rss_bytes(pid)
+        opened = 10
+        for connected in CONNECTED:
+            await streams.open(target, _filtered(range(opened, connected)))
+            opened = connected
+            await asyncio.sleep(0.5)
+            idle0, t0 = clock.read(), time.perf_counter()
+            await asyncio.sleep(COST_SECONDS / 2)
+            idle_per_s = (clock.read() - idle0) / (time.perf_counter() - t0)
+            cpu0, t0 = clock.read(), time.perf_counter()
+            due = await _send_paced(http, url, signer, connected, COST_RATE, COST_SECONDS)
+            await _wait_arrivals(streams, due, 1)
+            busy = clock.read() - cpu0 - idle_per_s * (time.perf_counter() - t0)
+            points.append(CostPoint(connected, busy / len(due) * 1000, idle_per_s * 1000))
+        rss_after = rss_bytes(pid)
+    per_stream = (rss_after - rss_before) / (CONNECTED[-1] - 10) / 1024
+    return points, per_stream, rss_after / 2**20
+
+
+async def measure(backend: str) -> FanoutResult:
+    """Run the fan-out scenario on `backend` ("memory" or "nats"), each part on a fresh server."""
+    signer = Signer.generate()
+    env = {
+        "TELNYX_API_KEY": "KEY_bench_0123456789",
+        "TELNYX_API_BASE_URL": "http://127.0.0.1:9/v2",
+        "TELNYX_PUBLIC_KEY": signer.public_key_b64,
+        "VOICESVC_GRACE_PERIOD": "1",
+    }
+    async with AsyncExitStack() as stack:
+        if backend == "nats":
+            nats = stack.enter_context(processes.nats_server())
+            env["VOICESVC_EVENTS_BACKEND"] = nats.url
+        http = await stack.enter_async_context(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)))
+        with processes.voicesvc(env) as server:
+            url = server.http_url + WEBHOOK_PATH
+            delivery = await _delivery(server.target, url, signer, http, server.process.pid)
+        with processes.voicesvc(env) as server:
+            url = server.http_url + WEBHOOK_PATH
+            cost, per_stream, rss_mib = await _cost(server.target, url, signer, http, server.process.pid)
+    return FanoutResult(backend, delivery, cost, per_stream, rss_mib)
