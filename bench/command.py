@@ -22,10 +22,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench import processes
 from bench.harness import CpuClock, Sample, Way, WayResult, drive, interleave
+from bench.report import CHART_QUANTILES, Section, Target
 from bench.standalone import CALL_CONTROL_ID
 from voicesvc.v1 import call_control_pb2, call_control_pb2_grpc
 
-__all__ = ["RAW", "SDK", "ECHO", "HEALTH", "VOICESVC", "CommandResult", "measure"]
+__all__ = ["ECHO", "HEALTH", "RAW", "SDK", "VOICESVC", "CommandResult", "case", "measure", "section"]
 
 RAW = "raw aiohttp client"
 SDK = "official telnyx SDK (AsyncTelnyx)"
@@ -45,9 +46,7 @@ class CommandResult:
     server_loop: str
 
 
-def _way(
-    name: str, op: Callable[[int], Awaitable[object]], clock: CpuClock, warm_calls: int = 200
-) -> Way:
+def _way(name: str, op: Callable[[int], Awaitable[object]], clock: CpuClock, warm_calls: int = 200) -> Way:
     async def run(concurrency: int) -> Sample:
         return await drive(op, concurrency=concurrency, clock=clock, duration_s=DURATION_S[concurrency])
 
@@ -59,7 +58,7 @@ def _way(
 
 async def measure(rounds: int) -> CommandResult:
     """Run the command-path comparison for `rounds` interleaved rounds."""
-    from telnyx import AsyncTelnyx  # noqa: PLC0415 - a bench-only dependency, imported where it is used
+    from telnyx import AsyncTelnyx  # a bench-only dependency, imported where it is used
 
     async with AsyncExitStack() as stack:
         upstream = stack.enter_context(
@@ -114,3 +113,92 @@ async def measure(rounds: int) -> CommandResult:
         ]
         results = await interleave(ways, CONCURRENCIES, rounds)
         return CommandResult(results, loop)
+
+
+def section(result: CommandResult) -> Section:
+    """The command-path table, its three targets and its latency charts."""
+    ways = result.ways
+    charged = {
+        RAW: "this client",
+        SDK: "this client",
+        ECHO: "bare server",
+        HEALTH: "voicesvc",
+        VOICESVC: "voicesvc",
+    }
+    rows = []
+    for name, way in ways.items():
+        one, many = way.by_concurrency[1], way.by_concurrency[64]
+        rows.append(
+            [
+                name,
+                f"{one.p(0.5):.2f} ms",
+                f"{one.p(0.99):.2f} ms",
+                f"{many.p(0.5):.1f} ms",
+                f"{many.p(0.99):.1f} ms",
+                f"{many.rate:,.0f}",
+                f"{one.cpu_per_op_ms:.3f} ms",
+                f"{many.cpu_per_op_ms:.3f} ms",
+                charged[name],
+            ]
+        )
+
+    def at(name: str, concurrency: int) -> Sample:
+        return ways[name].by_concurrency[concurrency]
+
+    floor_cpu = at(ECHO, 64).cpu_per_op_ms + at(RAW, 64).cpu_per_op_ms
+    floor_p50 = at(ECHO, 1).p(0.5) + at(RAW, 1).p(0.5)
+    targets = [
+        Target(
+            "command path: voicesvc CPU per call, c=64",
+            at(VOICESVC, 64).cpu_per_op_ms,
+            floor_cpu + 0.1,
+            "ms",
+            how=f"floor {at(ECHO, 64).cpu_per_op_ms:.3f} + raw client {at(RAW, 64).cpu_per_op_ms:.3f} + 0.1",
+        ),
+        Target(
+            "command path: voicesvc calls/s, c=64",
+            at(VOICESVC, 64).rate,
+            3.5 * at(SDK, 64).rate,
+            "calls/s",
+            at_most=False,
+            how=f"3.5 x SDK {at(SDK, 64).rate:,.0f}",
+        ),
+        Target(
+            "command path: voicesvc p50, c=1",
+            at(VOICESVC, 1).p(0.5),
+            floor_p50 + 0.2,
+            "ms",
+            how=f"floor {at(ECHO, 1).p(0.5):.2f} + raw client {at(RAW, 1).p(0.5):.2f} + 0.2",
+        ),
+    ]
+    charts = {
+        f"GetCallStatus latency, c={c}": {
+            name: [way.by_concurrency[c].p(q) for q in CHART_QUANTILES] for name, way in ways.items()
+        }
+        for c in CONCURRENCIES
+    }
+    notes = [
+        (
+            f"voicesvc on {result.server_loop}; the bare server on the same loop. CPU per call is the "
+            "charged process's user+system time from /proc over the runs, divided by the calls completed."
+        ),
+    ]
+    columns = [
+        "way",
+        "c=1 p50",
+        "c=1 p99",
+        "c=64 p50",
+        "c=64 p99",
+        "c=64 calls/s",
+        "CPU/call c=1",
+        "CPU/call c=64",
+        "CPU of",
+    ]
+    return Section(
+        "Command path: GetCallStatus against an instant upstream", columns, rows, targets, notes, charts
+    )
+
+
+async def case(rounds: int) -> list[Section]:
+    """The registered case: measure, then tabulate."""
+    return [section(await measure(rounds))]

@@ -24,12 +24,13 @@ import aiohttp
 import grpc
 
 from bench import processes
-from bench.harness import CpuClock, rss_bytes
+from bench.harness import CpuClock, percentile, rss_bytes
 from bench.ingest import webhook_body
+from bench.report import CHART_QUANTILES, Section, Target
 from voicesvc.v1 import events_pb2, events_pb2_grpc
 from voicesvc.webhooks import Signer
 
-__all__ = ["CostPoint", "DeliveryResult", "FanoutResult", "measure"]
+__all__ = ["CostPoint", "DeliveryResult", "FanoutResult", "case_memory", "case_nats", "measure", "section"]
 
 WEBHOOK_PATH = "/webhooks/telnyx"
 FILTERED = 1000
@@ -41,7 +42,7 @@ COST_RATE = 100
 COST_SECONDS = 3.0
 STREAMS_PER_CHANNEL = 250
 ARRIVAL_TIMEOUT_S = 20.0
-OPEN_TIMEOUT_S = 60.0
+OPEN_TIMEOUT_S = 20.0
 
 
 def _call_id(index: int) -> str:
@@ -116,8 +117,20 @@ class _Streams:
             call = events_pb2_grpc.EventStreamStub(self.channels[-1]).WatchEvents(request)
             self.calls.append(call)
             self.tasks.append(asyncio.create_task(self._read(call)))
-        async with asyncio.timeout(OPEN_TIMEOUT_S):
-            await self.all_open.wait()
+        deadline = time.perf_counter() + OPEN_TIMEOUT_S
+        while not self.all_open.is_set():
+            failed = [task for task in self.tasks if task.done()]
+            if failed:
+                error = failed[0].exception()
+                why = (
+                    f"{error.code().name}: {error.details()}"
+                    if isinstance(error, grpc.aio.AioRpcError)
+                    else repr(error)
+                )
+                raise RuntimeError(f"stream {self.opened + 1} of {self.wanted} could not open: {why}")
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"only {self.opened} of {self.wanted} WatchEvents streams opened")
+            await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         """Cancel every stream and close the channels."""
@@ -188,11 +201,15 @@ async def _wait_arrivals(streams: _Streams, due: dict[str, float], per_event: in
         await asyncio.sleep(0.05)
 
 
-async def _delivery(target: str, url: str, signer: Signer, http: aiohttp.ClientSession, pid: int) -> DeliveryResult:
+async def _delivery(
+    target: str, url: str, signer: Signer, http: aiohttp.ClientSession, pid: int
+) -> DeliveryResult:
     clock = CpuClock(pid)
     async with _streams() as streams:
         await streams.open(target, _filtered(range(FILTERED)))
-        await streams.open(target, [events_pb2.WatchEventsRequest(start=events_pb2.START_POSITION_NOW)] * UNFILTERED)
+        await streams.open(
+            target, [events_pb2.WatchEventsRequest(start=events_pb2.START_POSITION_NOW)] * UNFILTERED
+        )
         cpu0 = clock.read()
         due = await _send_paced(http, url, signer, FILTERED, DELIVERY_RATE, DELIVERY_SECONDS)
         await _wait_arrivals(streams, due, 1 + UNFILTERED)
@@ -242,7 +259,9 @@ async def measure(backend: str) -> FanoutResult:
         if backend == "nats":
             nats = stack.enter_context(processes.nats_server())
             env["VOICESVC_EVENTS_BACKEND"] = nats.url
-        http = await stack.enter_async_context(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)))
+        http = await stack.enter_async_context(
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+        )
         with processes.voicesvc(env) as server:
             url = server.http_url + WEBHOOK_PATH
             delivery = await _delivery(server.target, url, signer, http, server.process.pid)
@@ -250,3 +269,99 @@ async def measure(backend: str) -> FanoutResult:
             url = server.http_url + WEBHOOK_PATH
             cost, per_stream, rss_mib = await _cost(server.target, url, signer, http, server.process.pid)
     return FanoutResult(backend, delivery, cost, per_stream, rss_mib)
+
+
+def section(result: FanoutResult) -> Section:
+    """The fan-out table and its targets for one backend."""
+    delivery = result.delivery
+    p50 = percentile(delivery.latencies_s, 0.5) * 1000
+    p99 = percentile(delivery.latencies_s, 0.99) * 1000
+    # A missing delivery counts as later than every delivered one.
+    p99_all = p99 if delivery.missing == 0 else float("inf")
+    rows = [
+        [
+            f"{FILTERED} filtered + {UNFILTERED} unfiltered, {DELIVERY_RATE} events/s",
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+            f"{delivery.expected - delivery.missing:,}/{delivery.expected:,} delivered",
+            f"{delivery.server_cpu_s / delivery.events * 1000:.2f} ms CPU/event",
+        ]
+    ]
+    rows += [
+        [
+            f"{point.connected:,} connected, each filtered to its own call, {COST_RATE} events/s",
+            f"{point.cpu_per_event_ms:.3f} ms CPU/event",
+            "1 match per event",
+            f"idle: {point.idle_cpu_per_s_ms:.1f} ms CPU/s",
+        ]
+        for point in result.cost
+    ]
+    rows.append(
+        [
+            f"{CONNECTED[-1]:,} idle streams",
+            f"{result.idle_kib_per_stream:.1f} KiB/stream",
+            f"server RSS {result.idle_rss_mib:.0f} MiB",
+            "",
+        ]
+    )
+    first, last = result.cost[0], result.cost[-1]
+    backend = result.backend
+    targets = [
+        Target(f"fan-out ({backend}): delivery p99, every event delivered", p99_all, 50.0, "ms"),
+        Target(
+            f"fan-out ({backend}): CPU/event at {last.connected:,} connected vs {first.connected:,}",
+            last.cpu_per_event_ms / first.cpu_per_event_ms if first.cpu_per_event_ms > 0 else float("nan"),
+            1.5,
+            "x",
+            how="cost follows matches, not connections",
+        ),
+        Target(f"fan-out ({backend}): memory per idle subscriber", result.idle_kib_per_stream, 32.0, "KiB"),
+    ]
+    charts = {
+        f"fan-out delivery latency ({backend}), {FILTERED} filtered + {UNFILTERED} unfiltered at "
+        f"{DELIVERY_RATE}/s": {backend: [percentile(delivery.latencies_s, q) * 1000 for q in CHART_QUANTILES]}
+    }
+    notes = [
+        (
+            "Delivery latency runs from when a webhook was due to be sent to when a subscriber read it; the "
+            "cost per event is the server's CPU over the run less idle streams' CPU over the same time."
+        )
+    ]
+    return Section(
+        f"Event fan-out ({backend} log)", ["scenario", "figure", "", ""], rows, targets, notes, charts
+    )
+
+
+async def case_memory(rounds: int) -> list[Section]:
+    """The registered case on the memory log (one pass: each step is long enough on its own)."""
+    return await _case("memory")
+
+
+async def case_nats(rounds: int) -> list[Section]:
+    """The registered case on the NATS log."""
+    return await _case("nats")
+
+
+async def _case(backend: str) -> list[Section]:
+    try:
+        result = await measure(backend)
+    except RuntimeError as exc:
+        return [failed_section(backend, str(exc).splitlines()[0][:300])]
+    return [section(result)]
+
+
+def failed_section(backend: str, reason: str) -> Section:
+    """The section of a fan-out run that could not complete: why, and every target not met."""
+    nan = float("nan")
+    targets = [
+        Target(f"fan-out ({backend}): delivery p99, every event delivered", nan, 50.0, "ms"),
+        Target(
+            f"fan-out ({backend}): CPU/event at {CONNECTED[-1]:,} connected vs {CONNECTED[0]:,}",
+            nan,
+            1.5,
+            "x",
+        ),
+        Target(f"fan-out ({backend}): memory per idle subscriber", nan, 32.0, "KiB"),
+    ]
+    return Section(
+        f"Event fan-out ({backend} log)", ["scenario", "figure"], [["run failed", reason]], targets
+    )

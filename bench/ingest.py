@@ -22,15 +22,26 @@ from nacl.signing import SigningKey
 
 from bench import processes
 from bench.harness import CpuClock, Sample, Way, WayResult, drive, interleave
+from bench.report import CHART_QUANTILES, Section, Target
 from voicesvc.webhooks import Signer
 
-__all__ = ["BARE", "MEMORY", "NATS", "IngestResult", "measure", "verify_ms"]
+__all__ = [
+    "BARE",
+    "MEMORY",
+    "NATS",
+    "IngestResult",
+    "case",
+    "measure",
+    "section",
+    "verify_ms",
+    "webhook_body",
+]
 
 BARE = "bare aiohttp endpoint"
 MEMORY = "voicesvc, memory log"
 NATS = "voicesvc, NATS log"
 CONCURRENCY = 32
-POSTS_PER_RUN = 2500
+POSTS_PER_RUN = 4000
 WEBHOOK_PATH = "/webhooks/telnyx"
 # Commands are never sent here: the upstream only has to be a well-formed URL.
 _UNUSED_UPSTREAM = "http://127.0.0.1:9/v2"
@@ -81,9 +92,7 @@ def verify_ms(count: int = 4000) -> float:
     return (time.perf_counter() - started) / count * 1000
 
 
-def _way(
-    name: str, url: str, clock: CpuClock, signer: Signer, http: aiohttp.ClientSession
-) -> Way:
+def _way(name: str, url: str, clock: CpuClock, signer: Signer, http: aiohttp.ClientSession) -> Way:
     async def post(raw: bytes, headers: dict[str, str]) -> None:
         async with http.post(url, data=raw, headers=headers) as response:
             await response.read()
@@ -123,7 +132,9 @@ async def measure(rounds: int) -> IngestResult:
         uvloop = processes.server_loop(memory) == "uvloop"
         bare = stack.enter_context(processes.standalone("webhook", use_uvloop=uvloop))
         nats = stack.enter_context(processes.nats_server())
-        on_nats = stack.enter_context(processes.voicesvc({**service_env, "VOICESVC_EVENTS_BACKEND": nats.url}))
+        on_nats = stack.enter_context(
+            processes.voicesvc({**service_env, "VOICESVC_EVENTS_BACKEND": nats.url})
+        )
         http = await stack.enter_async_context(
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY))
         )
@@ -134,3 +145,67 @@ async def measure(rounds: int) -> IngestResult:
         ]
         results = await interleave(ways, (CONCURRENCY,), rounds)
     return IngestResult(results, verify_ms())
+
+
+def section(result: IngestResult) -> Section:
+    """The ingest table and its targets."""
+    ways = {name: way.by_concurrency[CONCURRENCY] for name, way in result.ways.items()}
+    bare = ways[BARE]
+    rows = [
+        [
+            name,
+            f"{sample.rate:,.0f}",
+            f"{sample.rate / bare.rate:.2f}x",
+            f"{sample.cpu_per_op_ms:.3f} ms",
+            f"{sample.p(0.5):.2f} ms",
+            f"{sample.p(0.99):.2f} ms",
+        ]
+        for name, sample in ways.items()
+    ]
+    rows.append(
+        [
+            "PyNaCl Ed25519 verify, one core",
+            f"{1000 / result.verify_ms:,.0f}",
+            "",
+            f"{result.verify_ms:.3f} ms",
+            "",
+            "",
+        ]
+    )
+    limit = bare.cpu_per_op_ms + result.verify_ms + 0.04
+    how = f"bare {bare.cpu_per_op_ms:.3f} + verify {result.verify_ms:.3f} + 0.04"
+    targets = [
+        Target(
+            "ingest: server CPU per webhook, memory log", ways[MEMORY].cpu_per_op_ms, limit, "ms", how=how
+        ),
+        Target("ingest: server CPU per webhook, NATS log", ways[NATS].cpu_per_op_ms, limit, "ms", how=how),
+        Target(
+            "ingest: throughput, memory log",
+            ways[MEMORY].rate / bare.rate,
+            0.55,
+            "x",
+            at_most=False,
+            how="x the bare endpoint",
+        ),
+        Target(
+            "ingest: throughput, NATS log",
+            ways[NATS].rate / bare.rate,
+            0.4,
+            "x",
+            at_most=False,
+            how="x the bare endpoint",
+        ),
+    ]
+    charts = {
+        f"webhook ingest latency, {CONCURRENCY} concurrent senders": {
+            name: [sample.p(q) for q in CHART_QUANTILES] for name, sample in ways.items()
+        }
+    }
+    columns = ["way", "webhooks/s", "x bare", "server CPU/webhook", "p50", "p99"]
+    notes = ["Each webhook has its own event id and a valid signature; nats-server's own CPU is not counted."]
+    return Section(f"Webhook ingest: {CONCURRENCY} concurrent senders", columns, rows, targets, notes, charts)
+
+
+async def case(rounds: int) -> list[Section]:
+    """The registered case: measure, then tabulate."""
+    return [section(await measure(rounds))]

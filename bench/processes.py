@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def uvloop_available() -> bool:
     """True when uvloop is installed here."""
     try:
-        import uvloop  # noqa: F401, PLC0415 - probing an optional dependency
+        import uvloop  # noqa: F401 - probing an optional dependency
     except ImportError:
         return False
     return True
@@ -72,7 +72,10 @@ def voicesvc(env: Mapping[str, str]) -> Iterator[ServerProcess]:
 @contextmanager
 def nats_server() -> Iterator[NatsServer]:
     """A nats-server with JetStream and a throw-away store, until the block ends."""
-    with tempfile.TemporaryDirectory(prefix="voicesvc-bench-nats-") as store, NatsServer(Path(store)) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="voicesvc-bench-nats-") as store,
+        NatsServer(Path(store)) as server,
+    ):
         yield server
 
 

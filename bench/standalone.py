@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     serve = {"upstream": _upstream, "echo": _echo, "webhook": _webhook}[args.kind]
     if args.uvloop:
-        import uvloop  # noqa: PLC0415 - only when asked for: uvloop is an optional bench dependency
+        import uvloop  # only when asked for: uvloop is an optional bench dependency
 
         uvloop.run(serve())
     else:
