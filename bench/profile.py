@@ -118,7 +118,7 @@ async def _load_ingest(seconds: float, stack: AsyncExitStack) -> tuple[int, Call
     return server.process.pid, lambda: drive(op, concurrency=32, clock=clock, duration_s=seconds, count=count)
 
 
-async def _profile(kind: str, seconds: float, raw_path: Path | None) -> str:
+async def _profile(kind: str, seconds: float, raw_path: Path | None, native: bool) -> str:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     async with AsyncExitStack() as stack:
         load = _load_command if kind == "command" else _load_ingest
@@ -126,8 +126,19 @@ async def _profile(kind: str, seconds: float, raw_path: Path | None) -> str:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "stacks.txt"
             sampler = await asyncio.create_subprocess_exec(
-                *[py_spy, "record", "--nonblocking", "--format", "raw", "--rate", "200", "--pid", str(pid)],
+                *[
+                    py_spy,
+                    "record",
+                    *([] if native else ["--nonblocking"]),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--pid",
+                    str(pid),
+                ],
                 *["--duration", str(int(seconds)), "--output", str(out)],
+                *(["--native"] if native else []),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -149,8 +160,9 @@ def main() -> None:
     parser.add_argument("kind", choices=("command", "ingest"))
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--raw", type=Path, help="also write py-spy's collapsed stacks here")
+    parser.add_argument("--native", action="store_true", help="sample C frames too (gRPC core, uvloop)")
     args = parser.parse_args()
-    print(asyncio.run(_profile(args.kind, args.seconds, args.raw)))
+    print(asyncio.run(_profile(args.kind, args.seconds, args.raw, args.native)))
 
 
 if __name__ == "__main__":
