@@ -2,8 +2,9 @@
 
 The service is handed its `Upstream` (Telnyx, or an emulator the caller started): it never starts one.
 
-Start, each step entered on one exit stack: event log → HTTP server (webhooks, health, metrics) → pooled
-Telnyx client → gRPC server (all contract services, EventStream, health, reflection) → ready.
+Start, each step entered on one exit stack: event log → the calls projection (reading the log) → HTTP
+server (webhooks, health, metrics) → pooled Telnyx client → gRPC server (all contract services,
+EventStream, Calls, health, reflection) → ready.
 
 Stop (SIGTERM/SIGINT): not ready and health NOT_SERVING → the gRPC server stops accepting calls → in-flight
 unary RPCs finish within the grace period → streams end with UNAVAILABLE → the exit stack unwinds: the
@@ -27,10 +28,13 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from voicesvc.calls import CallProjection, CallStore
 from voicesvc.config import ListenError, Settings, Upstream, check_bindable, format_listen, parse_listen
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.rest import TelnyxClient
+from voicesvc.server.calls import CALLS_SERVICE, CallsServicer
+from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, ConnectionGuard, GuardedSite, Readiness, build_http_app
@@ -38,7 +42,7 @@ from voicesvc.server.interceptors import AuthInterceptor, DecodingInterceptor, O
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
 from voicesvc.server.translate import Translator
-from voicesvc.v1 import events_pb2, events_pb2_grpc
+from voicesvc.v1 import calls_pb2_grpc, events_pb2, events_pb2_grpc
 from voicesvc.webhooks import WebhookMetrics, WebhookVerifier, make_webhook_handler
 
 __all__ = ["EVENT_STREAM_SERVICE", "VoiceService", "make_event_log", "run_until_signal", "serve"]
@@ -80,7 +84,9 @@ def make_event_log(settings: Settings) -> EventLog:
     """The event log backend `settings.events` names."""
     events = settings.events
     if not events.uses_nats:
-        return MemoryEventLog(max_events=events.max_events, max_age_s=events.max_age_s)
+        return MemoryEventLog(
+            max_events=events.max_events, max_age_s=events.max_age_s, dedup_window_s=settings.dedup_window_s
+        )
     return NatsEventLog(
         events.backend,
         max_age_s=events.max_age_s,
@@ -113,7 +119,14 @@ class VoiceService:
             limits=settings.telnyx.limits,
             on_response=self.metrics.observe_upstream,
         )
-        self.event_stream = EventStreamServicer(self.event_log)
+        self.converter = EventConverter()
+        self.event_stream = EventStreamServicer(self.event_log, converter=self.converter)
+        self.translator = Translator(self.client)
+        self.call_store = CallStore(
+            ended_retention_s=settings.calls.ended_retention_s, max_calls=settings.calls.max_calls
+        )
+        self.projection = CallProjection(self.event_log, self.call_store)
+        self.calls = CallsServicer(self.projection, self.event_log, self.translator, converter=self.converter)
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
@@ -156,6 +169,8 @@ class VoiceService:
         try:
             self.event_log.on_availability(self._event_log_availability)
             await self._resources.enter_async_context(self.event_log)
+            await self.projection.start()
+            self._resources.push_async_callback(self.projection.close)
             await self._start_http()
             await self._resources.enter_async_context(self.client)
             await self._start_grpc()
@@ -187,6 +202,8 @@ class VoiceService:
                 self.event_log,
                 max_body_bytes=settings.webhooks.max_body_bytes,
                 metrics=WebhookMetrics(self.metrics.registry),
+                measure=self.converter.delivered_size,
+                max_event_bytes=settings.webhooks.max_event_bytes,
             )
         else:
             log.warning("webhooks_disabled", reason="no webhook public key configured (TELNYX_PUBLIC_KEY)")
@@ -240,9 +257,10 @@ class VoiceService:
             ("grpc.http2.max_ping_strikes", 0),
         ]
         server = grpc.aio.server(interceptors=interceptors, options=options)
-        server.add_generic_rpc_handlers(generic_handlers(Translator(self.client)))
+        server.add_generic_rpc_handlers(generic_handlers(self.translator))
         events_pb2_grpc.add_EventStreamServicer_to_server(self.event_stream, server)
-        served = [*service_names(), EVENT_STREAM_SERVICE]
+        calls_pb2_grpc.add_CallsServicer_to_server(self.calls, server)
+        served = [*service_names(), EVENT_STREAM_SERVICE, CALLS_SERVICE]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         health_service = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
         reflection.enable_server_reflection([*served, health_service, reflection.SERVICE_NAME], server)
@@ -303,6 +321,7 @@ class VoiceService:
             # Unary calls are done (or out of time). Streams never finish on their own: end them so clients
             # reconnect elsewhere (WatchEvents with its own resume hint, then any other stream).
             await self.event_stream.close()
+            await self.calls.close()
             self.observability.end_streams()
             await stopping
         await self._resources.aclose()
