@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", choices=list(CASES), help="run only this case (repeatable)"
     )
-    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds of each comparison")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds of each comparison")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md and the chart")
     args = parser.parse_args()
     started = time.perf_counter()

@@ -128,6 +128,7 @@ def markdown(sections: Sequence[Section], header: str, chart_name: str | None) -
             parts += ["", *section.notes]
     if chart_name is not None:
         parts += ["", "## Latency percentiles", "", f"![latency percentiles]({chart_name})"]
+    parts += ["", "Where the time goes, and what bounds the targets not met: [PROFILE.md](PROFILE.md)."]
     return "\n".join(parts) + "\n"
 
 
