@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import calls, command, fanout, ingest, processes, report, translation
+from bench import calls, command, fanout, ingest, processes, report, subscriptions, translation
 from bench.report import Section
 
 Case = Callable[[int], Awaitable[list[Section]]]
@@ -26,6 +26,7 @@ CASES: dict[str, Case] = {
     "fanout-memory": fanout.case_memory,
     "fanout-nats": fanout.case_nats,
     "calls": calls.case,
+    "subscriptions": subscriptions.case,
 }
 """Every benchmark case, in the order it runs and reports."""
 
