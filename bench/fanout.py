@@ -365,3 +365,13 @@ def failed_section(backend: str, reason: str) -> Section:
     return Section(
         f"Event fan-out ({backend} log)", ["scenario", "figure"], [["run failed", reason]], targets
     )
+
+
+async def _both() -> list[Section]:
+    return await case_memory(1) + await case_nats(1)
+
+
+if __name__ == "__main__":
+    from bench import report
+
+    print(report.text(asyncio.run(_both()), "voicesvc fan-out benchmark (python -m bench.fanout)"))
