@@ -204,12 +204,21 @@ class ServingSettings:
     grace_period_s: float = 10.0
     """On SIGTERM/SIGINT, how long in-flight RPCs may take to finish."""
     log_level: str = "info"
+    http_header_timeout_s: float = 10.0
+    """How long an HTTP connection may wait for a request's headers (or sit idle between requests)."""
+    http_body_timeout_s: float = 30.0
+    """How long a request body may take to arrive after its headers."""
+    http_max_connections: int = 1024
+    """Open HTTP connections at most; beyond, the longest idle one is closed to make room."""
 
     def __post_init__(self) -> None:
         _check_finite(self)
         parse_listen(self.grpc_listen)
         parse_listen(self.http_listen)
         _not_negative("grace_period", self.grace_period_s)
+        _positive("http_header_timeout", self.http_header_timeout_s)
+        _positive("http_body_timeout", self.http_body_timeout_s)
+        _positive("http_max_connections", self.http_max_connections)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
 
@@ -544,6 +553,36 @@ OPTIONS: tuple[Option, ...] = (
         group="serving",
         metavar="HOST:PORT",
         help="HTTP address for webhooks, /healthz, /readyz and /metrics",
+    ),
+    Option(
+        "serving.http_header_timeout_s",
+        "--http-header-timeout",
+        "VOICESVC_HTTP_HEADER_TIMEOUT",
+        float,
+        "serving",
+        metavar="SECONDS",
+        help="HTTP port: a connection that has not sent a request's headers within this time (or sits idle "
+        "that long between requests) is closed",
+    ),
+    Option(
+        "serving.http_body_timeout_s",
+        "--http-body-timeout",
+        "VOICESVC_HTTP_BODY_TIMEOUT",
+        float,
+        "serving",
+        metavar="SECONDS",
+        help="HTTP port: a request body not received within this time after its headers is answered "
+        "408 body_timeout",
+    ),
+    Option(
+        "serving.http_max_connections",
+        "--http-max-connections",
+        "VOICESVC_HTTP_MAX_CONNECTIONS",
+        int,
+        "serving",
+        metavar="N",
+        help="HTTP port: open connections at most; a new one beyond closes the longest idle one (refused "
+        "with 503 when every connection is in a request)",
     ),
     Option(
         "serving.grace_period_s",

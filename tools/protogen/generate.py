@@ -666,8 +666,17 @@ def comment(text: str, indent: str) -> list[str]:
     return [f"{indent}// {line}" for line in lines]
 
 
-def render_field(f: Field, indent: str) -> list[str]:
-    """The proto lines of one field, its comment first."""
+STRUCT_NUMBERS = (
+    " Its numbers are doubles, exact for integers up to 2^53 (a larger integer becomes the nearest"
+    " double); sent to Telnyx, an integral number is written as a JSON integer."
+)
+"""Appended to the comment of every free-form object field (`google.protobuf.Struct`) of a request or
+response message (not of webhook payloads)."""
+
+
+def render_field(f: Field, indent: str, *, contract: bool = True) -> list[str]:
+    """The proto lines of one field, its comment first (`contract`: of a request or response message)."""
+    doc = f.doc + STRUCT_NUMBERS if contract and f.type == "google.protobuf.Struct" else f.doc
     opts = []
     if f.required:
         opts.append("(google.api.field_behavior) = REQUIRED")
@@ -675,7 +684,7 @@ def render_field(f: Field, indent: str) -> list[str]:
         opts.append(f'(wire_name) = "{f.wire_name}"')
     label = f"{f.label} " if f.label else ""
     suffix = f" [{', '.join(opts)}]" if opts else ""
-    return comment(f.doc, indent) + [f"{indent}{label}{f.type} {f.name} = {f.number}{suffix};"]
+    return comment(doc, indent) + [f"{indent}{label}{f.type} {f.name} = {f.number}{suffix};"]
 
 
 def render_message(m: Message) -> list[str]:
@@ -692,7 +701,7 @@ def render_message(m: Message) -> list[str]:
     emitted: set[str] = set()
     for f in m.fields:
         if f.oneof is None:
-            out += render_field(f, "  ")
+            out += render_field(f, "  ", contract=m.file != "events.proto")
             continue
         if f.oneof in emitted:
             continue
@@ -705,7 +714,7 @@ def render_message(m: Message) -> list[str]:
         if o.required:
             out.append("    option (oneof_required) = true;")
         for member in (x for x in m.fields if x.oneof == o.name):
-            out += render_field(member, "    ")
+            out += render_field(member, "    ", contract=m.file != "events.proto")
         out.append("  }")
     out.append("}")
     return out

@@ -16,6 +16,7 @@ import structlog
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from voicesvc.redact import REDACTED, SECRETS
 from voicesvc.rest.envelope import parse_error_body
 from voicesvc.rest.exceptions import (
     RestError,
@@ -34,7 +35,6 @@ ResponseHook = Callable[[str, int, float], None]
 An attempt abandoned because the caller cancelled is not reported."""
 
 _log = structlog.get_logger("voicesvc.rest")
-_REDACTED = "[redacted]"
 # Statuses whose Retry-After sets a lower bound on the next wait.
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 
@@ -114,6 +114,9 @@ class TelnyxClient:
             raise ValueError("api_key must be non-empty and contain no whitespace or control characters")
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
+        # Whatever Telnyx (or anything on the way) echoes of the key, in any encoding, is scrubbed: from the
+        # errors this client raises here, and from every status and log line by the same scrubber.
+        SECRETS.add(api_key)
         self._retry = retry
         self._connect_timeout_s = limits.connect_timeout_s
         self._request_timeout_s = limits.request_timeout_s
@@ -262,7 +265,10 @@ class TelnyxClient:
                 return _Failure(unreadable, retryable=False, status=status)
             return RestResponse(status=status, json=payload, headers=resp.headers, attempts=attempt.number)
         clean_headers = CIMultiDictProxy(CIMultiDict((k, self._scrub(v)) for k, v in resp.headers.items()))
-        errors = parse_error_body(status, self._scrub(resp.reason or ""), self._scrub_bytes(raw))
+        # Scrubbed before parsing (a body shown as text is cut to a length, which could cut an echoed key in
+        # two) and again once parsed, when JSON escapes are resolved.
+        text = self._scrub(raw.decode("utf-8", "replace")).encode("utf-8")
+        errors = SECRETS.scrub_json(parse_error_body(status, self._scrub(resp.reason or ""), text))
         retry_after_s = parse_retry_after(clean_headers.get("Retry-After"))
         error = TelnyxAPIError(status, errors, retry_after_s, clean_headers)
         # A 429 is the rate limiter refusing the request before it was processed: safe to send again even
@@ -321,10 +327,8 @@ class TelnyxClient:
                 _log.warning("telnyx_response_hook_failed", method=req.method, path=req.path, exc_info=True)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, _REDACTED)
-
-    def _scrub_bytes(self, raw: bytes) -> bytes:
-        return raw.replace(self._api_key.encode("utf-8"), _REDACTED.encode("ascii"))
+        # The key itself even when too short for the shared scrubber.
+        return SECRETS.scrub(text).replace(self._api_key, REDACTED)
 
 
 def _describe(exc: BaseException) -> str:

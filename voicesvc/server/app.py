@@ -33,8 +33,8 @@ from voicesvc.events.nats import NatsEventLog
 from voicesvc.rest import TelnyxClient
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
-from voicesvc.server.http import WEBHOOK_PATH, Readiness, build_http_app
-from voicesvc.server.interceptors import AuthInterceptor, ObservabilityInterceptor
+from voicesvc.server.http import WEBHOOK_PATH, ConnectionGuard, GuardedSite, Readiness, build_http_app
+from voicesvc.server.interceptors import AuthInterceptor, DecodingInterceptor, ObservabilityInterceptor
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
 from voicesvc.server.translate import Translator
@@ -112,6 +112,7 @@ class VoiceService:
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
+        self._http_guard: ConnectionGuard | None = None
         self._resources = contextlib.AsyncExitStack()
         self._served: list[str] = []
         self._background: set[asyncio.Task[None]] = set()
@@ -129,6 +130,11 @@ class VoiceService:
     def http_url(self) -> str:
         """Root URL of the HTTP server."""
         return "http://" + format_listen(parse_listen(self.settings.serving.http_listen)[0], self.http_port)
+
+    @property
+    def http_open_connections(self) -> int:
+        """Connections open on the HTTP port right now."""
+        return self._http_guard.open_connections if self._http_guard is not None else 0
 
     @property
     def webhook_url(self) -> str:
@@ -188,13 +194,19 @@ class VoiceService:
         await runner.setup()
         self._resources.push_async_callback(runner.cleanup)
         host, port = parse_listen(settings.serving.http_listen)
-        site: web.BaseSite
-        if host == "::":
-            # As gRPC does for `[::]`, take IPv4 connections too (a plain IPv6 socket would refuse them).
-            site = web.SockSite(runner, _dual_stack_socket(port))
-        else:
-            site = web.TCPSite(runner, host, port)
+        serving = settings.serving
+        assert runner.server is not None
+        guard = ConnectionGuard(
+            runner.server,
+            self.metrics,
+            header_timeout_s=serving.http_header_timeout_s,
+            body_timeout_s=serving.http_body_timeout_s,
+            max_connections=serving.http_max_connections,
+        )
         try:
+            # As gRPC does for `[::]`, take IPv4 connections too (a plain IPv6 socket would refuse them).
+            sock = _dual_stack_socket(port) if host == "::" else None
+            site = GuardedSite(runner, guard, host=host, port=port, sock=sock)
             await site.start()
         except OSError as exc:
             raise ListenError(
@@ -204,12 +216,14 @@ class VoiceService:
                 exc.strerror or str(exc),
             ) from None
         self.http_port = int(runner.addresses[0][1])
+        self._http_guard = guard
 
     async def _start_grpc(self) -> None:
         settings = self.settings
         interceptors: list[grpc.aio.ServerInterceptor] = [self.observability]
         if settings.auth.enabled:
             interceptors.append(AuthInterceptor(settings.auth.tokens))
+        interceptors.append(DecodingInterceptor())  # innermost: decodes after authentication
         options = [
             ("grpc.so_reuseport", 0),
             # Subscribers of a failed replica reconnect all at once: let thousands of new calls queue instead

@@ -1,8 +1,15 @@
-"""Server interceptors: request ids, access log and metrics for every RPC; bearer-token authentication."""
+"""Server interceptors: request ids, access log and metrics for every RPC; bearer-token authentication;
+request decoding inside the RPC (so undecodable bytes get INVALID_ARGUMENT, after authentication).
+
+The server installs them in this order, outermost first: `ObservabilityInterceptor`, `AuthInterceptor` (when
+tokens are configured), `DecodingInterceptor`. Each wraps every method handler the server has, whoever
+registered it (contract services, EventStream, health, reflection, any later service).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import inspect
 import re
@@ -16,7 +23,12 @@ import structlog
 
 from voicesvc.server.context import RpcRecord, current_rpc
 from voicesvc.server.metrics import Metrics
-from voicesvc.server.status import abort, server_shutdown_status, unauthenticated_status
+from voicesvc.server.status import (
+    abort,
+    server_shutdown_status,
+    unauthenticated_status,
+    undecodable_request_status,
+)
 
 REQUEST_ID_KEY = "x-request-id"
 # A caller-supplied request id is echoed into logs, so only short, printable ids are accepted.
@@ -27,7 +39,12 @@ HEALTH_METHODS = frozenset(
 )
 """Methods open without a token, so load balancers and orchestrators can probe the service."""
 
+# A refused request stream is read until the caller half-closes (bounded by these) before the status goes out.
+_DRAIN_IDLE_S = 0.5
+_DRAIN_LIMIT_S = 2.0
+
 _access_log = structlog.get_logger("voicesvc.access")
+_log = structlog.get_logger("voicesvc.server")
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
 
 
@@ -46,10 +63,18 @@ def request_id_from(metadata: Sequence[tuple[str, Any]] | None) -> str:
     return uuid.uuid4().hex
 
 
-def _replace_behavior(handler: grpc.RpcMethodHandler, behavior: Callable[..., Any]) -> grpc.RpcMethodHandler:
-    """A handler of the same kind and serialisation as `handler`, running `behavior` instead."""
+_KEEP: Any = object()
+
+
+def _replace_behavior(
+    handler: grpc.RpcMethodHandler, behavior: Callable[..., Any], request_deserializer: Any = _KEEP
+) -> grpc.RpcMethodHandler:
+    """A handler of the same kind and serialisation as `handler` (or with `request_deserializer`), running
+    `behavior` instead."""
     common = {
-        "request_deserializer": handler.request_deserializer,
+        "request_deserializer": (
+            handler.request_deserializer if request_deserializer is _KEEP else request_deserializer
+        ),
         "response_serializer": handler.response_serializer,
     }
     if handler.request_streaming and handler.response_streaming:
@@ -338,7 +363,156 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if problem is None:
             return handler
 
-        async def reject(_request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        streaming = handler.request_streaming
+
+        async def reject(request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+            if streaming:
+                await drain_requests(request)
             await abort(context, unauthenticated_status(problem))
 
         return _replace_behavior(handler, reject)
+
+
+async def drain_requests(requests: Any) -> None:
+    """Read and drop what the caller still sends on a request stream the server is about to refuse, until it
+    half-closes, pauses (`_DRAIN_IDLE_S`) or `_DRAIN_LIMIT_S` is over.
+
+    A status sent while the caller is still writing reaches grpc.aio clients as INTERNAL ("Internal error
+    from Core": the client's failing write overwrites the status it received), so the refusal waits.
+    """
+    loop = asyncio.get_running_loop()
+    end = loop.time() + _DRAIN_LIMIT_S
+    iterator = aiter(requests)
+    with contextlib.suppress(TimeoutError, StopAsyncIteration):
+        while True:
+            try:
+                async with asyncio.timeout(min(_DRAIN_IDLE_S, end - loop.time())):
+                    await anext(iterator)
+            except (TimeoutError, StopAsyncIteration):
+                raise
+            except Exception:  # noqa: BLE001 - a broken or cancelled stream has nothing more to read
+                return
+
+
+class DecodingInterceptor(grpc.aio.ServerInterceptor):
+    """Decodes requests inside the RPC instead of in gRPC core, for every method handler.
+
+    gRPC core reports a deserializer's exception as UNKNOWN with an error-level traceback, before any
+    interceptor's behaviour runs (so before authentication, the access log and the metrics). This hands
+    gRPC an identity deserializer and decodes in the behaviour: bytes that are not the method's request
+    message (corrupt wire format, invalid UTF-8 in a string, nesting beyond protobuf's limit) end the RPC
+    with INVALID_ARGUMENT and one warning line. Installed innermost, so a refused caller's bytes are never
+    decoded and the RPC is observed like any other.
+    """
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
+        """The handler with its request deserializer moved into its behaviour."""
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        decode: Callable[[bytes], Any] = handler.request_deserializer
+        behavior = _original_behavior(handler)
+        if handler.request_streaming:
+            wrapped = _decoding_stream(behavior, decode, handler.response_streaming)
+        else:
+            wrapped = _decoding_unary(behavior, decode, handler.response_streaming)
+        return _replace_behavior(handler, wrapped, request_deserializer=None)
+
+
+def _message_type(decode: Callable[[bytes], Any]) -> str:
+    """The full name of the message `decode` (a generated class's `FromString`) builds, when it tells."""
+    descriptor = getattr(getattr(decode, "__self__", None), "DESCRIPTOR", None)
+    name = getattr(descriptor, "full_name", None)
+    return name if isinstance(name, str) else "request"
+
+
+async def _decode(
+    decode: Callable[[bytes], Any], raw: Any, context: grpc.aio.ServicerContext, requests: Any = None
+) -> Any:
+    """`raw` decoded, or the RPC ended with INVALID_ARGUMENT (the rest of a request stream drained first)."""
+    try:
+        return decode(raw)
+    except Exception as exc:  # noqa: BLE001 - whatever the deserializer raises, the bytes are not a request
+        message_type = _message_type(decode)
+        reason = str(exc) or type(exc).__name__
+        size = len(raw) if isinstance(raw, bytes | bytearray) else None
+        _log.warning("undecodable_request", message_type=message_type, reason=reason, size=size)
+        if requests is not None:
+            await drain_requests(requests)
+        await abort(context, undecodable_request_status(message_type, reason))
+
+
+def _decoding_unary(
+    behavior: Callable[..., Any], decode: Callable[[bytes], Any], response_streaming: bool
+) -> Callable[..., Any]:
+    # gRPC tells generator handlers from `context.write` handlers by their function type: keep it.
+    if response_streaming and inspect.isasyncgenfunction(behavior):
+
+        async def decoded_generator(raw: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            request = await _decode(decode, raw, context)
+            async for item in behavior(request, context):
+                yield item
+
+        return decoded_generator
+
+    async def decoded(raw: Any, context: grpc.aio.ServicerContext) -> Any:
+        request = await _decode(decode, raw, context)
+        result = behavior(request, context)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return decoded
+
+
+class _DecodingContext:
+    """The servicer's context, except that `read()` decodes what it reads."""
+
+    def __init__(
+        self, context: grpc.aio.ServicerContext, decode: Callable[[bytes], Any], requests: Any
+    ) -> None:
+        self._context = context
+        self._decode = decode
+        self._requests = requests
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    async def read(self) -> Any:
+        raw = await self._context.read()
+        if raw is grpc.aio.EOF:
+            return raw
+        return await _decode(self._decode, raw, self._context, self._requests)
+
+
+def _decoding_stream(
+    behavior: Callable[..., Any], decode: Callable[[bytes], Any], response_streaming: bool
+) -> Callable[..., Any]:
+    def wrap(raw_requests: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any]:
+        async def requests() -> AsyncIterator[Any]:
+            async for raw in raw_requests:
+                yield await _decode(decode, raw, context, raw_requests)
+
+        return requests(), _DecodingContext(context, decode, raw_requests)
+
+    if response_streaming and inspect.isasyncgenfunction(behavior):
+
+        async def decoded_generator(
+            raw_requests: Any, context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            requests, wrapped = wrap(raw_requests, context)
+            async for item in behavior(requests, wrapped):
+                yield item
+
+        return decoded_generator
+
+    async def decoded(raw_requests: Any, context: grpc.aio.ServicerContext) -> Any:
+        requests, wrapped = wrap(raw_requests, context)
+        result = behavior(requests, wrapped)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return decoded

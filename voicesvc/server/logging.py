@@ -6,42 +6,37 @@ same processors, so they are JSON too and pass through the same redaction.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-import threading
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
 import structlog
 
-REDACTED = "[redacted]"
+from voicesvc.redact import REDACTED, SECRETS, Scrubber
+
+__all__ = ["REDACTED", "SecretRedactor", "configure_logging"]
 
 
 class SecretRedactor:
-    """Replaces known secrets in a rendered log line; new secrets can be added at any time."""
+    """A structlog processor (placed after the renderer) that scrubs secrets from each rendered line.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._lock = threading.Lock()
-        self._needles: tuple[str, ...] = ()
+    It scrubs with `scrubber` (the process's `voicesvc.redact.SECRETS` unless given), so the API key the REST
+    client registered and the tokens the configuration named are redacted in every encoding `Scrubber` knows.
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), scrubber: Scrubber | None = None) -> None:
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
         for secret in secrets:
-            self.add(secret)
+            self.scrubber.add(secret)
 
     def add(self, secret: str | None) -> None:
-        """Redact `secret` from now on (as written, and as it appears inside a JSON string)."""
-        if not secret:
-            return
-        forms = {secret, json.dumps(secret)[1:-1]}
-        with self._lock:
-            # Longest first, so a secret containing another is replaced whole.
-            self._needles = tuple(sorted(set(self._needles) | forms, key=len, reverse=True))
+        """Redact `secret` from now on."""
+        self.scrubber.add(secret)
 
     def redact(self, text: str) -> str:
         """`text` with every known secret replaced."""
-        for needle in self._needles:
-            if needle in text:
-                text = text.replace(needle, REDACTED)
-        return text
+        return self.scrubber.scrub(text)
 
     def __call__(self, _logger: Any, _method: str, rendered: Any) -> Any:
         """A structlog processor placed after the renderer."""
@@ -68,12 +63,13 @@ def configure_logging(
 ) -> SecretRedactor:
     """Send structlog and standard-library logs as JSON lines to `stream` (stderr by default).
 
-    Returns the redactor of this configuration; `secrets` (and anything added to it later) never appears
-    in the output. Configuring logging is the entry point's job (the `voicesvc` command): a service that
-    starts changes no logging state.
+    Returns the redactor of this configuration; `secrets`, anything added to it later and every secret in
+    the process's scrubber (`voicesvc.redact.SECRETS`, where the REST client registers its API key) never
+    appear in the output, in any encoding the scrubber knows. Configuring logging is the entry point's job
+    (the `voicesvc` command): a service that starts changes no logging state.
     """
     out = stream if stream is not None else sys.stderr
-    redactor = SecretRedactor(secrets)
+    redactor = SecretRedactor(secrets, SECRETS)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

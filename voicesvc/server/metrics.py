@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 # Spans fast local rejections up to slow upstream calls with retries.
@@ -40,6 +40,20 @@ class Metrics:
             "Duration of one HTTP attempt to Telnyx.",
             ["method"],
             buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+        self.http_open_connections = Gauge(
+            "voicesvc_http_open_connections",
+            "Connections open on the HTTP port.",
+            registry=self.registry,
+        )
+        self.http_connections_closed = Counter(
+            "voicesvc_http_connections_closed",
+            "HTTP connections the server closed to protect the port, by reason (header_timeout, "
+            "body_timeout, evicted: the longest idle one made room at the connection limit, refused: the "
+            "limit was reached with every connection in a request).",
+            ["reason"],
             registry=self.registry,
         )
 

@@ -2,7 +2,9 @@
 
 One table maps Telnyx's HTTP statuses to gRPC codes, one function builds each kind of status, and one packing
 function puts the `google.rpc` rich details (ErrorInfo, BadRequest, RetryInfo) into the
-`grpc-status-details-bin` trailer within a size budget. `abort` ends an RPC with such a status.
+`grpc-status-details-bin` trailer within a size budget, after scrubbing every text of the message and the
+details of the process's secrets (`voicesvc.redact.SECRETS`, in any encoding). `abort` ends an RPC with
+such a status.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from voicesvc.redact import SECRETS
 from voicesvc.rest.exceptions import (
     RestError,
     TelnyxAPIError,
@@ -30,6 +34,8 @@ TELNYX_ERROR_DOMAIN = "api.telnyx.com"
 """``ErrorInfo.domain`` of the details describing a Telnyx (REST) failure."""
 EVENTS_ERROR_DOMAIN = "voicesvc.events"
 """``ErrorInfo.domain`` of the details the event stream attaches."""
+REQUEST_ERROR_DOMAIN = "voicesvc.request"
+"""``ErrorInfo.domain`` of the details describing a request the server could not read."""
 
 CALL_STATE_ERROR_CODES: frozenset[str] = frozenset(
     {
@@ -159,6 +165,14 @@ def invalid_argument_status(violations: list[tuple[str, str]], message: str) -> 
     return _pack(grpc.StatusCode.INVALID_ARGUMENT, message, [bad_request])
 
 
+def undecodable_request_status(message_type: str, reason: str) -> grpc.Status:
+    """INVALID_ARGUMENT for bytes that are not the method's request message (reason UNDECODABLE_REQUEST)."""
+    info = error_details_pb2.ErrorInfo(
+        reason="UNDECODABLE_REQUEST", domain=REQUEST_ERROR_DOMAIN, metadata={"message_type": message_type}
+    )
+    return _pack(grpc.StatusCode.INVALID_ARGUMENT, f"request is not a valid {message_type}: {reason}", [info])
+
+
 def unauthenticated_status(problem: str) -> grpc.Status:
     """UNAUTHENTICATED saying what is wrong with the caller's credentials."""
     return _pack(grpc.StatusCode.UNAUTHENTICATED, problem, [])
@@ -201,7 +215,8 @@ def _pack(code: grpc.StatusCode, message: str, details: Iterable[Message]) -> gr
     from the end of a BadRequest that alone would not fit)."""
     packed = []
     room = _DETAILS_BUDGET_BYTES
-    for detail in details:
+    for original in details:
+        detail = _scrubbed(original)
         container = any_pb2.Any()
         container.Pack(detail)
         if container.ByteSize() > room and isinstance(detail, error_details_pb2.BadRequest):
@@ -216,5 +231,38 @@ def _pack(code: grpc.StatusCode, message: str, details: Iterable[Message]) -> gr
             continue
         room -= container.ByteSize()
         packed.append(container)
-    proto = status_pb2.Status(code=code.value[0], message=clip(message, _MAX_MESSAGE), details=packed)
+    text = clip(SECRETS.scrub(message), _MAX_MESSAGE)
+    proto = status_pb2.Status(code=code.value[0], message=text, details=packed)
     return rpc_status.to_status(proto)
+
+
+def _scrubbed(detail: Message) -> Message:
+    """A copy of `detail` with every string in it (map keys and values, lists, nested messages) scrubbed."""
+    copy = type(detail)()
+    copy.CopyFrom(detail)
+    _scrub_strings(copy)
+    return copy
+
+
+def _scrub_strings(message: Message) -> None:
+    for f, value in message.ListFields():
+        if f.type == FieldDescriptor.TYPE_STRING:
+            if f.is_repeated:
+                value[:] = [SECRETS.scrub(item) for item in value]
+            else:
+                setattr(message, f.name, SECRETS.scrub(value))
+        elif f.type == FieldDescriptor.TYPE_MESSAGE and f.message_type is not None:
+            if f.message_type.GetOptions().map_entry:
+                value_field = f.message_type.fields_by_name["value"]
+                if value_field.type == FieldDescriptor.TYPE_STRING:
+                    entries = {SECRETS.scrub(str(k)): SECRETS.scrub(v) for k, v in value.items()}
+                    value.clear()
+                    value.update(entries)
+                elif value_field.type == FieldDescriptor.TYPE_MESSAGE:
+                    for item in value.values():
+                        _scrub_strings(item)
+            elif f.is_repeated:
+                for item in value:
+                    _scrub_strings(item)
+            else:
+                _scrub_strings(value)

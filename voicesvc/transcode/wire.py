@@ -57,7 +57,7 @@ def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
     """The JSON value of a message; `exclude` names top-level fields to leave out (path parameters)."""
     desc = d.descriptor_of(message)
     if desc.full_name in (d.STRUCT, d.VALUE):
-        return json_format.MessageToDict(message)
+        return integral_numbers(json_format.MessageToDict(message))
     shape = d.shape(desc)
     if shape == options_pb2.WIRE_SHAPE_UNION:
         member = message.WhichOneof(desc.oneofs[0].name)
@@ -83,6 +83,23 @@ def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
     except WireError as exc:
         raise _under(join(_json_key(f)), exc) from None
     return out
+
+
+def integral_numbers(value: Any) -> Any:
+    """`value` (decoded JSON) with every integral finite float written as an integer, at any depth.
+
+    `google.protobuf.Value` holds numbers as doubles, so `json_format` gives `0.0` for 0: Telnyx (like the
+    JSON a client meant) expects `0`. The integer is the double's exact value (`1e20` →
+    `100000000000000000000`); beyond 2**53 a double cannot tell neighbouring integers apart, so what the
+    caller put into the `Value` is what is sent.
+    """
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else value
+    if isinstance(value, dict):
+        return {key: integral_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [integral_numbers(item) for item in value]
+    return value
 
 
 @functools.cache

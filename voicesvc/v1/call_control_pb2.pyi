@@ -3061,11 +3061,17 @@ class Assistant(_message.Message):
 
     @_builtins.property
     def mcp_servers(self) -> _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]:
-        """Model Context Protocol servers the assistant may call tools on."""
+        """Model Context Protocol servers the assistant may call tools on. Its numbers are doubles, exact
+        for integers up to 2^53 (a larger integer becomes the nearest double); sent to Telnyx, an
+        integral number is written as a JSON integer.
+        """
 
     @_builtins.property
     def observability_settings(self) -> _struct_pb2.Struct:
-        """Settings for exporting traces of the assistant's activity to an observability service."""
+        """Settings for exporting traces of the assistant's activity to an observability service. Its
+        numbers are doubles, exact for integers up to 2^53 (a larger integer becomes the nearest
+        double); sent to Telnyx, an integral number is written as a JSON integer.
+        """
 
     @_builtins.property
     def tools(self) -> _containers.RepeatedCompositeFieldContainer[Global___Tool]:
@@ -3584,7 +3590,10 @@ class BodyParameters(_message.Message):
     """JSON Schema type of the request body; always object."""
     @_builtins.property
     def properties(self) -> _struct_pb2.Struct:
-        """Map from body field name to its JSON Schema definition."""
+        """Map from body field name to its JSON Schema definition. Its numbers are doubles, exact for
+        integers up to 2^53 (a larger integer becomes the nearest double); sent to Telnyx, an integral
+        number is written as a JSON integer.
+        """
 
     @_builtins.property
     def required(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -4270,7 +4279,10 @@ class ConversationRelayConfig(_message.Message):
     """Text-to-speech voice the relay speaks with."""
     @_builtins.property
     def custom_parameters(self) -> _struct_pb2.Struct:
-        """Extra values sent to your relay server when it connects, keyed by name."""
+        """Extra values sent to your relay server when it connects, keyed by name. Its numbers are
+        doubles, exact for integers up to 2^53 (a larger integer becomes the nearest double); sent to
+        Telnyx, an integral number is written as a JSON integer.
+        """
 
     @_builtins.property
     def interruption_settings(self) -> Global___InterruptionSettings:
@@ -4282,11 +4294,17 @@ class ConversationRelayConfig(_message.Message):
 
     @_builtins.property
     def structured_provider(self) -> _struct_pb2.Struct:
-        """Provider-specific settings of the relay, as a structured object."""
+        """Provider-specific settings of the relay, as a structured object. Its numbers are doubles,
+        exact for integers up to 2^53 (a larger integer becomes the nearest double); sent to Telnyx,
+        an integral number is written as a JSON integer.
+        """
 
     @_builtins.property
     def transcription_engine_config(self) -> _struct_pb2.Struct:
-        """Engine-specific recognition settings of the relay."""
+        """Engine-specific recognition settings of the relay. Its numbers are doubles, exact for integers
+        up to 2^53 (a larger integer becomes the nearest double); sent to Telnyx, an integral number
+        is written as a JSON integer.
+        """
 
     @_builtins.property
     def voice_settings_elevenlabs(self) -> Global___ElevenlabsVoiceSetting:
@@ -4484,7 +4502,10 @@ class ConversationRelayConfigLanguage(_message.Message):
     """
     @_builtins.property
     def transcription_engine_config(self) -> _struct_pb2.Struct:
-        """Engine-specific transcription settings; the fields allowed depend on the chosen engine."""
+        """Engine-specific transcription settings; the fields allowed depend on the chosen engine. Its
+        numbers are doubles, exact for integers up to 2^53 (a larger integer becomes the nearest
+        double); sent to Telnyx, an integral number is written as a JSON integer.
+        """
 
     @_builtins.property
     def voice_settings_elevenlabs(self) -> Global___ElevenlabsVoiceSetting:
@@ -6389,7 +6410,10 @@ class UserMessageHistory(_message.Message):
     """Text of this turn of the conversation."""
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
-        """Free-form data attached to this turn."""
+        """Free-form data attached to this turn. Its numbers are doubles, exact for integers up to 2^53
+        (a larger integer becomes the nearest double); sent to Telnyx, an integral number is written
+        as a JSON integer.
+        """
 
     def __init__(
         self,
@@ -6422,7 +6446,10 @@ class AssistantMessageHistory(_message.Message):
     """Text of this turn of the conversation."""
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
-        """Free-form data attached to this turn."""
+        """Free-form data attached to this turn. Its numbers are doubles, exact for integers up to 2^53
+        (a larger integer becomes the nearest double); sent to Telnyx, an integral number is written
+        as a JSON integer.
+        """
 
     @_builtins.property
     def tool_calls(self) -> _containers.RepeatedCompositeFieldContainer[Global___ToolCall]:
@@ -6527,7 +6554,10 @@ class ToolMessageHistory(_message.Message):
     """Id of the tool call that this message answers."""
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
-        """Free-form data attached to this turn."""
+        """Free-form data attached to this turn. Its numbers are doubles, exact for integers up to 2^53
+        (a larger integer becomes the nearest double); sent to Telnyx, an integral number is written
+        as a JSON integer.
+        """
 
     def __init__(
         self,
@@ -6565,7 +6595,10 @@ class SystemMessageHistory(_message.Message):
     """Text of this turn of the conversation."""
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
-        """Free-form data attached to this turn."""
+        """Free-form data attached to this turn. Its numbers are doubles, exact for integers up to 2^53
+        (a larger integer becomes the nearest double); sent to Telnyx, an integral number is written
+        as a JSON integer.
+        """
 
     def __init__(
         self,
@@ -6597,7 +6630,10 @@ class DeveloperMessageHistory(_message.Message):
     """Text of this turn of the conversation."""
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
-        """Free-form data attached to this turn."""
+        """Free-form data attached to this turn. Its numbers are doubles, exact for integers up to 2^53
+        (a larger integer becomes the nearest double); sent to Telnyx, an integral number is written
+        as a JSON integer.
+        """
 
     def __init__(
         self,
@@ -7969,7 +8005,8 @@ class GatherUsingAiRequest(_message.Message):
     @_builtins.property
     def parameters(self) -> _struct_pb2.Struct:
         """JSON Schema object describing the values to collect, or connector-specific extra parameters
-        for a payment.
+        for a payment. Its numbers are doubles, exact for integers up to 2^53 (a larger integer
+        becomes the nearest double); sent to Telnyx, an integral number is written as a JSON integer.
         """
 
     @_builtins.property
@@ -11524,7 +11561,10 @@ class StartConversationRelayRequest(_message.Message):
 
     @_builtins.property
     def custom_parameters(self) -> _struct_pb2.Struct:
-        """Extra name/value parameters passed to your stream or relay server at connection time."""
+        """Extra name/value parameters passed to your stream or relay server at connection time. Its
+        numbers are doubles, exact for integers up to 2^53 (a larger integer becomes the nearest
+        double); sent to Telnyx, an integral number is written as a JSON integer.
+        """
 
     @_builtins.property
     def interruption_settings(self) -> Global___InterruptionSettings:
@@ -11536,17 +11576,25 @@ class StartConversationRelayRequest(_message.Message):
 
     @_builtins.property
     def structured_provider(self) -> _struct_pb2.Struct:
-        """Provider-specific settings passed to the relay as a structured object."""
+        """Provider-specific settings passed to the relay as a structured object. Its numbers are
+        doubles, exact for integers up to 2^53 (a larger integer becomes the nearest double); sent to
+        Telnyx, an integral number is written as a JSON integer.
+        """
 
     @_builtins.property
     def transcription(self) -> _struct_pb2.Struct:
         """Speech recognition settings: true to turn on live transcription, or the engine, model and
-        language the assistant or relay uses to hear the caller.
+        language the assistant or relay uses to hear the caller. Its numbers are doubles, exact for
+        integers up to 2^53 (a larger integer becomes the nearest double); sent to Telnyx, an integral
+        number is written as a JSON integer.
         """
 
     @_builtins.property
     def transcription_engine_config(self) -> _struct_pb2.Struct:
-        """Engine-specific transcription settings; the fields allowed depend on the chosen engine."""
+        """Engine-specific transcription settings; the fields allowed depend on the chosen engine. Its
+        numbers are doubles, exact for integers up to 2^53 (a larger integer becomes the nearest
+        double); sent to Telnyx, an integral number is written as a JSON integer.
+        """
 
     @_builtins.property
     def voice_settings_elevenlabs(self) -> Global___ElevenlabsVoiceSetting:
@@ -11961,12 +12009,16 @@ class CollectPaymentRequest(_message.Message):
     """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
-        """Free-form key/value data attached to the object."""
+        """Free-form key/value data attached to the object. Its numbers are doubles, exact for integers
+        up to 2^53 (a larger integer becomes the nearest double); sent to Telnyx, an integral number
+        is written as a JSON integer.
+        """
 
     @_builtins.property
     def parameters(self) -> _struct_pb2.Struct:
         """JSON Schema object describing the values to collect, or connector-specific extra parameters
-        for a payment.
+        for a payment. Its numbers are doubles, exact for integers up to 2^53 (a larger integer
+        becomes the nearest double); sent to Telnyx, an integral number is written as a JSON integer.
         """
 
     @_builtins.property

@@ -108,7 +108,10 @@ class CallEvent(_message.Message):
     """Kind of the object; where several shapes are possible it selects which one is meant."""
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
-        """Free-form key/value data attached to the object."""
+        """Free-form key/value data attached to the object. Its numbers are doubles, exact for integers
+        up to 2^53 (a larger integer becomes the nearest double); sent to Telnyx, an integral number
+        is written as a JSON integer.
+        """
 
     def __init__(
         self,
