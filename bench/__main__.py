@@ -36,6 +36,9 @@ async def _main() -> None:
         pass
     else:
         rows += await events.run()
+    from bench import fanout
+
+    rows += await fanout.run()
     print(f"voicesvc benchmarks — Python {platform.python_version()}, {platform.machine()}, loopback")
     print(_table(rows))
 

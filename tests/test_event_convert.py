@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from google.protobuf import json_format
+from google.protobuf import json_format, timestamp_pb2
 
 from tests.support.reference import reference, sample
 from voicesvc.events.log import StoredEvent
@@ -110,3 +110,23 @@ def test_the_converter_parses_each_event_once_and_shares_the_response() -> None:
     assert converter.conversions == 3
     assert converter.response(first).event.id == "a"
     assert converter.conversions == 4
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-01-01T00:00:00.000000Z",
+        "2018-02-02T22:25:27.521992Z",
+        "2018-02-02T22:25:27Z",
+        "2018-02-02T22:25:27.5+02:00",
+        "1969-12-31T23:59:59.999999-05:30",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+        "2018-02-02T22:25:27.123456789Z",
+    ],
+)
+def test_timestamps_parse_to_the_instant_protobuf_reads(value: str) -> None:
+    expected = timestamp_pb2.Timestamp()
+    expected.FromJsonString(value)
+    event = to_event(stored({"id": "t", "event_type": "call.answered", "occurred_at": value, "payload": {}}))
+    assert (event.occurred_at.seconds, event.occurred_at.nanos) == (expected.seconds, expected.nanos)

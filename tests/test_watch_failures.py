@@ -11,7 +11,7 @@ import grpc
 
 from tests.support.events import Watcher, error_info
 from voicesvc.events import MemoryEventLog
-from voicesvc.events.log import LogUnavailable, Start, StoredEvent, Subscription
+from voicesvc.events.log import IdFilter, LogUnavailable, Start, StoredEvent, Subscription
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.v1 import events_pb2_grpc
 
@@ -45,8 +45,10 @@ class FlakyLog(MemoryEventLog):
 
     failing = False
 
-    async def subscribe(self, start: Start, event_types: Sequence[str] = ()) -> Subscription:
-        return FailingSubscription(await super().subscribe(start, event_types), self)
+    async def subscribe(
+        self, start: Start, event_types: Sequence[str] = (), ids: IdFilter | None = None
+    ) -> Subscription:
+        return FailingSubscription(await super().subscribe(start, event_types, ids), self)
 
 
 async def append(log: MemoryEventLog, padding: int = 0) -> None:

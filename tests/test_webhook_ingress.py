@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from voicesvc.events import EventLog, LogUnavailable, MemoryEventLog, Start, decode_cursor
-from voicesvc.events.log import AppendResult
+from voicesvc.events.log import AppendResult, EventIds
 from voicesvc.webhooks import Signer, WebhookMetrics, WebhookVerifier, make_webhook_handler
 
 PATH = "/webhooks/telnyx"
@@ -25,7 +25,9 @@ MAX_BODY = 4096
 class FailingLog(MemoryEventLog):
     """A log whose storage is down."""
 
-    async def append(self, raw: bytes, event_id: str, event_type: str, attempt: int = 1) -> AppendResult:
+    async def append(
+        self, raw: bytes, event_id: str, event_type: str, attempt: int = 1, ids: EventIds | None = None
+    ) -> AppendResult:
         raise LogUnavailable("storage is down")
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from voicesvc.backoff import Backoff
+from voicesvc.events.relayable import MAX_DELIVERED_BYTES
 from voicesvc.options import Option, OptionError, add_options, resolve
 from voicesvc.rest.limits import ConnectionLimits
 from voicesvc.rest.retry import RetryPolicy
@@ -275,7 +276,7 @@ class EventsSettings:
     max_bytes: int = -1
     """NATS only; -1 for no limit."""
     dedup_window_s: float | None = None
-    """NATS: how long event ids are remembered; None: an hour, within the bounds `Settings` checks."""
+    """How long event ids are remembered; None: an hour, within the bounds `Settings` checks."""
     outage_grace_s: float = 10.0
     """NATS: how long open streams wait for a lost connection before ending with UNAVAILABLE."""
 
@@ -316,11 +317,16 @@ class WebhookSettings:
     tolerance_s: float = 300.0
     """Largest accepted difference between a webhook's timestamp and now."""
     max_body_bytes: int = 1024 * 1024
+    max_event_bytes: int = 3 * 1024 * 1024
+    """Largest stream message an accepted event may become (at most `MAX_DELIVERED_BYTES`, 3.5 MiB)."""
 
     def __post_init__(self) -> None:
         _check_finite(self)
         if self.tolerance_s <= 0 or self.max_body_bytes < 1:
             raise ConfigError("webhook_tolerance and webhook_max_body_bytes must be positive")
+        if not 1 <= self.max_event_bytes <= MAX_DELIVERED_BYTES:
+            # Above that, a default gRPC client (4 MiB receive limit) could not receive the event.
+            raise ConfigError(f"webhook_max_event_bytes must be between 1 and {MAX_DELIVERED_BYTES}")
 
 
 @dataclass(frozen=True)
@@ -373,7 +379,7 @@ class Settings:
 
     @property
     def dedup_window_s(self) -> float:
-        """How long the NATS log remembers event ids: the setting, else an hour (but at least the webhook
+        """How long the event log remembers event ids: the setting, else an hour (but at least the webhook
         tolerance, at most the retention)."""
         if self.events.dedup_window_s is not None:
             return self.events.dedup_window_s
@@ -673,9 +679,9 @@ OPTIONS: tuple[Option, ...] = (
         float,
         "events",
         metavar="SECONDS",
-        help="NATS backend: how long a delivered event id is remembered, so a repeat is stored once; "
-        "unset: an hour, at least --webhook-tolerance, at most --events-max-age (the memory log "
-        "remembers ids for its whole retention)",
+        help="how long a delivered event id is remembered, so a repeat is stored once (also after the "
+        "memory log evicted the event); unset: an hour, at least --webhook-tolerance, at most "
+        "--events-max-age",
     ),
     Option(
         "events.outage_grace_s",
@@ -723,6 +729,17 @@ OPTIONS: tuple[Option, ...] = (
         "events",
         metavar="BYTES",
         help="larger webhook bodies are rejected",
+    ),
+    Option(
+        "webhooks.max_event_bytes",
+        "--webhook-max-event-bytes",
+        "VOICESVC_WEBHOOK_MAX_EVENT_BYTES",
+        int,
+        "events",
+        metavar="BYTES",
+        help="webhooks whose event would reach WatchEvents subscribers as a larger message are rejected "
+        f"(413 event_too_large); at most {MAX_DELIVERED_BYTES}, so default gRPC clients (4 MiB) receive "
+        "every event",
     ),
     Option(
         "sandbox.listen",

@@ -84,6 +84,11 @@ class NatsServer:
         """Client URL of the running server."""
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running server (None while stopped)."""
+        return None if self._process is None else self._process.pid
+
     def start(self) -> None:
         """Start the server and wait until JetStream is ready (a few attempts if a port is taken)."""
         binary = find_nats_server()

@@ -3,6 +3,11 @@
 Verified webhook events are appended to an `EventLog`; every `Subscription` reads the log at its own pace
 from a chosen start point and sees each matching event exactly once, in append order.
 
+A subscription's filter has two parts, both applied by the log itself: event types (`EventFilter`) and the
+correlation ids of the event (`IdFilter`: call control, call session and connection ids, which the log
+learns at append as `EventIds`). Backends use them to do work only for the subscriptions an event can
+match: an idle subscriber costs nothing per event it does not match.
+
 Cursors are opaque strings naming a position in one log: "after this cursor" means "every event appended
 later". They embed the log's epoch (a number identifying one incarnation of the log), so a cursor that was
 issued by a log that no longer exists is recognised instead of silently skipping events. Cursors issued by
@@ -13,10 +18,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, NamedTuple, Self
@@ -26,8 +32,11 @@ __all__ = [
     "CursorExpired",
     "CursorPosition",
     "EventFilter",
+    "EventIds",
     "EventLog",
     "EventLogError",
+    "EventTooLarge",
+    "IdFilter",
     "InvalidCursor",
     "LogClosed",
     "LogUnavailable",
@@ -75,6 +84,11 @@ class CursorExpired(EventLogError):
     def __init__(self, oldest_cursor: str, message: str | None = None) -> None:
         super().__init__(message or f"position is older than the retention; oldest: {oldest_cursor}")
         self.oldest_cursor = oldest_cursor
+
+
+class EventTooLarge(EventLogError):
+    """The backend cannot store an event this large (NATS: beyond the server's `max_payload`); storing it
+    again will never succeed."""
 
 
 class LogUnavailable(EventLogError):
@@ -150,6 +164,84 @@ def validate_append(raw: bytes, event_id: str, event_type: str, attempt: int) ->
 
 
 @dataclass(frozen=True, slots=True)
+class EventIds:
+    """The correlation ids of one event (from its `data.payload`); empty where the event has none."""
+
+    call_control_id: str = ""
+    call_session_id: str = ""
+    connection_id: str = ""
+
+    @classmethod
+    def of_payload(cls, payload: object) -> EventIds:
+        """The ids a webhook's `data.payload` names (only string values count, as in the delivered event)."""
+        if not isinstance(payload, dict):
+            return _NO_IDS
+        values = [payload.get(name) for name in _ID_KEYS]
+        if not any(values):
+            return _NO_IDS
+        return cls(*(v if isinstance(v, str) else "" for v in values))
+
+    @classmethod
+    def of_body(cls, raw: bytes) -> EventIds:
+        """The ids of a raw webhook body; none for a body that is not a JSON envelope."""
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            return _NO_IDS
+        data = body.get("data") if isinstance(body, dict) else None
+        return cls.of_payload(data.get("payload") if isinstance(data, dict) else None)
+
+
+_ID_KEYS = ("call_control_id", "call_session_id", "connection_id")
+_NO_IDS = EventIds()
+
+
+@dataclass(frozen=True, slots=True)
+class IdFilter:
+    """Correlation id lists of a subscription: each non-empty list must hold the event's id (AND across
+    lists, OR within one). No lists means every event."""
+
+    call_control_ids: frozenset[str] = frozenset()
+    call_session_ids: frozenset[str] = frozenset()
+    connection_ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls,
+        call_control_ids: Iterable[str] = (),
+        call_session_ids: Iterable[str] = (),
+        connection_ids: Iterable[str] = (),
+    ) -> IdFilter:
+        """A filter of the given lists; raises `ValueError` for an empty or non-string id."""
+        lists = []
+        for name, values in (
+            ("call_control_ids", call_control_ids),
+            ("call_session_ids", call_session_ids),
+            ("connection_ids", connection_ids),
+        ):
+            if isinstance(values, str | bytes):
+                raise TypeError(f"{name} must be a collection of strings, not a single string")
+            ids = frozenset(values)
+            if any(not isinstance(v, str) or not v for v in ids):
+                raise ValueError(f"{name}: ids must be non-empty strings")
+            lists.append(ids)
+        return cls(*lists)
+
+    @property
+    def matches_all(self) -> bool:
+        """True when no list is set."""
+        return not (self.call_control_ids or self.call_session_ids or self.connection_ids)
+
+    def matches(self, ids: EventIds) -> bool:
+        """True if an event with `ids` passes every list that is set."""
+        return (
+            (not self.call_control_ids or ids.call_control_id in self.call_control_ids)
+            and (not self.call_session_ids or ids.call_session_id in self.call_session_ids)
+            and (not self.connection_ids or ids.connection_id in self.connection_ids)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StoredEvent:
     """One verified webhook event as stored in the log."""
 
@@ -167,6 +259,8 @@ class StoredEvent:
     """Telnyx's delivery attempt (`meta.attempt`) of the stored copy."""
     raw: bytes = field(repr=False)
     """The exact JSON body as received and verified."""
+    ids: EventIds = _NO_IDS
+    """The correlation ids of the event, as subscriptions filter on them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +360,7 @@ def type_prefixes(event_type: str) -> list[str]:
 
 
 class Subscription(ABC):
-    """A reader of the log from a start point, optionally filtered by event type.
+    """A reader of the log from a start point, optionally filtered by event type and correlation ids.
 
     Iterate with `async for` (or call `next`). Each matching event appended after the start point arrives
     exactly once, in append order. Ending conditions:
@@ -336,11 +430,15 @@ class EventLog(ABC):
         """End every subscription (they raise `LogClosed`) and release resources; idempotent."""
 
     @abstractmethod
-    async def append(self, raw: bytes, event_id: str, event_type: str, attempt: int = 1) -> AppendResult:
+    async def append(
+        self, raw: bytes, event_id: str, event_type: str, attempt: int = 1, ids: EventIds | None = None
+    ) -> AppendResult:
         """Store one event durably, or report the earlier copy if `event_id` was already stored.
 
-        Returns only once the event is stored; raises `LogUnavailable` when that cannot be confirmed and
-        `ValueError` for malformed arguments (see `validate_append`).
+        `ids` are the event's correlation ids (the caller has usually parsed the body already); None reads
+        them from `raw`. Returns only once the event is stored; raises `LogUnavailable` when that cannot be
+        confirmed, `EventTooLarge` when the backend can never store it, and `ValueError` for malformed
+        arguments (see `validate_append`).
         """
 
     @abstractmethod
@@ -348,8 +446,11 @@ class EventLog(ABC):
         """`(oldest retained seq, latest appended seq)`; `None` for no retained / never appended."""
 
     @abstractmethod
-    async def subscribe(self, start: Start, event_types: Sequence[str] = ()) -> Subscription:
-        """Open a reader at `start`, filtered to `event_types` (exact types or prefixes ending in `.`).
+    async def subscribe(
+        self, start: Start, event_types: Sequence[str] = (), ids: IdFilter | None = None
+    ) -> Subscription:
+        """Open a reader at `start`, filtered to `event_types` (exact types or prefixes ending in `.`) and
+        to the correlation ids of `ids`.
 
         Raises `CursorExpired` if `start` lies before the retention, `InvalidCursor` for a cursor ahead of
         the log, `ValueError` for a malformed filter, `LogUnavailable`/`LogClosed` if the log cannot serve.

@@ -20,6 +20,11 @@ from typing import Any
 MAX_DEPTH = 20
 """Deepest nesting of objects and arrays accepted; Telnyx's envelopes nest a handful of levels."""
 
+MAX_DELIVERED_BYTES = 3_670_016
+"""Largest serialized stream message (3.5 MiB) delivered in full: half a MiB below the 4 MiB that gRPC
+clients receive by default. Ingress refuses events whose message would be larger (its bound can only be set
+lower), and the stream delivers a larger stored event without its body."""
+
 _MAX_DOUBLE = int(sys.float_info.max)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # More than 308 digits, or a three-digit exponent: the only spellings of a number beyond a double.

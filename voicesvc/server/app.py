@@ -31,6 +31,7 @@ from voicesvc.config import ListenError, Settings, Upstream, check_bindable, for
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.rest import TelnyxClient
+from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, ConnectionGuard, GuardedSite, Readiness, build_http_app
@@ -75,7 +76,9 @@ def make_event_log(settings: Settings) -> EventLog:
     """The event log backend `settings.events` names."""
     events = settings.events
     if not events.uses_nats:
-        return MemoryEventLog(max_events=events.max_events, max_age_s=events.max_age_s)
+        return MemoryEventLog(
+            max_events=events.max_events, max_age_s=events.max_age_s, dedup_window_s=settings.dedup_window_s
+        )
     return NatsEventLog(
         events.backend,
         max_age_s=events.max_age_s,
@@ -108,7 +111,8 @@ class VoiceService:
             limits=settings.telnyx.limits,
             on_response=self.metrics.observe_upstream,
         )
-        self.event_stream = EventStreamServicer(self.event_log)
+        self.converter = EventConverter()
+        self.event_stream = EventStreamServicer(self.event_log, converter=self.converter)
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
@@ -181,6 +185,8 @@ class VoiceService:
                 self.event_log,
                 max_body_bytes=settings.webhooks.max_body_bytes,
                 metrics=WebhookMetrics(self.metrics.registry),
+                measure=self.converter.delivered_size,
+                max_event_bytes=settings.webhooks.max_event_bytes,
             )
         else:
             log.warning("webhooks_disabled", reason="no webhook public key configured (TELNYX_PUBLIC_KEY)")

@@ -1,9 +1,11 @@
 """The `EventStream.WatchEvents` servicer: streams the event log to gRPC subscribers.
 
-Each stream owns one log subscription. The event-type filter is pushed down to the log (so the NATS backend
-filters in the server); the id filters are applied here, on the converted event. Every stream reads the log
-at its own pace: gRPC flow control pauses a slow client's generator, which then simply stops pulling from
-its subscription, so nobody else waits for it.
+Each stream owns one log subscription, and its whole filter (event types and the call control, call session
+and connection ids) is pushed down to the log: the memory log wakes only the streams an event matches, the
+NATS backend has the server select each stream's events. A stream is only ever handed events it delivers,
+so an idle stream costs nothing for the events of other calls. Every stream reads the log at its own pace:
+gRPC flow control pauses a slow client's generator, which then simply stops pulling from its subscription,
+so nobody else waits for it.
 
 A stream opens with a heartbeat naming its start position (so the client knows it is subscribed, and
 where), then sends each matching event once, in log order, and a heartbeat whenever nothing was sent for
@@ -26,6 +28,7 @@ from voicesvc.events.log import (
     CursorExpired,
     EventFilter,
     EventLog,
+    IdFilter,
     InvalidCursor,
     LogClosed,
     LogUnavailable,
@@ -59,23 +62,6 @@ class _Reject(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class IdFilter:
-    """The id lists of a request: each non-empty list must contain the event's id (AND across lists)."""
-
-    call_control_ids: frozenset[str] = frozenset()
-    call_session_ids: frozenset[str] = frozenset()
-    connection_ids: frozenset[str] = frozenset()
-
-    def matches(self, event: events_pb2.Event) -> bool:
-        """True if `event` passes every id list that is set."""
-        return (
-            (not self.call_control_ids or event.call_control_id in self.call_control_ids)
-            and (not self.call_session_ids or event.call_session_id in self.call_session_ids)
-            and (not self.connection_ids or event.connection_id in self.connection_ids)
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class _Plan:
     """A validated request."""
 
@@ -90,12 +76,12 @@ def _invalid(field: str, description: str) -> _Reject:
     return _Reject(invalid_argument_status([(field, description)], message))
 
 
-def _id_list(values: list[str], field: str) -> frozenset[str]:
+def _id_list(values: list[str], field: str) -> list[str]:
     if len(values) > MAX_FILTER_ENTRIES:
         raise _invalid(field, f"at most {MAX_FILTER_ENTRIES} entries are allowed")
     if any(not v for v in values):
         raise _invalid(field, "ids must not be empty")
-    return frozenset(values)
+    return values
 
 
 class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
@@ -180,7 +166,7 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
                 "filter.event_types",
                 f"{exc}; use an exact type such as call.answered or a prefix ending in a dot such as call.",
             ) from None
-        ids = IdFilter(
+        ids = IdFilter.of(
             _id_list(list(request.filter.call_control_ids), "filter.call_control_ids"),
             _id_list(list(request.filter.call_session_ids), "filter.call_session_ids"),
             _id_list(list(request.filter.connection_ids), "filter.connection_ids"),
@@ -209,7 +195,7 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
         if self._closed:
             raise _Reject(watch_shutdown_status())
         try:
-            return await self._log.subscribe(plan.start, plan.event_types)
+            return await self._log.subscribe(plan.start, plan.event_types, plan.ids)
         except InvalidCursor as exc:
             raise _invalid("after_cursor", str(exc)) from None
         except ValueError as exc:
@@ -232,7 +218,6 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
         loop = asyncio.get_running_loop()
         yield _heartbeat(subscription)
         next_beat = loop.time() + plan.heartbeat_s
-        skipped = 0
         while True:
             wait_s = next_beat - loop.time()
             if wait_s <= 0:
@@ -247,21 +232,8 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
                 raise _Reject(self._ending(exc)) from None
             if stored is None:
                 continue
-            response = self._converter.response(stored)
-            if plan.ids.matches(response.event):
-                yield response
-                next_beat = loop.time() + plan.heartbeat_s
-                skipped = 0
-            else:
-                # A backlog the id filters reject is read without ever waiting: let the rest of the
-                # process (webhooks, other streams) run now and then.
-                skipped += 1
-                if skipped % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
-
-
-_YIELD_EVERY = 64
-"""Events skipped by the id filters between two turns given to the rest of the event loop."""
+            yield self._converter.response(stored)
+            next_beat = loop.time() + plan.heartbeat_s
 
 
 def _heartbeat(subscription: Subscription) -> events_pb2.WatchEventsResponse:

@@ -47,6 +47,42 @@ START_POSITION_OLDEST: StartPosition.ValueType  # 2
 """The oldest event the log still retains, then everything after it."""
 Global___StartPosition: _TypeAlias = StartPosition  # noqa: Y015
 
+class _EventReduction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EventReductionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventReduction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EVENT_REDUCTION_UNSPECIFIED: _EventReduction.ValueType  # 0
+    """Nothing was left out: the event is complete."""
+    EVENT_REDUCTION_TOO_LARGE: _EventReduction.ValueType  # 1
+    """The complete message would exceed the size every client can receive (stored before ingress bounded
+    it, or by a replica with a larger bound): `raw` and the typed payload are left out.
+    """
+    EVENT_REDUCTION_NOT_RELAYABLE: _EventReduction.ValueType  # 2
+    """The stored body holds JSON that protobuf cannot carry unchanged (stored before ingress refused it):
+    `raw` and the typed payload are left out.
+    """
+    EVENT_REDUCTION_NOT_CONVERTIBLE: _EventReduction.ValueType  # 3
+    """The stored body could not be converted at all: only the identity of the event is delivered."""
+
+class EventReduction(_EventReduction, metaclass=_EventReductionEnumTypeWrapper):
+    """Why a delivered `Event` leaves out part of the stored webhook."""
+
+EVENT_REDUCTION_UNSPECIFIED: EventReduction.ValueType  # 0
+"""Nothing was left out: the event is complete."""
+EVENT_REDUCTION_TOO_LARGE: EventReduction.ValueType  # 1
+"""The complete message would exceed the size every client can receive (stored before ingress bounded
+it, or by a replica with a larger bound): `raw` and the typed payload are left out.
+"""
+EVENT_REDUCTION_NOT_RELAYABLE: EventReduction.ValueType  # 2
+"""The stored body holds JSON that protobuf cannot carry unchanged (stored before ingress refused it):
+`raw` and the typed payload are left out.
+"""
+EVENT_REDUCTION_NOT_CONVERTIBLE: EventReduction.ValueType  # 3
+"""The stored body could not be converted at all: only the identity of the event is delivered."""
+Global___EventReduction: _TypeAlias = EventReduction  # noqa: Y015
+
 class _CallAiGatherEndedPayloadStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -1023,6 +1059,7 @@ class Event(_message.Message):
     CLIENT_STATE_FIELD_NUMBER: _builtins.int
     RAW_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    REDUCTION_FIELD_NUMBER: _builtins.int
     CALL_AI_GATHER_ENDED_FIELD_NUMBER: _builtins.int
     CALL_AI_GATHER_MESSAGE_HISTORY_UPDATED_FIELD_NUMBER: _builtins.int
     CALL_AI_GATHER_PARTIAL_RESULTS_FIELD_NUMBER: _builtins.int
@@ -1084,6 +1121,10 @@ class Event(_message.Message):
     """The connection or application (`payload.connection_id`), if any."""
     client_state: _builtins.str
     """The client state attached by the last command (`payload.client_state`), still base64 encoded."""
+    reduction: Global___EventReduction.ValueType
+    """Set when this message leaves out part of the stored event (`raw` and the typed payload), and why;
+    the identity, times and correlation ids above are always there. Unset for a complete event.
+    """
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp:
         """When Telnyx says the event happened (`data.occurred_at`)."""
@@ -1290,6 +1331,7 @@ class Event(_message.Message):
         client_state: _builtins.str = ...,
         raw: _struct_pb2.Struct | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        reduction: Global___EventReduction.ValueType = ...,
         call_ai_gather_ended: Global___CallAiGatherEndedPayload | None = ...,
         call_ai_gather_message_history_updated: Global___CallAiGatherMessageHistoryUpdatedPayload | None = ...,
         call_ai_gather_partial_results: Global___CallAiGatherPartialResultsPayload | None = ...,
@@ -1336,7 +1378,7 @@ class Event(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["call_ai_gather_ended", b"call_ai_gather_ended", "call_ai_gather_message_history_updated", b"call_ai_gather_message_history_updated", "call_ai_gather_partial_results", b"call_ai_gather_partial_results", "call_answered", b"call_answered", "call_bridged", b"call_bridged", "call_conversation_ended", b"call_conversation_ended", "call_conversation_insights_generated", b"call_conversation_insights_generated", "call_cost", b"call_cost", "call_deepfake_detection_error", b"call_deepfake_detection_error", "call_deepfake_detection_result", b"call_deepfake_detection_result", "call_dequeued", b"call_dequeued", "call_dtmf_received", b"call_dtmf_received", "call_enqueued", b"call_enqueued", "call_fork_started", b"call_fork_started", "call_fork_stopped", b"call_fork_stopped", "call_gather_ended", b"call_gather_ended", "call_hangup", b"call_hangup", "call_hold", b"call_hold", "call_initiated", b"call_initiated", "call_machine_detection_ended", b"call_machine_detection_ended", "call_machine_greeting_ended", b"call_machine_greeting_ended", "call_machine_premium_detection_ended", b"call_machine_premium_detection_ended", "call_machine_premium_greeting_ended", b"call_machine_premium_greeting_ended", "call_payment_completed", b"call_payment_completed", "call_payment_progress", b"call_payment_progress", "call_playback_ended", b"call_playback_ended", "call_playback_started", b"call_playback_started", "call_recording_error", b"call_recording_error", "call_recording_saved", b"call_recording_saved", "call_recording_transcription_saved", b"call_recording_transcription_saved", "call_refer_completed", b"call_refer_completed", "call_refer_failed", b"call_refer_failed", "call_refer_started", b"call_refer_started", "call_speak_ended", b"call_speak_ended", "call_speak_started", b"call_speak_started", "call_transcription", b"call_transcription", "call_unhold", b"call_unhold", "created_at", b"created_at", "occurred_at", b"occurred_at", "payload", b"payload", "raw", b"raw", "received_at", b"received_at", "siprec_failed", b"siprec_failed", "siprec_started", b"siprec_started", "siprec_stopped", b"siprec_stopped", "streaming_failed", b"streaming_failed", "streaming_started", b"streaming_started", "streaming_stopped", b"streaming_stopped"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "call_ai_gather_ended", b"call_ai_gather_ended", "call_ai_gather_message_history_updated", b"call_ai_gather_message_history_updated", "call_ai_gather_partial_results", b"call_ai_gather_partial_results", "call_answered", b"call_answered", "call_bridged", b"call_bridged", "call_control_id", b"call_control_id", "call_conversation_ended", b"call_conversation_ended", "call_conversation_insights_generated", b"call_conversation_insights_generated", "call_cost", b"call_cost", "call_deepfake_detection_error", b"call_deepfake_detection_error", "call_deepfake_detection_result", b"call_deepfake_detection_result", "call_dequeued", b"call_dequeued", "call_dtmf_received", b"call_dtmf_received", "call_enqueued", b"call_enqueued", "call_fork_started", b"call_fork_started", "call_fork_stopped", b"call_fork_stopped", "call_gather_ended", b"call_gather_ended", "call_hangup", b"call_hangup", "call_hold", b"call_hold", "call_initiated", b"call_initiated", "call_leg_id", b"call_leg_id", "call_machine_detection_ended", b"call_machine_detection_ended", "call_machine_greeting_ended", b"call_machine_greeting_ended", "call_machine_premium_detection_ended", b"call_machine_premium_detection_ended", "call_machine_premium_greeting_ended", b"call_machine_premium_greeting_ended", "call_payment_completed", b"call_payment_completed", "call_payment_progress", b"call_payment_progress", "call_playback_ended", b"call_playback_ended", "call_playback_started", b"call_playback_started", "call_recording_error", b"call_recording_error", "call_recording_saved", b"call_recording_saved", "call_recording_transcription_saved", b"call_recording_transcription_saved", "call_refer_completed", b"call_refer_completed", "call_refer_failed", b"call_refer_failed", "call_refer_started", b"call_refer_started", "call_session_id", b"call_session_id", "call_speak_ended", b"call_speak_ended", "call_speak_started", b"call_speak_started", "call_transcription", b"call_transcription", "call_unhold", b"call_unhold", "client_state", b"client_state", "connection_id", b"connection_id", "created_at", b"created_at", "cursor", b"cursor", "event_type", b"event_type", "id", b"id", "occurred_at", b"occurred_at", "payload", b"payload", "raw", b"raw", "received_at", b"received_at", "siprec_failed", b"siprec_failed", "siprec_started", b"siprec_started", "siprec_stopped", b"siprec_stopped", "streaming_failed", b"streaming_failed", "streaming_started", b"streaming_started", "streaming_stopped", b"streaming_stopped"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "call_ai_gather_ended", b"call_ai_gather_ended", "call_ai_gather_message_history_updated", b"call_ai_gather_message_history_updated", "call_ai_gather_partial_results", b"call_ai_gather_partial_results", "call_answered", b"call_answered", "call_bridged", b"call_bridged", "call_control_id", b"call_control_id", "call_conversation_ended", b"call_conversation_ended", "call_conversation_insights_generated", b"call_conversation_insights_generated", "call_cost", b"call_cost", "call_deepfake_detection_error", b"call_deepfake_detection_error", "call_deepfake_detection_result", b"call_deepfake_detection_result", "call_dequeued", b"call_dequeued", "call_dtmf_received", b"call_dtmf_received", "call_enqueued", b"call_enqueued", "call_fork_started", b"call_fork_started", "call_fork_stopped", b"call_fork_stopped", "call_gather_ended", b"call_gather_ended", "call_hangup", b"call_hangup", "call_hold", b"call_hold", "call_initiated", b"call_initiated", "call_leg_id", b"call_leg_id", "call_machine_detection_ended", b"call_machine_detection_ended", "call_machine_greeting_ended", b"call_machine_greeting_ended", "call_machine_premium_detection_ended", b"call_machine_premium_detection_ended", "call_machine_premium_greeting_ended", b"call_machine_premium_greeting_ended", "call_payment_completed", b"call_payment_completed", "call_payment_progress", b"call_payment_progress", "call_playback_ended", b"call_playback_ended", "call_playback_started", b"call_playback_started", "call_recording_error", b"call_recording_error", "call_recording_saved", b"call_recording_saved", "call_recording_transcription_saved", b"call_recording_transcription_saved", "call_refer_completed", b"call_refer_completed", "call_refer_failed", b"call_refer_failed", "call_refer_started", b"call_refer_started", "call_session_id", b"call_session_id", "call_speak_ended", b"call_speak_ended", "call_speak_started", b"call_speak_started", "call_transcription", b"call_transcription", "call_unhold", b"call_unhold", "client_state", b"client_state", "connection_id", b"connection_id", "created_at", b"created_at", "cursor", b"cursor", "event_type", b"event_type", "id", b"id", "occurred_at", b"occurred_at", "payload", b"payload", "raw", b"raw", "received_at", b"received_at", "reduction", b"reduction", "siprec_failed", b"siprec_failed", "siprec_started", b"siprec_started", "siprec_stopped", b"siprec_stopped", "streaming_failed", b"streaming_failed", "streaming_started", b"streaming_started", "streaming_stopped", b"streaming_stopped"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["call_ai_gather_ended", "call_ai_gather_message_history_updated", "call_ai_gather_partial_results", "call_answered", "call_bridged", "call_conversation_ended", "call_conversation_insights_generated", "call_cost", "call_deepfake_detection_error", "call_deepfake_detection_result", "call_dtmf_received", "call_enqueued", "call_fork_started", "call_fork_stopped", "call_gather_ended", "call_hangup", "call_hold", "call_initiated", "call_dequeued", "call_machine_detection_ended", "call_machine_greeting_ended", "call_machine_premium_detection_ended", "call_machine_premium_greeting_ended", "call_payment_completed", "call_payment_progress", "call_playback_ended", "call_playback_started", "call_recording_error", "call_recording_saved", "call_recording_transcription_saved", "call_refer_completed", "call_refer_failed", "call_refer_started", "siprec_failed", "siprec_started", "siprec_stopped", "call_speak_ended", "call_speak_started", "streaming_failed", "streaming_started", "streaming_stopped", "call_unhold", "call_transcription"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015

@@ -1,8 +1,11 @@
 """The aiohttp handler that receives Telnyx webhooks: read (size-limited), verify, parse, append, answer.
 
-It answers 200 only once the event log confirmed the append, so any failure makes Telnyx deliver again;
-redeliveries are recognised by `data.id` and acknowledged without being stored twice. Every refusal is
-JSON `{"error": {"reason": ..., "message": ...}}` with the status of its reason (see `RejectReason`).
+An event whose stream message would exceed `max_event_bytes` is refused before it is stored (413
+`event_too_large`), measured by the `measure` callable the server passes in (the exact message its stream
+delivers). It answers 200 only once the event log confirmed the append, so any failure makes Telnyx
+deliver again; redeliveries are recognised by `data.id` and acknowledged without being stored twice.
+Every refusal is JSON `{"error": {"reason": ..., "message": ...}}` with the status of its reason (see
+`RejectReason`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,25 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from voicesvc.events.log import EventLog, LogUnavailable, is_valid_event_id, is_valid_event_type
+from voicesvc.events.log import (
+    EventIds,
+    EventLog,
+    EventTooLarge,
+    LogUnavailable,
+    is_valid_event_id,
+    is_valid_event_type,
+)
 from voicesvc.webhooks.metrics import WebhookOutcomes
 from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerifier, parse_json_object
 
-__all__ = ["WebhookHandler", "make_webhook_handler", "read_limited"]
+__all__ = ["EventMeasure", "WebhookHandler", "make_webhook_handler", "read_limited"]
 
 WebhookHandler = Callable[[web.Request], Awaitable[web.Response]]
+EventMeasure = Callable[[bytes, dict[str, Any], str, str, int], int]
+"""`(raw body, parsed body, event id, event type, attempt) → bytes` of the message subscribers will
+receive."""
 DEFAULT_MAX_BODY_BYTES = 1 << 20
+DEFAULT_MAX_EVENT_BYTES = 3 << 20
 
 logger = structlog.get_logger("voicesvc.webhooks")
 
@@ -41,8 +55,9 @@ async def read_limited(request: web.Request, max_bytes: int) -> bytes:
             raise too_large
 
 
-def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int]:
-    """`(data.id, data.event_type, meta.attempt)`; the attempt defaults to 1 when absent or malformed."""
+def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int, EventIds]:
+    """`(data.id, data.event_type, meta.attempt, the payload's correlation ids)`; the attempt defaults to 1
+    when absent or malformed."""
     data = body.get("data")
     if not isinstance(data, dict):
         raise WebhookRejected.of(RejectReason.INVALID_EVENT, "body has no `data` object")
@@ -57,7 +72,7 @@ def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int]:
         attempt = 1
     assert isinstance(event_id, str)
     assert isinstance(event_type, str)
-    return event_id, event_type, attempt
+    return event_id, event_type, attempt, EventIds.of_payload(data.get("payload"))
 
 
 def _error(rejection: WebhookRejected) -> web.Response:
@@ -72,22 +87,36 @@ def make_webhook_handler(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     metrics: WebhookOutcomes | None = None,
+    measure: EventMeasure | None = None,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> WebhookHandler:
     """A POST handler storing verified webhooks in `log`; mount it on the route of your choice.
 
     Success answers `{"status": "accepted", "cursor": <cursor>, "duplicate": <bool>}`; for a duplicate the
-    cursor is the one of the copy stored first.
+    cursor is the one of the copy stored first. With `measure`, events it sizes above `max_event_bytes` are
+    refused (413 `event_too_large`).
     """
-    if max_body_bytes < 1:
-        raise ValueError("max_body_bytes must be positive")
+    if max_body_bytes < 1 or max_event_bytes < 1:
+        raise ValueError("max_body_bytes and max_event_bytes must be positive")
 
     async def handle_webhook(request: web.Request) -> web.Response:
         try:
             raw = await read_limited(request, max_body_bytes)
             verifier.verify(request.headers, raw)
-            event_id, event_type, attempt = _envelope_fields(parse_json_object(raw))
+            body = parse_json_object(raw)
+            event_id, event_type, attempt, ids = _envelope_fields(body)
+            if measure is not None:
+                size = measure(raw, body, event_id, event_type, attempt)
+                if size > max_event_bytes:
+                    raise WebhookRejected.of(
+                        RejectReason.EVENT_TOO_LARGE,
+                        f"the event would reach subscribers as a {size}-byte message; "
+                        f"at most {max_event_bytes} bytes are accepted",
+                    )
             try:
-                result = await log.append(raw, event_id, event_type, attempt)
+                result = await log.append(raw, event_id, event_type, attempt, ids)
+            except EventTooLarge as exc:
+                raise WebhookRejected.of(RejectReason.EVENT_TOO_LARGE, str(exc)) from exc
             except LogUnavailable as exc:
                 logger.error("webhook_not_stored", event_id=event_id, event_type=event_type, error=str(exc))
                 raise WebhookRejected.of(

@@ -51,6 +51,7 @@ class RejectReason(StrEnum):
     BAD_TIMESTAMP = "bad_timestamp"
     UNSUPPORTED_SIGNATURE_VERSION = "unsupported_signature_version"
     BODY_TOO_LARGE = "body_too_large"
+    EVENT_TOO_LARGE = "event_too_large"
     MALFORMED_JSON = "malformed_json"
     INVALID_EVENT = "invalid_event"
     LOG_UNAVAILABLE = "log_unavailable"
@@ -64,6 +65,7 @@ HTTP_STATUS: dict[RejectReason, int] = {
     RejectReason.BAD_TIMESTAMP: 401,
     RejectReason.UNSUPPORTED_SIGNATURE_VERSION: 401,
     RejectReason.BODY_TOO_LARGE: 413,
+    RejectReason.EVENT_TOO_LARGE: 413,
     RejectReason.MALFORMED_JSON: 400,
     RejectReason.INVALID_EVENT: 400,
     RejectReason.LOG_UNAVAILABLE: 503,

@@ -87,6 +87,8 @@ class StreamConnection:
         self._availability_callbacks: list[Callable[[bool], None]] = []
         self._listeners: set[StreamListener] = set()
         self._closed = False
+        self.deliveries = 0
+        """Events the server sent to any subscription of this connection (each copy counted)."""
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -233,6 +235,9 @@ class StreamConnection:
                         ) from exc
         if self.spec.subjects not in (info.config.subjects or []):
             raise LogUnavailable(f"stream {self.spec.name} does not hold subjects {self.spec.subjects}")
+        problem = self.spec.layout_problem(info)
+        if problem is not None:
+            raise LogUnavailable(problem)
         return info
 
     async def restore_stream(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import nats.js.errors
+
 from voicesvc.events.log import EventLogError, LogUnavailable
 
 __all__ = ["mapped_errors"]
@@ -23,4 +25,11 @@ def mapped_errors(what: str) -> Iterator[None]:
     except EventLogError:
         raise
     except Exception as exc:
-        raise LogUnavailable(f"{what}: {exc!r}") from exc
+        raise LogUnavailable(f"{what}: {_describe(exc)}") from exc
+
+
+def _describe(exc: Exception) -> str:
+    """The error, with the server's own description and code for a JetStream API error."""
+    if isinstance(exc, nats.js.errors.APIError) and (exc.description or exc.err_code):
+        return f"{type(exc).__name__}({exc.description or ''}, code {exc.err_code})"
+    return repr(exc)

@@ -1,28 +1,76 @@
-"""How events are laid out as JetStream messages: their subjects and headers."""
+"""How events are laid out as JetStream messages: their subjects and headers.
+
+Subject layout 2 puts every id a subscription can filter on into the subject, so the NATS server filters
+for each consumer and an idle subscriber is never sent (or woken for) an event it cannot match:
+
+    <prefix>.<connection id>.<call session id>.<call control id>.<event type tokens>
+
+Each id is one token: `_` when the event has none, the id itself when it is made of letters, digits, `-`
+and `:`, otherwise every other byte escaped as `_XX` (upper-case hex of its UTF-8 bytes), and an escaped id
+longer than `MAX_ID_TOKEN` becomes `_H` and a hash of it (the exact ids travel in headers too, and every
+reader checks them). The three kinds of token cannot be mistaken for one another. A subscription's filter
+becomes subject filters: each set id list one token position (`*` where unset), the event types the tail
+(an exact type, a prefix's tokens and `>`, or `>` for any). When the combinations would be too many
+(`MAX_FILTER_SUBJECTS`), the widest id positions become `*` and the reader checks what the server did not.
+
+The layout is versioned through the default stream name and subject prefix (`VOICESVC_EVENTS_V2`,
+`voicesvc.events-v2`, which do not overlap the first layout's `voicesvc.events.>`) and recorded in the
+stream's metadata, so a stream holding another layout is refused instead of misread.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
-from voicesvc.events.log import EventFilter, StoredEvent
+from voicesvc.events.log import EventFilter, EventIds, IdFilter, StoredEvent
 
 __all__ = [
     "HEADER_ATTEMPT",
     "HEADER_EVENT_TYPE",
     "HEADER_MSG_ID",
     "HEADER_RECEIVED_AT",
+    "LAYOUT_METADATA_KEY",
+    "MAX_FILTER_SUBJECTS",
+    "SUBJECT_LAYOUT",
     "decode_event",
     "event_headers",
     "event_subject",
     "filter_subjects",
+    "id_token",
     "stream_subjects",
 ]
+
+SUBJECT_LAYOUT = "2"
+LAYOUT_METADATA_KEY = "voicesvc_subject_layout"
 
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_EVENT_TYPE = "Voicesvc-Event-Type"
 HEADER_RECEIVED_AT = "Voicesvc-Received-At"
 HEADER_ATTEMPT = "Voicesvc-Attempt"
+HEADER_CALL_CONTROL_ID = "Voicesvc-Call-Control-Id"
+HEADER_CALL_SESSION_ID = "Voicesvc-Call-Session-Id"
+HEADER_CONNECTION_ID = "Voicesvc-Connection-Id"
+HEADER_IDS_IN_BODY = "Voicesvc-Ids-In-Body"
+"""Set when an id cannot be a header value (not printable ASCII): readers take the ids from the body."""
+
+_ID_HEADERS = (HEADER_CALL_CONTROL_ID, HEADER_CALL_SESSION_ID, HEADER_CONNECTION_ID)
+"""In the order of `EventIds`' fields."""
+
+ABSENT = "_"
+MAX_ID_TOKEN = 160
+"""Longest id token written as is (or escaped); longer ids are hashed, keeping subjects short."""
+MAX_FILTER_SUBJECTS = 256
+"""Most subject filters one consumer gets; beyond that id positions are widened to `*`."""
+
+_PLAIN = re.compile(r"[A-Za-z0-9:-]+")
+_SAFE_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:-")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]{1,1024}")
+_NO_IDS = EventIds()
+_ANY_IDS = IdFilter()
 
 
 def stream_subjects(prefix: str) -> str:
@@ -30,27 +78,80 @@ def stream_subjects(prefix: str) -> str:
     return f"{prefix}.>"
 
 
-def event_subject(prefix: str, event_type: str) -> str:
-    """The subject an event of `event_type` is published to."""
-    return f"{prefix}.{event_type}"
+def id_token(value: str) -> str:
+    """The subject token of one id (see the module docstring)."""
+    if not value:
+        return ABSENT
+    if _PLAIN.fullmatch(value) and len(value) <= MAX_ID_TOKEN:
+        return value
+    escaped = "".join(chr(b) if b in _SAFE_CHARS else f"_{b:02X}" for b in value.encode("utf-8", "replace"))
+    if len(escaped) <= MAX_ID_TOKEN:
+        return escaped
+    return "_H" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:40]
 
 
-def filter_subjects(prefix: str, event_filter: EventFilter) -> list[str]:
-    """Subject filters selecting exactly the events `event_filter` lets through (never overlapping)."""
-    if event_filter.matches_all:
+def event_subject(prefix: str, event_type: str, ids: EventIds = _NO_IDS) -> str:
+    """The subject an event of `event_type` with `ids` is published to."""
+    return (
+        f"{prefix}.{id_token(ids.connection_id)}.{id_token(ids.call_session_id)}"
+        f".{id_token(ids.call_control_id)}.{event_type}"
+    )
+
+
+def filter_subjects(prefix: str, event_filter: EventFilter, ids: IdFilter = _ANY_IDS) -> list[str]:
+    """Subject filters selecting the events `event_filter` and `ids` let through (never overlapping).
+
+    Exact unless the id combinations exceed `MAX_FILTER_SUBJECTS`: then they select more, never less.
+    """
+    tails = (
+        [">"]
+        if event_filter.matches_all
+        else sorted(event_filter.exact) + [f"{p}>" for p in event_filter.prefixes]
+    )
+    positions = [
+        sorted({id_token(v) for v in ids.connection_ids}) or ["*"],
+        sorted({id_token(v) for v in ids.call_session_ids}) or ["*"],
+        sorted({id_token(v) for v in ids.call_control_ids}) or ["*"],
+    ]
+    while _combinations(positions) * len(tails) > MAX_FILTER_SUBJECTS:
+        widest = max(range(3), key=lambda i: len(positions[i]))
+        positions[widest] = ["*"]
+    if all(p == ["*"] for p in positions) and tails == [">"]:
         return [stream_subjects(prefix)]
-    exact = [event_subject(prefix, t) for t in sorted(event_filter.exact)]
-    return exact + [f"{prefix}.{p}>" for p in event_filter.prefixes]
+    return [
+        f"{prefix}.{conn}.{session}.{leg}.{tail}"
+        for conn, session, leg in itertools.product(*positions)
+        for tail in tails
+    ]
 
 
-def event_headers(event_id: str, event_type: str, received_at: float, attempt: int) -> dict[str, str]:
+def _combinations(positions: list[list[str]]) -> int:
+    count = 1
+    for tokens in positions:
+        count *= len(tokens)
+    return count
+
+
+def event_headers(
+    event_id: str, event_type: str, received_at: float, attempt: int, ids: EventIds = _NO_IDS
+) -> dict[str, str]:
     """Headers of an appended event; `Nats-Msg-Id` makes JetStream drop redeliveries of the same id."""
-    return {
+    headers = {
         HEADER_MSG_ID: event_id,
         HEADER_EVENT_TYPE: event_type,
         HEADER_RECEIVED_AT: repr(received_at),
         HEADER_ATTEMPT: str(attempt),
     }
+    for name, value in zip(
+        _ID_HEADERS, (ids.call_control_id, ids.call_session_id, ids.connection_id), strict=True
+    ):
+        if not value:
+            continue
+        if _HEADER_VALUE.fullmatch(value):
+            headers[name] = value
+        else:
+            headers[HEADER_IDS_IN_BODY] = "1"
+    return headers
 
 
 def decode_event(
@@ -64,7 +165,7 @@ def decode_event(
 ) -> StoredEvent:
     """The stored event a message holds; missing or malformed headers fall back to what the stream knows."""
     headers = headers or {}
-    event_type = headers.get(HEADER_EVENT_TYPE) or subject.removeprefix(prefix + ".")
+    event_type = headers.get(HEADER_EVENT_TYPE) or subject.removeprefix(prefix + ".").split(".", 3)[-1]
     try:
         received_at = float(headers[HEADER_RECEIVED_AT])
     except (KeyError, ValueError):
@@ -74,4 +175,8 @@ def decode_event(
     except (KeyError, ValueError):
         attempt = 1
     event_id = headers.get(HEADER_MSG_ID) or f"seq-{seq}"
-    return StoredEvent(seq, cursor, event_id, event_type, received_at, attempt, bytes(data))
+    if HEADER_IDS_IN_BODY in headers:
+        ids = EventIds.of_body(data)
+    else:
+        ids = EventIds(*(headers.get(h, "") for h in _ID_HEADERS))
+    return StoredEvent(seq, cursor, event_id, event_type, received_at, attempt, bytes(data), ids)

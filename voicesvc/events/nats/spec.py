@@ -8,9 +8,12 @@ from dataclasses import dataclass
 
 from nats.js import api
 
-from voicesvc.events.nats.messages import stream_subjects
+from voicesvc.events.nats.messages import LAYOUT_METADATA_KEY, SUBJECT_LAYOUT, stream_subjects
 
 __all__ = ["StreamSpec", "StreamState"]
+
+MAX_CONSUMERS = 1_000_000
+"""Consumers (subscriptions, over every replica) a new stream admits at once."""
 
 _SUBJECT_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 _STREAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -57,6 +60,21 @@ class StreamSpec:
             max_msgs=self.max_msgs,
             duplicate_window=min(self.duplicate_window_s, self.max_age_s),
             num_replicas=self.replicas,
+            # Every subscription is a consumer: without an explicit limit, nats-server refuses consumers
+            # beyond 1000 per stream ("maximum consumers limit reached"): more subscribers could not connect.
+            max_consumers=MAX_CONSUMERS,
+            metadata={LAYOUT_METADATA_KEY: SUBJECT_LAYOUT},
+        )
+
+    def layout_problem(self, info: api.StreamInfo) -> str | None:
+        """Why an existing stream cannot be used with this version's subject layout, or None."""
+        layout = (info.config.metadata or {}).get(LAYOUT_METADATA_KEY)
+        if layout == SUBJECT_LAYOUT:
+            return None
+        found = f"subject layout {layout}" if layout else "no subject layout (the first one)"
+        return (
+            f"stream {self.name} holds {found}; this version writes layout {SUBJECT_LAYOUT}: "
+            "use a new stream name or delete the stream"
         )
 
     def epoch_of(self, info: api.StreamInfo) -> int:

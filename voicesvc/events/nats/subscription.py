@@ -24,6 +24,7 @@ from nats.js import api
 from voicesvc.events.log import (
     CursorExpired,
     EventFilter,
+    IdFilter,
     LogClosed,
     LogUnavailable,
     StoredEvent,
@@ -44,7 +45,8 @@ __all__ = ["NatsSubscription"]
 
 
 class NatsSubscription(Subscription):
-    """Reads `connection`'s stream after `position`, filtered by `event_filter` (as `subjects` on NATS).
+    """Reads `connection`'s stream after `position`, filtered by `event_filter` and `ids` (as `subjects`
+    on NATS, which select those events, or more when the combinations of ids were too many).
 
     Call `open` once before reading; the subscription is the connection's `StreamListener` until closed.
     """
@@ -55,12 +57,14 @@ class NatsSubscription(Subscription):
         pulls: PullSettings,
         position: int,
         event_filter: EventFilter,
+        ids: IdFilter,
         subjects: list[str],
     ) -> None:
         self._conn = connection
         self._pulls = pulls
         self._position = position
         self._filter = event_filter
+        self._id_filter = ids
         self._subjects = subjects
         self._inbox = connection.client().new_inbox()
         self._core: CoreSubscription | None = None
@@ -214,7 +218,9 @@ class NatsSubscription(Subscription):
         event = decode_event(
             prefix, seq, self._conn.cursor(seq), msg.subject, msg.headers, msg.data, stored_at
         )
-        return event if self._filter.matches(event.event_type) else None
+        # The subject filters select these already, unless they had to be widened (see `messages`).
+        matches = self._filter.matches(event.event_type) and self._id_filter.matches(event.ids)
+        return event if matches else None
 
     async def _settle(self, pull: PullRequest | None) -> None:
         """Act on how the previous pull ended, before the next one is sent."""
@@ -260,6 +266,7 @@ class NatsSubscription(Subscription):
             # Deliveries carry the event's own subject, not the request's: count them against the open
             # request (only after a presumed-lost request can a stale one still deliver, which is harmless).
             self._arrivals += 1
+            self._conn.deliveries += 1
             self._buffer.append((self._arrivals, msg))
             if pull is not None and pull.outcome is None:
                 pull.remaining -= 1

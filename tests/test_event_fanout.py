@@ -1,0 +1,234 @@
+"""An event costs work per subscription it can match, not per subscription connected.
+
+Idle subscribers filtered to their own call are never looked at (memory log), never sent anything (NATS)
+and never convert anything (the gRPC stream) for the events of other calls. Counted, never timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+
+import aiohttp
+import grpc
+import pytest
+
+from tests.support.events import Watcher, WebhookPoster
+from tests.support.nats import NatsServer, unique_log_names
+from tests.support.stack import FAST_SANDBOX, FAST_SERVICE
+from voicesvc.config import Settings
+from voicesvc.embedded import embedded
+from voicesvc.events import EventLog, IdFilter, MemoryEventLog, Start, StoredEvent, Subscription
+from voicesvc.events.log import EventFilter, EventIds
+from voicesvc.events.nats import NatsEventLog
+from voicesvc.events.nats.messages import MAX_FILTER_SUBJECTS, event_subject, filter_subjects, id_token
+from voicesvc.sandbox import SandboxConfig
+from voicesvc.webhooks import Signer
+
+SUBSCRIBERS = 500
+OTHER_EVENTS = 1000
+WAIT = 15.0
+
+
+def body(event_type: str, call: str, session: str = "", connection: str = "") -> tuple[bytes, str]:
+    event_id = str(uuid.uuid4())
+    payload = {"call_control_id": call, "call_session_id": session, "connection_id": connection}
+    raw = json.dumps({"data": {"id": event_id, "event_type": event_type, "payload": payload}}).encode()
+    return raw, event_id
+
+
+async def append(log: EventLog, call: str, event_type: str = "call.answered", **ids: str) -> StoredEvent:
+    raw, event_id = body(event_type, call, **ids)
+    return (await log.append(raw, event_id, event_type)).event
+
+
+async def idle_readers(
+    log: EventLog, count: int
+) -> tuple[list[Subscription], list[asyncio.Task[StoredEvent | None]]]:
+    """`count` subscribers, the i-th filtered to call `v3:i`, each waiting for its next event."""
+    subs = [
+        await log.subscribe(Start.now(), ids=IdFilter.of(call_control_ids=[f"v3:{i}"])) for i in range(count)
+    ]
+    waiting = [asyncio.create_task(sub.next(WAIT)) for sub in subs]
+    await asyncio.sleep(0)
+    return subs, waiting
+
+
+async def test_memory_log_idle_filtered_readers_cost_nothing_for_other_calls() -> None:
+    log = MemoryEventLog()
+    subs, waiting = await idle_readers(log, SUBSCRIBERS)
+    assert log.parked_readers == SUBSCRIBERS
+    for i in range(OTHER_EVENTS):
+        await append(log, f"v3:other-{i}", session=f"s-{i}", connection="conn")
+    assert (log.readers_examined, log.readers_woken) == (0, 0)
+    assert not any(task.done() for task in waiting)
+    mine = await append(log, "v3:7")
+    assert (log.readers_examined, log.readers_woken) == (1, 1)
+    event = await waiting[7]
+    assert event is not None
+    assert event.event_id == mine.event_id
+    # Its checkpoint went past the other calls' events without it ever reading them.
+    assert subs[3].checkpoint == log.cursor(mine.seq)
+    await log.close()
+
+
+async def test_memory_log_filters_combine_with_and_and_index_one_list() -> None:
+    log = MemoryEventLog()
+    both = await log.subscribe(
+        Start.now(),
+        ["call.hangup"],
+        IdFilter.of(call_control_ids=["v3:a", "v3:b"], call_session_ids=["s1"]),
+    )
+    waiting = asyncio.create_task(both.next(WAIT))
+    await asyncio.sleep(0)
+    await append(log, "v3:a", "call.hangup", session="s2")  # right call, wrong session
+    await append(log, "v3:b", "call.answered", session="s1")  # right ids, wrong type
+    await append(log, "v3:c", "call.hangup", session="s1")  # the session's other leg
+    # Parked under its one-entry session list: only the events of session s1 were looked at.
+    assert (log.readers_examined, log.readers_woken) == (2, 0)
+    match = await append(log, "v3:b", "call.hangup", session="s1")
+    event = await waiting
+    assert event is not None
+    assert event.event_id == match.event_id
+    # A reader that replays from the oldest scans the backlog and finds the same single event.
+    replay = await log.subscribe(
+        Start.oldest(),
+        ["call.hangup"],
+        IdFilter.of(call_control_ids=["v3:a", "v3:b"], call_session_ids=["s1"]),
+    )
+    replayed = await replay.next(0)
+    assert replayed is not None
+    assert replayed.event_id == match.event_id
+    assert await replay.next(0) is None
+    await log.close()
+
+
+def test_id_filters_refuse_empty_ids() -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        IdFilter.of(call_control_ids=["v3:a", ""])
+    with pytest.raises(TypeError):
+        IdFilter.of(call_control_ids="v3:a")
+
+
+@pytest.fixture(scope="module")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    with NatsServer(tmp_path_factory.mktemp("nats")) as server:
+        yield server
+
+
+async def test_nats_idle_filtered_readers_are_sent_nothing_for_other_calls(nats_server: NatsServer) -> None:
+    names = unique_log_names()
+    log = NatsEventLog(nats_server.url, **names, pull_expires_s=30, consumer_inactive_s=60)
+    writer = NatsEventLog(nats_server.url, **names)
+    await log.start()
+    await writer.start()
+    try:
+        subs, waiting = await idle_readers(log, SUBSCRIBERS)
+        everything = await writer.subscribe(Start.now())
+        for i in range(OTHER_EVENTS):
+            await append(writer, f"v3:other-{i}", session=f"s-{i}", connection="conn")
+        mine = await append(writer, "v3:7")
+        event = await waiting[7]
+        assert event is not None
+        assert event.event_id == mine.event_id
+        # The unfiltered reader on the other connection read all of them: they were all in the stream.
+        seen = [await everything.next(WAIT) for _ in range(OTHER_EVENTS + 1)]
+        assert seen[-1] is not None
+        assert seen[-1].event_id == mine.event_id
+        # Of the 1001 events, the 500 filtered readers were sent exactly one: the one for call 7.
+        assert log.deliveries == 1
+        assert not any(task.done() for i, task in enumerate(waiting) if i != 7)
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        for sub in subs:
+            await sub.close()
+    finally:
+        await log.close()
+        await writer.close()
+
+
+async def test_nats_log_admits_more_than_a_thousand_subscriptions(nats_server: NatsServer) -> None:
+    """nats-server refuses a stream's 1001st consumer unless the stream sets its own limit."""
+    log = NatsEventLog(nats_server.url, **unique_log_names())
+    await log.start()
+    try:
+        subs = await asyncio.gather(
+            *(log.subscribe(Start.now(), ids=IdFilter.of(call_control_ids=[f"v3:{i}"])) for i in range(1100))
+        )
+        mine = await append(log, "v3:1099")
+        event = await subs[-1].next(WAIT)
+        assert event is not None
+        assert event.event_id == mine.event_id
+        await asyncio.gather(*(sub.close() for sub in subs))
+    finally:
+        await log.close()
+
+
+async def test_nats_ids_that_are_not_subject_tokens_still_filter_exactly(nats_server: NatsServer) -> None:
+    log = NatsEventLog(nats_server.url, **unique_log_names())
+    await log.start()
+    try:
+        odd = ["v3:a.b", "*", ">", "_", "_41", "sp ace", "ünï", "x" * 300, "y" * 300]
+        subs = {
+            call: await log.subscribe(Start.now(), ids=IdFilter.of(call_control_ids=[call])) for call in odd
+        }
+        appended = {call: await append(log, call) for call in odd}
+        for call, sub in subs.items():
+            event = await sub.next(WAIT)
+            assert event is not None
+            assert (event.event_id, event.ids.call_control_id) == (appended[call].event_id, call)
+            assert await sub.next(0.2) is None
+            await sub.close()
+    finally:
+        await log.close()
+
+
+def test_subject_layout_tokens_are_unambiguous() -> None:
+    tokens = [id_token(v) for v in ["", "_", "v3:abc", "a.b", "*", ">", "_41", "A", "x" * 300, "y" * 300]]
+    assert len(set(tokens)) == len(tokens)
+    assert all("." not in t and "*" not in t and ">" not in t and " " not in t for t in tokens)
+    ids = EventIds("v3:leg", "sess", "conn")
+    assert event_subject("p", "call.answered", ids) == "p.conn.sess.v3:leg.call.answered"
+    assert event_subject("p", "call.answered") == "p._._._.call.answered"
+
+
+def test_too_many_combinations_widen_the_subject_filters() -> None:
+    ids = IdFilter.of(call_control_ids=[f"v3:{i}" for i in range(300)], connection_ids=["c1", "c2"])
+    subjects = filter_subjects("p", EventFilter.of(["call.hangup", "call.recording."]), ids)
+    assert len(subjects) <= MAX_FILTER_SUBJECTS
+    assert subjects == [
+        "p.c1.*.*.call.hangup",
+        "p.c1.*.*.call.recording.>",
+        "p.c2.*.*.call.hangup",
+        "p.c2.*.*.call.recording.>",
+    ]
+
+
+async def test_grpc_streams_filtered_to_other_calls_convert_nothing() -> None:
+    signer = Signer.generate()
+    settings = Settings.from_values({**FAST_SERVICE, "webhooks.public_keys": (signer.public_key_b64,)})
+    async with embedded(settings, SandboxConfig(**FAST_SANDBOX)) as running:
+        service = running.service
+        log = service.event_log
+        assert isinstance(log, MemoryEventLog)
+        async with aiohttp.ClientSession() as http, grpc.aio.insecure_channel(service.grpc_target) as channel:
+            poster = WebhookPoster(http, service.http_url, signer)
+            watchers = await asyncio.gather(
+                *(Watcher.open(channel, call_control_ids=[f"v3:{i}"]) for i in range(SUBSCRIBERS))
+            )
+            for i in range(OTHER_EVENTS):
+                await poster.deliver("call.answered", call_control_id=f"v3:other-{i}")
+            assert (log.readers_examined, log.readers_woken) == (0, 0)
+            # One conversion per webhook, made at ingress to measure it; the streams converted nothing.
+            assert service.converter.conversions == OTHER_EVENTS
+            mine, _ = await poster.deliver("call.hangup", call_control_id="v3:7")
+            event = await watchers[7].event()
+            assert event.id == mine
+            assert (log.readers_examined, log.readers_woken) == (1, 1)
+            assert service.converter.conversions == OTHER_EVENTS + 1
+            for watcher in watchers:
+                watcher.cancel()
+        await service.stop(grace_s=0)
