@@ -28,6 +28,9 @@ from voicesvc.webhooks import Signer
 CASES = 10_500
 SEED = 20261201
 MAX_BODY = 64 * 1024
+# Small enough that a body within MAX_BODY can expand beyond it as a stream message (a JSON array of
+# zeros takes 2 bytes per item, its protobuf form several times that).
+MAX_EVENT = 48 * 1024
 TOLERANCE_S = 300
 CONCURRENCY = 24
 
@@ -73,6 +76,7 @@ class Generator:
             ("signed_bad_envelope", self.signed_bad_envelope, 5),
             ("signed_unrelayable", self.signed_unrelayable, 3),
             ("oversized", self.oversized, 2),
+            ("expands_too_large", self.expands_too_large, 2),
             ("replayed_signature", self.replayed_signature, 3),
         ]
 
@@ -275,6 +279,11 @@ class Generator:
         ).replace(b"%s", event_id.encode())
         return Case("signed_unrelayable", body, self.telnyx_headers(body), 400)
 
+    def expands_too_large(self) -> Case:
+        zeros = self.rng.randint(MAX_EVENT // 2, MAX_BODY // 2 - 200)
+        body, _ = self.envelope(x=[0] * zeros)
+        return Case("expands_too_large", body, self.telnyx_headers(body), 413)
+
     def oversized(self) -> Case:
         body, _ = self.envelope(pad="x" * (MAX_BODY + self.rng.randint(1, 4096)))
         return Case("oversized", body, self.telnyx_headers(body), 413)
@@ -291,7 +300,9 @@ async def test_generated_hostile_webhooks_none_wrongly_accepted_none_valid_refus
     with captured_service_logs(scan, [API_KEY]):
         async with (
             start_stack(
-                webhooks__public_keys=(trusted.public_key_b64,), webhooks__max_body_bytes=MAX_BODY
+                webhooks__public_keys=(trusted.public_key_b64,),
+                webhooks__max_body_bytes=MAX_BODY,
+                webhooks__max_event_bytes=MAX_EVENT,
             ) as stack,
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http,
         ):
