@@ -6,7 +6,7 @@ import asyncio
 import platform
 import sys
 
-from bench import rpc
+from bench import calls, rpc
 
 Row = tuple[str, str, str]
 
@@ -30,6 +30,7 @@ def _table(rows: list[Row]) -> str:
 async def _main() -> None:
     rows: list[Row] = [("benchmark", "value", "unit")]
     rows += await rpc.run()
+    rows += await calls.run()
     try:
         from bench import events
     except ImportError:

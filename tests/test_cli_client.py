@@ -65,6 +65,13 @@ def test_call_prints_telnyx_shaped_json(
 
     status = call(capsys, server, "voicesvc.v1.CallControl.GetCallStatus", {"call_control_id": ccid})
     assert status["call_control_id"] == ccid
+    # Media waits for the answer, as Telnyx requires.
+    session = ["--call-session-id", dialed["call_session_id"]]
+    code, out, err = run(
+        capsys, "calls", "watch", "--target", server.target, "--state", "answered", *session, "--limit", "1"
+    )
+    assert code == 0, err
+    assert json.loads(out)["call"]["call_control_id"] == ccid
     speak = {"call_control_id": ccid, "payload": "Hello", "voice": "female"}
     spoke = call(capsys, server, "SpeakText", speak)
     assert spoke == {"result": "ok"}

@@ -55,7 +55,9 @@ async def _events_until(watch: AsyncIterator[events_pb2.Event], last_type: str) 
 # -- against voicesvc --------------------------------------------------------------------------------------
 async def test_dial_status_speak_hangup(server: ServerProcess) -> None:
     async with VoiceClient(server.target) as client:
-        call = await client.dial(TO, FROM, CONNECTION, client_state="aGVsbG8=")
+        answered = await client.dial(TO, FROM, CONNECTION, client_state="aGVsbG8=", wait=True)
+        assert answered.outcome.event_type == "call.answered"
+        call = answered.response
         assert call.call_control_id
         assert call.is_alive
         status = await client.status(call.call_control_id)

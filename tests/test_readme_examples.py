@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -35,7 +38,39 @@ def test_the_readme_python_example_dials_speaks_and_hangs_up(server: ServerProce
         [sys.executable, "-c", code], cwd=ROOT, check=False, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [*EXPECTED, "HANGUP_CAUSE_NORMAL_CLEARING"]
+    # The call ended as hung up, after exactly the webhooks of a dial, a speech and a hangup.
+    assert result.stdout.split() == [
+        "CALL_STATE_ENDED",
+        "HANGUP_CAUSE_NORMAL_CLEARING",
+        str(len(EXPECTED)),
+        "events:",
+        "call.hangup",
+    ]
+
+
+def test_the_readme_command_line_example_runs_in_order(server: ServerProcess) -> None:
+    block = code_block(ROOT / "README.md", "sh", "voicesvc calls exec DialCall")
+    lines = [line.split("  #")[0].strip() for line in block.splitlines() if line.startswith("voicesvc calls")]
+    env = {**os.environ, "VOICESVC_TARGET": server.target}
+    call_control_id = ""
+    for line in lines:
+        argv = shlex.split(line.replace("v3:…", call_control_id))
+        done = subprocess.run(
+            [sys.executable, "-m", "voicesvc.cli", *argv[1:]],
+            cwd=ROOT,
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, f"{line}: {done.stderr}"
+        printed = json.loads(done.stdout)
+        if "DialCall" in line:
+            call_control_id = printed["response"]["call_control_id"]
+            assert printed["outcome"]["event_type"] == "call.answered"
+    assert printed["state"] == "CALL_STATE_ENDED"
+    assert printed["hangup_cause"] == "HANGUP_CAUSE_NORMAL_CLEARING"
 
 
 def test_the_clients_readme_node_example_dials_speaks_and_hangs_up(server: ServerProcess) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_API_BASE_URL",
     "OPTIONS",
     "AuthSettings",
+    "CallsSettings",
     "ConfigError",
     "EventsSettings",
     "ListenError",
@@ -309,6 +310,22 @@ class EventsSettings:
 
 
 @dataclass(frozen=True)
+class CallsSettings:
+    """The projection of calls (service `Calls`)."""
+
+    ended_retention_s: float = 3600.0
+    """How long an ended call stays readable."""
+    max_calls: int = 100_000
+    """Calls held at most (ended ones are forgotten first)."""
+
+    def __post_init__(self) -> None:
+        _check_finite(self)
+        _not_negative("calls_ended_retention", self.ended_retention_s)
+        if self.max_calls < 1:
+            raise ConfigError("calls_max_calls must be at least 1")
+
+
+@dataclass(frozen=True)
 class WebhookSettings:
     """Verification of Telnyx webhooks."""
 
@@ -349,6 +366,7 @@ _GROUPS: dict[str, type] = {
     "auth": AuthSettings,
     "tls": TlsSettings,
     "events": EventsSettings,
+    "calls": CallsSettings,
     "webhooks": WebhookSettings,
     "sandbox": SandboxSettings,
 }
@@ -363,6 +381,7 @@ class Settings:
     auth: AuthSettings = AuthSettings()
     tls: TlsSettings = TlsSettings()
     events: EventsSettings = EventsSettings()
+    calls: CallsSettings = CallsSettings()
     webhooks: WebhookSettings = WebhookSettings()
     sandbox: SandboxSettings = SandboxSettings()
 
@@ -701,6 +720,25 @@ OPTIONS: tuple[Option, ...] = (
         "events",
         metavar="BYTES",
         help="NATS backend: size of the JetStream stream at most (-1: no limit)",
+    ),
+    Option(
+        "calls.ended_retention_s",
+        "--calls-ended-retention",
+        "VOICESVC_CALLS_ENDED_RETENTION",
+        float,
+        "events",
+        metavar="SECONDS",
+        help="how long GetCall/ListCalls keep an ended call (counted from its call.hangup)",
+    ),
+    Option(
+        "calls.max_calls",
+        "--calls-max-calls",
+        "VOICESVC_CALLS_MAX_CALLS",
+        int,
+        "events",
+        metavar="N",
+        help="calls the Calls service holds at most; past it ended calls are forgotten first, then the "
+        "oldest live ones",
     ),
     Option(
         "webhooks.public_keys",

@@ -56,6 +56,42 @@ export interface EventWatch extends AsyncIterableIterator<Message> {
   close(): void;
 }
 
+export interface CommandResult {
+  /** The command's own response (`dial_call` of a dial …). */
+  response: Message;
+  /** The webhook event that reported the outcome, as WatchEvents delivers it. */
+  outcome: Message;
+  /** False when the outcome is a failure event (`call.refer.failed`, `streaming.failed` …). */
+  succeeded: boolean;
+}
+
+export interface CallFilterOptions {
+  /** Any of these states, by name (`CALL_STATE_ANSWERED`). */
+  states?: string[];
+  connectionId?: string;
+  callSessionId?: string;
+  /** `CALL_DIRECTION_INCOMING` or `CALL_DIRECTION_OUTGOING`. */
+  direction?: string;
+}
+
+export interface CallWatch extends AsyncIterableIterator<Message> {
+  readonly lastCursor: string;
+  /** True once every existing call has been received. */
+  readonly synced: boolean;
+  close(): void;
+}
+
+export interface CallsHelpers {
+  /** One call by call control id or name (`calls/{call_control_id}`). */
+  get(call: string, options?: CallOptions): Promise<Message>;
+  /** Every matching call, page after page. */
+  list(options?: CallFilterOptions & { pageSize?: number }, callOptions?: CallOptions): AsyncIterableIterator<Message>;
+  /** List-then-watch: the existing calls (kind CALL_CHANGE_KIND_EXISTING), then each change. */
+  watch(options?: CallFilterOptions & { afterCursor?: string; heartbeatIntervalMs?: number }): CallWatch;
+  /** Send a CallControl command (`'SpeakText'`, `'GatherDigits'` …) and wait for its outcome event. */
+  execute(rpc: string, request?: Message, options?: CallOptions): Promise<CommandResult>;
+}
+
 export type UnaryMethod = (request?: Message, options?: CallOptions) => Promise<Message>;
 export type StreamMethod = (request?: Message, options?: CallOptions) => StreamIterator<Message>;
 
@@ -66,6 +102,13 @@ export interface VoiceClient {
   waitForReady(timeoutMs?: number): Promise<void>;
   watch(options?: WatchOptions): EventWatch;
   watchEvents: StreamMethod;
+  /** The Calls service: get, list, watch, execute. */
+  calls: CallsHelpers;
+  /** Same as `calls.execute`. */
+  execute(rpc: string, request?: Message, options?: CallOptions): Promise<CommandResult>;
+  /** DialCall, or with `{wait: true}` the dial and its `call.answered` event. */
+  dial(request: Message, options: CallOptions & { wait: true }): Promise<CommandResult>;
+  dial(request: Message, options?: CallOptions & { wait?: false }): Promise<Message>;
   dialCall: UnaryMethod;
   getCallStatus: UnaryMethod;
   answerCall: UnaryMethod;

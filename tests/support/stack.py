@@ -84,10 +84,17 @@ class Stack:
         """Inject a fault (see `voicesvc.sandbox.faults`)."""
         return self.sandbox.faults.add(FaultRule(**rule))
 
-    def dial_direct(self, connection_id: str = "conn-stack", to: str = "+15550100001") -> str:
-        """A live outbound leg created inside the sandbox, without any request in the journal."""
-        data = self.sandbox.engine.dial({"connection_id": connection_id, "from": "+15550100000", "to": to})
-        return str(data["data"]["call_control_id"])
+    def dial_direct(
+        self, connection_id: str = "conn-stack", to: str = "+15550100001", *, answered: bool = True
+    ) -> str:
+        """A live outbound leg created inside the sandbox, without any request in the journal; answered at
+        once unless `answered=False` (then it rings for the sandbox's answer delay, and refuses media)."""
+        engine = self.sandbox.engine
+        data = engine.dial({"connection_id": connection_id, "from": "+15550100000", "to": to})
+        call_control_id = str(data["data"]["call_control_id"])
+        if answered:
+            engine.answer(engine.calls[call_control_id])
+        return call_control_id
 
     def inbound_direct(self, connection_id: str = "conn-stack") -> str:
         """A ringing incoming leg (what AnswerCall/RejectCall act on)."""

@@ -131,6 +131,44 @@ LIST_ITEMS = {
     "connections.list_active_calls": ("active_calls", "ActiveCall"),
 }
 
+# Commands whose outcome Telnyx reports by webhook: (success event types, failure event types). Rendered as
+# the `(voicesvc.v1.outcome)` method option, the one place `Calls.ExecuteCommand` learns the pairing from;
+# each of these commands is also a member of `ExecuteCommandRequest` (call_control_commands.proto).
+# A `call.hangup` of the leg before any of these ends the wait with FAILED_PRECONDITION.
+OUTCOMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "calls.dial": (("call.answered",), ()),
+    "calls.actions.start_ai_assistant": (("call.conversation.ended",), ()),
+    "calls.actions.stop_ai_assistant": (("call.conversation.ended",), ()),
+    "calls.actions.answer": (("call.answered",), ()),
+    "calls.actions.bridge": (("call.bridged",), ()),
+    "calls.actions.enqueue": (("call.enqueued",), ()),
+    "calls.actions.start_forking": (("call.fork.started",), ()),
+    "calls.actions.stop_forking": (("call.fork.stopped",), ()),
+    "calls.actions.gather": (("call.gather.ended",), ()),
+    "calls.actions.stop_gather": (("call.gather.ended", "call.ai_gather.ended"), ()),
+    "calls.actions.gather_using_ai": (("call.ai_gather.ended",), ()),
+    "calls.actions.gather_using_audio": (("call.gather.ended",), ()),
+    "calls.actions.gather_using_speak": (("call.gather.ended",), ()),
+    "calls.actions.hangup": (("call.hangup",), ()),
+    "calls.actions.leave_queue": (("call.dequeued",), ()),
+    "calls.actions.start_playback": (("call.playback.ended",), ()),
+    "calls.actions.stop_playback": (("call.playback.ended",), ()),
+    "calls.actions.stop_recording": (("call.recording.saved",), ("call.recording.error",)),
+    "calls.actions.refer": (("call.refer.completed",), ("call.refer.failed",)),
+    "calls.actions.reject": (("call.hangup",), ()),
+    "calls.actions.start_siprec": (("siprec.started",), ("siprec.failed",)),
+    "calls.actions.stop_siprec": (("siprec.stopped",), ()),
+    "calls.actions.speak": (("call.speak.ended",), ()),
+    "calls.actions.start_streaming": (("streaming.started",), ("streaming.failed",)),
+    "calls.actions.stop_streaming": (("streaming.stopped",), ()),
+    "calls.actions.start_transcription": (("call.transcription",), ()),
+    "calls.actions.transfer": (("call.bridged",), ()),
+    "calls.actions.join_ai_assistant": (("call.conversation.ended",), ()),
+    "calls.actions.pay": (("call.payment.completed",), ()),
+}
+
+COMMANDS_FILE = "call_control_commands.proto"
+
 FILE_OPTIONS = """option csharp_namespace = "Voicesvc.V1";
 option go_package = "github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1";
 option java_multiple_files = true;
@@ -497,6 +535,7 @@ class Rpc:
     body: bool
     request: str
     response: str
+    outcome: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
 
 def build(ref: Schema) -> tuple[Builder, dict[str, list[Rpc]], list[tuple[str, str, str]]]:
@@ -602,7 +641,7 @@ def build(ref: Schema) -> tuple[Builder, dict[str, list[Rpc]], list[tuple[str, s
             req.refs.add(f.type)
         doc = docs.RPCS.get(key, f"Calls `{ep['method']} {ep['path']}`.")
         services.setdefault(service, []).append(
-            Rpc(rpc, doc, ep["method"], ep["path"], "body" in ep, req.name, response)
+            Rpc(rpc, doc, ep["method"], ep["path"], "body" in ep, req.name, response, OUTCOMES.get(key))
         )
         for root in (req.name, response):
             file_of_root[root] = fname
@@ -757,7 +796,9 @@ def imports_for(body: list[str], fname: str, b: Builder) -> set[str]:
         imps.add("google/protobuf/timestamp.proto")
     if "google.protobuf.Duration" in text:
         imps.add("google/protobuf/duration.proto")
-    if re.search(r"\((wire_name|wire_value|wire_shape|discriminator|oneof_wire_name|oneof_required)\)", text):
+    if re.search(
+        r"\((wire_name|wire_value|wire_shape|discriminator|oneof_wire_name|oneof_required|outcome)\)", text
+    ):
         imps.add("voicesvc/v1/options.proto")
     if fname != "common.proto":
         common = [n for n, m in b.messages.items() if m.file == "common.proto"]
@@ -779,7 +820,66 @@ FILE_DOCS = {
     "call_events.proto": ["The CallEvents service: the recorded history of commands and webhooks."],
     "connections.proto": ["The Connections service: active calls of a connection."],
     "events.proto": ["The EventStream service and the typed payload of every Telnyx call webhook."],
+    COMMANDS_FILE: [
+        "The commands `Calls.ExecuteCommand` sends and waits for: every CallControl command whose",
+        "outcome Telnyx reports by webhook (the RPCs with a `(voicesvc.v1.outcome)` option).",
+    ],
 }
+
+
+def render_commands(rpcs: list[Rpc]) -> list[str]:
+    """`ExecuteCommandRequest` and `ExecuteCommandResponse`: a member per command with an outcome.
+
+    A member is named after its RPC (`SpeakText` → `speak_text`) and numbered by the RPC's place in the
+    CallControl service, so declaring an outcome on another command later adds a member without
+    renumbering the others.
+    """
+    members = [(i + 1, r) for i, r in enumerate(rpcs) if r.outcome is not None]
+    out = comment(
+        "Request message for `Calls.ExecuteCommand`: one CallControl command, exactly as its own RPC "
+        "takes it. Only commands whose outcome Telnyx reports by webhook are members.",
+        "",
+    )
+    out += ["message ExecuteCommandRequest {"]
+    out += comment("The command to send. Required: set exactly one member.", "  ")
+    out += ["  oneof command {"]
+    for number, r in members:
+        out += comment(f"Sends `CallControl.{r.name}` and waits for {_outcome_text(r)}.", "    ")
+        out.append(f"    {r.request} {snake(r.name)} = {number};")
+    out += ["  }", "}", ""]
+    out += comment(
+        "Response message for `Calls.ExecuteCommand`: the command's own response and the webhook event "
+        "that reported its outcome.",
+        "",
+    )
+    out += ["message ExecuteCommandResponse {"]
+    out += comment("The response of the command's RPC; the member named like the request's.", "  ")
+    out += ["  oneof response {"]
+    for number, r in members:
+        out += comment(f"The response of `CallControl.{r.name}`.", "    ")
+        out.append(f"    {r.response} {snake(r.name)} = {number};")
+    out += ["  }"]
+    out += comment(
+        "The outcome event, typed (`outcome.call_speak_ended` …), as `EventStream.WatchEvents` delivers it.",
+        "  ",
+    )
+    out += ["  Event outcome = 200;"]
+    out += comment(
+        "True when the outcome is one of the command's success events, false for a failure event "
+        "(`call.refer.failed`, `streaming.failed` …).",
+        "  ",
+    )
+    out += ["  bool succeeded = 201;", "}"]
+    return out
+
+
+def _outcome_text(r: Rpc) -> str:
+    assert r.outcome is not None
+    success, failure = r.outcome
+    text = " or ".join(f"`{t}`" for t in success)
+    if failure:
+        text += " (failure: " + ", ".join(f"`{t}`" for t in failure) + ")"
+    return text
 
 
 def render_service(service: str, rpcs: list[Rpc]) -> list[str]:
@@ -791,6 +891,9 @@ def render_service(service: str, rpcs: list[Rpc]) -> list[str]:
         verb = r.http_method.lower()
         body = ' body: "*"' if r.body else ""
         out.append(f'    option (google.api.http) = {{{verb}: "{r.path}"{body}}};')
+        if r.outcome is not None:
+            fields = [f'success: "{t}"' for t in r.outcome[0]] + [f'failure: "{t}"' for t in r.outcome[1]]
+            out.append(f"    option (outcome) = {{{' '.join(fields)}}};")
         out.append("  }")
     out.append("}")
     return out
@@ -818,8 +921,12 @@ def main() -> None:
         files.setdefault(m.file, []).extend(render_message(m) + [""])
     for e in b.enums.values():
         files.setdefault(e.file, []).extend(render_enum(e) + [""])
+    files[COMMANDS_FILE] = render_commands(services["CallControl"])
     for fname, body in files.items():
-        text = "\n".join(header(fname, imports_for(body, fname, b), FILE_DOCS[fname]) + body).rstrip() + "\n"
+        imports = imports_for(body, fname, b)
+        if fname == COMMANDS_FILE:
+            imports = {"voicesvc/v1/call_control.proto", "voicesvc/v1/events.proto"}
+        text = "\n".join(header(fname, imports, FILE_DOCS[fname]) + body).rstrip() + "\n"
         (OUT / fname).write_text(text)
         print(f"wrote {fname}: {len(text.splitlines())} lines")
     print(f"messages {len(b.messages)}, enums {len(b.enums)}")

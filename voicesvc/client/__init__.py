@@ -4,18 +4,23 @@
 from voicesvc.client import VoiceClient, describe_error
 
 async with VoiceClient("127.0.0.1:50051", token="secret") as client:
-    call = await client.dial("+18005550100", "+18005550101", connection_id="1234")
-    await client.speak(call.call_control_id, "Hello")
-    async for event in client.watch(["call."], call_control_ids=[call.call_control_id]):
+    answered = await client.dial("+18005550100", "+18005550101", connection_id="1234", wait=True)
+    call_control_id = answered.response.call_control_id
+    await client.speak(call_control_id, "Hello", wait=True)
+    print(await client.calls.get(call_control_id))
+    async for event in client.watch(["call."], call_control_ids=[call_control_id]):
         print(event.event_type)
 ```
 
 - `VoiceClient`: the channel, the generated stubs and shortcuts for the common call flow.
 - `EventWatch`: what `VoiceClient.watch` returns; an async iterator of events that tracks its cursor.
+- `CallsClient`, `CallWatch`, `CommandResult`: `client.calls` (get, list, watch, execute), what
+  `client.watch_calls` returns, and a command's response with its outcome event.
 - `describe_error`, `error_details`: readable failures with the server's rich error details.
 - `cli`: the `voicesvc call` and `voicesvc watch` commands.
 """
 
+from voicesvc.client.calls import CallsClient, CallWatch, CommandResult
 from voicesvc.client.client import DEFAULT_TARGET, VoiceClient
 from voicesvc.client.errors import describe_error, error_details, rich_status
 from voicesvc.client.interceptors import client_defaults, open_channel
@@ -23,6 +28,9 @@ from voicesvc.client.watch import EventWatch
 
 __all__ = [
     "DEFAULT_TARGET",
+    "CallWatch",
+    "CallsClient",
+    "CommandResult",
     "EventWatch",
     "VoiceClient",
     "client_defaults",

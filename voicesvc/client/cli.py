@@ -1,4 +1,4 @@
-"""`voicesvc call` and `voicesvc watch`: talk to a running voicesvc from the shell.
+"""`voicesvc call` and `voicesvc watch` (and `voicesvc calls`, in `calls_cli`): talk to a running voicesvc.
 
 `call` invokes any unary RPC by name with a request in the Telnyx wire form (the JSON the Telnyx REST API
 takes, path parameters such as `call_control_id` included as keys) and prints the response the same way.
@@ -185,6 +185,9 @@ def add_arguments(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         help="when the server becomes unavailable, reconnect and resume after the last cursor",
     )
     watch.set_defaults(func=run_watch)
+    from voicesvc.client import calls_cli
+
+    calls_cli.add_arguments(subparsers, parent)
 
 
 # -- call ------------------------------------------------------------------------------------------
@@ -216,7 +219,8 @@ def list_routes() -> list[str]:
     return [f"{_short_name(r):<{width}}  {r.http_method:<6} {r.path_template}" for r in ROUTES]
 
 
-def _read_request(args: argparse.Namespace) -> Any:
+def read_request(args: argparse.Namespace) -> Any:
+    """The request JSON object of `args` (`request` argument, or `--file`; `{}` when neither is given)."""
     if args.file is not None and args.request is not None:
         raise InputError("give the request either as an argument or with --file, not both")
     if args.file is not None:
@@ -263,7 +267,7 @@ async def run_call(args: argparse.Namespace) -> int:
         if not args.method:
             raise InputError("name the RPC to call, e.g. CallControl.DialCall (or use --list)")
         route = find_route(args.method)
-        request = build_request(route, _read_request(args))
+        request = build_request(route, read_request(args))
         client = open_client(args)
     except InputError as exc:
         print(f"voicesvc call: {exc}", file=sys.stderr)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, cast, overload
 
 import grpc
 from grpc import aio
 
+from voicesvc.client.calls import CallsClient, CallWatch, CommandResult
 from voicesvc.client.interceptors import open_channel
 from voicesvc.client.watch import EventWatch
 from voicesvc.v1 import (
@@ -16,6 +17,7 @@ from voicesvc.v1 import (
     call_control_pb2,
     call_control_pb2_grpc,
     call_events_pb2_grpc,
+    calls_pb2_grpc,
     connections_pb2_grpc,
     events_pb2_grpc,
 )
@@ -27,7 +29,7 @@ class VoiceClient:
     """A connection to voicesvc.
 
     Use it as `async with VoiceClient("host:port", token=...) as client:`. Every RPC of the contract
-    is reachable through the generated stubs (`client.calls.AnswerCall(...)`); the methods below cover
+    is reachable through the generated stubs (`client.call_control.AnswerCall(...)`); the methods below cover
     the common flow with plain arguments. Each call sends `authorization: Bearer <token>` when a token
     is given, and unary calls get `timeout` seconds unless the call passes its own; event streams are
     not bounded by the default.
@@ -50,8 +52,10 @@ class VoiceClient:
         self.channel: aio.Channel = open_channel(
             target, token=token, tls=tls, timeout=timeout, options=options
         )
-        self.calls = call_control_pb2_grpc.CallControlStub(self.channel)
+        self.call_control = call_control_pb2_grpc.CallControlStub(self.channel)
         """`voicesvc.v1.CallControl`: dial, status and every call command."""
+        self.calls = CallsClient(calls_pb2_grpc.CallsStub(self.channel), self.call_control)
+        """`voicesvc.v1.Calls` (`get`, `list`, `watch`, `execute`); the CallControl RPCs are here too."""
         self.applications = call_control_applications_pb2_grpc.CallControlApplicationsStub(self.channel)
         """`voicesvc.v1.CallControlApplications`: list, get, create, update, delete."""
         self.call_events = call_events_pb2_grpc.CallEventsStub(self.channel)
@@ -78,13 +82,29 @@ class VoiceClient:
         await self.channel.channel_ready()
 
     # -- the common call flow --------------------------------------------------------------------------
+    @overload
     async def dial(
-        self, to: str | Sequence[str], from_: str, connection_id: str, **fields: Any
-    ) -> call_control_pb2.DialCallResponse:
+        self,
+        to: str | Sequence[str],
+        from_: str,
+        connection_id: str,
+        *,
+        wait: Literal[False] = False,
+        **fields: Any,
+    ) -> call_control_pb2.DialCallResponse: ...
+    @overload
+    async def dial(
+        self, to: str | Sequence[str], from_: str, connection_id: str, *, wait: Literal[True], **fields: Any
+    ) -> CommandResult[call_control_pb2.DialCallResponse]: ...
+    async def dial(
+        self, to: str | Sequence[str], from_: str, connection_id: str, *, wait: bool = False, **fields: Any
+    ) -> call_control_pb2.DialCallResponse | CommandResult[call_control_pb2.DialCallResponse]:
         """Place an outbound call. `to` is one number or SIP URI, or a list (the first to answer wins).
 
         `fields` are any other `DialCallRequest` fields by their proto names (`client_state=...`,
-        `timeout_secs=30`, nested messages as dicts).
+        `timeout_secs=30`, nested messages as dicts). With `wait=True` it returns once the call is
+        answered (`CommandResult`: the dial's response and the `call.answered` event); a call that is not
+        answered (busy, no answer …) raises FAILED_PRECONDITION with the hangup cause in the details.
         """
         from_field: dict[str, Any] = {"from": from_}  # `from` is a keyword, so it cannot be passed by name
         request = call_control_pb2.DialCallRequest(connection_id=connection_id, **from_field, **fields)
@@ -92,17 +112,29 @@ class VoiceClient:
             request.to_string = to
         else:
             request.to_list.values.extend(to)
-        return cast(call_control_pb2.DialCallResponse, await self.calls.DialCall(request))
+        if wait:
+            return cast(CommandResult[call_control_pb2.DialCallResponse], await self.calls.execute(request))
+        return cast(call_control_pb2.DialCallResponse, await self.call_control.DialCall(request))
+
+    async def execute(self, command: Any) -> CommandResult[Any]:
+        """Send any CallControl command whose outcome Telnyx reports by webhook and wait for it (one RPC):
+        `await client.execute(call_control_pb2.GatherDigitsRequest(call_control_id=...))`."""
+        return await self.calls.execute(command)
+
+    def watch_calls(self, **options: Any) -> CallWatch:
+        """List-then-watch the calls: `async for change in client.watch_calls(): ...`; the options are those
+        of `client.calls.watch` (state, connection and session filters, `after_cursor`)."""
+        return self.calls.watch(**options)
 
     async def status(self, call_control_id: str) -> call_control_pb2.GetCallStatusResponse:
         """The current state of a call leg (`is_alive`, duration, …)."""
         request = call_control_pb2.GetCallStatusRequest(call_control_id=call_control_id)
-        return cast(call_control_pb2.GetCallStatusResponse, await self.calls.GetCallStatus(request))
+        return cast(call_control_pb2.GetCallStatusResponse, await self.call_control.GetCallStatus(request))
 
     async def answer(self, call_control_id: str, **fields: Any) -> call_control_pb2.AnswerCallResponse:
         """Answer an incoming call; `fields` are other `AnswerCallRequest` fields."""
         request = call_control_pb2.AnswerCallRequest(call_control_id=call_control_id, **fields)
-        return cast(call_control_pb2.AnswerCallResponse, await self.calls.AnswerCall(request))
+        return cast(call_control_pb2.AnswerCallResponse, await self.call_control.AnswerCall(request))
 
     async def speak(
         self,
@@ -110,19 +142,28 @@ class VoiceClient:
         payload: str,
         voice: str = "female",
         language: str = "en-US",
+        *,
+        wait: bool = False,
         **fields: Any,
     ) -> call_control_pb2.SpeakTextResponse:
         """Speak `payload` (text, or SSML with `payload_type`) on the call; `fields` are other
-        `SpeakTextRequest` fields."""
+        `SpeakTextRequest` fields. With `wait=True` it returns once the speech has ended."""
         request = call_control_pb2.SpeakTextRequest(
             call_control_id=call_control_id, payload=payload, voice=voice, language=language, **fields
         )
-        return cast(call_control_pb2.SpeakTextResponse, await self.calls.SpeakText(request))
+        if wait:
+            return cast(call_control_pb2.SpeakTextResponse, (await self.calls.execute(request)).response)
+        return cast(call_control_pb2.SpeakTextResponse, await self.call_control.SpeakText(request))
 
-    async def hangup(self, call_control_id: str, **fields: Any) -> call_control_pb2.HangupCallResponse:
-        """Hang up the call; `fields` are other `HangupCallRequest` fields."""
+    async def hangup(
+        self, call_control_id: str, *, wait: bool = False, **fields: Any
+    ) -> call_control_pb2.HangupCallResponse:
+        """Hang up the call; `fields` are other `HangupCallRequest` fields. With `wait=True` it returns once
+        Telnyx reported the hangup."""
         request = call_control_pb2.HangupCallRequest(call_control_id=call_control_id, **fields)
-        return cast(call_control_pb2.HangupCallResponse, await self.calls.HangupCall(request))
+        if wait:
+            return cast(call_control_pb2.HangupCallResponse, (await self.calls.execute(request)).response)
+        return cast(call_control_pb2.HangupCallResponse, await self.call_control.HangupCall(request))
 
     def watch(
         self,

@@ -76,6 +76,10 @@ class CallEventLog:
             )
         )
 
+    def webhooks(self) -> list[dict[str, Any]]:
+        """Every webhook event (the envelope's `data`) in the order the sandbox sent them."""
+        return [dict(ev.metadata) for ev in self._events if ev.type == "webhook"]
+
     def query(
         self,
         filters: Mapping[str, str],

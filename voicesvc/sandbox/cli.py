@@ -210,6 +210,24 @@ OPTIONS: tuple[Option, ...] = (
         help="share of webhook delivery attempts (0-1) that fail",
     ),
     Option(
+        "webhook_reorder_rate",
+        "--webhook-reorder-rate",
+        _ENV + "WEBHOOK_REORDER_RATE",
+        float,
+        "faults",
+        metavar="SHARE",
+        help="share of webhooks (0-1) delivered after the call's next one (out of order)",
+    ),
+    Option(
+        "webhook_duplicate_rate",
+        "--webhook-duplicate-rate",
+        _ENV + "WEBHOOK_DUPLICATE_RATE",
+        float,
+        "faults",
+        metavar="SHARE",
+        help="share of webhooks (0-1) delivered twice, the copy after the call's next one",
+    ),
+    Option(
         "seed", "--seed", _ENV + "SEED", int, "faults", metavar="N", help="random seed for the fault rates"
     ),
 )
@@ -237,6 +255,8 @@ DEFAULTS: dict[str, Any] = {
     "drop_after_rate": 0.0,
     "webhook_fail_first": 0,
     "webhook_fail_rate": 0.0,
+    "webhook_reorder_rate": 0.0,
+    "webhook_duplicate_rate": 0.0,
     "seed": None,
 }
 """What each option is when neither its flag nor its variable is given."""
@@ -311,6 +331,10 @@ def faults_from(values: Mapping[str, Any]) -> list[FaultRule]:
         rules.append(FaultRule(kind="webhook_fail", count=values["webhook_fail_first"]))
     if values["webhook_fail_rate"] > 0:
         rules.append(FaultRule(kind="webhook_fail", rate=values["webhook_fail_rate"]))
+    if values["webhook_reorder_rate"] > 0:
+        rules.append(FaultRule(kind="webhook_reorder", rate=values["webhook_reorder_rate"]))
+    if values["webhook_duplicate_rate"] > 0:
+        rules.append(FaultRule(kind="webhook_duplicate", rate=values["webhook_duplicate_rate"]))
     return rules
 
 

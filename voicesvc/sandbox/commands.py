@@ -27,12 +27,49 @@ class Command:
 
 COMMANDS: dict[str, Command] = {}
 
+# Commands that need media on the leg: Telnyx refuses them with 422 code 90034 on an outbound leg that has
+# not been answered yet (code written against a lenient emulator would fail in production).
+MEDIA_COMMANDS = frozenset(
+    {
+        "playback_start",
+        "speak",
+        "gather",
+        "gather_using_audio",
+        "gather_using_speak",
+        "gather_using_ai",
+        "record_start",
+        "streaming_start",
+        "fork_start",
+        "siprec_start",
+        "transcription_start",
+        "suppression_start",
+        "send_dtmf",
+        "ai_assistant_start",
+        "ai_assistant_join",
+        "conversation_relay_start",
+        "pay",
+    }
+)
+
+
+def _answered_outbound(engine: Engine, call: Call, body: dict[str, Any]) -> None:
+    if call.direction == "outgoing" and call.state == "ringing":
+        raise invalid_state(
+            "The call has not been answered yet: wait for call.answered before sending media."
+        )
+
 
 def command(name: str, check: CommandCheck | None = None) -> Callable[[CommandHandler], CommandHandler]:
-    """Register the handler of `/calls/{id}/actions/<name>`."""
+    """Register the handler of `/calls/{id}/actions/<name>` (media commands first check the leg answered)."""
 
     def register(fn: CommandHandler) -> CommandHandler:
-        COMMANDS[name] = Command(fn, check)
+        checks = [c for c in (_answered_outbound if name in MEDIA_COMMANDS else None, check) if c is not None]
+
+        def checked(engine: Engine, call: Call, body: dict[str, Any]) -> None:
+            for one in checks:
+                one(engine, call, body)
+
+        COMMANDS[name] = Command(fn, checked if checks else None)
         return fn
 
     return register

@@ -1,4 +1,8 @@
-"""Webhook delivery: signed POSTs, one strictly sequential queue per call, retries with backoff."""
+"""Webhook delivery: signed POSTs, one strictly sequential queue per call, retries with backoff.
+
+The `webhook_reorder` and `webhook_duplicate` faults bend the order on purpose: a held event (or a copy of
+one) goes out right after the call's next event, or after the rule's `hold_ms` when none follows.
+"""
 
 from __future__ import annotations
 
@@ -74,6 +78,7 @@ class WebhookRetryPolicy:
 class _Queue:
     items: deque[_Outgoing] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class WebhookDispatcher:
@@ -140,6 +145,7 @@ class WebhookDispatcher:
         )
         queue = self._queues.setdefault(key, _Queue())
         queue.items.append(item)
+        queue.arrived.set()
         self._pending += 1
         self._idle.clear()
         if queue.worker is None:
@@ -159,21 +165,51 @@ class WebhookDispatcher:
         return self._pending
 
     async def _work(self, key: str, queue: _Queue) -> None:
+        held: _Outgoing | None = None  # an event held back (reorder) or a copy to send again (duplicate)
+        hold_s = 0.0
         try:
-            while queue.items:
+            while queue.items or held is not None:
+                if not queue.items:
+                    assert held is not None
+                    queue.arrived.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(queue.arrived.wait(), hold_s)
+                    if not queue.items:  # nothing came after it: out it goes
+                        await self._deliver_one(held)
+                        held = None
+                        continue
                 item = queue.items[0]
-                try:
-                    await self._deliver(item)
-                except Exception:  # one broken delivery must not stall the call's queue
-                    log.exception("webhook_delivery_crashed", event_id=item.event.get("id"))
-                queue.items.popleft()
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.set()
+                rule = self._faults.for_order(item.event["event_type"]) if held is None else None
+                if rule is not None and rule.kind == "webhook_reorder":
+                    queue.items.popleft()
+                    held, hold_s = item, rule.hold_ms / 1000
+                    continue
+                if rule is not None:  # webhook_duplicate: this one now, its copy after the next
+                    self._pending += 1
+                    held, hold_s = (
+                        _Outgoing(item.key, dict(item.event), item.urls, item.timeout_s),
+                        rule.hold_ms / 1000,
+                    )
+                await self._deliver_one(item, queue)
+                if held is not None and rule is None:
+                    await self._deliver_one(held)
+                    held = None
         finally:
             queue.worker = None
             if not queue.items and self._queues.get(key) is queue:
                 del self._queues[key]
+
+    async def _deliver_one(self, item: _Outgoing, queue: _Queue | None = None) -> None:
+        """Deliver `item` (the head of `queue` when given, removed after) and count it done."""
+        try:
+            await self._deliver(item)
+        except Exception:  # one broken delivery must not stall the call's queue
+            log.exception("webhook_delivery_crashed", event_id=item.event.get("id"))
+        if queue is not None:
+            queue.items.popleft()
+        self._pending -= 1
+        if self._pending == 0:
+            self._idle.set()
 
     def _log(self, item: _Outgoing, url: str | None, attempt: int, ok: bool, **extra: Any) -> None:
         entry = DeliveryAttempt(

@@ -297,7 +297,7 @@ class Engine:
 
     async def _progress_outbound(self, call: Call, delay_s: float, time_limit: int | None) -> None:
         await asyncio.sleep(delay_s)
-        if not call.is_alive:
+        if not call.is_alive or call.state != "ringing":  # ended, or answered already (test helpers)
             return
         if call.outcome in _FAILURES:
             cause, sip = _FAILURES[call.outcome]

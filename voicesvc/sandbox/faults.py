@@ -11,7 +11,14 @@ matching request is hit (default 1, so tests stay deterministic). Kinds:
 - `drop_before`: close the connection before the request body is read, without executing;
 - `drop_after`: execute the request, then close the connection instead of answering;
 - `webhook_fail`: fail a webhook delivery attempt as if the receiver answered `status`
-  (0 means a timeout) without sending it; `event_type` (exact, or a prefix ending in `.`) scopes it.
+  (0 means a timeout) without sending it; `event_type` (exact, or a prefix ending in `.`) scopes it;
+- `webhook_reorder`: hold a webhook back and deliver it after the call's next one (or after `hold_ms`
+  when no other comes), as Telnyx, which does not guarantee order, sometimes does;
+- `webhook_duplicate`: deliver a webhook, and the same event (same id) once more after the call's next
+  one (or after `hold_ms`), as Telnyx's at-least-once delivery sometimes does.
+
+The webhook kinds are decided once per event (not per attempt), are scoped by `event_type` like
+`webhook_fail`, and never hold back more than one event of a call at a time.
 """
 
 from __future__ import annotations
@@ -22,7 +29,18 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("latency", "error", "rate_limit", "drop_before", "drop_after", "webhook_fail")
+KINDS = (
+    "latency",
+    "error",
+    "rate_limit",
+    "drop_before",
+    "drop_after",
+    "webhook_fail",
+    "webhook_reorder",
+    "webhook_duplicate",
+)
+_WEBHOOK_KINDS = ("webhook_fail", "webhook_reorder", "webhook_duplicate")
+_ORDER_KINDS = ("webhook_reorder", "webhook_duplicate")
 _REQUEST_TERMINAL = ("error", "rate_limit", "drop_before")
 
 
@@ -39,6 +57,7 @@ class FaultRule:
     latency_ms: int = 0
     status: int = 500
     retry_after: int = 1
+    hold_ms: int = 500
     id: str = ""
     hits: int = 0
 
@@ -48,7 +67,7 @@ class FaultRule:
         for name in ("path", "method", "event_type"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string")
-        for name in ("status", "latency_ms", "retry_after", "count"):
+        for name in ("status", "latency_ms", "retry_after", "count", "hold_ms"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                 raise ValueError(f"{name} must be a non-negative integer")
@@ -139,7 +158,7 @@ class FaultInjector:
         """Decide the faults for one REST request (path relative to `/v2`)."""
         decision = RequestFaults()
         for rule in self._rules:
-            if rule.kind == "webhook_fail" or rule.spent:
+            if rule.kind in _WEBHOOK_KINDS or rule.spent:
                 continue
             if rule.method and rule.method.upper() != method.upper():
                 continue
@@ -163,8 +182,15 @@ class FaultInjector:
 
     def for_delivery(self, event_type: str) -> FaultRule | None:
         """The webhook_fail rule that fails this delivery attempt, if any."""
+        return self._webhook_rule(("webhook_fail",), event_type)
+
+    def for_order(self, event_type: str) -> FaultRule | None:
+        """The webhook_reorder or webhook_duplicate rule that applies to this event, if any."""
+        return self._webhook_rule(_ORDER_KINDS, event_type)
+
+    def _webhook_rule(self, kinds: tuple[str, ...], event_type: str) -> FaultRule | None:
         for rule in self._rules:
-            if rule.kind != "webhook_fail" or rule.spent:
+            if rule.kind not in kinds or rule.spent:
                 continue
             if rule.event_type:
                 scope = rule.event_type

@@ -2,8 +2,9 @@
 
 The service is handed its `Upstream` (Telnyx, or an emulator the caller started): it never starts one.
 
-Start, each step entered on one exit stack: event log → HTTP server (webhooks, health, metrics) → pooled
-Telnyx client → gRPC server (all contract services, EventStream, health, reflection) → ready.
+Start, each step entered on one exit stack: event log → the calls projection (reading the log) → HTTP
+server (webhooks, health, metrics) → pooled Telnyx client → gRPC server (all contract services,
+EventStream, Calls, health, reflection) → ready.
 
 Stop (SIGTERM/SIGINT): not ready and health NOT_SERVING → the gRPC server stops accepting calls → in-flight
 unary RPCs finish within the grace period → streams end with UNAVAILABLE → the exit stack unwinds: the
@@ -27,10 +28,12 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from voicesvc.calls import CallProjection, CallStore
 from voicesvc.config import ListenError, Settings, Upstream, check_bindable, format_listen, parse_listen
 from voicesvc.events import EventLog, MemoryEventLog
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.rest import TelnyxClient
+from voicesvc.server.calls import CALLS_SERVICE, CallsServicer
 from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
@@ -39,7 +42,7 @@ from voicesvc.server.interceptors import AuthInterceptor, DecodingInterceptor, O
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
 from voicesvc.server.translate import Translator
-from voicesvc.v1 import events_pb2, events_pb2_grpc
+from voicesvc.v1 import calls_pb2_grpc, events_pb2, events_pb2_grpc
 from voicesvc.webhooks import WebhookMetrics, WebhookVerifier, make_webhook_handler
 
 __all__ = ["EVENT_STREAM_SERVICE", "VoiceService", "make_event_log", "run_until_signal", "serve"]
@@ -113,6 +116,12 @@ class VoiceService:
         )
         self.converter = EventConverter()
         self.event_stream = EventStreamServicer(self.event_log, converter=self.converter)
+        self.translator = Translator(self.client)
+        self.call_store = CallStore(
+            ended_retention_s=settings.calls.ended_retention_s, max_calls=settings.calls.max_calls
+        )
+        self.projection = CallProjection(self.event_log, self.call_store)
+        self.calls = CallsServicer(self.projection, self.event_log, self.translator, converter=self.converter)
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
@@ -155,6 +164,8 @@ class VoiceService:
         try:
             self.event_log.on_availability(self._event_log_availability)
             await self._resources.enter_async_context(self.event_log)
+            await self.projection.start()
+            self._resources.push_async_callback(self.projection.close)
             await self._start_http()
             await self._resources.enter_async_context(self.client)
             await self._start_grpc()
@@ -240,9 +251,10 @@ class VoiceService:
             ("grpc.http2.max_ping_strikes", 0),
         ]
         server = grpc.aio.server(interceptors=interceptors, options=options)
-        server.add_generic_rpc_handlers(generic_handlers(Translator(self.client)))
+        server.add_generic_rpc_handlers(generic_handlers(self.translator))
         events_pb2_grpc.add_EventStreamServicer_to_server(self.event_stream, server)
-        served = [*service_names(), EVENT_STREAM_SERVICE]
+        calls_pb2_grpc.add_CallsServicer_to_server(self.calls, server)
+        served = [*service_names(), EVENT_STREAM_SERVICE, CALLS_SERVICE]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         health_service = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
         reflection.enable_server_reflection([*served, health_service, reflection.SERVICE_NAME], server)
@@ -303,6 +315,7 @@ class VoiceService:
             # Unary calls are done (or out of time). Streams never finish on their own: end them so clients
             # reconnect elsewhere (WatchEvents with its own resume hint, then any other stream).
             await self.event_stream.close()
+            await self.calls.close()
             self.observability.end_streams()
             await stopping
         await self._resources.aclose()

@@ -34,6 +34,8 @@ TELNYX_ERROR_DOMAIN = "api.telnyx.com"
 """``ErrorInfo.domain`` of the details describing a Telnyx (REST) failure."""
 EVENTS_ERROR_DOMAIN = "voicesvc.events"
 """``ErrorInfo.domain`` of the details the event stream attaches."""
+CALLS_ERROR_DOMAIN = "voicesvc.calls"
+"""``ErrorInfo.domain`` of the details the Calls service attaches."""
 REQUEST_ERROR_DOMAIN = "voicesvc.request"
 """``ErrorInfo.domain`` of the details describing a request the server could not read."""
 
@@ -207,6 +209,42 @@ def event_log_unavailable_status(cause: str) -> grpc.Status:
 
 def _events_info(reason: str, metadata: dict[str, str] | None = None) -> error_details_pb2.ErrorInfo:
     return error_details_pb2.ErrorInfo(reason=reason, domain=EVENTS_ERROR_DOMAIN, metadata=metadata or {})
+
+
+# -- the Calls service ---------------------------------------------------------------------------------------
+def call_not_found_status(name: str) -> grpc.Status:
+    """NOT_FOUND for a call this replica holds no events of."""
+    message = f"{name} not found: no events of that call (never seen, or ended longer ago than retained)"
+    return _pack(grpc.StatusCode.NOT_FOUND, message, [_calls_info("CALL_NOT_FOUND", {"name": name})])
+
+
+def calls_catching_up_status(applied_seq: int, target_seq: int) -> grpc.Status:
+    """UNAVAILABLE while the replica is still reading the event log it found at start (try again)."""
+    message = (
+        f"this replica is still reading the event log (event {applied_seq} of {target_seq}); "
+        "retry, or call another replica"
+    )
+    info = _calls_info("CALLS_CATCHING_UP", {"applied": str(applied_seq), "target": str(target_seq)})
+    return _pack(grpc.StatusCode.UNAVAILABLE, message, [info])
+
+
+def call_ended_status(call_control_id: str, hangup: dict[str, str]) -> grpc.Status:
+    """FAILED_PRECONDITION: the leg hung up before the command's outcome; the hangup in the details."""
+    cause = hangup.get("hangup_cause") or "unknown cause"
+    message = f"the call ended ({cause}) before the command's outcome was reported"
+    metadata = {"call_control_id": call_control_id, **{k: v for k, v in hangup.items() if v}}
+    return _pack(grpc.StatusCode.FAILED_PRECONDITION, message, [_calls_info("CALL_ENDED", metadata)])
+
+
+def outcome_deadline_status(call_control_id: str, rpc: str) -> grpc.Status:
+    """DEADLINE_EXCEEDED after the command was sent but before its outcome was reported."""
+    message = f"{rpc} was sent, but its outcome was not reported within the deadline"
+    info = _calls_info("OUTCOME_NOT_REPORTED", {"call_control_id": call_control_id, "rpc": rpc})
+    return _pack(grpc.StatusCode.DEADLINE_EXCEEDED, message, [info])
+
+
+def _calls_info(reason: str, metadata: dict[str, str]) -> error_details_pb2.ErrorInfo:
+    return error_details_pb2.ErrorInfo(reason=reason, domain=CALLS_ERROR_DOMAIN, metadata=metadata)
 
 
 # -- packing ------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19voicesvc/v1/options.proto\x12\x0bvoicesvc.v1\x1a google/protobuf/descriptor.proto\"-\n\rDiscriminator\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t*R\n\tWireShape\x12\x1a\n\x16WIRE_SHAPE_UNSPECIFIED\x10\x00\x12\x14\n\x10WIRE_SHAPE_UNION\x10\x01\x12\x13\n\x0fWIRE_SHAPE_LIST\x10\x02:2\n\twire_name\x12\x1d.google.protobuf.FieldOptions\x18\xb9\x8e\x03 \x01(\t:7\n\nwire_value\x12!.google.protobuf.EnumValueOptions\x18\xba\x8e\x03 \x01(\t:M\n\nwire_shape\x12\x1f.google.protobuf.MessageOptions\x18\xbb\x8e\x03 \x01(\x0e\x32\x16.voicesvc.v1.WireShape:T\n\rdiscriminator\x12\x1f.google.protobuf.MessageOptions\x18\xbc\x8e\x03 \x01(\x0b\x32\x1a.voicesvc.v1.Discriminator:8\n\x0foneof_wire_name\x12\x1d.google.protobuf.OneofOptions\x18\xbd\x8e\x03 \x01(\t:7\n\x0eoneof_required\x12\x1d.google.protobuf.OneofOptions\x18\xbe\x8e\x03 \x01(\x08\x42\x8e\x01\n\x0f\x63om.voicesvc.v1B\x0cOptionsProtoP\x01Z:github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1\xa2\x02\x03VSV\xaa\x02\x0bVoicesvc.V1\xca\x02\x0bVoicesvc\\V1\xea\x02\x0cVoicesvc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19voicesvc/v1/options.proto\x12\x0bvoicesvc.v1\x1a google/protobuf/descriptor.proto\"-\n\rDiscriminator\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"2\n\x0e\x43ommandOutcome\x12\x0f\n\x07success\x18\x01 \x03(\t\x12\x0f\n\x07\x66\x61ilure\x18\x02 \x03(\t*R\n\tWireShape\x12\x1a\n\x16WIRE_SHAPE_UNSPECIFIED\x10\x00\x12\x14\n\x10WIRE_SHAPE_UNION\x10\x01\x12\x13\n\x0fWIRE_SHAPE_LIST\x10\x02:2\n\twire_name\x12\x1d.google.protobuf.FieldOptions\x18\xb9\x8e\x03 \x01(\t:7\n\nwire_value\x12!.google.protobuf.EnumValueOptions\x18\xba\x8e\x03 \x01(\t:M\n\nwire_shape\x12\x1f.google.protobuf.MessageOptions\x18\xbb\x8e\x03 \x01(\x0e\x32\x16.voicesvc.v1.WireShape:T\n\rdiscriminator\x12\x1f.google.protobuf.MessageOptions\x18\xbc\x8e\x03 \x01(\x0b\x32\x1a.voicesvc.v1.Discriminator:8\n\x0foneof_wire_name\x12\x1d.google.protobuf.OneofOptions\x18\xbd\x8e\x03 \x01(\t:7\n\x0eoneof_required\x12\x1d.google.protobuf.OneofOptions\x18\xbe\x8e\x03 \x01(\x08:N\n\x07outcome\x12\x1e.google.protobuf.MethodOptions\x18\xbf\x8e\x03 \x01(\x0b\x32\x1b.voicesvc.v1.CommandOutcomeB\x8e\x01\n\x0f\x63om.voicesvc.v1B\x0cOptionsProtoP\x01Z:github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1\xa2\x02\x03VSV\xaa\x02\x0bVoicesvc.V1\xca\x02\x0bVoicesvc\\V1\xea\x02\x0cVoicesvc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,10 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voicesvc.v1.options_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017com.voicesvc.v1B\014OptionsProtoP\001Z:github.com/voicesvc/voicesvc/gen/go/voicesvc/v1;voicesvcv1\242\002\003VSV\252\002\013Voicesvc.V1\312\002\013Voicesvc\\V1\352\002\014Voicesvc::V1'
-  _globals['_WIRESHAPE']._serialized_start=123
-  _globals['_WIRESHAPE']._serialized_end=205
+  _globals['_WIRESHAPE']._serialized_start=175
+  _globals['_WIRESHAPE']._serialized_end=257
   _globals['_DISCRIMINATOR']._serialized_start=76
   _globals['_DISCRIMINATOR']._serialized_end=121
+  _globals['_COMMANDOUTCOME']._serialized_start=123
+  _globals['_COMMANDOUTCOME']._serialized_end=173
 # @@protoc_insertion_point(module_scope)

@@ -3,9 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pb2 as _descriptor_pb2
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf.internal import extension_dict as _extension_dict
 import builtins as _builtins
@@ -73,12 +75,46 @@ class Discriminator(_message.Message):
 
 Global___Discriminator: _TypeAlias = Discriminator  # noqa: Y015
 
+@_typing.final
+class CommandOutcome(_message.Message):
+    """The webhook events that report how a call command turned out, for commands whose outcome Telnyx
+    reports asynchronously. `Calls.ExecuteCommand` reads this option off the command's method: it is
+    the only place the pairing of command and outcome is written down.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUCCESS_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def success(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Event types that report the command succeeded (for example `call.speak.ended`)."""
+
+    @_builtins.property
+    def failure(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Event types that report the command failed (for example `call.refer.failed`)."""
+
+    def __init__(
+        self,
+        *,
+        success: _abc.Iterable[_builtins.str] | None = ...,
+        failure: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failure", b"failure", "success", b"success"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommandOutcome: _TypeAlias = CommandOutcome  # noqa: Y015
+
 WIRE_NAME_FIELD_NUMBER: _builtins.int
 WIRE_VALUE_FIELD_NUMBER: _builtins.int
 WIRE_SHAPE_FIELD_NUMBER: _builtins.int
 DISCRIMINATOR_FIELD_NUMBER: _builtins.int
 ONEOF_WIRE_NAME_FIELD_NUMBER: _builtins.int
 ONEOF_REQUIRED_FIELD_NUMBER: _builtins.int
+OUTCOME_FIELD_NUMBER: _builtins.int
 wire_name: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, _builtins.str]
 """The JSON key of this field in the Telnyx REST API when it differs from the field name
 (for example `bank-account-number` or `outbound.outbound_voice_profile_id`).
@@ -95,3 +131,7 @@ oneof_wire_name: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.Oneof
 """The JSON key of a field-level union when it differs from the oneof name."""
 oneof_required: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.OneofOptions, _builtins.bool]
 """Exactly one member of this field-level union must be set (the union is a required field)."""
+outcome: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.MethodOptions, Global___CommandOutcome]
+"""The outcome events of a call command. A `call.hangup` of the leg before any of them ends the wait
+with FAILED_PRECONDITION, unless `call.hangup` is itself listed as an outcome.
+"""

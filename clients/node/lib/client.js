@@ -4,6 +4,7 @@
 
 const grpc = require('@grpc/grpc-js');
 const { loadDefinition, listMethods } = require('./definitions');
+const { callsHelpers, execute } = require('./calls');
 
 const DEFAULT_TARGET = '127.0.0.1:50051';
 const DEFAULT_DEADLINE_MS = 10000;
@@ -147,6 +148,13 @@ function createClient(options = {}) {
   }
 
   client.watch = (watchOptions = {}) => watch(client, watchOptions);
+  client.calls = callsHelpers(client);
+  client.execute = (rpc, request, opts) => execute(client, rpc, request, opts);
+  /** DialCall; with `{wait: true}` resolves once answered: `{response, outcome, succeeded}`. */
+  client.dial = (request, opts = {}) => {
+    const { wait = false, ...callOpts } = opts;
+    return wait ? execute(client, 'DialCall', request, callOpts) : client.dialCall(request, callOpts);
+  };
   return client;
 }
 

@@ -13,6 +13,7 @@ const PROTO_FILES = [
   'voicesvc/v1/call_events.proto',
   'voicesvc/v1/connections.proto',
   'voicesvc/v1/events.proto',
+  'voicesvc/v1/calls.proto',
   'google/rpc/status.proto',
   'google/rpc/error_details.proto',
 ];

@@ -1,5 +1,5 @@
-// Command dialspeakhangup is a small voicesvc client in Go: it places a call, waits until the call
-// is alive, speaks a sentence into it, hangs up and waits until the call has ended. It also makes
+// Command dialspeakhangup is a small voicesvc client in Go: it places a call and waits until it is
+// answered (one Calls.ExecuteCommand RPC), speaks a sentence into it, hangs up and waits until the call has ended. It also makes
 // one request that voicesvc must reject, and prints the error's code and its google.rpc.BadRequest
 // details.
 //
@@ -64,18 +64,23 @@ func run(target string) error {
 	ctx := context.Background()
 	calls := voicesvcv1.NewCallControlClient(conn)
 
-	// DialCall. Fields marked `optional` in the protos are pointers (proto.String sets them);
-	// the `to` oneof takes a wrapper type: a single number or SIP URI, or a list.
-	dialed, err := dialCall(ctx, calls, &voicesvcv1.DialCallRequest{
-		ConnectionId: proto.String("conn-1"),
-		From:         proto.String("+15550100000"),
-		To:           &voicesvcv1.DialCallRequest_ToString{ToString: "+15550100001"},
+	// DialCall through Calls.ExecuteCommand: it returns once Telnyx reported the answer
+	// (call.answered), since media on a call that is still ringing is refused (FAILED_PRECONDITION,
+	// Telnyx code 90034). Fields marked `optional` in the protos are pointers (proto.String sets
+	// them); a oneof takes a wrapper type (`to`: a single number or SIP URI, or a list).
+	executed, err := executeCommand(ctx, voicesvcv1.NewCallsClient(conn), &voicesvcv1.ExecuteCommandRequest{
+		Command: &voicesvcv1.ExecuteCommandRequest_DialCall{DialCall: &voicesvcv1.DialCallRequest{
+			ConnectionId: proto.String("conn-1"),
+			From:         proto.String("+15550100000"),
+			To:           &voicesvcv1.DialCallRequest_ToString{ToString: "+15550100001"},
+		}},
 	})
 	if err != nil {
 		return fmt.Errorf("DialCall: %w", err)
 	}
-	id := dialed.GetCallControlId()
+	id := executed.GetDialCall().GetCallControlId()
 	fmt.Println("DialCall: call_control_id =", id)
+	fmt.Println("DialCall: outcome =", executed.GetOutcome().GetEventType())
 
 	if err := waitAlive(ctx, calls, id, true); err != nil {
 		return err
@@ -105,10 +110,10 @@ func run(target string) error {
 	return expectInvalidArgument(ctx, calls)
 }
 
-func dialCall(ctx context.Context, c voicesvcv1.CallControlClient, req *voicesvcv1.DialCallRequest) (*voicesvcv1.DialCallResponse, error) {
+func executeCommand(ctx context.Context, c voicesvcv1.CallsClient, req *voicesvcv1.ExecuteCommandRequest) (*voicesvcv1.ExecuteCommandResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	defer cancel()
-	return c.DialCall(ctx, req)
+	return c.ExecuteCommand(ctx, req)
 }
 
 func speakText(ctx context.Context, c voicesvcv1.CallControlClient, req *voicesvcv1.SpeakTextRequest) (*voicesvcv1.SpeakTextResponse, error) {

@@ -2,8 +2,11 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.BadRequest;
 import com.voicesvc.v1.CallControlGrpc;
+import com.voicesvc.v1.CallsGrpc;
 import com.voicesvc.v1.DialCallRequest;
 import com.voicesvc.v1.DialCallResponse;
+import com.voicesvc.v1.ExecuteCommandRequest;
+import com.voicesvc.v1.ExecuteCommandResponse;
 import com.voicesvc.v1.GetCallStatusRequest;
 import com.voicesvc.v1.GetCallStatusResponse;
 import com.voicesvc.v1.HangupCallRequest;
@@ -18,8 +21,8 @@ import io.grpc.protobuf.StatusProto;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A small voicesvc client in Java: it places a call, waits until the call is alive, speaks a
- * sentence into it, hangs up and waits until the call has ended. It also makes one request that
+ * A small voicesvc client in Java: it places a call and waits until it is answered (one
+ * Calls.ExecuteCommand RPC), speaks a sentence into it, hangs up and waits until the call has ended. It also makes one request that
  * voicesvc must reject, and prints the error's code and its google.rpc.BadRequest details.
  *
  * <pre>
@@ -88,19 +91,26 @@ public final class DialSpeakHangup {
 
   private static void run(ManagedChannel channel) throws Failure, InterruptedException {
     // The first call waits for the connection (wait-for-ready), so a server that is still
-    // starting up does not fail it at once; the deadline still applies.
-    DialCallResponse dialed =
-        calls(channel)
+    // starting up does not fail it at once; the deadline still applies. Calls.ExecuteCommand sends
+    // the dial and returns once Telnyx reported the answer (call.answered): media on a call that is
+    // still ringing is refused (FAILED_PRECONDITION, Telnyx code 90034).
+    ExecuteCommandResponse executed =
+        CallsGrpc.newBlockingStub(channel)
+            .withDeadlineAfter(RPC_TIMEOUT_SECONDS, TimeUnit.SECONDS)
             .withWaitForReady()
-            .dialCall(
-                DialCallRequest.newBuilder()
-                    .setConnectionId("conn-1")
-                    .setFrom("+15550100000")
-                    // `to` is a oneof: setToString for one number or SIP URI, setToList for several.
-                    .setToString("+15550100001")
+            .executeCommand(
+                ExecuteCommandRequest.newBuilder()
+                    .setDialCall(
+                        DialCallRequest.newBuilder()
+                            .setConnectionId("conn-1")
+                            .setFrom("+15550100000")
+                            // `to` is a oneof: setToString for one number or SIP URI, setToList for several.
+                            .setToString("+15550100001"))
                     .build());
+    DialCallResponse dialed = executed.getDialCall();
     String id = dialed.getCallControlId();
     System.out.println("DialCall: call_control_id = " + id);
+    System.out.println("DialCall: outcome = " + executed.getOutcome().getEventType());
 
     waitAlive(channel, id, true);
 
