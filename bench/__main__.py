@@ -40,6 +40,12 @@ async def _main() -> None:
     from bench import fanout
 
     rows += await fanout.run()
+    try:
+        from bench import subscriptions
+    except ImportError:
+        pass
+    else:
+        rows += await subscriptions.run()
     print(f"voicesvc benchmarks — Python {platform.python_version()}, {platform.machine()}, loopback")
     print(_table(rows))
 

@@ -96,7 +96,7 @@ async def test_health_reports_every_service_serving(stack: Stack) -> None:
         assert reply.status == health_pb2.HealthCheckResponse.SERVING, name
     listed = await health.List(health_pb2.HealthListRequest())
     assert {name: reply.status for name, reply in listed.statuses.items()} == dict.fromkeys(
-        ["", *service_names(), "voicesvc.v1.EventStream", "voicesvc.v1.Calls"],
+        ["", *service_names(), "voicesvc.v1.EventStream", "voicesvc.v1.Calls", "voicesvc.v1.Subscriptions"],
         health_pb2.HealthCheckResponse.SERVING,
     )
     status, body = await stack.get("/healthz")

@@ -92,6 +92,47 @@ export interface CallsHelpers {
   execute(rpc: string, request?: Message, options?: CallOptions): Promise<CommandResult>;
 }
 
+export interface Delivery {
+  readonly event: Message;
+  /** Which delivery of the event this is, from 1. */
+  readonly deliveryAttempt: number;
+  readonly ackId: string;
+  /** Done: never delivered again. */
+  ack(): void;
+  /** Give it back: delivered again at once. */
+  nack(): void;
+  /** Set its deadline to `seconds` from now (up to 600). */
+  extend(seconds: number): void;
+}
+
+export interface PullOptions {
+  memberId?: string;
+  maxOutstanding?: number;
+  heartbeatIntervalMs?: number;
+  maxReconnects?: number | null;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface SubscriptionPull extends AsyncIterableIterator<Delivery> {
+  readonly memberId: string;
+  readonly reconnects: number;
+  /** Leave the group; the iteration ends without error. */
+  close(): void;
+}
+
+export interface SubscribeOptions extends PullOptions {
+  concurrency?: number;
+}
+
+export interface Worker {
+  /** Settles when the member has stopped; rejects on an error other than UNAVAILABLE. */
+  readonly done: Promise<void>;
+  readonly memberId: string;
+  /** Leave the group once the running handlers have finished. */
+  stop(): void;
+}
+
 export type UnaryMethod = (request?: Message, options?: CallOptions) => Promise<Message>;
 export type StreamMethod = (request?: Message, options?: CallOptions) => StreamIterator<Message>;
 
@@ -101,6 +142,8 @@ export interface VoiceClient {
   close(): void;
   waitForReady(timeoutMs?: number): Promise<void>;
   watch(options?: WatchOptions): EventWatch;
+  pull(subscription: string, options?: PullOptions): SubscriptionPull;
+  subscribe(subscription: string, handler: (event: Message) => unknown, options?: SubscribeOptions): Worker;
   watchEvents: StreamMethod;
   /** The Calls service: get, list, watch, execute. */
   calls: CallsHelpers;

@@ -3,7 +3,8 @@
 `call` invokes any unary RPC by name with a request in the Telnyx wire form (the JSON the Telnyx REST API
 takes, path parameters such as `call_control_id` included as keys) and prints the response the same way.
 It knows every RPC from the contract's descriptors, so it needs no change when the contract grows.
-`watch` prints call events as JSON lines.
+`watch` prints call events as JSON lines. `subscriptions …` and `pull` (worker groups) live in
+`voicesvc.client.subscriptions_cli`.
 
 Exit status: 0 on success, 1 when the RPC fails (the error and its details go to stderr), 2 when the
 request cannot be built (unknown RPC, malformed JSON, a field of the wrong type).
@@ -24,6 +25,7 @@ import grpc
 from google.protobuf import json_format
 from grpc import aio
 
+from voicesvc.client import subscriptions_cli
 from voicesvc.client.client import DEFAULT_TARGET, VoiceClient
 from voicesvc.client.errors import describe_error
 from voicesvc.options import Option, OptionError, add_options, resolve
@@ -107,7 +109,7 @@ def open_client(args: argparse.Namespace) -> VoiceClient:
 
 
 def add_arguments(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the `call` and `watch` commands on a `voicesvc` sub-command parser."""
+    """Register the `call`, `watch`, `subscriptions` and `pull` commands on a sub-command parser."""
     parent = _connection_options()
     call = subparsers.add_parser(
         "call",
@@ -188,6 +190,7 @@ def add_arguments(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     from voicesvc.client import calls_cli
 
     calls_cli.add_arguments(subparsers, parent)
+    subscriptions_cli.add_arguments(subparsers, parent, event_line, open_client)
 
 
 # -- call ------------------------------------------------------------------------------------------

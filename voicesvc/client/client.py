@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self, cast, overload
 
@@ -11,6 +11,7 @@ from grpc import aio
 
 from voicesvc.client.calls import CallsClient, CallWatch, CommandResult
 from voicesvc.client.interceptors import open_channel
+from voicesvc.client.pull import Pull, run_handler
 from voicesvc.client.watch import EventWatch
 from voicesvc.v1 import (
     call_control_applications_pb2_grpc,
@@ -19,7 +20,10 @@ from voicesvc.v1 import (
     call_events_pb2_grpc,
     calls_pb2_grpc,
     connections_pb2_grpc,
+    events_pb2,
     events_pb2_grpc,
+    subscriptions_pb2,
+    subscriptions_pb2_grpc,
 )
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -64,6 +68,8 @@ class VoiceClient:
         """`voicesvc.v1.Connections`: active calls of a connection."""
         self.events = events_pb2_grpc.EventStreamStub(self.channel)
         """`voicesvc.v1.EventStream`: the live, resumable webhook stream."""
+        self.subscriptions = subscriptions_pb2_grpc.SubscriptionsStub(self.channel)
+        """`voicesvc.v1.Subscriptions`: durable worker groups with acks, dead letters and redrive."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -197,3 +203,43 @@ class VoiceClient:
             reconnect=reconnect,
             max_reconnects=max_reconnects,
         )
+
+    # -- worker groups ---------------------------------------------------------------------------------
+    def pull(
+        self, subscription: str, *, member_id: str = "", max_outstanding: int = 0, **options: Any
+    ) -> Pull:
+        """Join a subscription's worker group: `async with client.pull("subscriptions/x") as pull:`, then
+        `async for message in pull:` and `await message.ack()` (or `nack()`, `extend(seconds)`).
+
+        `subscription` is `subscriptions/{id}` or the bare id. Reusing `member_id` across restarts keeps
+        the worker's identity; the stream reconnects with it on UNAVAILABLE. `options` go to `Pull`.
+        """
+        return Pull(
+            self.subscriptions,
+            _subscription_name(subscription),
+            member_id=member_id,
+            max_outstanding=max_outstanding,
+            **options,
+        )
+
+    async def subscribe(
+        self,
+        subscription: str,
+        handler: Callable[[events_pb2.Event], Awaitable[object]],
+        *,
+        member_id: str = "",
+        max_outstanding: int = 0,
+        concurrency: int = 16,
+    ) -> None:
+        """Run `handler(event)` for every event the group gives this member, until cancelled: ack when it
+        returns, nack when it raises, deadline extended while it runs, reconnect on UNAVAILABLE."""
+        name = _subscription_name(subscription)
+        request = subscriptions_pb2.GetSubscriptionRequest(name=name)
+        found = cast(subscriptions_pb2.Subscription, await self.subscriptions.GetSubscription(request))
+        deadline = found.ack_deadline.seconds + found.ack_deadline.nanos / 1e9
+        pull = self.pull(name, member_id=member_id, max_outstanding=max_outstanding)
+        await run_handler(pull, handler, ack_deadline=deadline or 30.0, concurrency=concurrency)
+
+
+def _subscription_name(subscription: str) -> str:
+    return subscription if subscription.startswith("subscriptions/") else f"subscriptions/{subscription}"

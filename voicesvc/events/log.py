@@ -274,15 +274,20 @@ class AppendResult:
 
 @dataclass(frozen=True, slots=True)
 class Start:
-    """Where a subscription begins: `Start.now()`, `Start.oldest()` or `Start.after(cursor)`."""
+    """Where a subscription begins: `Start.now()`, `Start.oldest()`, `Start.after(cursor)` or
+    `Start.at(unix_time)`."""
 
-    kind: Literal["now", "oldest", "after"]
+    kind: Literal["now", "oldest", "after", "time"]
     cursor: str | None = None
     position: CursorPosition | None = field(default=None, compare=False)
+    time: float | None = None
+    """Unix time of `Start.at`: the first event delivered is the first accepted at or after it."""
 
     def __post_init__(self) -> None:
-        if self.kind not in ("now", "oldest", "after"):
+        if self.kind not in ("now", "oldest", "after", "time"):
             raise ValueError(f"unknown start kind: {self.kind!r}")
+        if (self.kind == "time") != (self.time is not None):
+            raise ValueError("Start.at, and only it, takes a time")
         if self.kind == "after":
             if self.cursor is None:
                 raise ValueError("Start.after needs a cursor")
@@ -304,6 +309,11 @@ class Start:
     def after(cls, cursor: str) -> Start:
         """Every event appended after the one `cursor` names; raises `InvalidCursor` for garbage."""
         return cls("after", cursor)
+
+    @classmethod
+    def at(cls, unix_time: float) -> Start:
+        """Every retained event accepted at or after `unix_time` (by its `received_at`), then new ones."""
+        return cls("time", time=float(unix_time))
 
 
 @dataclass(frozen=True, slots=True)

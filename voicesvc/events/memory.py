@@ -257,6 +257,9 @@ class MemoryEventLog(EventLog):
         seq = self._last + 1
         if seq - self._first >= self._capacity:
             self._drop_oldest()
+        if self._first < seq:
+            # Even a clock stepping back never makes `received_at` decrease along the ring (`Start.at`).
+            now = max(now, self._at(seq - 1).received_at)
         event = StoredEvent(
             seq=seq,
             cursor=self.cursor(seq),
@@ -292,6 +295,9 @@ class MemoryEventLog(EventLog):
             position = self._last
         elif start.kind == "oldest":
             position = self._first - 1
+        elif start.kind == "time":
+            assert start.time is not None
+            position = self._before_time(start.time)
         else:
             assert start.position is not None
             epoch, seq = start.position
@@ -303,6 +309,18 @@ class MemoryEventLog(EventLog):
         return _MemorySubscription(self, position, event_filter, id_filter)
 
     # -- internals shared with the subscriptions ---------------------------------------------------
+
+    def _before_time(self, unix_time: float) -> int:
+        """The position just before the first retained event received at or after `unix_time`
+        (`received_at` never decreases along the ring, so a binary search finds it)."""
+        low, high = self._first, self._last + 1
+        while low < high:
+            middle = (low + high) // 2
+            if self._at(middle).received_at < unix_time:
+                low = middle + 1
+            else:
+                high = middle
+        return low - 1
 
     def _check_open(self) -> None:
         if self._closed:

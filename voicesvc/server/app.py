@@ -2,9 +2,9 @@
 
 The service is handed its `Upstream` (Telnyx, or an emulator the caller started): it never starts one.
 
-Start, each step entered on one exit stack: event log → the calls projection (reading the log) → HTTP
-server (webhooks, health, metrics) → pooled Telnyx client → gRPC server (all contract services,
-EventStream, Calls, health, reflection) → ready.
+Start, each step entered on one exit stack: event log → the calls projection and the subscriptions
+(both reading the log) → HTTP server (webhooks, health, metrics) → pooled Telnyx client → gRPC server
+(all contract services, EventStream, Calls, Subscriptions, health, reflection) → ready.
 
 Stop (SIGTERM/SIGINT): not ready and health NOT_SERVING → the gRPC server stops accepting calls → in-flight
 unary RPCs finish within the grace period → streams end with UNAVAILABLE → the exit stack unwinds: the
@@ -41,8 +41,11 @@ from voicesvc.server.http import WEBHOOK_PATH, ConnectionGuard, GuardedSite, Rea
 from voicesvc.server.interceptors import AuthInterceptor, DecodingInterceptor, ObservabilityInterceptor
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
+from voicesvc.server.subscriptions import SubscriptionsServicer
 from voicesvc.server.translate import Translator
-from voicesvc.v1 import calls_pb2_grpc, events_pb2, events_pb2_grpc
+from voicesvc.subscriptions import MemorySubscriptions, SubscriptionBackend
+from voicesvc.subscriptions.nats import NatsSubscriptions
+from voicesvc.v1 import calls_pb2_grpc, events_pb2, events_pb2_grpc, subscriptions_pb2, subscriptions_pb2_grpc
 from voicesvc.webhooks import WebhookMetrics, WebhookVerifier, make_webhook_handler
 
 __all__ = ["EVENT_STREAM_SERVICE", "VoiceService", "make_event_log", "run_until_signal", "serve"]
@@ -50,6 +53,9 @@ __all__ = ["EVENT_STREAM_SERVICE", "VoiceService", "make_event_log", "run_until_
 log = structlog.get_logger("voicesvc.server")
 
 EVENT_STREAM_SERVICE = events_pb2.DESCRIPTOR.services_by_name["EventStream"].full_name
+SUBSCRIPTIONS_SERVICE = subscriptions_pb2.DESCRIPTOR.services_by_name["Subscriptions"].full_name
+_LOG_SERVICES = (EVENT_STREAM_SERVICE, SUBSCRIPTIONS_SERVICE)
+"""Services that cannot serve while the event log is unreachable."""
 _LOG_UNAVAILABLE = "event log unavailable"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -122,6 +128,12 @@ class VoiceService:
         )
         self.projection = CallProjection(self.event_log, self.call_store)
         self.calls = CallsServicer(self.projection, self.event_log, self.translator, converter=self.converter)
+        self.subscription_store: SubscriptionBackend = (
+            NatsSubscriptions(self.event_log)
+            if isinstance(self.event_log, NatsEventLog)
+            else MemorySubscriptions(self.event_log)
+        )
+        self.subscriptions = SubscriptionsServicer(self.subscription_store)
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
@@ -166,6 +178,8 @@ class VoiceService:
             await self._resources.enter_async_context(self.event_log)
             await self.projection.start()
             self._resources.push_async_callback(self.projection.close)
+            await self.subscription_store.start()
+            self._resources.push_async_callback(self.subscriptions.close)
             await self._start_http()
             await self._resources.enter_async_context(self.client)
             await self._start_grpc()
@@ -254,7 +268,8 @@ class VoiceService:
         server.add_generic_rpc_handlers(generic_handlers(self.translator))
         events_pb2_grpc.add_EventStreamServicer_to_server(self.event_stream, server)
         calls_pb2_grpc.add_CallsServicer_to_server(self.calls, server)
-        served = [*service_names(), EVENT_STREAM_SERVICE, CALLS_SERVICE]
+        subscriptions_pb2_grpc.add_SubscriptionsServicer_to_server(self.subscriptions, server)
+        served = [*service_names(), EVENT_STREAM_SERVICE, CALLS_SERVICE, SUBSCRIPTIONS_SERVICE]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         health_service = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
         reflection.enable_server_reflection([*served, health_service, reflection.SERVICE_NAME], server)
@@ -272,28 +287,32 @@ class VoiceService:
         else:
             self.grpc_port = server.add_insecure_port(address)
         await server.start()
+        if isinstance(self.subscription_store, NatsSubscriptions):
+            # Where the other replicas relay the members of the subscriptions this one leads.
+            self.subscription_store.address = self.grpc_target
         self.grpc_server = server
         # Unwound only when start fails or stop() did not run: stop() ends the server gracefully first.
         self._resources.push_async_callback(server.stop, 0)
         self._served = served
         for name in ["", *served]:
             # The event log may have gone away while the rest was starting.
-            down = name == EVENT_STREAM_SERVICE and self.readiness.held(_LOG_UNAVAILABLE)
+            down = name in _LOG_SERVICES and self.readiness.held(_LOG_UNAVAILABLE)
             await self.health.set(name, _NOT_SERVING if down else _SERVING)
 
     def _event_log_availability(self, available: bool) -> None:
         """While the event log is unreachable, webhooks cannot be stored and streams cannot be opened: say so
-        in `/readyz` (webhook load balancers move on) and in the EventStream health status (the other
-        services keep serving)."""
+        in `/readyz` (webhook load balancers move on) and in the EventStream and Subscriptions health
+        statuses (the other services keep serving)."""
         if available:
             self.readiness.release(_LOG_UNAVAILABLE)
         else:
             self.readiness.hold(_LOG_UNAVAILABLE)
-        if EVENT_STREAM_SERVICE in self._served:
-            status = _SERVING if available else _NOT_SERVING
-            task = asyncio.get_running_loop().create_task(self.health.set(EVENT_STREAM_SERVICE, status))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        status = _SERVING if available else _NOT_SERVING
+        for name in _LOG_SERVICES:
+            if name in self._served:
+                task = asyncio.get_running_loop().create_task(self.health.set(name, status))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------ stop
 
@@ -316,6 +335,7 @@ class VoiceService:
             # reconnect elsewhere (WatchEvents with its own resume hint, then any other stream).
             await self.event_stream.close()
             await self.calls.close()
+            await self.subscriptions.close()
             self.observability.end_streams()
             await stopping
         await self._resources.aclose()

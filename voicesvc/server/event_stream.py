@@ -176,6 +176,11 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
                 start = Start.after(request.after_cursor)
             except InvalidCursor as exc:
                 raise _invalid("after_cursor", f"{exc}: not a cursor issued by this service") from None
+        elif request.HasField("start_time"):
+            stamp = request.start_time
+            if not 0 <= stamp.nanos < 10**9:
+                raise _invalid("start_time", "must be a valid timestamp")
+            start = Start.at(stamp.seconds + stamp.nanos / 1e9)
         elif request.start in (events_pb2.START_POSITION_UNSPECIFIED, events_pb2.START_POSITION_NOW):
             start = Start.now()
         elif request.start == events_pb2.START_POSITION_OLDEST:

@@ -247,6 +247,32 @@ def _calls_info(reason: str, metadata: dict[str, str]) -> error_details_pb2.Erro
     return error_details_pb2.ErrorInfo(reason=reason, domain=CALLS_ERROR_DOMAIN, metadata=metadata)
 
 
+# -- subscriptions -------------------------------------------------------------------------------------------
+SUBSCRIPTION_RESOURCE = "voicesvc.v1/Subscription"
+
+
+def subscription_not_found_status(name: str, message: str) -> grpc.Status:
+    """NOT_FOUND for an unknown or deleted subscription (or dead letter), with a `ResourceInfo`."""
+    info = error_details_pb2.ResourceInfo(resource_type=SUBSCRIPTION_RESOURCE, resource_name=name)
+    return _pack(grpc.StatusCode.NOT_FOUND, message, [info])
+
+
+def subscription_exists_status(name: str) -> grpc.Status:
+    """ALREADY_EXISTS for creating a subscription whose id is taken, with a `ResourceInfo`."""
+    info = error_details_pb2.ResourceInfo(resource_type=SUBSCRIPTION_RESOURCE, resource_name=name)
+    return _pack(grpc.StatusCode.ALREADY_EXISTS, f"{name} already exists", [info])
+
+
+def relayed_status(error: grpc.aio.AioRpcError) -> grpc.Status:
+    """The status another replica ended a relayed call with, passed on unchanged (rich details included)."""
+    proto = rpc_status.from_call(error)
+    if proto is None:
+        proto = status_pb2.Status(
+            code=error.code().value[0], message=clip(error.details() or "", _MAX_MESSAGE)
+        )
+    return rpc_status.to_status(proto)
+
+
 # -- packing ------------------------------------------------------------------------------------------------
 def _pack(code: grpc.StatusCode, message: str, details: Iterable[Message]) -> grpc.Status:
     """The status with as many of `details`, in order, as fit the size budget (field violations are dropped

@@ -901,6 +901,7 @@ class WatchEventsRequest(_message.Message):
     START_FIELD_NUMBER: _builtins.int
     AFTER_CURSOR_FIELD_NUMBER: _builtins.int
     HEARTBEAT_INTERVAL_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
     start: Global___StartPosition.ValueType
     """Where to start when `after_cursor` is empty. Unset starts from now."""
     after_cursor: _builtins.str
@@ -917,6 +918,13 @@ class WatchEventsRequest(_message.Message):
         (15 s); values below one second are raised to one second.
         """
 
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Replay every retained event voicesvc accepted at or after this time, then follow new ones.
+        Takes precedence over `start`; `after_cursor` takes precedence over it. A time before the
+        oldest retained event starts at the oldest; a time after the newest starts with the next event.
+        """
+
     def __init__(
         self,
         *,
@@ -924,10 +932,11 @@ class WatchEventsRequest(_message.Message):
         start: Global___StartPosition.ValueType = ...,
         after_cursor: _builtins.str = ...,
         heartbeat_interval: _duration_pb2.Duration | None = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "heartbeat_interval", b"heartbeat_interval"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "heartbeat_interval", b"heartbeat_interval", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_cursor", b"after_cursor", "filter", b"filter", "heartbeat_interval", b"heartbeat_interval", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_cursor", b"after_cursor", "filter", b"filter", "heartbeat_interval", b"heartbeat_interval", "start", b"start", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

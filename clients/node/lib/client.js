@@ -2,6 +2,7 @@
 // createClient(): one channel, a promise-returning method per unary RPC and an async iterator per
 // server-streaming RPC, all generated from the loaded service definitions.
 
+const crypto = require('node:crypto');
 const grpc = require('@grpc/grpc-js');
 const { loadDefinition, listMethods } = require('./definitions');
 const { callsHelpers, execute } = require('./calls');
@@ -119,7 +120,7 @@ function createClient(options = {}) {
   };
 
   for (const method of listMethods(definition)) {
-    if (method.requestStream) {
+    if (method.requestStream && !method.responseStream) {
       throw new Error(`${method.service}.${method.rpc}: client-streaming RPCs are not supported by this client`);
     }
     if (Object.prototype.hasOwnProperty.call(client, method.name)) {
@@ -129,7 +130,12 @@ function createClient(options = {}) {
     const callOptions = (opts, defaultMs) => ({
       deadline: deadlineFrom(opts.deadlineMs === undefined ? defaultMs : opts.deadlineMs),
     });
-    if (method.responseStream) {
+    if (method.requestStream) {
+      // Bidirectional (StreamingPull): the grpc-js duplex call itself — write() requests, iterate responses.
+      client[method.name] = (opts = {}) =>
+        channel.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize,
+          buildMetadata(token, opts.metadata), callOptions(opts, null));
+    } else if (method.responseStream) {
       client[method.name] = (request = {}, opts = {}) =>
         iterateStream(
           channel.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request,
@@ -155,6 +161,9 @@ function createClient(options = {}) {
     const { wait = false, ...callOpts } = opts;
     return wait ? execute(client, 'DialCall', request, callOpts) : client.dialCall(request, callOpts);
   };
+  client.pull = (subscription, pullOptions = {}) => pull(client, subscription, pullOptions);
+  client.subscribe = (subscription, handler, subscribeOptions = {}) =>
+    subscribe(client, subscription, handler, subscribeOptions);
   return client;
 }
 
@@ -318,6 +327,160 @@ function watch(client, options) {
     },
     get reconnects() {
       return state.reconnects;
+    },
+  };
+}
+
+function subscriptionName(subscription) {
+  return subscription.startsWith('subscriptions/') ? subscription : `subscriptions/${subscription}`;
+}
+
+function durationOf(ms) {
+  return { seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) };
+}
+
+/**
+ * A member of a subscription's worker group: an async iterator of deliveries, each with `event`,
+ * `deliveryAttempt`, `ackId` and `ack()`, `nack()`, `extend(seconds)`. The stream reconnects with the same
+ * member id when it ends with UNAVAILABLE (what it held is delivered again by the server); `close()` leaves
+ * the group. A stream silent for 3 heartbeat intervals is taken for dead and reopened.
+ */
+function pull(client, subscription, options) {
+  const {
+    memberId = '', maxOutstanding = 0, heartbeatIntervalMs = 5000, maxReconnects = null,
+    initialBackoffMs = 200, maxBackoffMs = 5000,
+  } = options;
+  const name = subscriptionName(subscription);
+  const state = { memberId: memberId || crypto.randomUUID(), closed: false, call: null, reconnects: 0, idle: null };
+  const closing = new AbortController();
+  const idleTimeoutMs = IDLE_HEARTBEATS * Math.max(heartbeatIntervalMs, SERVER_MIN_HEARTBEAT_MS);
+
+  const send = (request) => {
+    if (state.call && !state.closed) state.call.write(request);
+  };
+  const delivery = (received) => ({
+    event: received.event,
+    deliveryAttempt: received.delivery_attempt,
+    ackId: received.ack_id,
+    ack: () => send({ ack_ids: [received.ack_id] }),
+    nack: () => send({ nack_ids: [received.ack_id] }),
+    extend: (seconds) => send({ modify_deadline_ack_ids: [received.ack_id], modify_deadline: durationOf(seconds * 1000) }),
+  });
+
+  async function* messages() {
+    let failures = 0;
+    while (!state.closed) {
+      const call = client.streamingPull();
+      call.on('error', () => {}); // reported through the iteration below
+      state.call = call;
+      call.write({ subscription: name, member_id: state.memberId, max_outstanding_events: maxOutstanding,
+        heartbeat_interval: durationOf(heartbeatIntervalMs) });
+      const idle = idleTimer(idleTimeoutMs, () => call.cancel());
+      state.idle = idle;
+      try {
+        idle.start();
+        for await (const response of call) {
+          idle.stop();
+          if (response.member_id) state.memberId = response.member_id;
+          for (const received of response.received_events || []) {
+            failures = 0;
+            yield delivery(received);
+          }
+          idle.start();
+        }
+        if (idle.fired && !state.closed) throw idleError(idleTimeoutMs);
+        return;
+      } catch (err) {
+        if (state.closed) return;
+        const retryable = err.code === grpc.status.UNAVAILABLE;
+        if (!retryable || (maxReconnects !== null && failures >= maxReconnects)) throw err;
+        const ceiling = Math.min(maxBackoffMs, initialBackoffMs * 2 ** failures);
+        await sleep(ceiling / 2 + Math.random() * (ceiling / 2), closing.signal);
+        if (state.closed) return;
+        failures += 1;
+        state.reconnects += 1;
+      } finally {
+        idle.stop();
+        state.call = null;
+        call.cancel();
+      }
+    }
+  }
+
+  const stop = () => {
+    if (state.call) state.call.end(); // leave the group: the server ends the stream
+    state.closed = true;
+    closing.abort();
+    if (state.idle) state.idle.stop();
+    const call = state.call;
+    if (call) setTimeout(() => call.cancel(), 1000).unref();
+  };
+
+  const inner = messages();
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => inner.next(),
+    return: (value) => {
+      stop();
+      return inner.return(value);
+    },
+    /** Leave the group; the iteration ends without error. */
+    close() {
+      stop();
+    },
+    get memberId() {
+      return state.memberId;
+    },
+    get reconnects() {
+      return state.reconnects;
+    },
+  };
+}
+
+/**
+ * Run `handler(event)` for every delivery, `concurrency` at a time: ack when it resolves, nack when it
+ * throws, the deadline extended every half ack deadline while it runs. Answers `{ done, stop(), memberId }`:
+ * `done` settles when the member stops (rejects on an error other than UNAVAILABLE).
+ */
+function subscribe(client, subscription, handler, options) {
+  const { concurrency = 16, ...pullOptions } = options;
+  const stream = pull(client, subscription, pullOptions);
+  const running = new Set();
+  let stopped = false;
+  const done = (async () => {
+    const found = await client.getSubscription({ name: subscriptionName(subscription) });
+    const deadline = found.ack_deadline || {};
+    const deadlineS = Number(deadline.seconds || 0) + (deadline.nanos || 0) / 1e9 || 30;
+    if (stopped) return;
+    for await (const message of stream) {
+      while (running.size >= concurrency) await Promise.race(running);
+      const task = (async () => {
+        const keepAlive = setInterval(() => message.extend(deadlineS), deadlineS * 500);
+        try {
+          await handler(message.event);
+          message.ack();
+        } catch (err) {
+          message.nack();
+        } finally {
+          clearInterval(keepAlive);
+        }
+      })();
+      running.add(task);
+      task.finally(() => running.delete(task));
+    }
+    await Promise.all(running);
+  })();
+  return {
+    done,
+    /** Leave the group once the handlers running now have finished (and their acks are sent). */
+    stop() {
+      stopped = true;
+      Promise.allSettled(running).then(() => stream.close());
+    },
+    get memberId() {
+      return stream.memberId;
     },
   };
 }

@@ -14,6 +14,7 @@ const PROTO_FILES = [
   'voicesvc/v1/connections.proto',
   'voicesvc/v1/events.proto',
   'voicesvc/v1/calls.proto',
+  'voicesvc/v1/subscriptions.proto',
   'google/rpc/status.proto',
   'google/rpc/error_details.proto',
 ];

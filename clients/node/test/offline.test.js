@@ -8,10 +8,11 @@ const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const { listMethods, loadDefinition, describeError, errorDetails, structToJson, createClient } = require('..');
 
-test('the shipped protos load and define the six services', () => {
+test('the shipped protos load and define the seven services', () => {
   const services = new Set(listMethods().map((m) => m.service));
   assert.deepEqual([...services].sort(),
-    ['CallControl', 'CallControlApplications', 'CallEvents', 'Calls', 'Connections', 'EventStream']);
+    ['CallControl', 'CallControlApplications', 'CallEvents', 'Calls', 'Connections', 'EventStream',
+      'Subscriptions']);
   assert.equal(listMethods().filter((m) => m.service === 'CallControl').length, 43);
   assert.ok(loadDefinition()['google.rpc.BadRequest']);
 });

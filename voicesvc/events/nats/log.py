@@ -13,7 +13,9 @@ event).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import nats.js.errors
 from nats.js import api
@@ -38,7 +40,10 @@ from voicesvc.events.nats.pull import PullSettings
 from voicesvc.events.nats.spec import StreamSpec
 from voicesvc.events.nats.subscription import NatsSubscription
 
-__all__ = ["NatsEventLog"]
+__all__ = ["DEFAULT_STREAM", "NatsEventLog"]
+
+DEFAULT_STREAM = "VOICESVC_EVENTS_V2"
+"""The stream every replica shares unless configured otherwise; its KV buckets are named after it."""
 
 _HEADER_OVERHEAD = 256
 """Bytes a JetStream publish adds around the event's own headers (status line, expected stream, ends)."""
@@ -60,7 +65,7 @@ class NatsEventLog(EventLog):
     def __init__(
         self,
         url: str | Sequence[str] = "nats://127.0.0.1:4222",
-        stream: str = "VOICESVC_EVENTS_V2",
+        stream: str = DEFAULT_STREAM,
         subject_prefix: str = "voicesvc.events-v2",
         max_age_s: float = 24 * 3600,
         max_bytes: int = -1,
@@ -231,6 +236,9 @@ class NatsEventLog(EventLog):
             position = state.last_seq
         elif start.kind == "oldest":
             position = max(state.first_seq - 1, 0)
+        elif start.kind == "time":
+            assert start.time is not None
+            position = await self._before_time(start.time, state.last_seq)
         else:
             assert start.position is not None
             epoch, seq = start.position
@@ -245,3 +253,25 @@ class NatsEventLog(EventLog):
         sub = NatsSubscription(self._conn, self._pulls, position, event_filter, id_filter, subjects)
         await sub.open()
         return sub
+
+    async def _before_time(self, unix_time: float, last_seq: int) -> int:
+        """The position just before the first event stored at or after `unix_time`.
+
+        JetStream finds it by the time it stored each event: a consumer created with
+        `DeliverPolicy.BY_START_TIME` reports, before it delivers anything, the sequence it starts after.
+        """
+        js = self._conn.jetstream()
+        config = api.ConsumerConfig(
+            name=uuid.uuid4().hex,
+            deliver_policy=api.DeliverPolicy.BY_START_TIME,
+            opt_start_time=datetime.fromtimestamp(unix_time, UTC),
+            ack_policy=api.AckPolicy.NONE,
+            inactive_threshold=self._pulls.consumer_inactive_s,
+            mem_storage=True,
+            num_replicas=1,
+        )
+        with mapped_errors("cannot find the start time"):
+            info = await js.add_consumer(self.stream, config=config)
+        await self._conn.delete_consumer(info.name)
+        found = info.delivered.stream_seq if info.delivered is not None else None
+        return found if found is not None else last_seq
