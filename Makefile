@@ -14,7 +14,7 @@ help:
 	@echo "make proto   regenerate the Python stubs in voicesvc/v1 from protos/"
 	@echo "make lint    ruff format + ruff + mypy (strict on voicesvc/) + buf lint"
 	@echo "make breaking [AGAINST=ref]  refuse proto changes that break clients (default: against HEAD)"
-	@echo "make bench   run the benchmarks and print a table"
+	@echo "make bench   run the benchmarks, print a table, write bench/RESULTS.md and bench/latency.png"
 	@echo "make polyglot  build and run the Go and Java example clients of clients/polyglot (Debian packages)"
 
 $(STAMP): pyproject.toml
@@ -50,7 +50,13 @@ AGAINST ?= HEAD
 breaking: $(STAMP)
 	$(BIN)/python tools/check_breaking.py --against $(AGAINST)
 
-bench: $(STAMP)
+# The bench-only packages (pyproject's `bench` group) are installed here, never by the other targets.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 # Opt-in, not part of `make test`: generates Go and Java code from the protos with Debian's toolchain

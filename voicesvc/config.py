@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import ipaddress
 import logging
 import math
@@ -52,6 +53,8 @@ __all__ = [
 
 DEFAULT_API_BASE_URL = "https://api.telnyx.com/v2"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+EVENT_LOOPS = ("auto", "uvloop", "asyncio")
+"""`auto`: uvloop where it is installed, else asyncio's own loop."""
 MIN_SECRET_LENGTH = 8
 """Shortest API key or caller token accepted: a shorter token is guessable, and log redaction of a very short
 secret would also blank ordinary words."""
@@ -212,6 +215,8 @@ class ServingSettings:
     """How long a request body may take to arrive after its headers."""
     http_max_connections: int = 1024
     """Open HTTP connections at most; beyond, the longest idle one is closed to make room."""
+    event_loop: str = "auto"
+    """The asyncio event loop implementation: `auto` (uvloop where installed), `uvloop` or `asyncio`."""
     advertise_address: str = ""
     """`host:port` at which the other replicas reach this one's gRPC port (worker-group relay); empty: the
     gRPC listen address, with this machine's host name when it listens on every interface."""
@@ -233,6 +238,10 @@ class ServingSettings:
         _positive("http_max_connections", self.http_max_connections)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(f"event_loop must be one of {', '.join(EVENT_LOOPS)}")
+        if self.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+            raise ConfigError("event_loop uvloop needs the uvloop package (pip install uvloop)")
 
     @property
     def log_level_number(self) -> int:
@@ -493,6 +502,10 @@ def _level(text: str) -> str:
     return "warning" if level == "warn" else level
 
 
+def _lower(text: str) -> str:
+    return text.strip().lower()
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser()
 
@@ -645,6 +658,15 @@ OPTIONS: tuple[Option, ...] = (
         "serving",
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, how long in-flight RPCs may take to finish",
+    ),
+    Option(
+        "serving.event_loop",
+        "--event-loop",
+        "VOICESVC_EVENT_LOOP",
+        _lower,
+        "serving",
+        metavar="LOOP",
+        help="auto (uvloop where installed), uvloop or asyncio",
     ),
     Option(
         "serving.log_level",

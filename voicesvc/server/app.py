@@ -74,6 +74,11 @@ def _dual_stack_socket(port: int) -> socket.socket:
     return sock
 
 
+def _loop_name() -> str:
+    """The event loop implementation serving this process (`asyncio` or `uvloop`)."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -227,6 +232,7 @@ class VoiceService:
             tls=settings.tls.enabled,
             auth=settings.auth.enabled,
             events_backend="nats" if settings.events.uses_nats else "memory",
+            loop=_loop_name(),
         )
 
     async def _start_http(self) -> None:
