@@ -76,7 +76,8 @@ class VoicesvcError extends Error {
     this.reason = (info && info.reason) || '';
     this.domain = (info && info.domain) || '';
     this.errorMetadata = (info && info.metadata) || {};
-    this.telnyxCode = this.domain === TELNYX_DOMAIN ? this.reason : '';
+    // Telnyx's own codes are numeric; voicesvc's reasons for upstream failures (UPSTREAM_…) are not.
+    this.telnyxCode = this.domain === TELNYX_DOMAIN && /^\d+$/.test(this.reason) ? this.reason : '';
     this.fieldViolations = ((badRequest && badRequest.field_violations) || [])
       .map((v) => ({ field: v.field || '', description: v.description || '' }));
     this.retryDelayMs = retry ? durationMs(retry.retry_delay) : null;
