@@ -52,7 +52,12 @@ def test_generated_typescript_types_match_the_protos() -> None:
     if node is None:
         pytest.skip("node is not installed")
     done = subprocess.run(
-        [node, "scripts/gen-types.js", "--check"], cwd=NODE_DIR, capture_output=True, text=True, timeout=60, check=False
+        [node, "scripts/gen-types.js", "--check"],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
 
@@ -65,7 +70,7 @@ def server() -> Iterator[ServerProcess]:
 
 
 def sandbox_url(server: ServerProcess) -> str:
-    """The embedded sandbox's root URL (its admin API is under /_sandbox), from the server's first log line."""
+    """The embedded sandbox's root URL (admin API under /_sandbox), from the server's first log line."""
     for line in server.log_path.read_text(encoding="utf-8").splitlines():
         record = json.loads(line) if line.startswith("{") else {}
         if record.get("event") == "embedded_sandbox":
@@ -120,10 +125,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = npm("pack", "--json", "--pack-destination", str(packed), cwd=NODE_DIR).stdout
     listing = json.loads(out[out.index("\n[") :])  # after what the prepack checks print
     shipped = {entry["path"] for entry in listing[0]["files"]}
-    assert {"protos/voicesvc/v1/call_control.proto", "protos/google/rpc/status.proto", "lib/contract.d.ts"} <= shipped
+    assert {
+        "protos/voicesvc/v1/call_control.proto",
+        "protos/google/rpc/status.proto",
+        "lib/contract.d.ts",
+    } <= shipped
     assert not any(path.startswith(("test/", "scripts/", "node_modules/")) for path in shipped)
     root = tmp_path_factory.mktemp("project")
-    (root / "package.json").write_text(json.dumps({"name": "uses-voicesvc", "version": "1.0.0", "private": True}))
+    (root / "package.json").write_text(
+        json.dumps({"name": "uses-voicesvc", "version": "1.0.0", "private": True})
+    )
     npm("install", str(packed / listing[0]["filename"]), cwd=root)
     return root
 
@@ -133,7 +144,9 @@ def readme_example() -> str:
     return next(b for b in blocks if "createClient" in b)
 
 
-def test_the_packed_tarball_runs_the_readme_example_in_an_empty_project(project: Path, server: ServerProcess) -> None:
+def test_the_packed_tarball_runs_the_readme_example_in_an_empty_project(
+    project: Path, server: ServerProcess
+) -> None:
     (project / "example.js").write_text(readme_example().replace("127.0.0.1:50051", server.target))
     done = subprocess.run(
         ["node", "example.js"], cwd=project, capture_output=True, text=True, timeout=60, check=False
