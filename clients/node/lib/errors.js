@@ -159,7 +159,8 @@ function describeError(err) {
   for (const detail of errorDetails(err)) {
     for (const line of describeDetail(detail)) lines.push(`  ${line}`);
   }
-  if (err instanceof VoicesvcError && err.requestId) lines.push(`  request id: ${err.requestId}`);
+  const hasRequestInfo = errorDetails(err).some((d) => d.type === 'google.rpc.RequestInfo');
+  if (err instanceof VoicesvcError && err.requestId && !hasRequestInfo) lines.push(`  request id: ${err.requestId}`);
   return lines.join('\n');
 }
 
