@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/voicesvc/v1/*.proto)
 THIRD_PARTY := build/third_party
 
-.PHONY: help run test proto lint breaking bench node clean protos-from-reference sandbox polyglot
+.PHONY: help run test proto lint breaking bench node clean protos-from-reference sandbox polyglot third-party-protos
 
 help:
 	@echo "make run     start voicesvc on the embedded sandbox (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)"
@@ -16,6 +16,7 @@ help:
 	@echo "make breaking [AGAINST=ref]  refuse proto changes that break clients (default: against HEAD)"
 	@echo "make bench   run the benchmarks, print a table, write bench/RESULTS.md and bench/latency.png"
 	@echo "make polyglot  build and run the Go and Java example clients of clients/polyglot (Debian packages)"
+	@echo "make third-party-protos  the googleapis protos (google/api, google/rpc) in build/third_party, for buf"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,9 +67,19 @@ polyglot: $(STAMP)
 	bash clients/polyglot/build.sh
 	bash clients/polyglot/run.sh
 
-# The Node package ships a copy of the contract; it is copied here (and by `npm pack`), never committed.
+# The Node package ships a copy of the contract and TypeScript types generated from it, both committed
+# (the tests fail when they are stale); refreshed here.
 node: $(STAMP) clients/node/node_modules/.installed
 	node clients/node/scripts/sync-protos.js
+	node clients/node/scripts/gen-types.js
+
+# The googleapis files the contract imports and the google.rpc error model, for `buf generate` or protoc
+# in any language (clients/README.md): copied from the Node package's committed copies, so this needs
+# neither a venv nor a network.
+third-party-protos:
+	mkdir -p $(THIRD_PARTY)/google/api $(THIRD_PARTY)/google/rpc
+	cp clients/node/protos/google/api/*.proto $(THIRD_PARTY)/google/api/
+	cp clients/node/protos/google/rpc/*.proto $(THIRD_PARTY)/google/rpc/
 
 clients/node/node_modules/.installed: clients/node/package.json
 	cd clients/node && npm install --no-audit --no-fund --loglevel=error
