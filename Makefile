@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/voicesvc/v1/*.proto)
 THIRD_PARTY := build/third_party
 
-.PHONY: help run test proto lint breaking bench node clean protos-from-reference sandbox polyglot
+.PHONY: help run test proto lint breaking bench node clean protos-from-reference sandbox polyglot third-party-protos
 
 help:
 	@echo "make run     start voicesvc on the embedded sandbox (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)"
@@ -14,8 +14,9 @@ help:
 	@echo "make proto   regenerate the Python stubs in clients/python/voicesvc/v1 from protos/"
 	@echo "make lint    ruff format + ruff + mypy (strict on voicesvc/) + buf lint"
 	@echo "make breaking [AGAINST=ref]  refuse proto changes that break clients (default: against HEAD)"
-	@echo "make bench   run the benchmarks and print a table"
+	@echo "make bench   run the benchmarks, print a table, write bench/RESULTS.md and bench/latency.png"
 	@echo "make polyglot  build and run the Go and Java example clients of clients/polyglot (Debian packages)"
+	@echo "make third-party-protos  the googleapis protos (google/api, google/rpc) in build/third_party, for buf"
 
 # Two distributions share the `voicesvc` namespace: the client (clients/python: stubs, client, CLI helpers)
 # and the server, which depends on it.
@@ -54,7 +55,13 @@ AGAINST ?= HEAD
 breaking: $(STAMP)
 	$(BIN)/python tools/check_breaking.py --against $(AGAINST)
 
-bench: $(STAMP)
+# The bench-only packages (pyproject's `bench` group) are installed here, never by the other targets.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 # Opt-in, not part of `make test`: generates Go and Java code from the protos with Debian's toolchain
@@ -64,9 +71,19 @@ polyglot: $(STAMP)
 	bash clients/polyglot/build.sh
 	bash clients/polyglot/run.sh
 
-# The Node package ships a copy of the contract; it is copied here (and by `npm pack`), never committed.
+# The Node package ships a copy of the contract and TypeScript types generated from it, both committed
+# (the tests fail when they are stale); refreshed here.
 node: $(STAMP) clients/node/node_modules/.installed
 	node clients/node/scripts/sync-protos.js
+	node clients/node/scripts/gen-types.js
+
+# The googleapis files the contract imports and the google.rpc error model, for `buf generate` or protoc
+# in any language (clients/README.md): copied from the Node package's committed copies, so this needs
+# neither a venv nor a network.
+third-party-protos:
+	mkdir -p $(THIRD_PARTY)/google/api $(THIRD_PARTY)/google/rpc
+	cp clients/node/protos/google/api/*.proto $(THIRD_PARTY)/google/api/
+	cp clients/node/protos/google/rpc/*.proto $(THIRD_PARTY)/google/rpc/
 
 clients/node/node_modules/.installed: clients/node/package.json
 	cd clients/node && npm install --no-audit --no-fund --loglevel=error

@@ -20,7 +20,10 @@ import uuid
 
 import grpc
 
-from bench.rpc import API_KEY, ROOT, _latencies, _rows
+from bench.report import Section
+from bench.rows import API_KEY, ROOT, section
+from bench.rows import latencies as _latencies
+from bench.rows import rows as _rows
 from tests.support.voicesvc_process import start_server, stop_process, stop_server
 from voicesvc.calls import CallStore, ChangeFeed, parse_event
 from voicesvc.calls.reducer import CallEvent
@@ -187,3 +190,8 @@ async def getcall_rows() -> list[Row]:
 async def run() -> list[Row]:
     """The table rows of the calls benchmarks."""
     return projection_rows() + await getcall_rows()
+
+
+async def case(rounds: int) -> list[Section]:
+    """The registered case: the calls figures as one section."""
+    return [section("Calls projection and GetCall", await run())]

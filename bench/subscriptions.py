@@ -30,6 +30,8 @@ import aiohttp
 import grpc
 from google.protobuf import duration_pb2
 
+from bench.report import Section
+from bench.rows import section
 from tests.support.nats import NatsServer
 from tests.support.voicesvc_process import ServerProcess, start_server, stop_server
 from voicesvc.client import VoiceClient
@@ -239,3 +241,8 @@ async def run() -> list[Row]:
 if __name__ == "__main__":
     for metric, value, unit in asyncio.run(run()):
         print(f"{metric:<70} {value:>12}  {unit}")
+
+
+async def case(rounds: int) -> list[Section]:
+    """The registered case: the worker-group figures as one section."""
+    return [section("Worker groups (Subscriptions)", await run())]

@@ -205,6 +205,9 @@ class _AbortingContext:
     def peer(self) -> str:
         return "ipv4:127.0.0.1:1"
 
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
     async def send_initial_metadata(self, _metadata: Any) -> None:
         return None
 

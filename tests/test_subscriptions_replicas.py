@@ -28,6 +28,7 @@ from tests.support.stack import eventually
 from tests.support.voicesvc_process import ROOT, ServerProcess, start_server, stop_server
 from voicesvc.client import VoiceClient
 from voicesvc.events import decode_cursor
+from voicesvc.events.nats.log import DEFAULT_STREAM
 from voicesvc.v1 import subscriptions_pb2, subscriptions_pb2_grpc
 from voicesvc.webhooks import Signer
 
@@ -150,7 +151,7 @@ async def _leader(nats_url: str, subscription_id: str) -> str:
     """The gRPC address of the replica leading the subscription, as its lease in KV says."""
     connection = await nats.connect(nats_url)
     try:
-        kv = await connection.jetstream().key_value("VOICESVC_EVENTS_SUBSCRIPTIONS")
+        kv = await connection.jetstream().key_value(f"{DEFAULT_STREAM}_SUBSCRIPTIONS")
         for _ in range(200):
             with contextlib.suppress(Exception):
                 entry = await kv.get(f"leader.{subscription_id}")
@@ -241,6 +242,7 @@ WORKER = """
 import asyncio, json, sys
 from voicesvc.client import VoiceClient
 from voicesvc.events import decode_cursor
+from voicesvc.events.nats.log import DEFAULT_STREAM
 
 async def main(target, name):
     async with VoiceClient(target) as client:
@@ -371,7 +373,7 @@ async def test_a_killed_member_and_a_killed_replica_hand_their_calls_over_losing
 async def _attempts_stored(nats_url: str, subscription_id: str, seq: int) -> bool:
     connection = await nats.connect(nats_url)
     try:
-        kv = await connection.jetstream().key_value(f"VOICESVC_EVENTS_SUB_{subscription_id}")
+        kv = await connection.jetstream().key_value(f"{DEFAULT_STREAM}_SUB_{subscription_id}")
         entry = await kv.get(f"att.{seq}")
         return entry.value == b"1"
     except Exception:  # noqa: BLE001 - not there yet

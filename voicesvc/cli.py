@@ -7,7 +7,8 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any
 
 import structlog
 
@@ -71,7 +72,7 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, environ: M
         configure_logging(settings.serving.log_level_number, secrets=secrets)
         main_task = serve(settings)
     try:
-        asyncio.run(main_task)
+        _run(main_task, settings.serving.event_loop)
     except config.ListenError as exc:
         # A setting to change, as for any other unusable setting: the usage exit status.
         structlog.get_logger("voicesvc").error("startup_failed", error=str(exc))
@@ -82,6 +83,21 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, environ: M
         structlog.get_logger("voicesvc").error("startup_failed", error=str(exc))
         return 1
     return 0
+
+
+def _run(main_task: Coroutine[Any, Any, None], event_loop: str) -> None:
+    """Run the service on the loop `event_loop` names: `auto` is uvloop where it is installed (grpc.aio
+    supports it; it takes less CPU per call), else asyncio's own loop."""
+    if event_loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if event_loop == "uvloop":  # refused by the settings already; kept for callers of _run
+                raise
+        else:
+            uvloop.run(main_task)
+            return
+    asyncio.run(main_task)
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import ipaddress
 import logging
 import math
@@ -52,6 +53,8 @@ __all__ = [
 
 DEFAULT_API_BASE_URL = "https://api.telnyx.com/v2"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+EVENT_LOOPS = ("auto", "uvloop", "asyncio")
+"""`auto`: uvloop where it is installed, else asyncio's own loop."""
 MIN_SECRET_LENGTH = 8
 """Shortest API key or caller token accepted: a shorter token is guessable, and log redaction of a very short
 secret would also blank ordinary words."""
@@ -212,17 +215,33 @@ class ServingSettings:
     """How long a request body may take to arrive after its headers."""
     http_max_connections: int = 1024
     """Open HTTP connections at most; beyond, the longest idle one is closed to make room."""
+    event_loop: str = "auto"
+    """The asyncio event loop implementation: `auto` (uvloop where installed), `uvloop` or `asyncio`."""
+    advertise_address: str = ""
+    """`host:port` at which the other replicas reach this one's gRPC port (worker-group relay); empty: the
+    gRPC listen address, with this machine's host name when it listens on every interface."""
 
     def __post_init__(self) -> None:
         _check_finite(self)
         parse_listen(self.grpc_listen)
         parse_listen(self.http_listen)
+        if self.advertise_address:
+            try:
+                _, port = parse_listen(self.advertise_address)
+            except ConfigError as exc:
+                raise ConfigError(f"advertise_address: {exc}") from None
+            if port == 0:
+                raise ConfigError("advertise_address needs the real port other replicas dial, not 0")
         _not_negative("grace_period", self.grace_period_s)
         _positive("http_header_timeout", self.http_header_timeout_s)
         _positive("http_body_timeout", self.http_body_timeout_s)
         _positive("http_max_connections", self.http_max_connections)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(f"event_loop must be one of {', '.join(EVENT_LOOPS)}")
+        if self.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+            raise ConfigError("event_loop uvloop needs the uvloop package (pip install uvloop)")
 
     @property
     def log_level_number(self) -> int:
@@ -253,12 +272,17 @@ class TlsSettings:
     cert: Path | None = None
     key: Path | None = None
     client_ca: Path | None = None
+    peer_ca: Path | None = None
+    """CA bundle that signed the other replicas' certificates, for the worker-group relay between replicas;
+    empty: `client_ca`, else the system's roots. The replica presents its own certificate to them."""
 
     def __post_init__(self) -> None:
         if (self.cert is None) != (self.key is None):
             raise ConfigError("tls_cert and tls_key must be given together")
         if self.client_ca is not None and self.cert is None:
             raise ConfigError("tls_client_ca (mTLS) needs tls_cert and tls_key")
+        if self.peer_ca is not None and self.cert is None:
+            raise ConfigError("tls_peer_ca (TLS between replicas) needs tls_cert and tls_key")
 
     @property
     def enabled(self) -> bool:
@@ -478,6 +502,10 @@ def _level(text: str) -> str:
     return "warning" if level == "warn" else level
 
 
+def _lower(text: str) -> str:
+    return text.strip().lower()
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser()
 
@@ -610,6 +638,19 @@ OPTIONS: tuple[Option, ...] = (
         "with 503 when every connection is in a request)",
     ),
     Option(
+        "serving.advertise_address",
+        "--advertise-address",
+        "VOICESVC_ADVERTISE_ADDRESS",
+        str,
+        "serving",
+        metavar="HOST:PORT",
+        help=(
+            "where the other replicas reach this one's gRPC port, to relay worker-group members to the "
+            "replica leading their subscription (default: the gRPC listen address; this host's name when "
+            "listening on every interface)"
+        ),
+    ),
+    Option(
         "serving.grace_period_s",
         "--grace-period",
         "VOICESVC_GRACE_PERIOD",
@@ -617,6 +658,15 @@ OPTIONS: tuple[Option, ...] = (
         "serving",
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, how long in-flight RPCs may take to finish",
+    ),
+    Option(
+        "serving.event_loop",
+        "--event-loop",
+        "VOICESVC_EVENT_LOOP",
+        _lower,
+        "serving",
+        metavar="LOOP",
+        help="auto (uvloop where installed), uvloop or asyncio",
     ),
     Option(
         "serving.log_level",
@@ -664,6 +714,18 @@ OPTIONS: tuple[Option, ...] = (
         "security",
         metavar="PEM",
         help="CA bundle for client certificates; enables mutual TLS (clients must present one)",
+    ),
+    Option(
+        "tls.peer_ca",
+        "--tls-peer-ca",
+        "VOICESVC_TLS_PEER_CA",
+        _path,
+        "security",
+        metavar="PEM",
+        help=(
+            "CA bundle of the other replicas' certificates, for the worker-group relay between replicas "
+            "(default: the client CA, else the system's roots); this replica presents its own certificate"
+        ),
     ),
     Option(
         "events.backend",

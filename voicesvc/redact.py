@@ -83,6 +83,7 @@ class Scrubber:
         self._lock = threading.Lock()
         self._secrets: tuple[str, ...] = ()
         self._pattern: re.Pattern[str] | None = None
+        self._literal: re.Pattern[str] | None = None
         self._cores: tuple[str, ...] = ()
         for secret in secrets:
             self.add(secret)
@@ -98,6 +99,9 @@ class Scrubber:
             cores: set[str] = set()
             for s in secrets:
                 cores |= _base64_cores(s)
+            # The same alternatives where no character can be escaped: what `_pattern` matches in a text
+            # without a backslash or a percent sign, found much faster.
+            self._literal = re.compile("|".join(re.escape(s) for s in secrets))
             self._pattern = re.compile("|".join(alternatives))
             self._cores = tuple(sorted(cores, key=len, reverse=True))
             self._secrets = secrets
@@ -107,9 +111,12 @@ class Scrubber:
 
     def scrub(self, text: str) -> str:
         """`text` with every known secret, in every encoding above, replaced."""
-        pattern, cores = self._pattern, self._cores
+        pattern, literal, cores = self._pattern, self._literal, self._cores
         if pattern is None:
             return text
+        if literal is not None and "\\" not in text and "%" not in text:
+            # Every escaped form of a character starts with one of those two: only plain forms can be here.
+            pattern = literal
         text = pattern.sub(REDACTED, text)
         for core in cores:
             text = _replace_base64_runs(text, core)

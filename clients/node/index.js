@@ -11,12 +11,18 @@
 
 const { createClient, DEFAULT_TARGET, DEFAULT_DEADLINE_MS } = require('./lib/client');
 const { loadDefinition, listMethods, PROTO_DIR, LOADER_OPTIONS } = require('./lib/definitions');
-const { describeError, errorDetails, statusName } = require('./lib/errors');
+const errors = require('./lib/errors');
+
+const { describeError, errorDetails, statusName, VoicesvcError, fromGrpcError, errorClasses } = errors;
 const { structToJson, valueToJson } = require('./lib/struct');
 const grpc = require('@grpc/grpc-js');
 
 module.exports = {
   createClient,
+  // One error class per gRPC status code (NotFound, InvalidArgument …), all VoicesvcError.
+  VoicesvcError,
+  ...errorClasses,
+  fromGrpcError,
   describeError,
   errorDetails,
   statusName,

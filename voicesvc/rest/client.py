@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import SimpleNamespace, TracebackType
+from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlencode
 
@@ -65,7 +66,7 @@ class _Encoded:
 
 @dataclass(slots=True)
 class _Attempt:
-    """One HTTP exchange of a logical request; ``connected`` is set by an aiohttp tracing callback."""
+    """One HTTP exchange of a logical request; ``connected`` is set by the connector (`_AttemptConnector`)."""
 
     number: int
     """1 for the first attempt."""
@@ -77,10 +78,32 @@ class _Attempt:
     connected: bool = False
 
 
-async def _mark_connected(_session: aiohttp.ClientSession, ctx: SimpleNamespace, _params: object) -> None:
-    attempt = ctx.trace_request_ctx
-    if isinstance(attempt, _Attempt):
-        attempt.connected = True
+_CURRENT_ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
+    "voicesvc_rest_attempt", default=None
+)
+"""The attempt the running task is making; `_AttemptConnector` marks it connected."""
+
+
+class _AttemptConnector(aiohttp.TCPConnector):
+    """A TCP connector that marks the current attempt connected once it hands out a connection (new or
+    pooled): from then on request bytes may be on the wire.
+
+    The same thing aiohttp's tracing signals could tell, without a trace context and its awaited callbacks
+    for every request.
+    """
+
+    async def connect(
+        self,
+        req: aiohttp.ClientRequest,
+        traces: list[aiohttp.tracing.Trace],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature; the session passes it by name
+    ) -> aiohttp.connector.Connection:
+        """A connection for `req`, as `TCPConnector.connect` gives it; the current attempt is marked."""
+        connection = await super().connect(req, traces, timeout)
+        attempt = _CURRENT_ATTEMPT.get()
+        if attempt is not None:
+            attempt.connected = True
+        return connection
 
 
 @dataclass(slots=True)
@@ -120,6 +143,8 @@ class TelnyxClient:
         self._retry = retry
         self._connect_timeout_s = limits.connect_timeout_s
         self._request_timeout_s = limits.request_timeout_s
+        # The usual per-attempt limit of connecting, built once (an attempt with less time left gets its own).
+        self._connect_limit = aiohttp.ClientTimeout(total=None, connect=self._connect_timeout_s)
         self._max_connections = limits.max_connections
         self._user_agent = user_agent
         self._on_response = on_response
@@ -161,11 +186,8 @@ class TelnyxClient:
         if self._closed:
             raise RuntimeError("TelnyxClient is closed")
         if self._session is None:
-            tracing = aiohttp.TraceConfig()
-            tracing.on_connection_create_end.append(_mark_connected)
-            tracing.on_connection_reuseconn.append(_mark_connected)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300),
+                connector=_AttemptConnector(limit=self._max_connections, ttl_dns_cache=300),
                 headers={
                     "Authorization": f"Bearer {self._api_key}",
                     "Accept": "application/json",
@@ -173,7 +195,6 @@ class TelnyxClient:
                 },
                 # Per-attempt limits are applied in request(); no session-wide total.
                 timeout=aiohttp.ClientTimeout(total=None),
-                trace_configs=[tracing],
             )
             # aiohttp silently repeats a GET, PUT or DELETE once when a reused connection turns out closed.
             # Retries are decided here, per request kind (a DELETE repeated after it took effect would answer
@@ -233,6 +254,10 @@ class TelnyxClient:
     ) -> RestResponse | _Failure:
         """Run one HTTP exchange; returns the response on 2xx, otherwise a description of the failure."""
         outcome: RestResponse | _Failure
+        timeout = self._connect_limit
+        if attempt.limit_s < self._connect_timeout_s:
+            timeout = aiohttp.ClientTimeout(total=None, connect=attempt.limit_s)
+        current = _CURRENT_ATTEMPT.set(attempt)
         try:
             async with asyncio.timeout(attempt.limit_s):
                 async with session.request(
@@ -241,15 +266,14 @@ class TelnyxClient:
                     data=encoded.data,
                     headers=encoded.headers,
                     allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(
-                        total=None, connect=min(self._connect_timeout_s, attempt.limit_s)
-                    ),
-                    trace_request_ctx=attempt,
+                    timeout=timeout,
                 ) as resp:
                     raw = await resp.read()
                     outcome = self._interpret(req, attempt, resp, raw)
         except (aiohttp.ClientError, OSError) as exc:
             outcome = self._connection_failure(req, attempt, exc)
+        finally:
+            _CURRENT_ATTEMPT.reset(current)
         self._report(req, attempt, outcome, time.monotonic() - attempt.started)
         return outcome
 

@@ -74,11 +74,32 @@ def _dual_stack_socket(port: int) -> socket.socket:
     return sock
 
 
+def _loop_name() -> str:
+    """The event loop implementation serving this process (`asyncio` or `uvloop`)."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
         raise RuntimeError(f"cannot read {path}: {exc.strerror}") from None
+
+
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", "*"})
+
+
+def _relay_credentials(settings: Settings) -> grpc.ChannelCredentials | None:
+    """How this replica dials the others (TLS when its own port speaks TLS, presenting its certificate)."""
+    tls = settings.tls
+    if tls.cert is None or tls.key is None:
+        return None
+    roots = tls.peer_ca or tls.client_ca
+    return grpc.ssl_channel_credentials(
+        root_certificates=_read(roots) if roots is not None else None,
+        private_key=_read(tls.key),
+        certificate_chain=_read(tls.cert),
+    )
 
 
 def make_event_log(settings: Settings) -> EventLog:
@@ -133,7 +154,9 @@ class VoiceService:
             if isinstance(self.event_log, NatsEventLog)
             else MemorySubscriptions(self.event_log)
         )
-        self.subscriptions = SubscriptionsServicer(self.subscription_store)
+        self.subscriptions = SubscriptionsServicer(
+            self.subscription_store, relay_credentials=_relay_credentials(settings)
+        )
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
@@ -150,6 +173,18 @@ class VoiceService:
     def grpc_target(self) -> str:
         """`host:port` a client dials (the real port when the configured one was 0)."""
         return format_listen(parse_listen(self.settings.serving.grpc_listen)[0], self.grpc_port)
+
+    @property
+    def advertised_target(self) -> str:
+        """`host:port` at which the other replicas reach this one (`serving.advertise_address`, else the gRPC
+        listen address, with this machine's host name in place of a wildcard host)."""
+        serving = self.settings.serving
+        if serving.advertise_address:
+            return serving.advertise_address
+        host = parse_listen(serving.grpc_listen)[0]
+        if host in _WILDCARD_HOSTS:
+            host = socket.gethostname()
+        return format_listen(host, self.grpc_port)
 
     @property
     def http_url(self) -> str:
@@ -197,6 +232,7 @@ class VoiceService:
             tls=settings.tls.enabled,
             auth=settings.auth.enabled,
             events_backend="nats" if settings.events.uses_nats else "memory",
+            loop=_loop_name(),
         )
 
     async def _start_http(self) -> None:
@@ -289,7 +325,7 @@ class VoiceService:
         await server.start()
         if isinstance(self.subscription_store, NatsSubscriptions):
             # Where the other replicas relay the members of the subscriptions this one leads.
-            self.subscription_store.address = self.grpc_target
+            self.subscription_store.address = self.advertised_target
         self.grpc_server = server
         # Unwound only when start fails or stop() did not run: stop() ends the server gracefully first.
         self._resources.push_async_callback(server.stop, 0)

@@ -23,7 +23,7 @@ import asyncio
 import socket
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiohttp import web
@@ -126,7 +126,9 @@ class _GuardedConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Admit the connection (making room, or refusing it) and start its header timer."""
-        assert isinstance(transport, asyncio.Transport)
+        # A stream transport (TCP), though not always an `asyncio.Transport` instance: uvloop's implement the
+        # interface without subclassing it.
+        transport = cast("asyncio.Transport", transport)
         self._transport = transport
         self.peer = transport.get_extra_info("peername")
         if not self._guard._admit(self):

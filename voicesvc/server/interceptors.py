@@ -86,6 +86,32 @@ def _replace_behavior(
     return grpc.unary_unary_rpc_method_handler(behavior, **common)
 
 
+class _HandlerCache:
+    """Wrapped handlers kept per (method, original handler), so a call reuses the wrapping of the calls
+    before it instead of building closures and a handler of its own.
+
+    Keyed by the original handler's identity (it is kept alive by its entry). Bounded: past `limit` entries
+    nothing more is kept and wrapping happens per call, as without a cache.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._entries: dict[tuple[str, int], tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._limit = limit
+
+    def get(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler | None:
+        entry = self._entries.get((method, id(handler)))
+        if entry is not None and entry[0] is handler:
+            return entry[1]
+        return None
+
+    def put(
+        self, method: str, handler: grpc.RpcMethodHandler, wrapped: grpc.RpcMethodHandler
+    ) -> grpc.RpcMethodHandler:
+        if len(self._entries) < self._limit:
+            self._entries[method, id(handler)] = (handler, wrapped)
+        return wrapped
+
+
 def _original_behavior(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
     for name in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
         behavior: Callable[..., Any] | None = getattr(handler, name)
@@ -168,6 +194,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         self.inflight = InFlight()
         self._ending = False
         self._open_writers: set[asyncio.Timeout] = set()
+        self._wrapped = _HandlerCache()
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
@@ -177,13 +204,18 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        request_id = request_id_from(handler_call_details.invocation_metadata)
+        wrapped = self._wrapped.get(method, handler)
+        if wrapped is not None:
+            return wrapped
         behavior = _original_behavior(handler)
         if handler.response_streaming:
-            return _replace_behavior(handler, self._streaming(behavior, method, request_id))
-        return _replace_behavior(handler, self._unary(behavior, method, request_id))
+            return self._wrapped.put(
+                method, handler, _replace_behavior(handler, self._streaming(behavior, method))
+            )
+        return self._wrapped.put(method, handler, _replace_behavior(handler, self._unary(behavior, method)))
 
-    def _begin(self, method: str, request_id: str, context: grpc.aio.ServicerContext) -> RpcRecord:
+    def _begin(self, method: str, context: grpc.aio.ServicerContext) -> RpcRecord:
+        request_id = request_id_from(context.invocation_metadata())
         # The peer is read while the call is surely alive; a cancelled call's context must not be asked.
         record = RpcRecord(request_id=request_id, peer=context.peer())
         # Each RPC runs in its own task, so these bindings never leak into another call.
@@ -210,9 +242,10 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         else:
             _access_log.info("rpc", **fields)
 
-    def _unary(self, behavior: Callable[..., Any], method: str, request_id: str) -> Callable[..., Any]:
+    def _unary(self, behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
         async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            record = self._begin(method, request_id, context)
+            record = self._begin(method, context)
+            request_id = record.request_id
             started = time.monotonic()
             outcome = _Outcome(lambda code: self._finish(method, record, code, started))
             code = grpc.StatusCode.OK
@@ -245,7 +278,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         for limit in list(self._open_writers):
             limit.reschedule(now)
 
-    def _streaming(self, behavior: Callable[..., Any], method: str, request_id: str) -> Callable[..., Any]:
+    def _streaming(self, behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
         # gRPC tells generator handlers from `context.write` handlers by their function type: keep it. Both
         # wrappers run the behaviour in the handler's own task (gRPC's RPC state is tied to it).
         if inspect.isasyncgenfunction(behavior):
@@ -253,7 +286,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
             async def observed_generator(
                 request: Any, context: grpc.aio.ServicerContext
             ) -> AsyncIterator[Any]:
-                record = self._begin(method, request_id, context)
+                record = self._begin(method, context)
+                request_id = record.request_id
                 started = time.monotonic()
                 outcome = _Outcome(lambda code: self._finish(method, record, code, started))
                 code = grpc.StatusCode.OK
@@ -274,7 +308,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
             return observed_generator
 
         async def observed_writer(request: Any, context: grpc.aio.ServicerContext) -> None:
-            record = self._begin(method, request_id, context)
+            record = self._begin(method, context)
+            request_id = record.request_id
             started = time.monotonic()
             outcome = _Outcome(lambda code: self._finish(method, record, code, started))
             code = grpc.StatusCode.OK
@@ -337,6 +372,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if not self._tokens:
             raise ValueError("AuthInterceptor needs at least one token")
         self._exempt = frozenset(exempt)
+        self._rejects = _HandlerCache()
 
     def check(self, metadata: Sequence[tuple[str, Any]] | None) -> str | None:
         """None when the metadata carries a valid token, else why not."""
@@ -362,6 +398,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         problem = self.check(handler_call_details.invocation_metadata)
         if problem is None:
             return handler
+        # One refusing handler per method and reason (there are three reasons), reused by every refusal.
+        key = f"{handler_call_details.method} {problem}"
+        cached = self._rejects.get(key, handler)
+        if cached is not None:
+            return cached
 
         streaming = handler.request_streaming
 
@@ -370,7 +411,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 await drain_requests(request)
             await abort(context, unauthenticated_status(problem))
 
-        return _replace_behavior(handler, reject)
+        return self._rejects.put(key, handler, _replace_behavior(handler, reject))
 
 
 async def drain_requests(requests: Any) -> None:
@@ -405,6 +446,9 @@ class DecodingInterceptor(grpc.aio.ServerInterceptor):
     decoded and the RPC is observed like any other.
     """
 
+    def __init__(self) -> None:
+        self._wrapped = _HandlerCache()
+
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
@@ -412,13 +456,19 @@ class DecodingInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_deserializer is None:
             return handler
+        method = handler_call_details.method
+        cached = self._wrapped.get(method, handler)
+        if cached is not None:
+            return cached
         decode: Callable[[bytes], Any] = handler.request_deserializer
         behavior = _original_behavior(handler)
         if handler.request_streaming:
             wrapped = _decoding_stream(behavior, decode, handler.response_streaming)
         else:
             wrapped = _decoding_unary(behavior, decode, handler.response_streaming)
-        return _replace_behavior(handler, wrapped, request_deserializer=None)
+        return self._wrapped.put(
+            method, handler, _replace_behavior(handler, wrapped, request_deserializer=None)
+        )
 
 
 def _message_type(decode: Callable[[bytes], Any]) -> str:

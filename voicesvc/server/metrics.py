@@ -57,15 +57,36 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Children of the labelled metrics, looked up once per label set instead of once per observation
+        # (the set of methods, codes and statuses is small and fixed).
+        self._rpc_counts: dict[tuple[str, str], Counter] = {}
+        self._rpc_latencies: dict[str, Histogram] = {}
+        self._upstream_counts: dict[tuple[str, int], Counter] = {}
+        self._upstream_latencies: dict[str, Histogram] = {}
+
     def observe_rpc(self, method: str, code: str, seconds: float) -> None:
         """Count one finished RPC by method and status code, and record its duration."""
-        self.rpc_requests.labels(method=method, code=code).inc()
-        self.rpc_latency.labels(method=method).observe(seconds)
+        count = self._rpc_counts.get((method, code))
+        if count is None:
+            count = self._rpc_counts[method, code] = self.rpc_requests.labels(method=method, code=code)
+        latency = self._rpc_latencies.get(method)
+        if latency is None:
+            latency = self._rpc_latencies[method] = self.rpc_latency.labels(method=method)
+        count.inc()
+        latency.observe(seconds)
 
     def observe_upstream(self, method: str, status: int, seconds: float) -> None:
         """Matches `voicesvc.rest.ResponseHook`."""
-        self.upstream_requests.labels(method=method, status=str(status)).inc()
-        self.upstream_latency.labels(method=method).observe(seconds)
+        count = self._upstream_counts.get((method, status))
+        if count is None:
+            count = self._upstream_counts[method, status] = self.upstream_requests.labels(
+                method=method, status=str(status)
+            )
+        latency = self._upstream_latencies.get(method)
+        if latency is None:
+            latency = self._upstream_latencies[method] = self.upstream_latency.labels(method=method)
+        count.inc()
+        latency.observe(seconds)
 
     def render(self) -> bytes:
         """The text exposition format."""

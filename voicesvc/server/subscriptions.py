@@ -150,7 +150,11 @@ def _ids(values: Sequence[str], field: str) -> list[str]:
 
 
 class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
-    """Serves `voicesvc.v1.Subscriptions` from `backend`."""
+    """Serves `voicesvc.v1.Subscriptions` from `backend`.
+
+    `relay_credentials` secure the relay of members to the replica leading their subscription (NATS
+    backend); without them the relay is plaintext, as the gRPC port is.
+    """
 
     def __init__(
         self,
@@ -158,8 +162,10 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         *,
         converter: EventConverter | None = None,
         min_heartbeat_s: float = MIN_HEARTBEAT_S,
+        relay_credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self._backend = backend
+        self._relay_credentials = relay_credentials
         self._converter = converter or EventConverter()
         self._min_heartbeat_s = min_heartbeat_s
         self._streams: set[asyncio.Future[None]] = set()
@@ -401,7 +407,11 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         the caller's credentials passed on); it ends as the leader ends it."""
         channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+            channel = self._channels[address] = (
+                grpc.aio.secure_channel(address, self._relay_credentials)
+                if self._relay_credentials is not None
+                else grpc.aio.insecure_channel(address)
+            )
         stub = subscriptions_pb2_grpc.SubscriptionsStub(channel)
         metadata = [(k, v) for k, v in context.invocation_metadata() or () if k == "authorization"]
 

@@ -75,15 +75,8 @@ function watchCalls(client, options = {}) {
 function callsHelpers(client) {
   return {
     get: (call, opts = {}) => client.getCall({ name: callName(call) }, opts),
-    async *list(options = {}, opts = {}) {
-      const request = { filter: filterOf(options), page_size: options.pageSize || 0, page_token: '' };
-      for (;;) {
-        const page = await client.listCalls(request, opts);
-        for (const call of page.calls || []) yield call;
-        if (!page.next_page_token) return;
-        request.page_token = page.next_page_token;
-      }
-    },
+    list: (options = {}, opts = {}) =>
+      client.listCallsAll({ filter: filterOf(options), page_size: options.pageSize || 0 }, opts),
     watch: (options) => watchCalls(client, options),
     execute: (rpc, request, opts) => execute(client, rpc, request, opts),
   };

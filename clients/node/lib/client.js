@@ -4,11 +4,15 @@
 
 const crypto = require('node:crypto');
 const grpc = require('@grpc/grpc-js');
-const { loadDefinition, listMethods } = require('./definitions');
+const { loadDefinition, listMethods, PACKAGE } = require('./definitions');
 const { callsHelpers, execute } = require('./calls');
+const { fromGrpcError, REQUEST_ID_KEY } = require('./errors');
+const { loadRoot, checkRequest, describeRpc } = require('./schema');
 
 const DEFAULT_TARGET = '127.0.0.1:50051';
 const DEFAULT_DEADLINE_MS = 10000;
+// Retries of UNAVAILABLE: attempts in all, and the full-jitter backoff between them (doubling, capped).
+const DEFAULT_RETRY = Object.freeze({ maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 2000 });
 
 function deadlineFrom(ms) {
   return ms === null || ms === undefined || ms === Infinity ? Infinity : new Date(Date.now() + ms);
@@ -59,7 +63,7 @@ function iterateStream(call) {
         // grpc-js fails a pending read with the CANCELLED status our own cancel produced: that is
         // the end the consumer asked for, not an error. Any other failure still rejects.
         if (cancelled && err.code === grpc.status.CANCELLED) return { ...DONE };
-        throw err;
+        throw fromGrpcError(err);
       }
     },
     async return(value) {
@@ -98,8 +102,11 @@ function createClient(options = {}) {
     credentials = grpc.credentials.createInsecure(),
     channelOptions = {},
     protoDir,
+    retry: retryOption = {},
   } = options;
   const definition = loadDefinition(protoDir);
+  const root = loadRoot(protoDir);
+  const retry = retryOption === false ? null : { ...DEFAULT_RETRY, ...retryOption };
   // Keepalive pings on by default (given options win): a connection that died without a reset is noticed,
   // so a watcher that reconnects gets a fresh one. The server accepts pings this often.
   const channel = new grpc.Client(target, credentials, { ...KEEPALIVE_OPTIONS, ...channelOptions });
@@ -136,18 +143,24 @@ function createClient(options = {}) {
         channel.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize,
           buildMetadata(token, opts.metadata), callOptions(opts, null));
     } else if (method.responseStream) {
-      client[method.name] = (request = {}, opts = {}) =>
-        iterateStream(
+      const { requestType } = describeRpc(root, `${PACKAGE}.${method.service}`, method.rpc);
+      client[method.name] = (request = {}, opts = {}) => {
+        checkRequest(requestType, request);
+        return iterateStream(
           channel.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request,
             buildMetadata(token, opts.metadata), callOptions(opts, null)),
         );
+      };
     } else {
+      const info = describeRpc(root, `${PACKAGE}.${method.service}`, method.rpc);
+      const safe = info.hasCommandId || info.commandMembers.length > 0 || readOnly(method);
       client[method.name] = (request = {}, opts = {}) =>
-        new Promise((resolve, reject) => {
-          channel.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request,
-            buildMetadata(token, opts.metadata), callOptions(opts, deadlineMs),
-            (err, response) => (err ? reject(err) : resolve(response)));
-        });
+        unary(channel, def, info, request, opts, { token, deadlineMs, retry: safe ? retry : null });
+      if (info.itemsField) {
+        /** Every item of every page, as an async iterator (`page_size` sets the page, `page_token` the start). */
+        client[`${method.name}All`] = (request = {}, opts = {}) =>
+          eachItem(client[method.name], info.itemsField, request, opts);
+      }
     }
     client.methods.push({ name: method.name, service: method.service, rpc: method.rpc, path: method.path,
       responseStream: method.responseStream, http: method.http });
@@ -165,6 +178,74 @@ function createClient(options = {}) {
   client.subscribe = (subscription, handler, subscribeOptions = {}) =>
     subscribe(client, subscription, handler, subscribeOptions);
   return client;
+}
+
+// RPCs that change nothing: a GET to Telnyx, or a Get/List of voicesvc's own state.
+function readOnly(method) {
+  if (method.http) return method.http.method === 'GET';
+  return /^(Get|List)[A-Z]/.test(method.rpc);
+}
+
+// A fresh command id for a request that can carry one and was given none (the member's, for
+// ExecuteCommand), so that every attempt of this call sends the same one: Telnyx acts on it once.
+function withCommandId(info, request) {
+  if (info.hasCommandId) {
+    return request.command_id ? request : { ...request, command_id: crypto.randomUUID() };
+  }
+  const member = info.commandMembers.find((name) => request[name]);
+  if (!member || request[member].command_id) return request;
+  return { ...request, [member]: { ...request[member], command_id: crypto.randomUUID() } };
+}
+
+function attempt(channel, def, request, metadata, deadline) {
+  return new Promise((resolve, reject) => {
+    let echoed = '';
+    const call = channel.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request,
+      metadata, { deadline }, (err, response) => {
+        if (err) reject(fromGrpcError(err, echoed || metadata.get(REQUEST_ID_KEY).map(String)[0]));
+        else resolve(response);
+      });
+    call.on('metadata', (initial) => {
+      echoed = initial.get(REQUEST_ID_KEY).map(String)[0] || '';
+    });
+  });
+}
+
+function backoffMs(retry, failures, err) {
+  const ceiling = Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** failures);
+  return Math.max(Math.random() * ceiling, err.retryDelayMs || 0);
+}
+
+// One unary call: the request checked against its type (unknown fields refused), one `x-request-id` for
+// every attempt, and UNAVAILABLE retried with backoff within the call's deadline when the RPC is safe to
+// repeat (read-only, or carrying a command id that Telnyx de-duplicates by).
+async function unary(channel, def, info, request, opts, { token, deadlineMs, retry }) {
+  checkRequest(info.requestType, request);
+  const policy = opts.retry === false ? null : (opts.retry ? { ...DEFAULT_RETRY, ...retry, ...opts.retry } : retry);
+  const sent = policy ? withCommandId(info, request) : request;
+  const metadata = buildMetadata(token, opts.metadata);
+  if (metadata.get(REQUEST_ID_KEY).length === 0) metadata.set(REQUEST_ID_KEY, crypto.randomUUID());
+  const deadline = deadlineFrom(opts.deadlineMs === undefined ? deadlineMs : opts.deadlineMs);
+  for (let failures = 0; ; failures += 1) {
+    try {
+      return await attempt(channel, def, sent, metadata, deadline);
+    } catch (err) {
+      if (!policy || err.code !== grpc.status.UNAVAILABLE || failures + 1 >= policy.maxAttempts) throw err;
+      const wait = backoffMs(policy, failures, err);
+      if (deadline !== Infinity && Date.now() + wait >= deadline.getTime()) throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+async function* eachItem(list, itemsField, request, opts) {
+  const pageRequest = { ...request };
+  for (;;) {
+    const page = await list(pageRequest, opts);
+    for (const item of page[itemsField] || []) yield item;
+    if (!page.next_page_token) return;
+    pageRequest.page_token = page.next_page_token;
+  }
 }
 
 // Resolves after `ms`, or at once when `signal` aborts; either way no timer is left running.
@@ -287,7 +368,7 @@ function watch(client, options) {
       } catch (err) {
         if (state.closed) return;
         const retryable = reconnect && err.code === grpc.status.UNAVAILABLE;
-        if (!retryable || (maxReconnects !== null && failures >= maxReconnects)) throw err;
+        if (!retryable || (maxReconnects !== null && failures >= maxReconnects)) throw fromGrpcError(err);
         const ceiling = Math.min(maxBackoffMs, initialBackoffMs * 2 ** failures);
         await sleep(ceiling / 2 + Math.random() * (ceiling / 2), closing.signal);
         if (state.closed) return;
@@ -393,7 +474,7 @@ function pull(client, subscription, options) {
       } catch (err) {
         if (state.closed) return;
         const retryable = err.code === grpc.status.UNAVAILABLE;
-        if (!retryable || (maxReconnects !== null && failures >= maxReconnects)) throw err;
+        if (!retryable || (maxReconnects !== null && failures >= maxReconnects)) throw fromGrpcError(err);
         const ceiling = Math.min(maxBackoffMs, initialBackoffMs * 2 ** failures);
         await sleep(ceiling / 2 + Math.random() * (ceiling / 2), closing.signal);
         if (state.closed) return;

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Copies the contract (protos/voicesvc/v1/*.proto) and the googleapis files it depends on into
-// clients/node/protos/, so the published package loads the exact same definitions as the server.
+// clients/node/protos/, so the package loads the exact same definitions as the server. The copies are
+// committed (the package works from a clone, a git dependency or its tarball with nothing generated at
+// install time); the tests fail when they differ from their sources.
 //
 //   node scripts/sync-protos.js            copy, removing contract files that no longer exist
 //   node scripts/sync-protos.js --check    change nothing; exit 1 and name every file that differs
 //
 // The googleapis files come from the `googleapis-common-protos` Python package: the directory in
-// $GOOGLEAPIS_PROTO_DIR (holding google/api/*.proto), else the project's .venv.
+// $GOOGLEAPIS_PROTO_DIR (holding google/api/*.proto), else the project's .venv. Without either, --check
+// compares the contract only (as `npm pack` does on a machine with Node alone).
 'use strict';
 
 const fs = require('node:fs');
@@ -28,7 +31,7 @@ const GOOGLE_FILES = [
   'google/rpc/error_details.proto',
 ];
 
-function googleapisRoot() {
+function googleapisRoot(required = true) {
   const fromEnv = process.env.GOOGLEAPIS_PROTO_DIR;
   if (fromEnv) return fromEnv;
   const libDir = path.join(REPO_DIR, '.venv', 'lib');
@@ -37,16 +40,17 @@ function googleapisRoot() {
     const root = path.join(libDir, dir, 'site-packages');
     if (fs.existsSync(path.join(root, 'google', 'api', 'annotations.proto'))) return root;
   }
+  if (!required) return null;
   throw new Error('googleapis protos not found: create the .venv (make test) or set GOOGLEAPIS_PROTO_DIR');
 }
 
 // [source, destination relative to OUT_DIR] for every file the package ships.
-function plan() {
+function plan(googleRequired = true) {
   const contract = fs.readdirSync(CONTRACT_DIR).filter((f) => f.endsWith('.proto')).sort();
-  const google = googleapisRoot();
+  const google = googleapisRoot(googleRequired);
   return [
     ...contract.map((f) => [path.join(CONTRACT_DIR, f), path.posix.join('voicesvc/v1', f)]),
-    ...GOOGLE_FILES.map((f) => [path.join(google, ...f.split('/')), f]),
+    ...(google ? GOOGLE_FILES.map((f) => [path.join(google, ...f.split('/')), f]) : []),
   ];
 }
 
@@ -58,7 +62,10 @@ function shippedContractFiles() {
 
 function main(argv) {
   const check = argv.includes('--check');
-  const files = plan();
+  const files = plan(!check);
+  if (check && files.length && !files.some(([, rel]) => rel.startsWith('google/'))) {
+    console.log('googleapis protos not found (no .venv, no GOOGLEAPIS_PROTO_DIR): checking the contract only');
+  }
   const wanted = new Set(files.map(([, rel]) => rel));
   const stale = shippedContractFiles().filter((rel) => !wanted.has(rel));
   const differing = [];

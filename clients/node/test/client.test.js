@@ -4,11 +4,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const net = require('node:net');
-const os = require('node:os');
-const path = require('node:path');
 const { createClient, describeError, errorDetails, listMethods, status, structToJson } = require('..');
 
 const TARGET = process.env.VOICESVC_TARGET;
@@ -293,42 +289,5 @@ live('watch() reconnects after the last cursor when its connection goes silent',
     watch.close();
     proxied.close();
     await proxy.close();
-  }
-});
-
-function runNode(args, { cwd, env = process.env, timeoutMs }) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-live('the README example runs as written', async () => {
-  const packageDir = path.resolve(__dirname, '..');
-  const readme = fs.readFileSync(path.join(packageDir, 'README.md'), 'utf8');
-  const example = readme.match(/```js\n([\s\S]*?)```/)[1];
-  assert.ok(example.includes("'127.0.0.1:50051'"), 'the example names the default address');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'voicesvc-readme-'));
-  try {
-    // Installed as a dependency, as the example assumes; no package.json, so the script is CommonJS.
-    fs.mkdirSync(path.join(dir, 'node_modules', '@voicesvc'), { recursive: true });
-    fs.symlinkSync(packageDir, path.join(dir, 'node_modules', '@voicesvc', 'client'), 'dir');
-    const file = path.join(dir, 'example.js');
-    fs.writeFileSync(file, example.replaceAll("'127.0.0.1:50051'", `'${TARGET}'`));
-    const run = await runNode([file], { cwd: dir, timeoutMs: 20000 });
-    assert.equal(run.stderr, '');
-    assert.deepEqual([run.code, run.signal], [0, null]);
-    assert.match(run.stdout, /^call\.hangup$/m);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

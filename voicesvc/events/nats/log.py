@@ -40,7 +40,10 @@ from voicesvc.events.nats.pull import PullSettings
 from voicesvc.events.nats.spec import StreamSpec
 from voicesvc.events.nats.subscription import NatsSubscription
 
-__all__ = ["NatsEventLog"]
+__all__ = ["DEFAULT_STREAM", "NatsEventLog"]
+
+DEFAULT_STREAM = "VOICESVC_EVENTS_V2"
+"""The stream every replica shares unless configured otherwise; its KV buckets are named after it."""
 
 _HEADER_OVERHEAD = 256
 """Bytes a JetStream publish adds around the event's own headers (status line, expected stream, ends)."""
@@ -62,7 +65,7 @@ class NatsEventLog(EventLog):
     def __init__(
         self,
         url: str | Sequence[str] = "nats://127.0.0.1:4222",
-        stream: str = "VOICESVC_EVENTS_V2",
+        stream: str = DEFAULT_STREAM,
         subject_prefix: str = "voicesvc.events-v2",
         max_age_s: float = 24 * 3600,
         max_bytes: int = -1,
