@@ -11,17 +11,19 @@ THIRD_PARTY := build/third_party
 help:
 	@echo "make run     start voicesvc on the embedded sandbox (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)"
 	@echo "make test    run every test suite"
-	@echo "make proto   regenerate the Python stubs in voicesvc/v1 from protos/"
+	@echo "make proto   regenerate the Python stubs in clients/python/voicesvc/v1 from protos/"
 	@echo "make lint    ruff format + ruff + mypy (strict on voicesvc/) + buf lint"
 	@echo "make breaking [AGAINST=ref]  refuse proto changes that break clients (default: against HEAD)"
 	@echo "make bench   run the benchmarks, print a table, write bench/RESULTS.md and bench/latency.png"
 	@echo "make polyglot  build and run the Go and Java example clients of clients/polyglot (Debian packages)"
 	@echo "make third-party-protos  the googleapis protos (google/api, google/rpc) in build/third_party, for buf"
 
-$(STAMP): pyproject.toml
+# Two distributions share the `voicesvc` namespace: the client (clients/python: stubs, client, CLI helpers)
+# and the server, which depends on it.
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e clients/python -e '.[dev]'
 	@touch $@
 
 run: $(STAMP)
@@ -44,6 +46,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	MYPYPATH=clients/python/tests $(BIN)/mypy clients/python/tests  # apart: its `tests` would clash
+	$(BIN)/python tools/gen_stubs.py --check
 	$(BIN)/python tools/gen_stubs.py --third-party $(THIRD_PARTY)
 	$(BIN)/buf lint
 

@@ -1,7 +1,7 @@
-"""Generate the Python stubs of protos/voicesvc/v1 into the `voicesvc.v1` package.
+"""Generate the Python stubs of protos/voicesvc/v1 into `voicesvc.v1` (clients/python/voicesvc/v1).
 
-    python tools/gen_stubs.py            regenerate voicesvc/v1 (what `make proto` runs)
-    python tools/gen_stubs.py --check    fail when voicesvc/v1 differs from what the protos generate
+    python tools/gen_stubs.py            regenerate clients/python/voicesvc/v1 (what `make proto` runs)
+    python tools/gen_stubs.py --check    fail when those stubs differ from what the protos generate
     python tools/gen_stubs.py --third-party DIR
                                          copy the googleapis protos the contract imports into DIR (for buf)
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOS = ROOT / "protos"
-PACKAGE = ROOT / "voicesvc" / "v1"
+PACKAGE = ROOT / "clients" / "python" / "voicesvc" / "v1"
 GOOGLE_API = ("annotations.proto", "http.proto", "field_behavior.proto", "resource.proto")
 INIT = '"""Generated protobuf and gRPC stubs of the voicesvc.v1 contract. Regenerate with `make proto`."""\n'
 
@@ -83,7 +83,10 @@ def check() -> int:
             or not filecmp.cmp(fresh / n, PACKAGE / n, shallow=False)
         )
     if stale:
-        print("voicesvc/v1 is stale; run `make proto`. Differs: " + ", ".join(stale), file=sys.stderr)
+        print(
+            "clients/python/voicesvc/v1 is stale; run `make proto`. Differs: " + ", ".join(stale),
+            file=sys.stderr,
+        )
         return 1
     print("generated stubs match protos/")
     return 0

@@ -19,16 +19,19 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 from grpc import aio
 
 from voicesvc.client import subscriptions_cli
 from voicesvc.client.client import DEFAULT_TARGET, VoiceClient
 from voicesvc.client.errors import describe_error
 from voicesvc.options import Option, OptionError, add_options, resolve
+from voicesvc.transcode import descriptors as wire_descriptors
 from voicesvc.transcode import wire
 from voicesvc.transcode.routes import BY_METHOD, ROUTES, Route
 from voicesvc.v1 import events_pb2
@@ -243,11 +246,110 @@ def read_request(args: argparse.Namespace) -> Any:
 
 
 def build_request(route: Route, data: Any) -> Any:
-    """The request message of `route` from Telnyx wire JSON; unknown keys and wrong types are errors."""
+    """The request message of `route` from Telnyx wire JSON; unknown keys and wrong types are errors.
+
+    Keys are the Telnyx JSON keys, path parameters included; at the top level a field's proto name works
+    too, and wins where it is also another field's Telnyx key. So BridgeCall takes `call_control_id` (the
+    leg in the path) and `other_call_control_id` (the body's `call_control_id`, the leg to bridge with).
+    A wrong key is answered with the proto field(s) it could have meant.
+    """
+    desc = cast(Descriptor, route.request_cls.DESCRIPTOR)  # at run time always a Descriptor
     try:
-        return wire.from_json(route.request_cls, data, strict=True)
+        return _decode(desc, route.request_cls, data)
     except wire.WireError as exc:
-        raise InputError(f"invalid request for {_short_name(route)}: {exc}") from None
+        violations = [wire.Violation(v.pointer, v.detail + _suggestion(desc, v)) for v in exc.violations]
+        problems = str(wire.WireError(violations))
+        raise InputError(f"invalid request for {_short_name(route)}: {problems}") from None
+
+
+def _renamed(desc: Descriptor) -> dict[str, FieldDescriptor]:
+    """Top-level fields whose Telnyx key is not their proto name (unions aside), by proto name."""
+    return {
+        f.name: f
+        for f in desc.fields
+        if wire_descriptors.wire_name(f) != f.name
+        and not (f.containing_oneof is not None and wire_descriptors.is_union_oneof(f.containing_oneof))
+    }
+
+
+def _decode(desc: Descriptor, cls: type[Message], data: dict[str, Any]) -> Message:
+    renamed = _renamed(desc)
+    proto_names = {f.name for f in desc.fields}
+    by_proto = {key: renamed[key] for key in data if key in renamed}
+    # A renamed field whose Telnyx key is another field's proto name is reached by its proto name only.
+    shadowed = {name for name, f in renamed.items() if wire_descriptors.wire_name(f) in proto_names}
+    rest = {key: value for key, value in data.items() if key not in by_proto}
+    violations: list[wire.Violation] = []
+    message = cls()
+    try:
+        wire.from_json(cls, rest, strict=True, exclude=set(by_proto) | shadowed, into=message)
+    except wire.WireError as exc:
+        violations += exc.violations
+    for name, f in by_proto.items():
+        key = wire_descriptors.wire_name(f)
+        others = {other.name for other in desc.fields if other.name != name}
+        try:
+            wire.from_json(cls, {key: data[name]}, strict=True, exclude=others, into=message)
+        except wire.WireError as exc:
+            violations += [
+                wire.Violation("/" + name + v.pointer.removeprefix("/" + key), v.detail)
+                for v in exc.violations
+            ]
+    if violations:
+        raise wire.WireError(violations)
+    return message
+
+
+def _field_names(desc: Descriptor) -> dict[str, list[str]]:
+    """Every key a message takes (proto names and Telnyx keys) → the proto field names it stands for."""
+    names: dict[str, list[str]] = {}
+    for f in desc.fields:
+        oneof = f.containing_oneof
+        union = oneof is not None and wire_descriptors.is_union_oneof(oneof)
+        key = (
+            wire_descriptors.oneof_wire_name(oneof)
+            if union and oneof is not None
+            else wire_descriptors.wire_name(f)
+        )
+        names.setdefault(f.name, []).append(f.name)
+        if key != f.name:
+            names.setdefault(key, []).append(f.name)
+    return names
+
+
+def _message_at(desc: Descriptor, segments: Sequence[str]) -> Descriptor | None:
+    for segment in segments:
+        if segment.isdigit():
+            continue
+        candidates = _field_names(desc).get(segment, [])
+        fields = [desc.fields_by_name[name] for name in candidates]
+        nested = [f.message_type for f in fields if f.message_type is not None]
+        if len(nested) != 1:
+            return None
+        desc = nested[0]
+    return desc
+
+
+def _suggestion(desc: Descriptor, violation: wire.Violation) -> str:
+    if violation.detail != "is not a known field":
+        return ""
+    *parents, key = violation.pointer.lstrip("/").split("/")
+    found = _message_at(desc, parents)
+    if found is None:
+        return ""
+    names = _field_names(found)
+    close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
+    meant = sorted({name for match in close for name in names[match]})
+    if meant:
+        described = [_describe_field(found.fields_by_name[name]) for name in meant]
+        return f" of {found.name}; did you mean {' or '.join(described)}?"
+    every = ", ".join(f.name for f in found.fields)
+    return f" of {found.name} (its fields: {every})"
+
+
+def _describe_field(f: FieldDescriptor) -> str:
+    key = wire_descriptors.wire_name(f)
+    return f.name if key == f.name else f'{f.name} (Telnyx key "{key}")'
 
 
 async def invoke(client: VoiceClient, route: Route, request: Any) -> Any:

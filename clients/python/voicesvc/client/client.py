@@ -10,7 +10,8 @@ import grpc
 from grpc import aio
 
 from voicesvc.client.calls import CallsClient, CallWatch, CommandResult
-from voicesvc.client.interceptors import open_channel
+from voicesvc.client.interceptors import DEFAULT_RETRY, RetryPolicy, open_channel
+from voicesvc.client.paging import LIST_METHODS, AsyncPager, build_request
 from voicesvc.client.pull import Pull, run_handler
 from voicesvc.client.watch import EventWatch
 from voicesvc.v1 import (
@@ -40,6 +41,13 @@ class VoiceClient:
 
     `tls` takes `grpc.ssl_channel_credentials(...)` for a TLS or mTLS server; without it the channel is
     plaintext. `options` are passed to the channel (`("grpc.max_receive_message_length", …)`).
+
+    Every failure is a typed error (`voicesvc.client.errors.VoiceError` subclasses: `NotFound`,
+    `InvalidArgument`, …). UNAVAILABLE is retried by `retry` (`RetryPolicy`; `NO_RETRY` turns it off) where
+    that is safe: reads, and commands, whose one `command_id` the client fills in before the first attempt.
+    Every list RPC pages by itself: `async for call in client.list_calls(page_size=50)`, and
+    `client.list_calls(...).pages` for the responses (`list_call_control_applications`, `list_active_calls`,
+    `list_call_events`, `list_subscriptions`, `list_dead_letters`; see `LIST_METHODS`).
     """
 
     def __init__(
@@ -50,11 +58,12 @@ class VoiceClient:
         tls: grpc.ChannelCredentials | None = None,
         timeout: float | None = 10.0,
         options: Sequence[tuple[str, Any]] = (),
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         self.target = target
         self.timeout = timeout
         self.channel: aio.Channel = open_channel(
-            target, token=token, tls=tls, timeout=timeout, options=options
+            target, token=token, tls=tls, timeout=timeout, options=options, retry=retry
         )
         self.call_control = call_control_pb2_grpc.CallControlStub(self.channel)
         """`voicesvc.v1.CallControl`: dial, status and every call command."""
@@ -70,6 +79,27 @@ class VoiceClient:
         """`voicesvc.v1.EventStream`: the live, resumable webhook stream."""
         self.subscriptions = subscriptions_pb2_grpc.SubscriptionsStub(self.channel)
         """`voicesvc.v1.Subscriptions`: durable worker groups with acks, dead letters and redrive."""
+        self._stubs: dict[str, Any] = {
+            "voicesvc.v1.CallControl": self.call_control,
+            "voicesvc.v1.Calls": self.calls.stub,
+            "voicesvc.v1.CallControlApplications": self.applications,
+            "voicesvc.v1.CallEvents": self.call_events,
+            "voicesvc.v1.Connections": self.connections,
+            "voicesvc.v1.EventStream": self.events,
+            "voicesvc.v1.Subscriptions": self.subscriptions,
+        }
+
+    def __getattr__(self, name: str) -> Callable[..., AsyncPager]:
+        method = LIST_METHODS.get(name)
+        if method is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        call = getattr(self._stubs[method.service], method.rpc)
+
+        def pager(request: Any = None, /, **fields: Any) -> AsyncPager:
+            return AsyncPager(call, build_request(method, request, fields), method.items_field)
+
+        pager.__doc__ = f"Every item of `{method.service}.{method.rpc}`, page after page."
+        return pager
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,1 +1,0 @@
-"""voicesvc: a gRPC facade over the Telnyx Voice API (Call Control)."""
