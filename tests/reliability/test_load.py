@@ -18,6 +18,7 @@ from collections import defaultdict
 
 import aiohttp
 import grpc
+import pytest
 
 from tests.reliability.support import FIGURES, SecretScan, rss_bytes, sandbox_api_key
 from tests.support.events import Watcher, webhook_body
@@ -47,6 +48,7 @@ def _channel(target: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
 
 
+@pytest.mark.timeout(300)
 async def test_500_idle_filtered_and_20_active_subscribers_hold_under_load(scan: SecretScan) -> None:
     signer = Signer.generate()
     scan.add_secret(signer.private_key_b64)
