@@ -19,7 +19,8 @@ deliveries are given back and its calls move). The leader's own liveness is its 
 Coordination. Per subscription one replica is the leader: it holds a lease in `leader.<id>` (renewed every
 `lease_s / 3`, taken over by another replica once it has expired) and is the only reader of the durable
 consumer. A replica runs one election of a subscription at a time (its follow loop and every member joining
-there elect), so it never starts a second engine that would take events from the consumer for nobody. It runs the same group engine as the memory backend (affinity, deadlines, redelivery, dead
+there elect), so it never starts a second engine that would take events from the consumer for nobody.
+The leader runs the same group engine as the memory backend (affinity, deadlines, redelivery, dead
 letters, flow control) for every member of the group. A member that connects to another replica is
 relayed there to the leader's gRPC address (`address`; the servicer proxies the stream), so members on any
 replica share the subscription. The reason for one reader: per-call ordering needs one place that sees a
