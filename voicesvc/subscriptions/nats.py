@@ -18,7 +18,9 @@ deliveries are given back and its calls move). The leader's own liveness is its 
 
 Coordination. Per subscription one replica is the leader: it holds a lease in `leader.<id>` (renewed every
 `lease_s / 3`, taken over by another replica once it has expired) and is the only reader of the durable
-consumer. It runs the same group engine as the memory backend (affinity, deadlines, redelivery, dead
+consumer. A replica runs one election of a subscription at a time (its follow loop and every member joining
+there elect), so it never starts a second engine that would take events from the consumer for nobody.
+The leader runs the same group engine as the memory backend (affinity, deadlines, redelivery, dead
 letters, flow control) for every member of the group. A member that connects to another replica is
 relayed there to the leader's gRPC address (`address`; the servicer proxies the stream), so members on any
 replica share the subscription. The reason for one reader: per-call ordering needs one place that sees a
@@ -249,6 +251,9 @@ class _Coordinator:
         self._tasks: list[asyncio.Task[None]] = []
         self._writes: _Writes | None = None
         self._state: KeyValue | None = None
+        self._electing = asyncio.Lock()
+        """One election at a time: the follow loop and every joining member elect, and two elections
+        that both found the lease free or theirs would each start an engine reading the consumer."""
 
     @property
     def subscription_id(self) -> str:
@@ -261,7 +266,11 @@ class _Coordinator:
     # -- leadership --------------------------------------------------------------------------------
 
     async def elect(self) -> None:
-        """Take, renew or observe the leader's lease."""
+        """Take, renew or observe the leader's lease (one election at a time per subscription)."""
+        async with self._electing:
+            await self._elect()
+
+    async def _elect(self) -> None:
         kv, backend = self.backend.kv, self.backend
         key = f"leader.{self.subscription_id}"
         now = backend.clock()
@@ -275,7 +284,8 @@ class _Coordinator:
         try:
             if entry is None or entry.value is None:
                 self._leader_revision = await kv.create(key, mine)
-                await self._lead()
+                if not self.leading:
+                    await self._lead()
                 return
             holder = json.loads(entry.value)
             if holder.get("replica") == backend.replica_id or float(holder.get("until", 0)) < now:
