@@ -58,7 +58,6 @@ async def test_500_idle_filtered_and_20_active_subscribers_hold_under_load(scan:
         "VOICESVC_GRACE_PERIOD": "1",
     }
     server = await asyncio.to_thread(start_server, env)
-    scan.add_secret(sandbox_api_key(server.log_path.read_text()))
     errors: list[str] = []
     sent_at: dict[str, float] = {}
     sent_per_call: dict[str, list[str]] = defaultdict(list)
@@ -67,6 +66,7 @@ async def test_500_idle_filtered_and_20_active_subscribers_hold_under_load(scan:
     memory: list[tuple[float, int]] = []
     commands_done = webhooks_done = 0
     try:
+        scan.add_secret(sandbox_api_key(server.log_path.read_text()))
         async with contextlib.AsyncExitStack() as exits:
             channels = [await exits.enter_async_context(_channel(server.target)) for _ in range(CHANNELS)]
             http = await exits.enter_async_context(

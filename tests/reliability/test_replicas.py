@@ -120,9 +120,9 @@ async def test_two_nats_replicas_one_killed_and_restarted_lose_and_repeat_nothin
     }
     a, b = await asyncio.gather(asyncio.to_thread(start_server, env), asyncio.to_thread(start_server, env))
     replicas = [a, b]
-    for server in replicas:
-        scan.add_secret(sandbox_api_key(server.log_path.read_text()))
     try:
+        for server in replicas:
+            scan.add_secret(sandbox_api_key(server.log_path.read_text()))
         async with contextlib.AsyncExitStack() as exits:
             http = await exits.enter_async_context(aiohttp.ClientSession())
             channel_a = await exits.enter_async_context(grpc.aio.insecure_channel(a.target))
