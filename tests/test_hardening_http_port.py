@@ -138,6 +138,38 @@ async def test_requests_on_a_kept_alive_connection_are_unaffected() -> None:
         assert stack.service.http_open_connections <= 1
 
 
+async def _get_healthz(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    """One keep-alive `GET /healthz` on an open connection: the status line."""
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: voicesvc\r\n\r\n")
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    await reader.readexactly(length)
+    return head.split(b"\r\n", 1)[0]
+
+
+async def test_the_header_timeout_counts_from_the_end_of_the_last_request() -> None:
+    async with start_stack(serving__http_header_timeout_s=1.0) as stack:
+        reader, writer = await asyncio.open_connection("127.0.0.1", stack.service.http_port)
+        try:
+            # Requests spread over longer than the timeout, each gap shorter: the connection stays open.
+            for _ in range(4):
+                assert await _get_healthz(reader, writer) == b"HTTP/1.1 200 OK"
+                await asyncio.sleep(0.3)
+            assert await _get_healthz(reader, writer) == b"HTTP/1.1 200 OK"
+            # Then idle: closed by the header timeout.
+            assert await asyncio.wait_for(_closed_by_server(reader), 10) == b""
+        finally:
+            writer.close()
+        async with aiohttp.ClientSession() as session, session.get(stack.http_url + "/metrics") as response:
+            metrics = await response.text()
+        assert _metric(metrics, "voicesvc_http_connections_closed_total", {"reason": "header_timeout"}) == 1
+
+
 def test_the_settings_have_defaults_flags_and_variables() -> None:
     serving = Settings().serving
     assert (serving.http_header_timeout_s, serving.http_body_timeout_s, serving.http_max_connections) == (

@@ -146,6 +146,18 @@ async def test_redelivery_is_acknowledged_and_stored_once(endpoint: Endpoint) ->
     assert (endpoint.count("accepted"), endpoint.count("duplicate")) == (1, 1)
 
 
+async def test_the_answer_is_exactly_the_json_it_always_was(endpoint: Endpoint) -> None:
+    raw = webhook()
+    headers = endpoint.signer.sign_telnyx(raw, int(time.time()))
+    for duplicate in (False, True):
+        async with endpoint.http.post(endpoint.url, data=raw, headers=headers) as response:
+            body = await response.read()
+            assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+        cursor = json.loads(body)["cursor"]
+        expected = {"status": "accepted", "cursor": cursor, "duplicate": duplicate}
+        assert body == json.dumps(expected).encode()
+
+
 async def reject(endpoint: Endpoint, raw: bytes | Any, headers: dict[str, str]) -> tuple[int, str]:
     status, answer = await endpoint.post(raw, headers)
     assert set(answer) == {"error"}

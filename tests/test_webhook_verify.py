@@ -8,6 +8,7 @@ import json
 import pytest
 from multidict import CIMultiDict
 
+from voicesvc.events import relayable
 from voicesvc.webhooks.sign import Signer, generate_private_key, public_key_of
 from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerifier, parse_json_object
 
@@ -216,3 +217,32 @@ def test_signer_keys_round_trip() -> None:
     verifier = WebhookVerifier([public_key_of(private)])
     verifier.verify(signer.sign_telnyx(BODY), BODY)  # default timestamp: now
     verifier.verify(signer.sign_standard(BODY, "m"), BODY)
+
+
+def nested(levels: int) -> bytes:
+    """A JSON object whose arrays bring the nesting to `levels` (the object itself is the first)."""
+    return b'{"x": ' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+
+
+def test_nesting_up_to_the_limit_is_relayable_and_one_level_more_is_not() -> None:
+    assert parse_json_object(nested(relayable.MAX_DEPTH)) == json.loads(nested(relayable.MAX_DEPTH))
+    with pytest.raises(WebhookRejected) as caught:
+        parse_json_object(nested(relayable.MAX_DEPTH + 1))
+    assert caught.value.message == (
+        f"body cannot be relayed: objects and arrays are nested deeper than {relayable.MAX_DEPTH} levels"
+    )
+
+
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"9" * 400, b"-" + b"9" * 400, b"1.5e309"], ids=str)
+def test_a_number_beyond_a_double_is_refused_with_its_reason(number: bytes) -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        parse_json_object(b'{"data": {"amount": ' + number + b"}}")
+    assert (caught.value.reason, caught.value.message) == (
+        "malformed_json",
+        "body cannot be relayed: a number is beyond the range of a double",
+    )
+
+
+def test_numbers_within_a_double_keep_their_values() -> None:
+    raw = b'{"a": 1e308, "b": -17, "c": 0.25, "d": ' + b"9" * 300 + b', "e": 1E5}'
+    assert parse_json_object(raw) == {"a": 1e308, "b": -17, "c": 0.25, "d": int("9" * 300), "e": 1e5}

@@ -24,6 +24,7 @@ from typing import Any
 
 from google.protobuf import timestamp_pb2
 
+from voicesvc import rfc3339
 from voicesvc.events.log import StoredEvent
 from voicesvc.transcode.descriptors import enum_maps
 from voicesvc.v1 import calls_pb2, events_pb2
@@ -86,6 +87,9 @@ def _nanos(value: object) -> int | None:
     """An RFC 3339 time as nanoseconds since the epoch; None when absent or unreadable."""
     if not isinstance(value, str) or not value:
         return None
+    fast = rfc3339.seconds_and_nanos(value)
+    if fast is not None:
+        return fast[0] * 1_000_000_000 + fast[1]
     stamp = timestamp_pb2.Timestamp()
     try:
         stamp.FromJsonString(value)

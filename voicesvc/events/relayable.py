@@ -5,9 +5,11 @@ every string as UTF-8, and which gRPC libraries refuse to parse past about 30 le
 webhook body outside those bounds could be stored but never delivered faithfully, so ingress refuses it
 and the stream leaves such a body out of the events it still has.
 
-Every webhook passes through here, so the common case is cheap: one walk over the objects and arrays for the
-depth, and the strings and numbers are looked at only when the raw text holds a surrogate escape or a number
-that might not fit a double.
+Every webhook passes through here, so the common case is cheap: the objects and arrays are walked for the
+depth only when the text holds more opening brackets than `MAX_DEPTH`; ingress checks each number as the
+parser reads it (`parse_float`, `parse_int`), and the strings are looked at only when the raw text holds a
+surrogate escape. Bodies read back from the log are checked by their text: the numbers are looked at only
+when it holds a number that might not fit a double.
 """
 
 from __future__ import annotations
@@ -32,15 +34,37 @@ _LONG_DIGITS = re.compile(rb"[0-9]{309}")
 _LONG_EXPONENT = re.compile(rb"[eE][+-]?[0-9]{3}")
 
 
-def problem_in(raw: bytes, parsed: Any) -> str | None:
-    """Why the JSON text `raw` (already parsed as `parsed`) cannot be relayed unchanged, or None."""
-    deep = _too_deep(parsed)
-    if deep is not None:
-        return deep
-    if (
-        (b"\\u" in raw and _SURROGATE_ESCAPE.search(raw))
-        or _LONG_EXPONENT.search(raw)
-        or (len(raw) > 308 and _LONG_DIGITS.search(raw))
+NUMBER_PROBLEM = "a number is beyond the range of a double"
+
+
+def parse_float(text: str) -> float:
+    """`json.loads`'s `parse_float` that refuses a number beyond a double (`ValueError`, `NUMBER_PROBLEM`)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(NUMBER_PROBLEM)
+    return value
+
+
+def parse_int(text: str) -> int:
+    """`json.loads`'s `parse_int` that refuses a number beyond a double (`ValueError`, `NUMBER_PROBLEM`)."""
+    value = int(text)
+    if not -_MAX_DOUBLE <= value <= _MAX_DOUBLE:
+        raise ValueError(NUMBER_PROBLEM)
+    return value
+
+
+def problem_in(raw: bytes, parsed: Any, *, numbers_checked: bool = False) -> str | None:
+    """Why the JSON text `raw` (already parsed as `parsed`) cannot be relayed unchanged, or None.
+
+    `numbers_checked`: `raw` was parsed with `parse_float` and `parse_int`, so every number is known to fit.
+    """
+    # Nesting d levels deep takes d opening brackets at least: with fewer in the whole text, no walk needed.
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:
+        deep = _too_deep(parsed)
+        if deep is not None:
+            return deep
+    if (b"\\u" in raw and _SURROGATE_ESCAPE.search(raw)) or (
+        not numbers_checked and (_LONG_EXPONENT.search(raw) or (len(raw) > 308 and _LONG_DIGITS.search(raw)))
     ):
         return _value_problem(parsed)
     return None
@@ -70,9 +94,9 @@ def _value_problem(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return None if -_MAX_DOUBLE <= value <= _MAX_DOUBLE else "a number is beyond the range of a double"
+        return None if -_MAX_DOUBLE <= value <= _MAX_DOUBLE else NUMBER_PROBLEM
     if isinstance(value, float):
-        return None if math.isfinite(value) else "a number is beyond the range of a double"
+        return None if math.isfinite(value) else NUMBER_PROBLEM
     if isinstance(value, dict):
         for key, item in value.items():
             found = _value_problem(key) or _value_problem(item)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import re
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ import structlog
 from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
+from voicesvc import rfc3339
 from voicesvc.events import relayable
 from voicesvc.events.log import StoredEvent, encode_cursor
 from voicesvc.transcode import descriptors, wire
@@ -42,8 +42,6 @@ logger = structlog.get_logger("voicesvc.events")
 CORRELATION_FIELDS = ("call_control_id", "call_leg_id", "call_session_id", "connection_id", "client_state")
 """Payload keys lifted onto `Event` itself, where filters and clients find them without the payload."""
 
-_RFC3339_MICROS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _PAYLOAD_MEMBERS: dict[str, FieldDescriptor] = {
     f.name: f for f in events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"].fields
@@ -60,15 +58,10 @@ def _timestamp(value: Any) -> timestamp_pb2.Timestamp | None:
     if not isinstance(value, str) or not value:
         return None
     stamp = timestamp_pb2.Timestamp()
-    if _RFC3339_MICROS.fullmatch(value):
-        # Telnyx's own spelling (microseconds, `Z`): the C parser gives the same instant, many times faster.
-        try:
-            delta = datetime.fromisoformat(value) - _EPOCH
-        except ValueError:
-            pass
-        else:
-            stamp.seconds, stamp.nanos = delta.days * 86400 + delta.seconds, delta.microseconds * 1000
-            return stamp
+    fast = rfc3339.seconds_and_nanos(value)
+    if fast is not None:
+        stamp.seconds, stamp.nanos = fast
+        return stamp
     try:
         stamp.FromJsonString(value)
         return stamp

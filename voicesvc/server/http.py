@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import structlog
-from aiohttp import web
+from aiohttp import StreamReader, web
 
 from voicesvc.server.metrics import CONTENT_TYPE, Metrics
 
@@ -34,6 +34,8 @@ WEBHOOK_PATH = "/webhooks/telnyx"
 WebhookHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _log = structlog.get_logger("voicesvc.http")
+_TIMER_SLACK_S = 0.001
+"""A header timer firing this close to its due time counts as due (loops may run timers a little early)."""
 _REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -120,6 +122,8 @@ class _GuardedConnection(asyncio.Protocol):
         self._inner = inner
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
+        # Since when the connection is outside a handler (loop time); None while a handler runs.
+        self._idle_since: float | None = None
         self._admitted = False
         self._handlers = 0
         self.peer: Any = None
@@ -171,9 +175,11 @@ class _GuardedConnection(asyncio.Protocol):
 
     # -- what the middleware and the guard call --------------------------------------------------------
     def handler_started(self) -> None:
-        """A request's headers arrived and its handler runs: no header timer meanwhile."""
+        """A request's headers arrived and its handler runs: no header timeout meanwhile."""
         self._handlers += 1
-        self._cancel_timer()
+        # The armed timer stays: when it fires it finds the connection busy, or idle for less than the
+        # timeout, and closes nothing (re-arming a timer for every request costs more than that check).
+        self._idle_since = None
         self._guard._busy(self)
 
     def handler_finished(self) -> None:
@@ -189,10 +195,11 @@ class _GuardedConnection(asyncio.Protocol):
             self._transport.abort()
 
     def _start_idle(self) -> None:
-        self._cancel_timer()
         self._guard._idle_from_now(self)
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(self._guard.header_timeout_s, self._header_timeout)
+        self._idle_since = loop.time()
+        if self._timer is None:
+            self._timer = loop.call_at(self._idle_since + self._guard.header_timeout_s, self._header_timeout)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -201,7 +208,13 @@ class _GuardedConnection(asyncio.Protocol):
 
     def _header_timeout(self) -> None:
         self._timer = None
-        if self._handlers or not self._admitted:
+        if self._handlers or not self._admitted or self._idle_since is None:
+            return  # busy: the handler's end arms the timer again
+        loop = asyncio.get_running_loop()
+        due = self._idle_since + self._guard.header_timeout_s
+        if due - loop.time() > _TIMER_SLACK_S:
+            # Idle again since a later request: not yet for the whole timeout.
+            self._timer = loop.call_at(due, self._header_timeout)
             return
         _log.debug("http_connection_closed", reason="header_timeout", peer=self.peer)
         self._guard.closed("header_timeout")
@@ -244,6 +257,11 @@ class GuardedSite(web.BaseSite):
             )
 
 
+def _body_overdue(content: StreamReader) -> None:
+    if not content.is_eof():
+        content.set_exception(BodyTimeout())
+
+
 @web.middleware
 async def _guarded(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
     """Tell the connection's guard a handler runs, and answer 408 when the body is overdue."""
@@ -255,13 +273,8 @@ async def _guarded(request: web.Request, handler: Callable[[web.Request], Awaita
     content = request.content
     guard = connection._guard
     timer: asyncio.TimerHandle | None = None
-
-    def body_overdue() -> None:
-        if not content.is_eof():
-            content.set_exception(BodyTimeout())
-
-    if not content.is_eof():
-        timer = asyncio.get_running_loop().call_later(guard.body_timeout_s, body_overdue)
+    if not content.is_eof():  # a small body has usually arrived with the headers: no timer for it
+        timer = asyncio.get_running_loop().call_later(guard.body_timeout_s, _body_overdue, content)
     try:
         return await handler(request)
     except BodyTimeout:

@@ -10,6 +10,7 @@ Every refusal is JSON `{"error": {"reason": ..., "message": ...}}` with the stat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -81,6 +82,17 @@ def _error(rejection: WebhookRejected) -> web.Response:
     )
 
 
+_ACCEPTED_HEAD = b'{"status": "accepted", "cursor": '
+_ACCEPTED_TAIL = {False: b', "duplicate": false}', True: b', "duplicate": true}'}
+
+
+def _accepted(cursor: str, duplicate: bool) -> web.Response:
+    """`{"status": "accepted", "cursor": ..., "duplicate": ...}`, byte for byte what `json_response` sends,
+    assembled from pre-encoded parts (every webhook is answered with it)."""
+    body = _ACCEPTED_HEAD + json.dumps(cursor).encode() + _ACCEPTED_TAIL[duplicate]
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
 def make_webhook_handler(
     verifier: WebhookVerifier,
     log: EventLog,
@@ -145,8 +157,6 @@ def make_webhook_handler(
             cursor=result.event.cursor,
             duplicate=result.duplicate,
         )
-        return web.json_response(
-            {"status": "accepted", "cursor": result.event.cursor, "duplicate": result.duplicate}
-        )
+        return _accepted(result.event.cursor, result.duplicate)
 
     return handle_webhook

@@ -34,17 +34,18 @@ class WebhookMetrics:
             ["outcome", "reason"],
             registry=registry,
         )
-        # Export the common series from the start, so rates work before the first webhook.
-        self.total.labels("accepted", NO_REASON)
-        self.total.labels("duplicate", NO_REASON)
+        # Export the common series from the start, so rates work before the first webhook; their children
+        # are bound once (a label look-up per webhook costs more than the increment).
+        self._accepted = self.total.labels("accepted", NO_REASON)
+        self._duplicate = self.total.labels("duplicate", NO_REASON)
 
     def accepted(self) -> None:
         """Count a stored event."""
-        self.total.labels("accepted", NO_REASON).inc()
+        self._accepted.inc()
 
     def duplicate(self) -> None:
         """Count a redelivery."""
-        self.total.labels("duplicate", NO_REASON).inc()
+        self._duplicate.inc()
 
     def rejected(self, reason: str) -> None:
         """Count a refused delivery."""

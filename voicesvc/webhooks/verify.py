@@ -111,14 +111,19 @@ def parse_json_object(raw_body: bytes) -> dict[str, Any]:
     (`malformed_json`): invalid JSON, NaN or infinite numbers, numbers beyond a double, unpaired
     surrogates, nesting deeper than `relayable.MAX_DEPTH`."""
     try:
-        parsed = json.loads(raw_body, parse_constant=_reject_constant)
+        parsed = json.loads(
+            raw_body,
+            parse_constant=_reject_constant,
+            parse_float=relayable.parse_float,
+            parse_int=relayable.parse_int,
+        )
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise WebhookRejected.of(RejectReason.MALFORMED_JSON, "body is not valid JSON") from None
-    except ValueError as exc:  # NaN or Infinity (or Python's limit on digits in an integer)
+    except ValueError as exc:  # NaN, Infinity, a number beyond a double, Python's limit on integer digits
         raise WebhookRejected.of(RejectReason.MALFORMED_JSON, f"body cannot be relayed: {exc}") from None
     if not isinstance(parsed, dict):
         raise WebhookRejected.of(RejectReason.MALFORMED_JSON, "body is not a JSON object")
-    problem = relayable.problem_in(raw_body, parsed)
+    problem = relayable.problem_in(raw_body, parsed, numbers_checked=True)
     if problem:
         raise WebhookRejected.of(RejectReason.MALFORMED_JSON, f"body cannot be relayed: {problem}")
     return parsed
