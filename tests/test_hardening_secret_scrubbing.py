@@ -17,6 +17,7 @@ from aiohttp import web
 from google.protobuf import json_format
 from grpc_status import rpc_status
 
+from tests.support.logs import captured_logs
 from tests.support.stack import start_stack
 from voicesvc.server.logging import configure_logging
 from voicesvc.v1 import call_control_pb2 as cc_pb2
@@ -58,16 +59,8 @@ async def upstream() -> AsyncIterator[Upstream]:
 
 @pytest.fixture
 def logs() -> Iterator[io.StringIO]:
-    buffer = io.StringIO()
-    configure_logging(logging.DEBUG, stream=buffer, secrets=[KEY])  # as `voicesvc serve` does
-    try:
+    with captured_logs(logging.DEBUG, [KEY]) as buffer:  # as `voicesvc serve` does
         yield buffer
-    finally:
-        structlog.reset_defaults()
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        root.setLevel(logging.WARNING)
 
 
 def _b64(raw: bytes, *, url_safe: bool, padded: bool) -> str:

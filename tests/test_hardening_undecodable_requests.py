@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
-import structlog
 from grpc_status import rpc_status
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.logs import captured_logs
 from tests.support.stack import Stack, start_stack
-from voicesvc.server.logging import configure_logging
 
 TOKEN = "token-undecodable-1"
 AUTH = (("authorization", f"Bearer {TOKEN}"),)
@@ -58,16 +57,8 @@ UNDECODABLE: dict[str, tuple[str, bytes]] = {
 
 @pytest.fixture
 def logs() -> Iterator[io.StringIO]:
-    buffer = io.StringIO()
-    configure_logging(logging.INFO, stream=buffer, secrets=[TOKEN])
-    try:
+    with captured_logs(logging.INFO, [TOKEN]) as buffer:
         yield buffer
-    finally:
-        structlog.reset_defaults()
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        root.setLevel(logging.WARNING)
 
 
 @pytest.fixture

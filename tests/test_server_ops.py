@@ -14,11 +14,11 @@ from typing import Any
 
 import grpc
 import pytest
-import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.logs import captured_logs
 from tests.support.nats import NatsServer
 from tests.support.rpc_requests import unary
 from tests.support.stack import API_KEY, FAST_SANDBOX, FAST_SERVICE, Stack, eventually, start_stack
@@ -28,7 +28,6 @@ from voicesvc.embedded import embedded
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.sandbox import SandboxConfig
 from voicesvc.server.interceptors import ObservabilityInterceptor
-from voicesvc.server.logging import configure_logging
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import service_names
 from voicesvc.transcode.routes import BY_METHOD
@@ -48,19 +47,11 @@ CONTRACT_SERVICES = {
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
     """Service logs (structlog and standard logging) captured as text, at debug level."""
-    buffer = io.StringIO()
     # As `voicesvc serve` does: the configured secrets (here the keys the tests use) are redacted.
     keys = [API_KEY, "KEY_rejected_by_the_sandbox_42"]
     secrets = [s for key in keys for s in Settings.from_values({"telnyx.api_key": key}).secrets()]
-    configure_logging(logging.DEBUG, stream=buffer, secrets=secrets)
-    try:
+    with captured_logs(logging.DEBUG, secrets) as buffer:
         yield buffer
-    finally:
-        structlog.reset_defaults()
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        root.setLevel(logging.WARNING)
 
 
 def speak(call_control_id: str) -> cc_pb2.SpeakTextRequest:

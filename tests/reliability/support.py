@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import structlog
 from google.rpc import status_pb2
 
-from voicesvc.server.logging import configure_logging
+from tests.support.logs import captured_logs
 
 FIGURES_PATH = Path(__file__).resolve().parents[2] / "build" / "reliability" / "figures.json"
 
@@ -145,17 +144,11 @@ FIGURES = Figures()
 @contextlib.contextmanager
 def captured_service_logs(scan: SecretScan, secrets: Iterable[str]) -> Iterator[io.StringIO]:
     """Log as `voicesvc serve` does (JSON, debug level, `secrets` redacted) into a buffer the scan reads."""
-    buffer = io.StringIO()
-    configure_logging(logging.DEBUG, stream=buffer, secrets=list(secrets))
-    try:
-        yield buffer
-    finally:
-        structlog.reset_defaults()
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        root.setLevel(logging.WARNING)
-        scan.add("service log", buffer.getvalue())
+    with captured_logs(logging.DEBUG, secrets) as buffer:
+        try:
+            yield buffer
+        finally:
+            scan.add("service log", buffer.getvalue())
 
 
 def sandbox_api_key(log_text: str) -> str | None:
