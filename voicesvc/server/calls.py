@@ -26,12 +26,13 @@ from voicesvc.calls.outcome import CallEnded, OutcomeSpec, OutcomeWait, outcome_
 from voicesvc.events.log import EventLog, InvalidCursor, LogClosed, LogUnavailable, decode_cursor
 from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.status import (
+    Rejected,
     abort,
     call_ended_status,
     call_not_found_status,
     calls_catching_up_status,
     event_log_unavailable_status,
-    invalid_argument_status,
+    invalid_request,
     outcome_deadline_status,
     watch_shutdown_status,
 )
@@ -82,25 +83,13 @@ def _commands() -> dict[str, Command]:
 COMMANDS: dict[str, Command] = _commands()
 
 
-class _Reject(Exception):
-    def __init__(self, status: grpc.Status) -> None:
-        super().__init__(status.details)
-        self.status = status
-
-
-def _invalid(field: str, description: str) -> _Reject:
-    return _Reject(
-        invalid_argument_status([(field, description)], f"invalid request: {field}: {description}")
-    )
-
-
 def _filter_spec(request_filter: calls_pb2.CallFilter, field: str = "filter") -> CallFilterSpec:
     states = frozenset(request_filter.states)
     known = set(calls_pb2.CallState.values())
     if not states <= known:
-        raise _invalid(f"{field}.states", f"unknown state {min(states - known)}")
+        raise invalid_request(f"{field}.states", f"unknown state {min(states - known)}")
     if request_filter.direction not in calls_pb2.CallDirection.values():
-        raise _invalid(f"{field}.direction", f"unknown direction {request_filter.direction}")
+        raise invalid_request(f"{field}.direction", f"unknown direction {request_filter.direction}")
     return CallFilterSpec(
         states=states - {calls_pb2.CALL_STATE_UNSPECIFIED},
         connection_id=request_filter.connection_id,
@@ -124,9 +113,9 @@ def _read_token(token: str, fingerprint: str) -> str:
         data = json.loads(raw)
         after, made_for = data["after"], data["filter"]
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise _invalid("page_token", "not a page token this service issued") from None
+        raise invalid_request("page_token", "not a page token this service issued") from None
     if not isinstance(after, str) or made_for != fingerprint:
-        raise _invalid("page_token", "the token belongs to a list with another filter") from None
+        raise invalid_request("page_token", "the token belongs to a list with another filter") from None
     return after
 
 
@@ -171,7 +160,7 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
         """The call named `calls/{call_control_id}`."""
         name = request.name
         if not name.startswith(_NAME_PREFIX) or len(name) == len(_NAME_PREFIX):
-            await abort(context, _invalid("name", "must be calls/{call_control_id}").status)
+            await abort(context, invalid_request("name", "must be calls/{call_control_id}").status)
         await self._ready(context)
         call = self._store.get(name.removeprefix(_NAME_PREFIX))
         if call is None:
@@ -185,11 +174,11 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
         try:
             spec = _filter_spec(request.filter)
             if request.page_size < 0:
-                raise _invalid("page_size", "must not be negative")
+                raise invalid_request("page_size", "must not be negative")
             size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
             fingerprint = _fingerprint(request.filter)
             after = _read_token(request.page_token, fingerprint) if request.page_token else ""
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         await self._ready(context)
         # No await from here on: the page is one consistent view of the store.
@@ -221,7 +210,7 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
             spec = _filter_spec(request.filter)
             position = self._resume_position(request.after_cursor)
             heartbeat_s = self._heartbeat_s(request)
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         await self._ready(context)
         loop = asyncio.get_running_loop()
@@ -276,7 +265,7 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
         try:
             position = decode_cursor(after_cursor)
         except InvalidCursor as exc:
-            raise _invalid("after_cursor", f"{exc}: not a cursor issued by this service") from None
+            raise invalid_request("after_cursor", f"{exc}: not a cursor issued by this service") from None
         if position.epoch != self._log.epoch:
             return None  # another incarnation of the log: start over with the list
         return position.seq
@@ -287,7 +276,7 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
         interval = request.heartbeat_interval
         seconds = interval.seconds + interval.nanos / 1e9
         if seconds < 0 or not 0 <= interval.nanos < 10**9:
-            raise _invalid("heartbeat_interval", "must be a valid, non-negative duration")
+            raise invalid_request("heartbeat_interval", "must be a valid, non-negative duration")
         return max(seconds, self._min_heartbeat_s)
 
     # ------------------------------------------------------------------ commands
@@ -298,7 +287,7 @@ class CallsServicer(calls_pb2_grpc.CallsServicer):
         """Send the command and return it with its outcome event; see the proto."""
         member = request.WhichOneof("command")
         if member is None:
-            await abort(context, _invalid("command", "set exactly one command").status)
+            await abort(context, invalid_request("command", "set exactly one command").status)
         command = COMMANDS[member]
         message: Message = getattr(request, member)
         try:

@@ -37,10 +37,11 @@ from voicesvc.events.log import (
 )
 from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.status import (
+    Rejected,
     abort,
     cursor_expired_status,
     event_log_unavailable_status,
-    invalid_argument_status,
+    invalid_request,
     watch_shutdown_status,
 )
 from voicesvc.v1 import events_pb2, events_pb2_grpc
@@ -53,14 +54,6 @@ MAX_FILTER_ENTRIES = 1000
 logger = structlog.get_logger("voicesvc.events.watch")
 
 
-class _Reject(Exception):
-    """The request cannot be served; carries the status to end the stream with."""
-
-    def __init__(self, status: grpc.Status) -> None:
-        super().__init__(status.details)
-        self.status = status
-
-
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """A validated request."""
@@ -71,16 +64,11 @@ class _Plan:
     heartbeat_s: float
 
 
-def _invalid(field: str, description: str) -> _Reject:
-    message = f"invalid request: {field}: {description}"
-    return _Reject(invalid_argument_status([(field, description)], message))
-
-
 def _id_list(values: list[str], field: str) -> list[str]:
     if len(values) > MAX_FILTER_ENTRIES:
-        raise _invalid(field, f"at most {MAX_FILTER_ENTRIES} entries are allowed")
+        raise invalid_request(field, f"at most {MAX_FILTER_ENTRIES} entries are allowed")
     if any(not v for v in values):
-        raise _invalid(field, "ids must not be empty")
+        raise invalid_request(field, "ids must not be empty")
     return values
 
 
@@ -136,7 +124,7 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
         try:
             plan = self._plan(request)
             subscription = await self._subscribe(plan)
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         if self._closed:  # closed while subscribing
             await subscription.close()
@@ -147,7 +135,7 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
             async with contextlib.aclosing(self._follow(subscription, plan)) as responses:
                 async for response in responses:
                     yield response
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         finally:
             del self._streams[subscription]
@@ -158,11 +146,11 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
     def _plan(self, request: events_pb2.WatchEventsRequest) -> _Plan:
         patterns = list(request.filter.event_types)
         if len(patterns) > MAX_FILTER_ENTRIES:
-            raise _invalid("filter.event_types", f"at most {MAX_FILTER_ENTRIES} entries are allowed")
+            raise invalid_request("filter.event_types", f"at most {MAX_FILTER_ENTRIES} entries are allowed")
         try:
             EventFilter.of(patterns)
         except ValueError as exc:
-            raise _invalid(
+            raise invalid_request(
                 "filter.event_types",
                 f"{exc}; use an exact type such as call.answered or a prefix ending in a dot such as call.",
             ) from None
@@ -175,38 +163,38 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
             try:
                 start = Start.after(request.after_cursor)
             except InvalidCursor as exc:
-                raise _invalid("after_cursor", f"{exc}: not a cursor issued by this service") from None
+                raise invalid_request("after_cursor", f"{exc}: not a cursor issued by this service") from None
         elif request.HasField("start_time"):
             stamp = request.start_time
             if not 0 <= stamp.nanos < 10**9:
-                raise _invalid("start_time", "must be a valid timestamp")
+                raise invalid_request("start_time", "must be a valid timestamp")
             start = Start.at(stamp.seconds + stamp.nanos / 1e9)
         elif request.start in (events_pb2.START_POSITION_UNSPECIFIED, events_pb2.START_POSITION_NOW):
             start = Start.now()
         elif request.start == events_pb2.START_POSITION_OLDEST:
             start = Start.oldest()
         else:
-            raise _invalid("start", f"unknown start position {request.start}")
+            raise invalid_request("start", f"unknown start position {request.start}")
         heartbeat_s = self._default_heartbeat_s
         if request.HasField("heartbeat_interval"):
             interval = request.heartbeat_interval
             seconds = interval.seconds + interval.nanos / 1e9
             if seconds < 0 or not 0 <= interval.nanos < 10**9:
-                raise _invalid("heartbeat_interval", "must be a valid, non-negative duration")
+                raise invalid_request("heartbeat_interval", "must be a valid, non-negative duration")
             heartbeat_s = max(seconds, self._min_heartbeat_s)
         return _Plan(start, patterns, ids, heartbeat_s)
 
     async def _subscribe(self, plan: _Plan) -> Subscription:
         if self._closed:
-            raise _Reject(watch_shutdown_status())
+            raise Rejected(watch_shutdown_status())
         try:
             return await self._log.subscribe(plan.start, plan.event_types, plan.ids)
         except InvalidCursor as exc:
-            raise _invalid("after_cursor", str(exc)) from None
+            raise invalid_request("after_cursor", str(exc)) from None
         except ValueError as exc:
-            raise _invalid("filter.event_types", str(exc)) from None
+            raise invalid_request("filter.event_types", str(exc)) from None
         except (CursorExpired, LogClosed, LogUnavailable) as exc:
-            raise _Reject(self._ending(exc)) from None
+            raise Rejected(self._ending(exc)) from None
 
     def _ending(self, exc: BaseException) -> grpc.Status:
         """The status that ends a stream after its subscription raised `exc`."""
@@ -232,9 +220,9 @@ class EventStreamServicer(events_pb2_grpc.EventStreamServicer):
             try:
                 stored = await subscription.next(wait_s)
             except StopAsyncIteration:  # closed underneath the stream: only happens when shutting down
-                raise _Reject(watch_shutdown_status()) from None
+                raise Rejected(watch_shutdown_status()) from None
             except (CursorExpired, LogUnavailable) as exc:
-                raise _Reject(self._ending(exc)) from None
+                raise Rejected(self._ending(exc)) from None
             if stored is None:
                 continue
             yield self._converter.response(stored)

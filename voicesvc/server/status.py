@@ -273,6 +273,21 @@ def relayed_status(error: grpc.aio.AioRpcError) -> grpc.Status:
     return rpc_status.to_status(proto)
 
 
+# -- refusing a request --------------------------------------------------------------------------------------
+class Rejected(Exception):
+    """A request a servicer cannot serve: carries the status to end the RPC with (see `abort`)."""
+
+    def __init__(self, status: grpc.Status) -> None:
+        super().__init__(status.details)
+        self.status = status
+
+
+def invalid_request(field: str, description: str) -> Rejected:
+    """`Rejected` with INVALID_ARGUMENT naming `field` (a `BadRequest` field violation)."""
+    message = f"invalid request: {field}: {description}"
+    return Rejected(invalid_argument_status([(field, description)], message))
+
+
 # -- packing ------------------------------------------------------------------------------------------------
 def _pack(code: grpc.StatusCode, message: str, details: Iterable[Message]) -> grpc.Status:
     """The status with as many of `details`, in order, as fit the size budget (field violations are dropped

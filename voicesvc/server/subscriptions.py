@@ -27,9 +27,10 @@ from google.protobuf import duration_pb2, empty_pb2, timestamp_pb2
 from voicesvc.events.log import LogClosed, LogUnavailable, Start
 from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.status import (
+    Rejected,
     abort,
     event_log_unavailable_status,
-    invalid_argument_status,
+    invalid_request,
     relayed_status,
     server_shutdown_status,
     subscription_exists_status,
@@ -79,23 +80,9 @@ OUTPUT_FIELDS = (
 _Ordering = subscriptions_pb2.Subscription.Ordering
 
 
-class _Reject(Exception):
-    """The request cannot be served; carries the status to end the RPC with."""
-
-    def __init__(self, status: grpc.Status) -> None:
-        super().__init__(status.details)
-        self.status = status
-
-
-def _invalid(field: str, description: str) -> _Reject:
-    return _Reject(
-        invalid_argument_status([(field, description)], f"invalid request: {field}: {description}")
-    )
-
-
 def _seconds(duration: duration_pb2.Duration, field: str) -> float:
     if duration.seconds < 0 or not 0 <= duration.nanos < 10**9:
-        raise _invalid(field, "must be a valid, non-negative duration")
+        raise invalid_request(field, "must be a valid, non-negative duration")
     return duration.seconds + duration.nanos / 1e9
 
 
@@ -112,30 +99,30 @@ def _timestamp(unix_time: float) -> timestamp_pb2.Timestamp:
 
 def _subscription_id(name: str, field: str) -> str:
     if not name:
-        raise _invalid(field, "required: subscriptions/{subscription_id}")
+        raise invalid_request(field, "required: subscriptions/{subscription_id}")
     if not name.startswith(NAME_PREFIX):
-        raise _invalid(field, f"must be subscriptions/{{subscription_id}}, not {name[:100]!r}")
+        raise invalid_request(field, f"must be subscriptions/{{subscription_id}}, not {name[:100]!r}")
     subscription_id = name[len(NAME_PREFIX) :]
     try:
         validate_subscription_id(subscription_id, field)
     except InvalidField as exc:
-        raise _invalid(exc.field, exc.description) from None
+        raise invalid_request(exc.field, exc.description) from None
     return subscription_id
 
 
 def _page(size: int, token: str, total: int) -> tuple[int, int]:
     """`(offset, end)` of the page a request asks for."""
     if size < 0:
-        raise _invalid("page_size", "must not be negative")
+        raise invalid_request("page_size", "must not be negative")
     size = min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     offset = 0
     if token:
         try:
             offset = int(base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii").removeprefix("o:"))
         except (binascii.Error, UnicodeError, ValueError):
-            raise _invalid("page_token", "not a page token issued by this service") from None
+            raise invalid_request("page_token", "not a page token issued by this service") from None
         if offset < 0:
-            raise _invalid("page_token", "not a page token issued by this service")
+            raise invalid_request("page_token", "not a page token issued by this service")
     return offset, min(offset + size, total)
 
 
@@ -145,7 +132,7 @@ def _next_token(end: int, total: int) -> str:
 
 def _ids(values: Sequence[str], field: str) -> list[str]:
     if len(values) > MAX_IDS_PER_REQUEST:
-        raise _invalid(field, f"at most {MAX_IDS_PER_REQUEST} entries are allowed")
+        raise invalid_request(field, f"at most {MAX_IDS_PER_REQUEST} entries are allowed")
     return list(values)
 
 
@@ -203,10 +190,10 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         try:
             config = _config_of(request)
             state = await backend.create(config)
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         except InvalidField as exc:
-            await abort(context, _invalid(f"subscription.{exc.field}", exc.description).status)
+            await abort(context, invalid_request(f"subscription.{exc.field}", exc.description).status)
         except AlreadyExists:
             await abort(context, subscription_exists_status(name))
         except (LogClosed, LogUnavailable) as exc:
@@ -221,7 +208,7 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         try:
             subscription_id = _subscription_id(request.name, "name")
             return _to_proto(await backend.get(subscription_id))
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         except NotFound as exc:
             await abort(context, subscription_not_found_status(request.name, str(exc)))
@@ -236,7 +223,7 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         try:
             states = await backend.list_all()
             offset, end = _page(request.page_size, request.page_token, len(states))
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         except (LogClosed, LogUnavailable) as exc:
             await abort(context, _unavailable(exc))
@@ -258,10 +245,10 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
             state = await backend.update(
                 subscription_id, ack_deadline_s=deadline, max_delivery_attempts=attempts
             )
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         except InvalidField as exc:
-            await abort(context, _invalid(f"subscription.{exc.field}", exc.description).status)
+            await abort(context, invalid_request(f"subscription.{exc.field}", exc.description).status)
         except NotFound as exc:
             await abort(context, subscription_not_found_status(name, str(exc)))
         except (LogClosed, LogUnavailable) as exc:
@@ -275,7 +262,7 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         backend = await self._usable(context)
         try:
             await backend.delete(_subscription_id(request.name, "name"))
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         except NotFound as exc:
             await abort(context, subscription_not_found_status(request.name, str(exc)))
@@ -293,7 +280,7 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         try:
             letters = await backend.dead_letters(_subscription_id(request.subscription, "subscription"))
             offset, end = _page(request.page_size, request.page_token, len(letters))
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         except NotFound as exc:
             await abort(context, subscription_not_found_status(request.subscription, str(exc)))
@@ -321,9 +308,9 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
             subscription_id = _subscription_id(request.subscription, "subscription")
             event_ids = _ids(request.event_ids, "event_ids")
             if any(not i for i in event_ids):
-                raise _invalid("event_ids", "ids must not be empty")
+                raise invalid_request("event_ids", "ids must not be empty")
             count = await backend.redrive(subscription_id, event_ids)
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         except NotFound as exc:
             await abort(context, subscription_not_found_status(request.subscription, str(exc)))
@@ -344,7 +331,9 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
         try:
             first = await anext(requests)
         except StopAsyncIteration:
-            await abort(context, _invalid("subscription", "the stream ended before its first request").status)
+            await abort(
+                context, invalid_request("subscription", "the stream ended before its first request").status
+            )
         ended = asyncio.get_running_loop().create_future()
         self._streams.add(ended)
         session: MemberSession | None = None
@@ -355,9 +344,9 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
             try:
                 validate_member_id(member_id)
             except InvalidField as exc:
-                raise _invalid(exc.field, exc.description) from None
+                raise invalid_request(exc.field, exc.description) from None
             if first.max_outstanding_events < 0 or first.max_outstanding_events > MAX_OUTSTANDING:
-                raise _invalid(
+                raise invalid_request(
                     "max_outstanding_events",
                     f"must be from 0 (the default, {DEFAULT_MAX_OUTSTANDING}) to {MAX_OUTSTANDING}",
                 )
@@ -376,15 +365,15 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
                     yield response
                 return
             except NotFound as exc:
-                raise _Reject(subscription_not_found_status(first.subscription, str(exc))) from None
+                raise Rejected(subscription_not_found_status(first.subscription, str(exc))) from None
             except (LogClosed, LogUnavailable) as exc:
-                raise _Reject(_unavailable(exc)) from None
+                raise Rejected(_unavailable(exc)) from None
             _apply(session, first)
             reader = asyncio.get_running_loop().create_task(_read_requests(session, requests))
             yield subscriptions_pb2.StreamingPullResponse(member_id=member_id)
             async for response in self._deliver(session, reader, heartbeat_s, first.subscription):
                 yield response
-        except _Reject as rejected:
+        except Rejected as rejected:
             await abort(context, rejected.status)
         finally:
             if reader is not None:
@@ -420,7 +409,7 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
             async for response in call:
                 yield response
         except grpc.aio.AioRpcError as err:
-            raise _Reject(relayed_status(err)) from None
+            raise Rejected(relayed_status(err)) from None
         finally:
             call.cancel()
 
@@ -440,12 +429,12 @@ class SubscriptionsServicer(subscriptions_pb2_grpc.SubscriptionsServicer):
             try:
                 batch = await session.next(wait_s)
             except NotFound as exc:
-                raise _Reject(subscription_not_found_status(name, str(exc))) from None
+                raise Rejected(subscription_not_found_status(name, str(exc))) from None
             except (LogClosed, LogUnavailable) as exc:
-                raise _Reject(_unavailable(exc)) from None
+                raise Rejected(_unavailable(exc)) from None
             if reader.done():
                 error = reader.exception()
-                if isinstance(error, _Reject):
+                if isinstance(error, Rejected):
                     raise error
                 return  # the member's requests ended (or the read failed): so does the stream
             if batch:
@@ -500,10 +489,10 @@ def _apply(session: MemberSession, request: subscriptions_pb2.StreamingPullReque
     deadline = 0.0
     if modified:
         if not request.HasField("modify_deadline"):
-            raise _invalid("modify_deadline", "required with modify_deadline_ack_ids")
+            raise invalid_request("modify_deadline", "required with modify_deadline_ack_ids")
         deadline = _seconds(request.modify_deadline, "modify_deadline")
         if deadline > MAX_ACK_DEADLINE_S:
-            raise _invalid("modify_deadline", f"must be from 0 s to {MAX_ACK_DEADLINE_S:g} s")
+            raise invalid_request("modify_deadline", f"must be from 0 s to {MAX_ACK_DEADLINE_S:g} s")
     if acks:
         session.ack(acks)
     if nacks:
@@ -522,13 +511,13 @@ def _unavailable(exc: BaseException) -> grpc.Status:
 
 def _config_of(request: subscriptions_pb2.CreateSubscriptionRequest) -> SubscriptionConfig:
     if not request.subscription_id:
-        raise _invalid("subscription_id", "required")
+        raise invalid_request("subscription_id", "required")
     try:
         validate_subscription_id(request.subscription_id)
     except InvalidField as exc:
-        raise _invalid(exc.field, exc.description) from None
+        raise invalid_request(exc.field, exc.description) from None
     if not request.HasField("subscription"):
-        raise _invalid("subscription", "required (an empty subscription takes every default)")
+        raise invalid_request("subscription", "required (an empty subscription takes every default)")
     sub = request.subscription
     deadline = DEFAULT_ACK_DEADLINE_S
     if sub.HasField("ack_deadline"):
@@ -540,19 +529,19 @@ def _config_of(request: subscriptions_pb2.CreateSubscriptionRequest) -> Subscrip
     elif sub.ordering == _Ordering.ORDERING_NONE:
         ordering = "none"
     else:
-        raise _invalid("subscription.ordering", f"unknown ordering {sub.ordering}")
+        raise invalid_request("subscription.ordering", f"unknown ordering {sub.ordering}")
     start: Start
     if sub.HasField("start_time"):
         stamp = sub.start_time
         if not 0 <= stamp.nanos < 10**9:
-            raise _invalid("subscription.start_time", "must be a valid timestamp")
+            raise invalid_request("subscription.start_time", "must be a valid timestamp")
         start = Start.at(stamp.seconds + stamp.nanos / 1e9)
     elif sub.start_position in (events_pb2.START_POSITION_UNSPECIFIED, events_pb2.START_POSITION_NOW):
         start = Start.now()
     elif sub.start_position == events_pb2.START_POSITION_OLDEST:
         start = Start.oldest()
     else:
-        raise _invalid("subscription.start_position", f"unknown start position {sub.start_position}")
+        raise invalid_request("subscription.start_position", f"unknown start position {sub.start_position}")
     try:
         return SubscriptionConfig(
             subscription_id=request.subscription_id,
@@ -566,13 +555,13 @@ def _config_of(request: subscriptions_pb2.CreateSubscriptionRequest) -> Subscrip
             start=start,
         )
     except InvalidField as exc:
-        raise _invalid(f"subscription.{exc.field}", exc.description) from None
+        raise invalid_request(f"subscription.{exc.field}", exc.description) from None
 
 
 def _update_of(request: subscriptions_pb2.UpdateSubscriptionRequest) -> tuple[float | None, int | None]:
     paths = list(request.update_mask.paths)
     if not paths:
-        raise _invalid("update_mask", f"name at least one of {', '.join(MUTABLE_FIELDS)}")
+        raise invalid_request("update_mask", f"name at least one of {', '.join(MUTABLE_FIELDS)}")
     deadline: float | None = None
     attempts: int | None = None
     sub = request.subscription
@@ -588,11 +577,11 @@ def _update_of(request: subscriptions_pb2.UpdateSubscriptionRequest) -> tuple[fl
                 sub.max_delivery_attempts if sub.HasField("max_delivery_attempts") else DEFAULT_MAX_ATTEMPTS
             )
         elif path in IMMUTABLE_FIELDS:
-            raise _invalid("update_mask", f"{path} is fixed when the subscription is created")
+            raise invalid_request("update_mask", f"{path} is fixed when the subscription is created")
         elif path in OUTPUT_FIELDS:
-            raise _invalid("update_mask", f"{path} is output only")
+            raise invalid_request("update_mask", f"{path} is output only")
         else:
-            raise _invalid("update_mask", f"unknown field {path[:100]!r}")
+            raise invalid_request("update_mask", f"unknown field {path[:100]!r}")
     return deadline, attempts
 
 
