@@ -3,6 +3,8 @@
 * raw aiohttp client → upstream (CPU of this load generator: the client's own cost);
 * the official `telnyx` SDK (AsyncTelnyx, defaults) → upstream (CPU of this load generator);
 * a bare grpc.aio server answering GetCallStatus from a canned message (CPU of that server: the floor);
+* a bare grpc.aio relay making the same REST call in its handler, no interceptor or logging (CPU of that
+  server: the least any gRPC → REST facade on grpc.aio and aiohttp costs);
 * voicesvc Health.Check (CPU of `voicesvc serve`);
 * voicesvc GetCallStatus → upstream (CPU of `voicesvc serve`).
 
@@ -26,11 +28,12 @@ from bench.report import CHART_QUANTILES, Section, Target
 from bench.standalone import CALL_CONTROL_ID
 from voicesvc.v1 import call_control_pb2, call_control_pb2_grpc
 
-__all__ = ["ECHO", "HEALTH", "RAW", "SDK", "VOICESVC", "CommandResult", "case", "measure", "section"]
+__all__ = ["ECHO", "HEALTH", "RAW", "RELAY", "SDK", "VOICESVC", "CommandResult", "case", "measure", "section"]
 
 RAW = "raw aiohttp client"
 SDK = "official telnyx SDK (AsyncTelnyx)"
 ECHO = "bare grpc.aio server (floor)"
+RELAY = "bare grpc.aio → aiohttp relay"
 HEALTH = "voicesvc Health.Check"
 VOICESVC = "voicesvc GetCallStatus"
 API_KEY = "KEY_bench_0123456789"
@@ -70,6 +73,7 @@ async def measure(rounds: int) -> CommandResult:
         )
         loop = processes.server_loop(server)
         echo = stack.enter_context(processes.standalone("echo", use_uvloop=loop == "uvloop"))
+        relay = stack.enter_context(processes.standalone("relay", base_url, use_uvloop=loop == "uvloop"))
 
         session = await stack.enter_async_context(
             aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"})
@@ -77,11 +81,13 @@ async def measure(rounds: int) -> CommandResult:
         sdk = await stack.enter_async_context(AsyncTelnyx(api_key=API_KEY, base_url=base_url))
         voicesvc_channel = await stack.enter_async_context(grpc.aio.insecure_channel(server.target))
         echo_channel = await stack.enter_async_context(grpc.aio.insecure_channel(f"127.0.0.1:{echo.port}"))
+        relay_channel = await stack.enter_async_context(grpc.aio.insecure_channel(f"127.0.0.1:{relay.port}"))
 
         status_url = f"{base_url}/calls/{CALL_CONTROL_ID}"
         request = call_control_pb2.GetCallStatusRequest(call_control_id=CALL_CONTROL_ID)
         facade = call_control_pb2_grpc.CallControlStub(voicesvc_channel)
         floor = call_control_pb2_grpc.CallControlStub(echo_channel)
+        relayed = call_control_pb2_grpc.CallControlStub(relay_channel)
         health = health_pb2_grpc.HealthStub(voicesvc_channel)
         health_request = health_pb2.HealthCheckRequest()
 
@@ -96,6 +102,9 @@ async def measure(rounds: int) -> CommandResult:
         async def echo_call(_: int) -> Any:
             return await floor.GetCallStatus(request)
 
+        async def relay_call(_: int) -> Any:
+            return await relayed.GetCallStatus(request)
+
         async def health_call(_: int) -> Any:
             return await health.Check(health_request)
 
@@ -108,6 +117,7 @@ async def measure(rounds: int) -> CommandResult:
             _way(RAW, raw, own),
             _way(SDK, telnyx_sdk, own),
             _way(ECHO, echo_call, CpuClock(echo.pid)),
+            _way(RELAY, relay_call, CpuClock(relay.pid)),
             _way(HEALTH, health_call, server_clock),
             _way(VOICESVC, voicesvc_call, server_clock),
         ]
@@ -122,6 +132,7 @@ def section(result: CommandResult) -> Section:
         RAW: "this client",
         SDK: "this client",
         ECHO: "bare server",
+        RELAY: "bare relay",
         HEALTH: "voicesvc",
         VOICESVC: "voicesvc",
     }

@@ -41,9 +41,9 @@ class Child:
 
 
 @contextmanager
-def standalone(kind: str, *, use_uvloop: bool = False) -> Iterator[Child]:
-    """`python -m bench.standalone kind` as a child, until the block ends."""
-    command = [sys.executable, "-m", "bench.standalone", kind]
+def standalone(kind: str, *arguments: str, use_uvloop: bool = False) -> Iterator[Child]:
+    """`python -m bench.standalone kind [arguments]` as a child, until the block ends."""
+    command = [sys.executable, "-m", "bench.standalone", kind, *arguments]
     if use_uvloop:
         command.append("--uvloop")
     process = subprocess.Popen(

@@ -7,20 +7,31 @@
   GetCallStatus document (so only client and facade costs show);
 * `echo`: a bare grpc.aio server answering `CallControl.GetCallStatus` with a canned response, no
   interceptor, no logging, no upstream: the gRPC floor;
+* `relay UPSTREAM_URL`: the least any gRPC → REST facade on this stack does: a bare grpc.aio server (no
+  interceptor, no logging, no retries) whose GetCallStatus makes the same aiohttp GET the facade makes and
+  copies the JSON answer into the response message. It shows what the echo floor and the raw client cost
+  when they share one process and one loop;
 * `webhook`: a bare aiohttp endpoint that reads a POSTed body and answers 200 with a small JSON document,
-  what any webhook receiver costs before it verifies or stores anything.
+  what any webhook receiver costs before it verifies or stores anything;
+* `verifier PUBLIC_KEY_B64`: the least any verifying receiver does: the bare endpoint plus Telnyx's
+  Ed25519 check of the signature over `timestamp|body`, a JSON parse and an append to a list.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+import aiohttp
 import grpc
 from aiohttp import web
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from voicesvc.v1 import call_control_pb2
 
@@ -83,6 +94,46 @@ async def _webhook() -> None:
     await _serve_http(app)
 
 
+async def _verifier(public_key_b64: str) -> None:
+    verify = VerifyKey(base64.b64decode(public_key_b64)).verify
+    answer = b'{"accepted":true}'
+    stored: list[Any] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        timestamp = request.headers.get("telnyx-timestamp", "")
+        try:
+            signature = base64.b64decode(request.headers.get("telnyx-signature-ed25519", ""))
+            verify(timestamp.encode() + b"|" + body, signature)
+        except (BadSignatureError, ValueError):
+            return web.Response(status=401)
+        stored.append(json.loads(body))
+        if len(stored) > 10_000:
+            stored.clear()
+        return web.Response(body=answer, content_type="application/json")
+
+    app = web.Application(client_max_size=1 << 20)
+    app.router.add_post("/webhooks/telnyx", receive)
+    await _serve_http(app)
+
+
+async def _relay(upstream_url: str) -> None:
+    session = aiohttp.ClientSession(headers={"Authorization": "Bearer KEY_bench_0123456789"})
+    response_type = call_control_pb2.GetCallStatusResponse
+    # The plain fields; a facade would map the enum (`record_type`) too, which costs next to nothing.
+    fields = {field.name for field in response_type.DESCRIPTOR.fields if field.enum_type is None}
+
+    async def status(
+        request: call_control_pb2.GetCallStatusRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> call_control_pb2.GetCallStatusResponse:
+        async with session.get(f"{upstream_url}/calls/{request.call_control_id}") as answer:
+            document = await answer.json()
+        data = document["data"]
+        return response_type(**{name: value for name, value in data.items() if name in fields})
+
+    await _serve_grpc(status)
+
+
 async def _echo() -> None:
     canned = call_control_pb2.GetCallStatusResponse(
         call_control_id=CALL_CONTROL_ID,
@@ -100,6 +151,10 @@ async def _echo() -> None:
     ) -> call_control_pb2.GetCallStatusResponse:
         return canned
 
+    await _serve_grpc(status)
+
+
+async def _serve_grpc(status: Any) -> None:
     handler = grpc.method_handlers_generic_handler(
         "voicesvc.v1.CallControl",
         {
@@ -121,10 +176,23 @@ async def _echo() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the server `argv` names until the process is terminated."""
     parser = argparse.ArgumentParser(prog="python -m bench.standalone")
-    parser.add_argument("kind", choices=("upstream", "echo", "webhook"))
+    parser.add_argument("kind", choices=("upstream", "echo", "relay", "webhook", "verifier"))
+    parser.add_argument(
+        "argument", nargs="?", help="relay: the upstream's base URL; verifier: the public key"
+    )
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop instead of asyncio's loop")
     args = parser.parse_args(argv)
-    serve = {"upstream": _upstream, "echo": _echo, "webhook": _webhook}[args.kind]
+    needs_argument = args.kind in ("relay", "verifier")
+    if needs_argument != (args.argument is not None):
+        parser.error(f"{args.kind} {'needs' if needs_argument else 'takes no'} argument")
+    servers: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+        "upstream": _upstream,
+        "echo": _echo,
+        "webhook": _webhook,
+        "relay": lambda: _relay(args.argument),
+        "verifier": lambda: _verifier(args.argument),
+    }
+    serve = servers[args.kind]
     if args.uvloop:
         import uvloop  # only when asked for: uvloop is an optional bench dependency
 

@@ -27,7 +27,7 @@ from voicesvc.config import Settings
 from voicesvc.embedded import embedded
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.sandbox import SandboxConfig
-from voicesvc.server.interceptors import ObservabilityInterceptor
+from voicesvc.server.interceptors import RpcInterceptor
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import service_names
 from voicesvc.transcode.routes import BY_METHOD
@@ -202,6 +202,9 @@ class _AbortingContext:
     async def send_initial_metadata(self, _metadata: Any) -> None:
         return None
 
+    def set_trailing_metadata(self, _metadata: Any) -> None:
+        return None
+
     def code(self) -> grpc.StatusCode:
         return grpc.StatusCode.INVALID_ARGUMENT
 
@@ -212,13 +215,13 @@ class _AbortingContext:
 
 
 async def observed(metrics: Metrics, method: str, behavior: Any) -> grpc.RpcMethodHandler:
-    """`behavior` as a unary handler wrapped by the observability interceptor."""
+    """`behavior` as a unary handler wrapped by the server interceptor."""
 
     async def continuation(_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         return grpc.unary_unary_rpc_method_handler(behavior)
 
     details = SimpleNamespace(method=method, invocation_metadata=())
-    handler = await ObservabilityInterceptor(metrics).intercept_service(continuation, details)
+    handler = await RpcInterceptor(metrics).intercept_service(continuation, details)
     assert handler is not None
     return handler
 
@@ -255,6 +258,51 @@ async def test_a_failing_handler_is_recorded_with_the_code_its_caller_receives()
     }
 
 
+# ------------------------------------------------------------------ request ids
+
+
+async def test_every_rpc_returns_its_request_id_with_its_status_and_streams_send_it_first() -> None:
+    async with start_stack(auth__tokens=("token-request-ids",)) as stack:
+        token = (("authorization", "Bearer token-request-ids"),)
+        speak_rpc = unary(stack.channel, SPEAK)
+        ok = speak_rpc(speak(stack.dial_direct()), metadata=(*token, ("x-request-id", "req-ok")))
+        await ok
+        assert ("x-request-id", "req-ok") in tuple(await ok.trailing_metadata())
+
+        # A refusal by the service, by decoding and by authentication: the id rides with the status, and
+        # the rich details beside it are intact.
+        refusals = [
+            (speak_rpc(speak("bad/id"), metadata=(*token, ("x-request-id", "req-bad"))), "req-bad"),
+            (
+                stack.channel.unary_unary(SPEAK.full_method)(
+                    b"\xff\xff\xff", metadata=(*token, ("x-request-id", "req-bytes"))
+                ),
+                "req-bytes",
+            ),
+            (speak_rpc(speak("v3:x"), metadata=(("x-request-id", "req-anon"),)), "req-anon"),
+        ]
+        codes = []
+        for rpc, request_id in refusals:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await rpc
+            trailing = dict(refused.value.trailing_metadata() or ())
+            assert trailing["x-request-id"] == request_id
+            assert "grpc-status-details-bin" in trailing
+            codes.append(refused.value.code())
+        assert codes == [
+            grpc.StatusCode.INVALID_ARGUMENT,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            grpc.StatusCode.UNAUTHENTICATED,
+        ]
+
+        # A stream names its id before its first message.
+        stream = events_pb2_grpc.EventStreamStub(stack.channel).WatchEvents(
+            events_pb2.WatchEventsRequest(), metadata=(*token, ("x-request-id", "req-stream"))
+        )
+        assert ("x-request-id", "req-stream") in tuple(await stream.initial_metadata())
+        stream.cancel()
+
+
 # ------------------------------------------------------------------ logs
 
 
@@ -264,7 +312,7 @@ async def test_logs_are_json_with_request_ids_and_never_contain_the_api_key(log_
         speak_rpc = unary(stack.channel, SPEAK)
         echoed = speak_rpc(speak(call), metadata=(("x-request-id", "req-123"),))
         await echoed
-        assert ("x-request-id", "req-123") in tuple(await echoed.initial_metadata())
+        assert ("x-request-id", "req-123") in tuple(await echoed.trailing_metadata())
         # The key where a careless service would echo it: as the caller's request id.
         await speak_rpc(speak(call), metadata=(("x-request-id", API_KEY),))
         stack.add_fault(kind="error", path="/actions/speak$", status=500)

@@ -38,7 +38,7 @@ from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, ConnectionGuard, GuardedSite, Readiness, build_http_app
-from voicesvc.server.interceptors import AuthInterceptor, DecodingInterceptor, ObservabilityInterceptor
+from voicesvc.server.interceptors import RpcInterceptor
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.services import generic_handlers, service_names
 from voicesvc.server.subscriptions import SubscriptionsServicer
@@ -132,7 +132,9 @@ class VoiceService:
         self.metrics = Metrics()
         self.readiness = Readiness()
         self.health = HealthServicer()
-        self.observability = ObservabilityInterceptor(self.metrics)
+        self.interceptor = RpcInterceptor(
+            self.metrics, settings.auth.tokens if settings.auth.enabled else None
+        )
         self.event_log = make_event_log(settings)
         self.client = TelnyxClient(
             self.upstream.base_url,
@@ -287,10 +289,6 @@ class VoiceService:
 
     async def _start_grpc(self) -> None:
         settings = self.settings
-        interceptors: list[grpc.aio.ServerInterceptor] = [self.observability]
-        if settings.auth.enabled:
-            interceptors.append(AuthInterceptor(settings.auth.tokens))
-        interceptors.append(DecodingInterceptor())  # innermost: decodes after authentication
         options = [
             ("grpc.so_reuseport", 0),
             # Subscribers of a failed replica reconnect all at once: let thousands of new calls queue instead
@@ -300,7 +298,7 @@ class VoiceService:
             ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
             ("grpc.http2.max_ping_strikes", 0),
         ]
-        server = grpc.aio.server(interceptors=interceptors, options=options)
+        server = grpc.aio.server(interceptors=[self.interceptor], options=options)
         server.add_generic_rpc_handlers(generic_handlers(self.translator))
         events_pb2_grpc.add_EventStreamServicer_to_server(self.event_stream, server)
         calls_pb2_grpc.add_CallsServicer_to_server(self.calls, server)
@@ -359,20 +357,20 @@ class VoiceService:
         self._stopped = True
         grace = self.settings.serving.grace_period_s if grace_s is None else grace_s
         self.readiness.set_not_ready("shutting down")
-        log.info("shutting_down", grace_s=grace, in_flight=self.observability.inflight.count)
+        log.info("shutting_down", grace_s=grace, in_flight=self.interceptor.inflight.count)
         server = self.grpc_server
         if server is not None:
             await self.health.enter_graceful_shutdown()
             stopping = asyncio.create_task(server.stop(grace))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
-                    await self.observability.inflight.wait_idle()
+                    await self.interceptor.inflight.wait_idle()
             # Unary calls are done (or out of time). Streams never finish on their own: end them so clients
             # reconnect elsewhere (WatchEvents with its own resume hint, then any other stream).
             await self.event_stream.close()
             await self.calls.close()
             await self.subscriptions.close()
-            self.observability.end_streams()
+            self.interceptor.end_streams()
             await stopping
         await self._resources.aclose()
         log.info("stopped")

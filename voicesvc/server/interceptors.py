@@ -1,9 +1,11 @@
-"""Server interceptors: request ids, access log and metrics for every RPC; bearer-token authentication;
-request decoding inside the RPC (so undecodable bytes get INVALID_ARGUMENT, after authentication).
+"""What happens around every RPC, in this order: a request id and the log context; bearer-token
+authentication (when tokens are configured); decoding the request inside the RPC (so undecodable bytes get
+INVALID_ARGUMENT, after authentication); the access-log line and the metrics.
 
-The server installs them in this order, outermost first: `ObservabilityInterceptor`, `AuthInterceptor` (when
-tokens are configured), `DecodingInterceptor`. Each wraps every method handler the server has, whoever
-registered it (contract services, EventStream, health, reflection, any later service).
+One server interceptor, `RpcInterceptor`, composes these for every method handler the server has, whoever
+registered it (contract services, EventStream, health, reflection, any later service), once per method: a
+unary call runs one wrapper coroutine, not one per concern (each layer costs the hot path). `TokenCheck` is
+the authentication rule; the `_decoding_*` functions move a handler's deserializer into its behaviour.
 """
 
 from __future__ import annotations
@@ -163,56 +165,111 @@ class _Outcome:
 
 
 class _SettleBeforeAbort:
-    """The servicer's context, except that an abort settles the outcome first.
+    """The servicer's context, except that an abort settles the outcome first, and every trailing metadata
+    it sends carries `trailing` (a unary RPC's `x-request-id`).
 
     grpc.aio puts the status on the wire inside `abort()`, before the exception it raises reaches any
     `finally`: settling there means a caller who has seen the status also finds it in `/metrics`.
     """
 
-    def __init__(self, context: grpc.aio.ServicerContext, outcome: _Outcome) -> None:
+    __slots__ = ("_context", "_outcome", "_trailing")
+
+    def __init__(
+        self, context: grpc.aio.ServicerContext, outcome: _Outcome, trailing: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self._context = context
         self._outcome = outcome
+        self._trailing = trailing
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._context, name)
 
+    def set_trailing_metadata(self, trailing_metadata: Any) -> None:
+        self._context.set_trailing_metadata((*trailing_metadata, *self._trailing))
+
     async def abort(self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()) -> None:
         self._outcome.settle(code)
-        await self._context.abort(code, details, trailing_metadata)
+        await self._context.abort(code, details, (*trailing_metadata, *self._trailing))
 
     async def abort_with_status(self, status: grpc.Status) -> None:
         self._outcome.settle(status.code)
-        await self._context.abort_with_status(status)
+        await self._context.abort(
+            status.code, status.details, (*(status.trailing_metadata or ()), *self._trailing)
+        )
 
 
-class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
-    """Gives every RPC a request id (echoed as `x-request-id` initial metadata), binds it and the method to
-    the log context, writes one access-log line per RPC and records the RPC metrics."""
+class RpcInterceptor(grpc.aio.ServerInterceptor):
+    """The one server interceptor: gives every RPC a request id (echoed as `x-request-id`), binds it and the
+    method to the log context, refuses callers without a valid token (when `tokens` are given; the health
+    methods stay open), decodes the request inside the RPC, writes one access-log line per RPC and records
+    the RPC metrics.
 
-    def __init__(self, metrics: Metrics) -> None:
+    A unary RPC carries its `x-request-id` in the trailing metadata, which leaves in the same batch as the
+    response and the status; a stream sends it as initial metadata, before its first message.
+    """
+
+    def __init__(self, metrics: Metrics, tokens: Iterable[str] | None = None) -> None:
         self.metrics = metrics
         self.inflight = InFlight()
+        self._auth = TokenCheck(tokens) if tokens is not None else None
         self._ending = False
         self._open_writers: set[asyncio.Timeout] = set()
         self._wrapped = _HandlerCache()
+        self._refusals = _HandlerCache()
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
-        """Wrap the method's handler so every call is measured and logged once."""
+        """The method's handler wrapped once (and reused): observed, authenticated, decoded."""
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
+        auth = self._auth
+        if auth is not None and method not in auth.exempt:
+            problem = auth.check(handler_call_details.invocation_metadata)
+            if problem is not None:
+                return self._refusal(method, handler, problem)
         wrapped = self._wrapped.get(method, handler)
         if wrapped is not None:
             return wrapped
+        return self._wrapped.put(method, handler, self._wrap(method, handler))
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        decode: Callable[[bytes], Any] | None = handler.request_deserializer
         behavior = _original_behavior(handler)
+        if not (handler.response_streaming or handler.request_streaming):
+            observed = self._unary(behavior, method, decode)
+        else:
+            if decode is not None:
+                behavior = _decoding_behavior(behavior, decode, handler)
+            if handler.response_streaming:
+                observed = self._streaming(behavior, method)
+            else:
+                observed = self._unary(behavior, method, None)
+        return _replace_behavior(handler, observed, request_deserializer=None)
+
+    def _refusal(self, method: str, handler: grpc.RpcMethodHandler, problem: str) -> grpc.RpcMethodHandler:
+        # One refusing handler per method and reason (there are three reasons), reused by every refusal. The
+        # caller's bytes are never decoded.
+        key = f"{method} {problem}"
+        cached = self._refusals.get(key, handler)
+        if cached is not None:
+            return cached
+        streaming = handler.request_streaming
+
+        async def reject(request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+            if streaming:
+                await drain_requests(request)
+            await abort(context, unauthenticated_status(problem))
+
         if handler.response_streaming:
-            return self._wrapped.put(
-                method, handler, _replace_behavior(handler, self._streaming(behavior, method))
-            )
-        return self._wrapped.put(method, handler, _replace_behavior(handler, self._unary(behavior, method)))
+            observed = self._streaming(reject, method)
+        else:
+            observed = self._unary(reject, method, None)
+        return self._refusals.put(
+            key, handler, _replace_behavior(handler, observed, request_deserializer=None)
+        )
 
     def _begin(self, method: str, context: grpc.aio.ServicerContext) -> RpcRecord:
         request_id = request_id_from(context.invocation_metadata())
@@ -242,17 +299,27 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         else:
             _access_log.info("rpc", **fields)
 
-    def _unary(self, behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
-        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    def _unary(
+        self, behavior: Callable[..., Any], method: str, decode: Callable[[bytes], Any] | None
+    ) -> Callable[..., Any]:
+        # The hot path: one coroutine per call does the request id, the decoding, the call and its report.
+        async def observed(raw: Any, context: grpc.aio.ServicerContext) -> Any:
             record = self._begin(method, context)
-            request_id = record.request_id
             started = time.monotonic()
             outcome = _Outcome(lambda code: self._finish(method, record, code, started))
             code = grpc.StatusCode.OK
             self.inflight.enter()
             try:
-                await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
-                result = behavior(request, _SettleBeforeAbort(context, outcome))
+                echo = ((REQUEST_ID_KEY, record.request_id),)
+                context.set_trailing_metadata(echo)
+                servicer_context = _SettleBeforeAbort(context, outcome, echo)
+                request = raw
+                if decode is not None:
+                    try:
+                        request = decode(raw)
+                    except Exception as exc:  # noqa: BLE001 - whatever the deserializer raises, not a request
+                        await _refuse_undecodable(decode, raw, exc, servicer_context)
+                result = behavior(request, servicer_context)
                 if inspect.isawaitable(result):
                     result = await result
                 code = context.code() or grpc.StatusCode.OK
@@ -360,8 +427,8 @@ def _failure_code(exc: BaseException, context: grpc.aio.ServicerContext) -> grpc
     return grpc.StatusCode.UNKNOWN
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Requires `authorization: Bearer <token>` metadata matching one of the configured tokens.
+class TokenCheck:
+    """The rule for `authorization: Bearer <token>` metadata: it must match one of the configured tokens.
 
     Tokens are compared in constant time, and every configured token is compared, so response timing tells
     nothing about how close a guess was. Methods in `exempt` (the health checks) need no token.
@@ -370,9 +437,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, tokens: Iterable[str], exempt: Iterable[str] = HEALTH_METHODS) -> None:
         self._tokens = [t.encode() for t in tokens]
         if not self._tokens:
-            raise ValueError("AuthInterceptor needs at least one token")
-        self._exempt = frozenset(exempt)
-        self._rejects = _HandlerCache()
+            raise ValueError("TokenCheck needs at least one token")
+        self.exempt = frozenset(exempt)
 
     def check(self, metadata: Sequence[tuple[str, Any]] | None) -> str | None:
         """None when the metadata carries a valid token, else why not."""
@@ -387,31 +453,6 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         for expected in self._tokens:
             matched |= hmac.compare_digest(given, expected)
         return None if matched else "invalid bearer token"
-
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
-        """Refuse calls without a valid bearer token (health stays open)."""
-        handler = await continuation(handler_call_details)
-        if handler is None or handler_call_details.method in self._exempt:
-            return handler
-        problem = self.check(handler_call_details.invocation_metadata)
-        if problem is None:
-            return handler
-        # One refusing handler per method and reason (there are three reasons), reused by every refusal.
-        key = f"{handler_call_details.method} {problem}"
-        cached = self._rejects.get(key, handler)
-        if cached is not None:
-            return cached
-
-        streaming = handler.request_streaming
-
-        async def reject(request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-            if streaming:
-                await drain_requests(request)
-            await abort(context, unauthenticated_status(problem))
-
-        return self._rejects.put(key, handler, _replace_behavior(handler, reject))
 
 
 async def drain_requests(requests: Any) -> None:
@@ -435,40 +476,19 @@ async def drain_requests(requests: Any) -> None:
                 return
 
 
-class DecodingInterceptor(grpc.aio.ServerInterceptor):
-    """Decodes requests inside the RPC instead of in gRPC core, for every method handler.
+def _decoding_behavior(
+    behavior: Callable[..., Any], decode: Callable[[bytes], Any], handler: grpc.RpcMethodHandler
+) -> Callable[..., Any]:
+    """A streaming handler's behaviour taking the raw request bytes: it decodes them itself.
 
     gRPC core reports a deserializer's exception as UNKNOWN with an error-level traceback, before any
-    interceptor's behaviour runs (so before authentication, the access log and the metrics). This hands
-    gRPC an identity deserializer and decodes in the behaviour: bytes that are not the method's request
-    message (corrupt wire format, invalid UTF-8 in a string, nesting beyond protobuf's limit) end the RPC
-    with INVALID_ARGUMENT and one warning line. Installed innermost, so a refused caller's bytes are never
-    decoded and the RPC is observed like any other.
+    interceptor's behaviour runs (so before authentication, the access log and the metrics). Decoding in the
+    behaviour instead, bytes that are not the method's request message (corrupt wire format, invalid UTF-8 in
+    a string, nesting beyond protobuf's limit) end the RPC with INVALID_ARGUMENT and one warning line.
     """
-
-    def __init__(self) -> None:
-        self._wrapped = _HandlerCache()
-
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
-        """The handler with its request deserializer moved into its behaviour."""
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.request_deserializer is None:
-            return handler
-        method = handler_call_details.method
-        cached = self._wrapped.get(method, handler)
-        if cached is not None:
-            return cached
-        decode: Callable[[bytes], Any] = handler.request_deserializer
-        behavior = _original_behavior(handler)
-        if handler.request_streaming:
-            wrapped = _decoding_stream(behavior, decode, handler.response_streaming)
-        else:
-            wrapped = _decoding_unary(behavior, decode, handler.response_streaming)
-        return self._wrapped.put(
-            method, handler, _replace_behavior(handler, wrapped, request_deserializer=None)
-        )
+    if handler.request_streaming:
+        return _decoding_stream(behavior, decode, handler.response_streaming)
+    return _decoding_unary(behavior, decode, handler.response_streaming)
 
 
 def _message_type(decode: Callable[[bytes], Any]) -> str:
@@ -485,13 +505,24 @@ async def _decode(
     try:
         return decode(raw)
     except Exception as exc:  # noqa: BLE001 - whatever the deserializer raises, the bytes are not a request
-        message_type = _message_type(decode)
-        reason = str(exc) or type(exc).__name__
-        size = len(raw) if isinstance(raw, bytes | bytearray) else None
-        _log.warning("undecodable_request", message_type=message_type, reason=reason, size=size)
-        if requests is not None:
-            await drain_requests(requests)
-        await abort(context, undecodable_request_status(message_type, reason))
+        await _refuse_undecodable(decode, raw, exc, context, requests)
+
+
+async def _refuse_undecodable(
+    decode: Callable[[bytes], Any],
+    raw: Any,
+    exc: Exception,
+    context: grpc.aio.ServicerContext,
+    requests: Any = None,
+) -> NoReturn:
+    """End the RPC with INVALID_ARGUMENT for bytes `decode` refused, with one warning line."""
+    message_type = _message_type(decode)
+    reason = str(exc) or type(exc).__name__
+    size = len(raw) if isinstance(raw, bytes | bytearray) else None
+    _log.warning("undecodable_request", message_type=message_type, reason=reason, size=size)
+    if requests is not None:
+        await drain_requests(requests)
+    await abort(context, undecodable_request_status(message_type, reason))
 
 
 def _decoding_unary(

@@ -69,7 +69,7 @@ _EXACT_HTTP_CODES: dict[int, grpc.StatusCode] = {
 
 async def abort(context: grpc.aio.ServicerContext, status: grpc.Status) -> NoReturn:
     """End the RPC with `status`. Goes through `context.abort_with_status`, so a wrapping context (the
-    observability interceptor's) sees the abort too."""
+    server interceptor's) sees the abort too."""
     await context.abort_with_status(status)
     raise AssertionError("abort_with_status returned")  # grpc.aio always raises there
 
