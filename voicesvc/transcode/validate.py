@@ -122,6 +122,7 @@ def path_id_problem(value: str) -> str | None:
         return "must not be '.' or contain '..'"  # dot segments would address another path
     if _FORBIDDEN.search(value):
         return "must not contain '/', '?', '#', '%', '\\' or whitespace"
-    if any(unicodedata.category(ch).startswith("C") for ch in value):
+    # Printable text holds no control, format or unassigned character: only other text is looked at closely.
+    if not value.isprintable() and any(unicodedata.category(ch).startswith("C") for ch in value):
         return "must not contain control characters"
     return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +181,10 @@ class _Decoder:
         if self.strict:
             self.violations.append(Violation(pointer, detail))
 
+    def below(self, pointer: str, token: str | int) -> str:
+        """The pointer one level down; a lenient decoder reports nothing, so it never builds one."""
+        return extend(pointer, token) if self.strict else pointer
+
     def message(self, msg: Message, data: Any, pointer: str, exclude: frozenset[str] = frozenset()) -> bool:
         """Fills `msg` from `data`; False when the data cannot be this message at all."""
         desc = d.descriptor_of(msg)
@@ -206,15 +210,21 @@ class _Decoder:
                 return False
             f = desc.fields[0]
             for i, item in enumerate(data):
-                self.append(msg, f, item, extend(pointer, i))
+                self.append(msg, f, item, self.below(pointer, i))
             return True
         if not isinstance(data, dict):
             self.fail(pointer, "must be an object")
             return False
         by_key = d.fields_by_wire_name(desc, exclude)
         disc = d.discriminator(desc)
+        plain = _plain_scalars(desc, exclude)
         for key, value in data.items():
-            sub = extend(pointer, key)
+            slot = plain.get(key)
+            # The common case, a JSON value of exactly the field's kind, is set without the general path.
+            if slot is not None and type(value) is slot[1] and (slot[2] is None or slot[2](value)):
+                setattr(msg, slot[0], value)
+                continue
+            sub = self.below(pointer, key)
             if disc and key == disc[0]:
                 if value != disc[1]:
                     self.fail(sub, f"must be {disc[1]!r}")
@@ -242,7 +252,7 @@ class _Decoder:
             vf = d.message_type(f).fields_by_name["value"]
             target = getattr(msg, f.name)
             for k, v in value.items():
-                sub = extend(pointer, k)
+                sub = self.below(pointer, k)
                 if vf.type == _T.TYPE_MESSAGE:
                     self.message(target[k], v, sub)
                 else:
@@ -255,7 +265,7 @@ class _Decoder:
                 self.fail(pointer, "must be an array")
                 return
             for i, item in enumerate(value):
-                self.append(msg, f, item, extend(pointer, i))
+                self.append(msg, f, item, self.below(pointer, i))
             return
         if f.type == _T.TYPE_MESSAGE:
             # SetInParent marks presence even when the JSON object is empty (`"assistant": {}`).
@@ -340,6 +350,34 @@ class _Decoder:
         else:
             self.fail(pointer, "has an unsupported type")
         return False, None
+
+
+_PlainSlot = tuple[str, type, Callable[[Any], bool] | None]
+"""A plain scalar field: its attribute, the one Python type taken as is, and the check that value needs."""
+
+_PLAIN_KINDS: dict[int, tuple[type, Callable[[Any], bool] | None]] = {
+    _T.TYPE_STRING: (str, None),
+    _T.TYPE_BOOL: (bool, None),
+    _T.TYPE_INT32: (int, lambda v: INT32_MIN <= v <= INT32_MAX),
+    _T.TYPE_INT64: (int, lambda v: INT64_MIN <= v <= INT64_MAX),
+    _T.TYPE_DOUBLE: (float, math.isfinite),
+}
+
+
+@functools.cache
+def _plain_scalars(desc: Descriptor, exclude: frozenset[str]) -> dict[str, _PlainSlot]:
+    """JSON key → slot for the singular string, bool, integer and double fields of an object-shaped message
+    (not the discriminator key, not a union member): a value of the slot's exact type that passes its check
+    is what `_Decoder.field` would set, in strict and lenient decoding alike."""
+    disc = d.discriminator(desc)
+    out: dict[str, _PlainSlot] = {}
+    for key, target in d.fields_by_wire_name(desc, exclude).items():
+        if not isinstance(target, FieldDescriptor) or (disc and key == disc[0]):
+            continue
+        kind = _PLAIN_KINDS.get(target.type)
+        if kind is not None and not d.is_repeated(target) and not d.is_map(target):
+            out[key] = (target.name, *kind)
+    return out
 
 
 def _candidates(oneof: OneofDescriptor, value: Any) -> list[FieldDescriptor]:
