@@ -20,8 +20,13 @@ def captured_logs(level: int = logging.DEBUG, secrets: Iterable[str] = ()) -> It
     try:
         yield buffer
     finally:
-        structlog.reset_defaults()
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        root.setLevel(logging.WARNING)
+        reset_logging()
+
+
+def reset_logging() -> None:
+    """Back to the defaults: structlog unconfigured and a bare root logger, as before any test."""
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.WARNING)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, MutableMapping
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 
 from voicesvc.redact import REDACTED, SECRETS, Scrubber
+from voicesvc.server.logwriter import BatchingStream
 
 __all__ = ["REDACTED", "SecretRedactor", "configure_logging"]
 
@@ -59,9 +60,16 @@ def _drop_color_message(_logger: Any, _method: str, event: MutableMapping[str, A
 
 
 def configure_logging(
-    level: int = logging.INFO, *, stream: TextIO | None = None, secrets: Iterable[str] = ()
+    level: int = logging.INFO,
+    *,
+    stream: TextIO | None = None,
+    secrets: Iterable[str] = (),
+    batched: bool = False,
 ) -> SecretRedactor:
     """Send structlog and standard-library logs as JSON lines to `stream` (stderr by default).
+
+    With `batched`, the lines written during one event-loop iteration leave in one write at its end
+    (`BatchingStream`): what a server wants, instead of a system call per RPC.
 
     Returns the redactor of this configuration; `secrets`, anything added to it later and every secret in
     the process's scrubber (`voicesvc.redact.SECRETS`, where the REST client registers its API key) never
@@ -69,6 +77,8 @@ def configure_logging(
     (the `voicesvc` command): a service that starts changes no logging state.
     """
     out = stream if stream is not None else sys.stderr
+    if batched:
+        out = cast(TextIO, BatchingStream(out))
     redactor = SecretRedactor(secrets, SECRETS)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
