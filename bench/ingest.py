@@ -1,6 +1,8 @@
 """Webhook ingest: signed webhooks POSTed by 32 concurrent senders, three ways, interleaved.
 
 * a bare aiohttp endpoint that reads the body and answers 200 (what any receiver costs);
+* a bare verifying endpoint: the same plus the Ed25519 check, a JSON parse and an append to a list, or a
+  JetStream publish awaiting its ack (the least any verifying receiver does, with each store);
 * voicesvc with the memory event log (verify, parse, store, answer);
 * voicesvc with the NATS JetStream event log (nats-server's own CPU is not counted).
 
@@ -29,6 +31,8 @@ __all__ = [
     "BARE",
     "MEMORY",
     "NATS",
+    "VERIFIER",
+    "VERIFIER_NATS",
     "IngestResult",
     "case",
     "measure",
@@ -38,6 +42,8 @@ __all__ = [
 ]
 
 BARE = "bare aiohttp endpoint"
+VERIFIER = "bare verifying endpoint, in memory"
+VERIFIER_NATS = "bare verifying endpoint, JetStream publish"
 MEMORY = "voicesvc, memory log"
 NATS = "voicesvc, NATS log"
 CONCURRENCY = 32
@@ -131,7 +137,13 @@ async def measure(rounds: int) -> IngestResult:
         # The bare endpoint runs on the loop voicesvc runs on.
         uvloop = processes.server_loop(memory) == "uvloop"
         bare = stack.enter_context(processes.standalone("webhook", use_uvloop=uvloop))
+        verifier = stack.enter_context(
+            processes.standalone("verifier", signer.public_key_b64, use_uvloop=uvloop)
+        )
         nats = stack.enter_context(processes.nats_server())
+        verifier_nats = stack.enter_context(
+            processes.standalone("verifier", signer.public_key_b64, nats.url, use_uvloop=uvloop)
+        )
         on_nats = stack.enter_context(
             processes.voicesvc({**service_env, "VOICESVC_EVENTS_BACKEND": nats.url})
         )
@@ -140,6 +152,20 @@ async def measure(rounds: int) -> IngestResult:
         )
         ways = [
             _way(BARE, f"http://127.0.0.1:{bare.port}{WEBHOOK_PATH}", CpuClock(bare.pid), signer, http),
+            _way(
+                VERIFIER,
+                f"http://127.0.0.1:{verifier.port}{WEBHOOK_PATH}",
+                CpuClock(verifier.pid),
+                signer,
+                http,
+            ),
+            _way(
+                VERIFIER_NATS,
+                f"http://127.0.0.1:{verifier_nats.port}{WEBHOOK_PATH}",
+                CpuClock(verifier_nats.pid),
+                signer,
+                http,
+            ),
             _way(MEMORY, memory.http_url + WEBHOOK_PATH, CpuClock(memory.process.pid), signer, http),
             _way(NATS, on_nats.http_url + WEBHOOK_PATH, CpuClock(on_nats.process.pid), signer, http),
         ]
@@ -174,11 +200,26 @@ def section(result: IngestResult) -> Section:
     )
     limit = bare.cpu_per_op_ms + result.verify_ms + 0.04
     how = f"bare {bare.cpu_per_op_ms:.3f} + verify {result.verify_ms:.3f} + 0.04"
+    verifier, verifier_nats = ways[VERIFIER], ways[VERIFIER_NATS]
     targets = [
         Target(
-            "ingest: server CPU per webhook, memory log", ways[MEMORY].cpu_per_op_ms, limit, "ms", how=how
+            "ingest: server CPU per webhook, memory log",
+            ways[MEMORY].cpu_per_op_ms,
+            limit,
+            "ms",
+            how=how,
+            floor=verifier.cpu_per_op_ms,
+            floor_of="bare verifying endpoint",
         ),
-        Target("ingest: server CPU per webhook, NATS log", ways[NATS].cpu_per_op_ms, limit, "ms", how=how),
+        Target(
+            "ingest: server CPU per webhook, NATS log",
+            ways[NATS].cpu_per_op_ms,
+            limit,
+            "ms",
+            how=how,
+            floor=verifier_nats.cpu_per_op_ms,
+            floor_of="bare verifying endpoint + JetStream publish",
+        ),
         Target(
             "ingest: throughput, memory log",
             ways[MEMORY].rate / bare.rate,
@@ -186,6 +227,8 @@ def section(result: IngestResult) -> Section:
             "x",
             at_most=False,
             how="x the bare endpoint",
+            floor=verifier.rate / bare.rate,
+            floor_of="bare verifying endpoint",
         ),
         Target(
             "ingest: throughput, NATS log",
@@ -194,6 +237,8 @@ def section(result: IngestResult) -> Section:
             "x",
             at_most=False,
             how="x the bare endpoint",
+            floor=verifier_nats.rate / bare.rate,
+            floor_of="bare verifying endpoint + JetStream publish",
         ),
     ]
     charts = {

@@ -13,8 +13,9 @@
   when they share one process and one loop;
 * `webhook`: a bare aiohttp endpoint that reads a POSTed body and answers 200 with a small JSON document,
   what any webhook receiver costs before it verifies or stores anything;
-* `verifier PUBLIC_KEY_B64`: the least any verifying receiver does: the bare endpoint plus Telnyx's
-  Ed25519 check of the signature over `timestamp|body`, a JSON parse and an append to a list.
+* `verifier PUBLIC_KEY_B64 [NATS_URL]`: the least any verifying receiver does: the bare endpoint plus
+  Telnyx's Ed25519 check of the signature over `timestamp|body`, a JSON parse and an append to a list;
+  with a NATS URL, a JetStream publish (awaiting its ack, de-duplicated by event id) instead of the append.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import asyncio
 import base64
 import json
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -94,10 +95,30 @@ async def _webhook() -> None:
     await _serve_http(app)
 
 
-async def _verifier(public_key_b64: str) -> None:
+async def _verifier(public_key_b64: str, nats_url: str | None) -> None:
     verify = VerifyKey(base64.b64decode(public_key_b64)).verify
     answer = b'{"accepted":true}'
     stored: list[Any] = []
+    store: Callable[[Any, bytes], Awaitable[None]]
+
+    async def append(event: Any, _body: bytes) -> None:
+        stored.append(event)
+        if len(stored) > 10_000:
+            stored.clear()
+
+    store = append
+    if nats_url is not None:
+        import nats  # the NATS floor only
+
+        connection = await nats.connect(nats_url)
+        jetstream = connection.jetstream()
+        await jetstream.add_stream(name="BENCH_FLOOR", subjects=["bench.floor.>"])
+
+        async def publish(event: Any, body: bytes) -> None:
+            event_id = str(event["data"]["id"])
+            await jetstream.publish(f"bench.floor.{event_id}", body, headers={"Nats-Msg-Id": event_id})
+
+        store = publish
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
@@ -107,9 +128,7 @@ async def _verifier(public_key_b64: str) -> None:
             verify(timestamp.encode() + b"|" + body, signature)
         except (BadSignatureError, ValueError):
             return web.Response(status=401)
-        stored.append(json.loads(body))
-        if len(stored) > 10_000:
-            stored.clear()
+        await store(json.loads(body), body)
         return web.Response(body=answer, content_type="application/json")
 
     app = web.Application(client_max_size=1 << 20)
@@ -180,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "argument", nargs="?", help="relay: the upstream's base URL; verifier: the public key"
     )
+    parser.add_argument("nats_url", nargs="?", help="verifier: publish to this NATS JetStream")
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop instead of asyncio's loop")
     args = parser.parse_args(argv)
     needs_argument = args.kind in ("relay", "verifier")
@@ -190,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         "echo": _echo,
         "webhook": _webhook,
         "relay": lambda: _relay(args.argument),
-        "verifier": lambda: _verifier(args.argument),
+        "verifier": lambda: _verifier(args.argument, args.nats_url),
     }
     serve = servers[args.kind]
     if args.uvloop:
