@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import hmac
 import inspect
+import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
@@ -58,11 +58,11 @@ def _metadata_value(metadata: Sequence[tuple[str, Any]] | None, key: str) -> str
 
 
 def request_id_from(metadata: Sequence[tuple[str, Any]] | None) -> str:
-    """The caller's `x-request-id` when it is usable, else a fresh random id."""
+    """The caller's `x-request-id` when it is usable, else a fresh random id (32 hex digits)."""
     given = _metadata_value(metadata, REQUEST_ID_KEY)
     if given is not None and _REQUEST_ID.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 _KEEP: Any = object()
