@@ -75,14 +75,28 @@ def to_json(message: Message, exclude: Iterable[str] = ()) -> Any:
         for f, value in message.ListFields():
             if exclude and f.name in exclude:
                 continue
+            key, plain = _encoding_of(f)
+            if plain:
+                out[key] = value  # a string, bool or integer is its own JSON value
+                continue
             if f.type == _T.TYPE_ENUM and not f.is_repeated and value == 0:
                 continue  # an enum explicitly set to UNSPECIFIED means "not set"
             encoded = _value(f, value)
             if encoded is not None:
-                out[_json_key(f)] = encoded
+                out[key] = encoded
     except WireError as exc:
         raise _under(join(_json_key(f)), exc) from None
     return out
+
+
+_PLAIN_ENCODED = frozenset({_T.TYPE_STRING, _T.TYPE_BOOL, _T.TYPE_INT32, _T.TYPE_INT64})
+
+
+@functools.cache
+def _encoding_of(f: FieldDescriptor) -> tuple[str, bool]:
+    """The field's JSON key, and whether its value is written as it is (a singular string, bool or
+    integer: what `_value` would return unchanged)."""
+    return _json_key(f), f.type in _PLAIN_ENCODED and not f.is_repeated
 
 
 def integral_numbers(value: Any) -> Any:
