@@ -3,10 +3,11 @@
 The consumer has no acks, starts at position + 1 and has the subject filters pushed down; the reader asks
 for at most one batch at a time, so the server never pushes more than it asked for and a slow reader holds
 one batch only. The answers arrive on the connection's shared inbox, which hands the reader what its
-consumer sends; an idle reader holds no buffer, only its position and the one pull it has outstanding. JetStream silently skips messages the retention removed before the consumer reached them,
-so the reader tracks its position and, at a gap in sequences or when advancing over an idle period,
-compares it with the stream's first sequence: a reader whose next position was removed gets
-`CursorExpired`.
+consumer sends; an idle reader holds no buffer, only its position and the one pull it has outstanding.
+
+JetStream silently skips messages the retention removed before the consumer reached them, so the reader
+tracks its position and, at a gap in sequences or when advancing over an idle period, compares it with the
+stream's first sequence: a reader whose next position was removed gets `CursorExpired`.
 """
 
 from __future__ import annotations
