@@ -23,6 +23,7 @@ from voicesvc.embedded import embedded
 from voicesvc.events import EventLog, IdFilter, MemoryEventLog, Start, StoredEvent, Subscription
 from voicesvc.events.log import EventFilter, EventIds
 from voicesvc.events.nats import NatsEventLog
+from voicesvc.events.nats.connection import _consumer_of_ack
 from voicesvc.events.nats.messages import MAX_FILTER_SUBJECTS, event_subject, filter_subjects, id_token
 from voicesvc.sandbox import SandboxConfig
 from voicesvc.webhooks import Signer
@@ -167,6 +168,52 @@ async def test_nats_log_admits_more_than_a_thousand_subscriptions(nats_server: N
         await log.close()
 
 
+async def test_nats_readers_on_one_connection_get_their_own_events_in_order(nats_server: NatsServer) -> None:
+    """Every reader's answers come back on one shared inbox: batches of many readers in flight at once
+    reach only their reader, in order, and a closed reader's consumer is gone while the others go on."""
+    log = NatsEventLog(nats_server.url, **unique_log_names(), pull_batch=4, pull_expires_s=0.5)
+    await log.start()
+    try:
+        readers = 30
+        subs = [
+            await log.subscribe(Start.now(), ids=IdFilter.of(call_control_ids=[f"v3:{i}"]))
+            for i in range(readers)
+        ]
+        everything = await log.subscribe(Start.now())
+        # Interleaved: each reader's 10 events span several of its batches, all readers' batches in flight.
+        appended = [await append(log, f"v3:{n % readers}", f"call.t{n}") for n in range(readers * 10)]
+        expected = {
+            i: [e.event_id for e in appended if e.ids.call_control_id == f"v3:{i}"] for i in range(readers)
+        }
+
+        async def read(sub: Subscription, count: int) -> list[str]:
+            events = [await sub.next(WAIT) for _ in range(count)]
+            assert all(event is not None for event in events)
+            return [event.event_id for event in events if event is not None]
+
+        got = await asyncio.gather(*(read(sub, 5) for sub in subs))
+        assert got == [expected[i][:5] for i in range(readers)]
+        # Close every other reader while its next batch may already be on its way.
+        closed = subs[::2]
+        await asyncio.gather(*(sub.close() for sub in closed))
+        later = [await append(log, f"v3:{i}", "call.hangup") for i in range(readers)]
+        open_ones = list(range(1, readers, 2))
+        got = await asyncio.gather(*(read(subs[i], 6) for i in open_ones))
+        assert got == [expected[i][5:] + [later[i].event_id] for i in open_ones]
+        for i in open_ones:
+            assert await subs[i].next(0.2) is None
+        # The unfiltered reader saw the whole stream once, in order.
+        assert await read(everything, len(appended) + readers) == [e.event_id for e in appended + later]
+        consumers = await log.connection.jetstream().consumers_info(log.stream)
+        assert len(consumers) == len(open_ones) + 1
+        for i in open_ones:
+            await subs[i].close()
+        await everything.close()
+        assert await log.connection.jetstream().consumers_info(log.stream) == []
+    finally:
+        await log.close()
+
+
 async def test_nats_ids_that_are_not_subject_tokens_still_filter_exactly(nats_server: NatsServer) -> None:
     log = NatsEventLog(nats_server.url, **unique_log_names())
     await log.start()
@@ -184,6 +231,15 @@ async def test_nats_ids_that_are_not_subject_tokens_still_filter_exactly(nats_se
             await sub.close()
     finally:
         await log.close()
+
+
+def test_deliveries_are_routed_by_the_consumer_either_form_of_the_ack_subject_names() -> None:
+    # As nats-server writes them: without a domain, and with a domain and account hash (and a trailing token).
+    assert _consumer_of_ack("$JS.ACK.EVENTS.c0ffee.1.42.7.1700000000000000000.0") == "c0ffee"
+    assert _consumer_of_ack("$JS.ACK.hub.ACCHASH.EVENTS.c0ffee.1.42.7.1700000000000000000.0") == "c0ffee"
+    assert _consumer_of_ack("$JS.ACK.hub.ACCHASH.EVENTS.c0ffee.1.42.7.1700000000000000000.0.xyz") == "c0ffee"
+    for not_an_ack in ("", "_INBOX.abc.def", "$JS.ACK.EVENTS.c0ffee", "$JS.API.CONSUMER.INFO.EVENTS.c0ffee"):
+        assert _consumer_of_ack(not_an_ack) is None
 
 
 def test_subject_layout_tokens_are_unambiguous() -> None:

@@ -193,6 +193,9 @@ class EventIds:
 
 
 _ID_KEYS = ("call_control_id", "call_session_id", "connection_id")
+_EMPTY: frozenset[str] = frozenset()
+"""Every unset filter list is this one object: an empty frozenset built from an empty list is a new
+object of its own (about 200 bytes), held by each open subscription."""
 _NO_IDS = EventIds()
 
 
@@ -224,7 +227,7 @@ class IdFilter:
             ids = frozenset(values)
             if any(not isinstance(v, str) or not v for v in ids):
                 raise ValueError(f"{name}: ids must be non-empty strings")
-            lists.append(ids)
+            lists.append(ids or _EMPTY)
         return cls(*lists)
 
     @property
@@ -345,7 +348,7 @@ class EventFilter:
                 raise ValueError(f"invalid event type filter: {pattern!r}")
         kept = sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes))
         covered = {t for t in exact if any(t.startswith(p) for p in kept)}
-        return cls(frozenset(exact - covered), tuple(kept))
+        return cls(frozenset(exact - covered) or _EMPTY, tuple(kept))
 
     @property
     def matches_all(self) -> bool:

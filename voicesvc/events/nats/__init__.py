@@ -4,7 +4,9 @@ Appends publish to `<prefix>.<event_type>` with `Nats-Msg-Id` set to the event i
 sequence (the cursor) and drops redeliveries inside its duplicate window. Each subscription reads through
 its own ephemeral pull consumer (no acks, start sequence = position + 1, subject filters pushed down), asking
 for at most `pull_batch` events at a time: the server never pushes more than the reader asked for, so a slow
-reader holds only one batch and never slows appends or other readers.
+reader holds only one batch and never slows appends or other readers. Every pull is answered on one inbox
+subscription the connection shares, which hands each message to the reader of the consumer it names: an
+idle reader has no client-side subscription, queue or task of its own.
 
 JetStream silently skips messages that the retention removed before a consumer reached them, so each
 subscription tracks its own position and, whenever it sees a gap in sequences or advances over an idle

@@ -2,8 +2,19 @@
 
 It owns everything more than one reader depends on: the client and its reconnections, the stream (created
 when absent, and again when it was deleted), the stream's incarnation (epoch), the newest sequence seen, the
-shared stream-state lookups and the outage bookkeeping. Readers register as `StreamListener`s to hear about
-lost and regained connections, a recreated stream and the log closing.
+shared stream-state lookups, the outage bookkeeping and the one inbox every reader's pulls are answered on.
+Readers register as `StreamListener`s to hear about lost and regained connections, a recreated stream and
+the log closing.
+
+The inbox: rather than a NATS subscription (with its own queue and task in the client) per reader, the
+connection subscribes once to `<inbox>.*.*` and each reader's pull requests ask for replies on
+`<inbox>.<consumer>.<token>`. JetStream delivers an event with its own subject and the consumer's
+acknowledgement subject as reply (which names the consumer); a pull's status messages (expired, no events,
+consumer gone) come on the reply subject of the pull itself. Either way the consumer name picks the reader,
+so an idle subscriber costs no client-side subscription, queue or task. The shared subscription has no
+pending limits: the client would otherwise drop messages beyond them as a "slow consumer", and a dropped
+delivery would look like a filtered-out gap. What it holds is bounded anyway: every reader asks for one
+batch at a time, and the callback only hands each message to its reader.
 """
 
 from __future__ import annotations
@@ -16,6 +27,8 @@ from typing import Any, Protocol
 import nats.js.errors
 import structlog
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as CoreSubscription
 from nats.js import api
 from nats.js.client import JetStreamContext
 
@@ -23,7 +36,7 @@ from voicesvc.events.log import CursorExpired, LogClosed, LogUnavailable, encode
 from voicesvc.events.nats.errors import mapped_errors
 from voicesvc.events.nats.spec import StreamSpec, StreamState
 
-__all__ = ["StreamConnection", "StreamListener"]
+__all__ = ["InboxReader", "StreamConnection", "StreamListener"]
 
 logger = structlog.get_logger("voicesvc.events.nats")
 
@@ -45,6 +58,34 @@ class StreamListener(Protocol):
 
     async def release(self) -> None:
         """Free what the reader holds on the server (called on close; must not raise)."""
+
+
+class InboxReader(Protocol):
+    """A reader whose consumer's pulls are answered on the connection's shared inbox."""
+
+    def delivered(self, msg: Msg) -> None:
+        """An event its consumer delivered (in the order the server sent them)."""
+
+    def pull_status(self, token: str, status: str, description: str) -> None:
+        """A status message (`Status` header, `Description`) on the reply subject of its pull `token`."""
+
+
+_ACK_PREFIX = "$JS.ACK."
+_ACK_TOKENS_V1 = 9
+"""`$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`; the newer
+form inserts a domain and an account hash after `ACK` (and may append a token)."""
+
+
+def _consumer_of_ack(reply: str) -> str | None:
+    """The consumer named in a delivery's acknowledgement subject, or None if `reply` is not one."""
+    if not reply.startswith(_ACK_PREFIX):
+        return None
+    tokens = reply.split(".")
+    if len(tokens) == _ACK_TOKENS_V1:
+        return tokens[3]
+    if len(tokens) >= _ACK_TOKENS_V1 + 2:
+        return tokens[5]
+    return None
 
 
 def _consume_exception(task: asyncio.Task[Any]) -> None:
@@ -86,6 +127,10 @@ class StreamConnection:
         self._disconnects = 0
         self._availability_callbacks: list[Callable[[bool], None]] = []
         self._listeners: set[StreamListener] = set()
+        self._inbox = ""
+        self._inbox_sub: CoreSubscription | None = None
+        self._readers: dict[str, InboxReader] = {}
+        """Consumer name → the reader it delivers to."""
         self._closed = False
         self.deliveries = 0
         """Events the server sent to any subscription of this connection (each copy counted)."""
@@ -122,6 +167,12 @@ class StreamConnection:
         self._nc = nc
         self._js = nc.jetstream(timeout=self.request_timeout_s)
         try:
+            self._inbox = nc.new_inbox()
+            with mapped_errors("cannot subscribe to the inbox"):
+                # pending limits of 0: never drop a message (see the module docstring).
+                self._inbox_sub = await nc.subscribe(
+                    f"{self._inbox}.*.*", cb=self._route, pending_msgs_limit=0, pending_bytes_limit=0
+                )
             info = await self.ensure_stream()
         except BaseException:
             with contextlib.suppress(Exception):
@@ -161,6 +212,34 @@ class StreamConnection:
     def discard_listener(self, listener: StreamListener) -> None:
         """Stop telling `listener`; no error if it is not registered."""
         self._listeners.discard(listener)
+
+    # -- the shared inbox --------------------------------------------------------------------------
+
+    def route(self, consumer: str, reader: InboxReader) -> None:
+        """Hand what `consumer` delivers, and the statuses of its pulls, to `reader` until `unroute`."""
+        self._readers[consumer] = reader
+
+    def unroute(self, consumer: str) -> None:
+        """Drop whatever still arrives for `consumer`; no error if it is not routed."""
+        self._readers.pop(consumer, None)
+
+    def reply_subject(self, consumer: str, token: str) -> str:
+        """Where the answers to pull request `token` of `consumer` are to be sent."""
+        return f"{self._inbox}.{consumer}.{token}"
+
+    async def _route(self, msg: Msg) -> None:
+        headers = msg.headers
+        status = headers.get("Status") if headers else None
+        if not status:
+            consumer = _consumer_of_ack(msg.reply)
+            reader = None if consumer is None else self._readers.get(consumer)
+            if reader is not None:
+                reader.delivered(msg)
+            return
+        consumer, _, token = msg.subject[len(self._inbox) + 1 :].partition(".")
+        reader = self._readers.get(consumer)
+        if reader is not None:
+            reader.pull_status(token, status, str((headers or {}).get("Description", "")))
 
     # -- access ------------------------------------------------------------------------------------
 

@@ -2,23 +2,23 @@
 
 The consumer has no acks, starts at position + 1 and has the subject filters pushed down; the reader asks
 for at most one batch at a time, so the server never pushes more than it asked for and a slow reader holds
-one batch only. JetStream silently skips messages the retention removed before the consumer reached them,
-so the reader tracks its position and, at a gap in sequences or when advancing over an idle period,
-compares it with the stream's first sequence: a reader whose next position was removed gets
-`CursorExpired`.
+one batch only. The answers arrive on the connection's shared inbox, which hands the reader what its
+consumer sends; an idle reader holds no buffer, only its position and the one pull it has outstanding.
+
+JetStream silently skips messages the retention removed before the consumer reached them, so the reader
+tracks its position and, at a gap in sequences or when advancing over an idle period, compares it with the
+stream's first sequence: a reader whose next position was removed gets `CursorExpired`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import uuid
 from collections import deque
 
 import nats.js.errors
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription as CoreSubscription
 from nats.js import api
 
 from voicesvc.events.log import (
@@ -48,7 +48,8 @@ class NatsSubscription(Subscription):
     """Reads `connection`'s stream after `position`, filtered by `event_filter` and `ids` (as `subjects`
     on NATS, which select those events, or more when the combinations of ids were too many).
 
-    Call `open` once before reading; the subscription is the connection's `StreamListener` until closed.
+    Call `open` once before reading; the subscription is the connection's `StreamListener`, and the
+    `InboxReader` of its consumer, until closed.
     """
 
     def __init__(
@@ -66,10 +67,9 @@ class NatsSubscription(Subscription):
         self._filter = event_filter
         self._id_filter = ids
         self._subjects = subjects
-        self._inbox = connection.client().new_inbox()
-        self._core: CoreSubscription | None = None
         self._consumer: str | None = None
-        self._buffer: deque[tuple[int, Msg]] = deque()
+        self._buffer: deque[tuple[int, Msg]] | None = None
+        """Delivered and not yet taken (arrival number, message); None while empty."""
         self._arrivals = 0
         # (arrivals covered, stream first_seq): proves which sequence gaps are filtered-out, not expired.
         self._proof: tuple[int, int] | None = None
@@ -90,11 +90,9 @@ class NatsSubscription(Subscription):
         return max(self._conn.latest_seq, self._position) or None
 
     async def open(self) -> None:
-        """Register with the connection, listen on the inbox and create the consumer; undone on failure."""
+        """Register with the connection and create the consumer; undone on failure."""
         self._conn.add_listener(self)
         try:
-            with mapped_errors("cannot subscribe"):
-                self._core = await self._conn.client().subscribe(f"{self._inbox}.*", cb=self._on_message)
             await self._create_consumer()
         except BaseException:
             self._conn.discard_listener(self)
@@ -180,28 +178,33 @@ class NatsSubscription(Subscription):
         self._notify()
 
     async def release(self) -> None:
-        """Drop the inbox subscription and delete the consumer; errors are ignored (it expires anyway)."""
-        core, self._core = self._core, None
+        """Stop hearing from the consumer and delete it; errors are ignored (it expires anyway)."""
         consumer, self._consumer = self._consumer, None
-        if core is not None:
-            with contextlib.suppress(Exception):
-                await core.unsubscribe()
+        self._buffer = None
         if consumer is not None:
+            self._conn.unroute(consumer)
             await self._conn.delete_consumer(consumer)
 
     # -- reading -----------------------------------------------------------------------------------
 
+    def _pop(self, buffer: deque[tuple[int, Msg]]) -> None:
+        buffer.popleft()
+        if not buffer and buffer is self._buffer:
+            self._buffer = None  # an idle reader keeps no buffer
+
     async def _take(self) -> StoredEvent | None:
         """Deliver the head of the buffer unless it repeats or a gap before it may hide lost events."""
-        arrival, msg = self._buffer[0]
+        buffer = self._buffer
+        assert buffer is not None
+        arrival, msg = buffer[0]
         try:
             seq = msg.metadata.sequence.stream
             stored_at = msg.metadata.timestamp
         except Exception:  # noqa: BLE001 - not a consumer delivery; nothing to deliver
-            self._buffer.popleft()
+            self._pop(buffer)
             return None
         if seq <= self._position:
-            self._buffer.popleft()
+            self._pop(buffer)
             return None
         if seq > self._position + 1:
             proof = self._proof
@@ -211,7 +214,9 @@ class NatsSubscription(Subscription):
                 proof = self._proof = (covered, state.first_seq)
             if proof[1] > self._position + 1:
                 raise CursorExpired(self._conn.cursor(proof[1] - 1))
-        self._buffer.popleft()
+            if buffer is not self._buffer or not buffer or buffer[0][1] is not msg:
+                return None  # released or changed while the state was read: look again
+        self._pop(buffer)
         self._position = seq
         self._conn.note_seq(seq)
         prefix = self._conn.spec.subject_prefix
@@ -256,43 +261,50 @@ class NatsSubscription(Subscription):
             remaining=self._pulls.batch,
         )
         subject = next_subject(self._conn.spec.name, consumer)
+        reply = self._conn.reply_subject(consumer, token)
         with mapped_errors("cannot request events"):
-            await self._conn.client().publish(subject, self._pulls.payload(), reply=f"{self._inbox}.{token}")
+            await self._conn.client().publish(subject, self._pulls.payload(), reply=reply)
 
-    async def _on_message(self, msg: Msg) -> None:
-        status = msg.headers.get("Status") if msg.headers else None
+    # -- what the shared inbox hands over (InboxReader) --------------------------------------------
+
+    def delivered(self, msg: Msg) -> None:
+        """An event from the consumer: buffer it and count it against the open pull."""
+        if self._closed:
+            return
+        # Deliveries carry the event's own subject, not the request's: count them against the open request
+        # (only after a presumed-lost request can a stale one still deliver, which is harmless).
+        self._arrivals += 1
+        self._conn.deliveries += 1
+        buffer = self._buffer
+        if buffer is None:
+            buffer = self._buffer = deque()
+        buffer.append((self._arrivals, msg))
         pull = self._pull
-        if not status:
-            # Deliveries carry the event's own subject, not the request's: count them against the open
-            # request (only after a presumed-lost request can a stale one still deliver, which is harmless).
-            self._arrivals += 1
-            self._conn.deliveries += 1
-            self._buffer.append((self._arrivals, msg))
-            if pull is not None and pull.outcome is None:
-                pull.remaining -= 1
-                if pull.remaining <= 0:
-                    pull.outcome = PullOutcome.EXHAUSTED
-        elif (
-            pull is not None
-            and pull.outcome is None
-            and msg.subject == f"{self._inbox}.{pull.token}"
-            and status != "100"
-        ):
-            pull.outcome = outcome_of_status(status, str((msg.headers or {}).get("Description", "")))
+        if pull is not None and pull.outcome is None:
+            pull.remaining -= 1
+            if pull.remaining <= 0:
+                pull.outcome = PullOutcome.EXHAUSTED
+        self._notify()
+
+    def pull_status(self, token: str, status: str, description: str) -> None:
+        """A status on the reply subject of pull `token`: how the open pull ended, if it is that one."""
+        pull = self._pull
+        if pull is not None and pull.outcome is None and token == pull.token and status != "100":
+            pull.outcome = outcome_of_status(status, description)
         self._notify()
 
     async def _sleep_until(self, when: float) -> None:
         loop = asyncio.get_running_loop()
-        remaining = when - loop.time()
-        if remaining <= 0:
+        if when <= loop.time():
             return
         waiter: asyncio.Future[None] = loop.create_future()
         self._wake = waiter
+        # A timer that resolves the waiter: lighter than `asyncio.wait_for`, which wraps it in more objects.
+        timer = loop.call_at(when, _wake_up, waiter)
         try:
-            await asyncio.wait_for(waiter, remaining)
-        except TimeoutError:
-            pass
+            await waiter
         finally:
+            timer.cancel()
             self._wake = None
 
     def _fail(self, error: BaseException) -> None:
@@ -339,6 +351,7 @@ class NatsSubscription(Subscription):
         with mapped_errors("cannot create consumer"):
             await js.add_consumer(self._conn.spec.name, config=config)
         self._consumer = name
+        self._conn.route(name, self)
 
     async def _consumer_exists(self) -> bool:
         if self._consumer is None:
@@ -352,8 +365,15 @@ class NatsSubscription(Subscription):
         return True
 
     async def _replace_consumer(self) -> None:
-        self._consumer = None
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            self._conn.unroute(consumer)
         state = await self._conn.fresh_state()
         if state.lost_after(self._position):
             raise self._conn.expired(state)
         await self._create_consumer()
+
+
+def _wake_up(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
