@@ -8,11 +8,15 @@ import json
 import logging
 import threading
 
+import grpc
+import pytest
 import structlog
 
 from tests.support.logs import reset_logging
+from tests.support.voicesvc_process import start_server, stop_process, stop_server
 from voicesvc.server.logging import configure_logging
 from voicesvc.server.logwriter import BatchingStream
+from voicesvc.v1 import call_control_pb2, call_control_pb2_grpc
 
 
 class CountingStream(io.StringIO):
@@ -82,3 +86,32 @@ async def test_batched_logging_keeps_structlog_and_library_lines_in_their_order(
         assert out.writes == 1
     finally:
         reset_logging()
+
+
+def _serve_and_miss_a_call(level: str) -> list[dict[str, object]]:
+    """`voicesvc serve` at `level`, one GetCallStatus for a call the sandbox does not know, its log lines."""
+    server = start_server({"VOICESVC_LOG_LEVEL": level})
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            stub = call_control_pb2_grpc.CallControlStub(channel)
+            request = call_control_pb2.GetCallStatusRequest(call_control_id="v3:unknown-call")
+            with pytest.raises(grpc.RpcError) as missing:
+                stub.GetCallStatus(request, metadata=(("x-request-id", "req-log-1"),), timeout=10)
+            assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        stop_process(server.process)  # SIGTERM: what was held leaves before the process ends
+        lines = server.log_path.read_text(encoding="utf-8").splitlines()
+    finally:
+        stop_server(server)
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def test_voicesvc_serve_logs_each_rpc_once_at_the_configured_level() -> None:
+    at_debug = _serve_and_miss_a_call("debug")
+    at_info = _serve_and_miss_a_call("info")
+    for records in (at_debug, at_info):
+        access = [r for r in records if r["event"] == "rpc" and r.get("request_id") == "req-log-1"]
+        assert [(r["level"], r["code"], r["upstream_status"]) for r in access] == [("info", "NOT_FOUND", 404)]
+        assert records[-1]["event"] == "stopped"
+    upstream_attempts = [r for r in at_debug if r["event"] == "telnyx_request"]
+    assert [(r["status"], r["request_id"]) for r in upstream_attempts] == [(404, "req-log-1")]
+    assert not [r for r in at_info if r["level"] == "debug"]

@@ -65,13 +65,18 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, environ: M
 
         sandbox_config = new_sandbox_config(settings)
         configure_logging(
-            settings.serving.log_level_number, secrets=[*secrets, str(sandbox_config.api_key)], batched=True
+            settings.serving.log_level_number,
+            secrets=[*secrets, str(sandbox_config.api_key)],
+            batched=True,
+            cache_loggers=True,
         )
         main_task = serve_embedded(settings, sandbox_config)
     else:
         from voicesvc.server.app import serve
 
-        configure_logging(settings.serving.log_level_number, secrets=secrets, batched=True)
+        configure_logging(
+            settings.serving.log_level_number, secrets=secrets, batched=True, cache_loggers=True
+        )
         main_task = serve(settings)
     try:
         _run(main_task, settings.serving.event_loop)
