@@ -44,18 +44,27 @@ logger = structlog.get_logger("voicesvc.webhooks")
 
 async def read_limited(request: web.Request, max_bytes: int) -> bytes:
     """The request body, holding at most `max_bytes + 1` bytes; larger bodies raise `body_too_large`."""
-    too_large = WebhookRejected.of(RejectReason.BODY_TOO_LARGE, f"body exceeds {max_bytes} bytes")
     if request.content_length is not None and request.content_length > max_bytes:
-        raise too_large
-    body = bytearray()
+        raise _body_too_large(max_bytes)
+    content = request.content
+    # Never ask for more than one byte past the limit: that byte is enough to know it is exceeded.
+    first = await content.read(max_bytes + 1)
+    if len(first) > max_bytes:
+        raise _body_too_large(max_bytes)
+    if not first or content.at_eof():
+        return first  # the whole body in one read, as a webhook's usually is: no copy
+    body = bytearray(first)
     while True:
-        # Never ask for more than one byte past the limit: that byte is enough to know it is exceeded.
-        chunk = await request.content.read(max_bytes + 1 - len(body))
+        chunk = await content.read(max_bytes + 1 - len(body))
         if not chunk:
             return bytes(body)
         body += chunk
         if len(body) > max_bytes:
-            raise too_large
+            raise _body_too_large(max_bytes)
+
+
+def _body_too_large(max_bytes: int) -> WebhookRejected:
+    return WebhookRejected.of(RejectReason.BODY_TOO_LARGE, f"body exceeds {max_bytes} bytes")
 
 
 def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int, EventIds]:
