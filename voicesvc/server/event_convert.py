@@ -12,9 +12,10 @@ was left out in `Event.reduction`.
 
 Ingress bounds each webhook's stream message with `EventConverter.delivered_size` before storing it. The
 message of a body of n bytes is at most `delivered_size_bound(n)` bytes (16 n + 1024, see there); a body whose
-bound is within the limit needs no conversion, and its parsed `data` object is kept for a moment, so the
-stream converts the event without parsing it again. Only a body whose bound exceeds the limit is converted
-at ingress, to measure the exact message the stream will deliver; that message is kept for the stream too.
+bound is within the limit needs no conversion. The parsed body is kept for a moment (`RecentBodies`,
+shared with the calls projection), so the stream converts the event without parsing it again. Only a body
+whose bound exceeds the limit is converted at ingress, to measure the exact message the stream will
+deliver; that message is kept for the stream too.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from voicesvc import rfc3339
 from voicesvc.events import relayable
+from voicesvc.events.bodies import RecentBodies
 from voicesvc.events.log import StoredEvent, encode_cursor
 from voicesvc.transcode import descriptors, wire
 from voicesvc.v1 import events_pb2
@@ -242,7 +244,11 @@ class EventConverter:
     """
 
     def __init__(
-        self, cache_size: int = 2048, *, max_delivered_bytes: int = relayable.MAX_DELIVERED_BYTES
+        self,
+        cache_size: int = 2048,
+        *,
+        max_delivered_bytes: int = relayable.MAX_DELIVERED_BYTES,
+        bodies: RecentBodies | None = None,
     ) -> None:
         if cache_size < 1:
             raise ValueError("cache_size must be at least 1")
@@ -252,9 +258,8 @@ class EventConverter:
         # Messages built by `delivered_size` for events about to be appended, by event id, with their size.
         self._measured: OrderedDict[str, tuple[bytes, events_pb2.WatchEventsResponse, int]] = OrderedDict()
         self._measured_bytes = 0
-        # The parsed `data` of events `delivered_size` bounded without converting them, by event id.
-        self._parsed: OrderedDict[str, tuple[bytes, dict[str, Any]]] = OrderedDict()
-        self._parsed_bytes = 0
+        # The parsed bodies `delivered_size` saw (shared with other readers of the same events).
+        self.bodies = bodies if bodies is not None else RecentBodies()
         self.conversions = 0
         """How many events were parsed (cache misses)."""
 
@@ -286,20 +291,21 @@ class EventConverter:
         """Serialized size of the complete stream message an event with these fields will be delivered as;
         with `limit`, that size or an upper bound of it that is at most `limit`.
 
-        `body` is `raw` parsed, and found relayable (see `relayable`). When `delivered_size_bound` of the
-        body's length is within `limit`, that bound is the answer and `data` is kept for the stream, which
-        then converts the event without parsing it. Otherwise the size is measured on the real message (the
-        widest cursor standing in for the one the log will assign), and the message is kept for the
-        stream, which then does not convert the event again.
+        `body` is `raw` parsed, and found relayable (see `relayable`); it is kept in `bodies`. When
+        `delivered_size_bound` of the body's length is within `limit`, that bound is the answer, and the
+        stream converts the event from the kept body without parsing it. Otherwise the size is measured
+        on the real message (the widest cursor standing in for the one the log will assign), and the
+        message is kept for the stream, which then does not convert the event again.
         """
-        data = body.get("data")
-        if not isinstance(data, dict):
-            data = {}
+        self._forget_measured(event_id)
+        self.bodies.keep(event_id, raw, body)
         if limit is not None:
             bound = delivered_size_bound(len(raw))
             if bound <= limit:
-                self._keep_parsed(event_id, raw, data)
                 return bound
+        data = body.get("data")
+        if not isinstance(data, dict):
+            data = {}
         # The widest cursor and receive time (nanoseconds as a 5-byte varint) stand in for the ones the log
         # will assign, so the size never depends on the moment it is measured.
         received_at = math.floor(time.time()) + _WIDEST_FRACTION
@@ -307,8 +313,6 @@ class EventConverter:
         response = self._convert(stand_in, data)
         self.conversions += 1
         size = response.ByteSize()
-        self._forget_measured(event_id)
-        self._forget_parsed(event_id)
         if size <= _MEASURED_BUDGET:
             self._measured[event_id] = (stand_in.raw, response, size)
             self._measured_bytes += size
@@ -316,26 +320,11 @@ class EventConverter:
                 self._forget_measured(next(iter(self._measured)))
         return size
 
-    def _keep_parsed(self, event_id: str, raw: bytes, data: dict[str, Any]) -> None:
-        self._forget_measured(event_id)
-        self._forget_parsed(event_id)
-        self._parsed[event_id] = (raw, data)
-        self._parsed_bytes += len(raw)
-        while self._parsed_bytes > _PARSED_BUDGET or len(self._parsed) > _MEASURED_KEPT:
-            self._forget_parsed(next(iter(self._parsed)))
-
-    def _forget_parsed(self, event_id: str) -> tuple[bytes, dict[str, Any]] | None:
-        parsed = self._parsed.pop(event_id, None)
-        if parsed is not None:
-            self._parsed_bytes -= len(parsed[0])
-        return parsed
-
     def _parsed_data(self, stored: StoredEvent) -> dict[str, Any] | None:
-        """The `data` kept for `stored` by `delivered_size`, if its body is the one stored."""
-        parsed = self._forget_parsed(stored.event_id)
-        if parsed is None or parsed[0] != stored.raw:
-            return None
-        return parsed[1]
+        """The `data` object of the body `delivered_size` saw for `stored`, if that body is the one stored."""
+        body = self.bodies.get(stored.event_id, stored.raw)
+        data = body.get("data") if body is not None else None
+        return data if isinstance(data, dict) else None
 
     def _forget_measured(self, event_id: str) -> tuple[bytes, events_pb2.WatchEventsResponse, int] | None:
         measured = self._measured.pop(event_id, None)
@@ -372,6 +361,3 @@ _MEASURED_KEPT = 256
 """Measured messages kept for the stream: far more than the webhooks one process has in flight at once."""
 _MEASURED_BUDGET = 16 << 20
 """Bytes of measured messages kept at most (the oldest are dropped first; the stream converts those)."""
-_PARSED_BUDGET = 4 << 20
-"""Bytes of bodies whose parsed `data` is kept at most (the oldest are dropped first; the stream parses
-those again)."""
