@@ -276,3 +276,20 @@ async def test_a_small_body_is_stored_unconverted_and_streamed_whole() -> None:
         ]
         assert values[1].number_value == -1
         watcher.cancel()
+
+
+def test_the_premises_of_the_bound_hold_for_the_contract() -> None:
+    # `delivered_size_bound` counts at most 2 bytes per tag (field numbers below 2048) and 7 copied strings.
+    seen: set[str] = set()
+    pending = [events_pb2.WatchEventsResponse.DESCRIPTOR]
+    while pending:
+        message = pending.pop()
+        if message.full_name in seen or message.full_name.startswith("google.protobuf."):
+            continue
+        seen.add(message.full_name)
+        for field in message.fields:
+            assert field.number < 2048, (message.full_name, field.name)
+            if field.message_type is not None:
+                pending.append(field.message_type)
+    assert len(seen) > 40
+    assert len(CORRELATION_FIELDS) + 2 == 7
