@@ -11,7 +11,6 @@ from tests.support.stack import eventually
 from voicesvc.calls import CallProjection, CallStore, parse_event
 from voicesvc.calls.reducer import CallEvent
 from voicesvc.events import MemoryEventLog
-from voicesvc.events.bodies import RecentBodies
 from voicesvc.events.log import StoredEvent
 from voicesvc.v1 import calls_pb2, events_pb2
 
@@ -283,50 +282,3 @@ def test_parse_falls_back_to_the_stored_time_without_occurred_at() -> None:
     event = parse_event(StoredEvent(3, "c3", "x", "call.answered", 12.5, 1, raw))
     assert isinstance(event, CallEvent)
     assert event.occurred_at == 12_500_000_000
-
-
-async def test_the_projection_uses_the_body_ingress_parsed_only_for_the_very_text_stored() -> None:
-    log = MemoryEventLog()
-    f = Feeder()
-    bodies = RecentBodies()
-    initiated, answered = lifecycle(f)[:2]
-    # The kept body is read instead of the text: here it says something else than the text, to tell.
-    kept = json.loads(answered.raw)
-    kept["data"]["payload"]["client_state"] = "a2VwdA=="
-    bodies.keep(answered.event_id, answered.raw, kept)
-    # A body kept for another text of the event (a redelivery that differs) is not used.
-    other = f.event("call.answered", 7, ccid="v3:other", client_state="c3RvcmVk")
-    differs = json.loads(other.raw)
-    differs["data"]["payload"]["client_state"] = "b3RoZXI="
-    bodies.keep(other.event_id, json.dumps(differs).encode(), differs)
-    projection = CallProjection(log, CallStore(), bodies)
-    await projection.start()
-    try:
-        for stored in (initiated, answered, other):
-            await log.append(stored.raw, stored.event_id, stored.event_type)
-        await eventually(lambda: projection.store.seq == 3)
-        calls = {ccid: projection.store.get(ccid) for ccid in (CCID, "v3:other")}
-        assert {ccid: call.client_state if call else None for ccid, call in calls.items()} == {
-            CCID: "a2VwdA==",
-            "v3:other": "c3RvcmVk",
-        }
-    finally:
-        await projection.close()
-        await log.close()
-
-
-def test_recent_bodies_are_bounded_by_count_and_bytes_and_found_only_for_their_text() -> None:
-    bodies = RecentBodies(max_count=3, max_bytes=100)
-    bodies.keep("a", b"x" * 10, {"a": 1})
-    assert bodies.get("a", b"x" * 10) == {"a": 1}
-    assert bodies.get("a", b"y" * 10) is None
-    assert bodies.get("b", b"x" * 10) is None
-    for name in "bcd":
-        bodies.keep(name, b"x" * 10, {name: 1})
-    assert len(bodies) == 3
-    assert bodies.get("a", b"x" * 10) is None  # the oldest went first
-    bodies.keep("e", b"z" * 90, {"e": 1})  # 120 bytes with the others: the two oldest go
-    assert [bodies.get(n, b"x" * 10) for n in "cd"] == [None, {"d": 1}]
-    bodies.keep("f", b"z" * 101, {"f": 1})  # larger than the whole budget: not kept
-    assert bodies.get("f", b"z" * 101) is None
-    assert bodies.get("e", b"z" * 90) == {"e": 1}

@@ -207,7 +207,7 @@ def test_the_typed_payload_generator_fills_every_field() -> None:
         assert present == expected, event_type
 
 
-def test_a_bounded_event_is_converted_once_by_the_stream_from_the_kept_body() -> None:
+def test_a_bounded_event_is_converted_once_by_the_stream() -> None:
     converter = EventConverter()
     raw = json.dumps(
         envelope("call.hangup", {"call_control_id": "v3:k", "hangup_cause": "normal_clearing"})

@@ -25,7 +25,6 @@ import structlog
 from voicesvc.backoff import Backoff
 from voicesvc.calls.reducer import parse_event
 from voicesvc.calls.store import CallStore
-from voicesvc.events.bodies import RecentBodies
 from voicesvc.events.log import (
     CursorExpired,
     EventLog,
@@ -48,11 +47,9 @@ _YIELD_EVERY = 256
 class CallProjection:
     """Feeds `store` from `event_log`, from the oldest retained event, for as long as it runs."""
 
-    def __init__(self, event_log: EventLog, store: CallStore, bodies: RecentBodies | None = None) -> None:
+    def __init__(self, event_log: EventLog, store: CallStore) -> None:
         self.log = event_log
         self.store = store
-        self.bodies = bodies
-        """Bodies ingress parsed already: an event found there is not parsed again."""
         self.target_seq = 0
         """The log's latest sequence when the projection started: ready once applied up to it."""
         self._ready = asyncio.Event()
@@ -142,10 +139,7 @@ class CallProjection:
                 continue
             if stored.seq <= self.store.seq:
                 continue  # already applied (a resubscription from the oldest after retention overtook us)
-            bodies = self.bodies
-            event = parse_event(
-                stored, bodies.get(stored.event_id, stored.raw) if bodies is not None else None
-            )
+            event = parse_event(stored)
             if event is None:
                 self.store.advance(stored.seq, stored.cursor)
             else:

@@ -126,16 +126,12 @@ class CallEvent:
     payload: dict[str, Any]
 
 
-def parse_event(stored: StoredEvent, body: Any = None) -> CallEvent | None:
-    """The call event of `stored`, or None for an event that names no call leg.
-
-    `body` is `stored.raw` parsed, when the caller has it (read only: the event refers to its parts).
-    """
-    if body is None:
-        try:
-            body = json.loads(stored.raw)
-        except ValueError:
-            return None
+def parse_event(stored: StoredEvent) -> CallEvent | None:
+    """The call event of `stored`, or None for an event that names no call leg."""
+    try:
+        body = json.loads(stored.raw)
+    except ValueError:
+        return None
     data = body.get("data") if isinstance(body, dict) else None
     payload = data.get("payload") if isinstance(data, dict) else None
     if not isinstance(payload, dict):

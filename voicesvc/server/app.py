@@ -147,7 +147,7 @@ class VoiceService:
         self.call_store = CallStore(
             ended_retention_s=settings.calls.ended_retention_s, max_calls=settings.calls.max_calls
         )
-        self.projection = CallProjection(self.event_log, self.call_store, self.converter.bodies)
+        self.projection = CallProjection(self.event_log, self.call_store)
         self.calls = CallsServicer(self.projection, self.event_log, self.translator, converter=self.converter)
         self.subscription_store: SubscriptionBackend = (
             NatsSubscriptions(self.event_log)

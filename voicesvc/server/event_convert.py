@@ -12,10 +12,11 @@ was left out in `Event.reduction`.
 
 Ingress bounds each webhook's stream message with `EventConverter.delivered_size` before storing it. The
 message of a body of n bytes is at most `delivered_size_bound(n)` bytes (16 n + 1024, see there); a body whose
-bound is within the limit needs no conversion. The parsed body is kept for a moment (`RecentBodies`,
-shared with the calls projection), so the stream converts the event without parsing it again. Only a body
-whose bound exceeds the limit is converted at ingress, to measure the exact message the stream will
-deliver; that message is kept for the stream too.
+bound is within the limit is stored without conversion, and a stream converts it when it first delivers
+it (once: the converter's cache shares the message among streams); keeping the parsed body for that
+conversion was measured not to pay (bench/PROFILE.md). Only a body whose bound exceeds the limit is
+converted at ingress, to measure the exact message the stream will deliver; that message is kept for the
+stream, which does not convert the event again.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from voicesvc import rfc3339
 from voicesvc.events import relayable
-from voicesvc.events.bodies import RecentBodies
 from voicesvc.events.log import StoredEvent, encode_cursor
 from voicesvc.transcode import descriptors, wire
 from voicesvc.v1 import events_pb2
@@ -244,11 +244,7 @@ class EventConverter:
     """
 
     def __init__(
-        self,
-        cache_size: int = 2048,
-        *,
-        max_delivered_bytes: int = relayable.MAX_DELIVERED_BYTES,
-        bodies: RecentBodies | None = None,
+        self, cache_size: int = 2048, *, max_delivered_bytes: int = relayable.MAX_DELIVERED_BYTES
     ) -> None:
         if cache_size < 1:
             raise ValueError("cache_size must be at least 1")
@@ -258,8 +254,6 @@ class EventConverter:
         # Messages built by `delivered_size` for events about to be appended, by event id, with their size.
         self._measured: OrderedDict[str, tuple[bytes, events_pb2.WatchEventsResponse, int]] = OrderedDict()
         self._measured_bytes = 0
-        # The parsed bodies `delivered_size` saw (shared with other readers of the same events).
-        self.bodies = bodies if bodies is not None else RecentBodies()
         self.conversions = 0
         """How many events were parsed (cache misses)."""
 
@@ -271,7 +265,7 @@ class EventConverter:
             return cached
         response = self._measured_response(stored)
         if response is None:
-            response = self._convert(stored, self._parsed_data(stored))
+            response = self._convert(stored)
             self.conversions += 1
         reduce_to_fit(response.event, self._limit)
         self._cache[stored.cursor] = response
@@ -291,17 +285,15 @@ class EventConverter:
         """Serialized size of the complete stream message an event with these fields will be delivered as;
         with `limit`, that size or an upper bound of it that is at most `limit`.
 
-        `body` is `raw` parsed, and found relayable (see `relayable`); it is kept in `bodies`. When
-        `delivered_size_bound` of the body's length is within `limit`, that bound is the answer, and the
-        stream converts the event from the kept body without parsing it. Otherwise the size is measured
-        on the real message (the widest cursor standing in for the one the log will assign), and the
-        message is kept for the stream, which then does not convert the event again.
+        `body` is `raw` parsed, and found relayable (see `relayable`). When `delivered_size_bound` of the
+        body's length is within `limit`, that bound is the answer and nothing is converted. Otherwise the
+        size is measured on the real message (the widest cursor standing in for the one the log will
+        assign), and the message is kept for the stream, which then does not convert the event again.
         """
-        self._forget_measured(event_id)
-        self.bodies.keep(event_id, raw, body)
         if limit is not None:
             bound = delivered_size_bound(len(raw))
             if bound <= limit:
+                self._forget_measured(event_id)  # a copy measured earlier is not the one stored now
                 return bound
         data = body.get("data")
         if not isinstance(data, dict):
@@ -313,18 +305,13 @@ class EventConverter:
         response = self._convert(stand_in, data)
         self.conversions += 1
         size = response.ByteSize()
+        self._forget_measured(event_id)
         if size <= _MEASURED_BUDGET:
             self._measured[event_id] = (stand_in.raw, response, size)
             self._measured_bytes += size
             while self._measured_bytes > _MEASURED_BUDGET or len(self._measured) > _MEASURED_KEPT:
                 self._forget_measured(next(iter(self._measured)))
         return size
-
-    def _parsed_data(self, stored: StoredEvent) -> dict[str, Any] | None:
-        """The `data` object of the body `delivered_size` saw for `stored`, if that body is the one stored."""
-        body = self.bodies.get(stored.event_id, stored.raw)
-        data = body.get("data") if body is not None else None
-        return data if isinstance(data, dict) else None
 
     def _forget_measured(self, event_id: str) -> tuple[bytes, events_pb2.WatchEventsResponse, int] | None:
         measured = self._measured.pop(event_id, None)
