@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import random
+import struct
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -106,6 +109,22 @@ def test_cursor_round_trip_and_order() -> None:
     assert [decode_cursor(c).seq for c in cursors] == [0, 1, 2, 9, 10, 255, 256, 70_000, 2**40]
     assert all(decode_cursor(c).epoch == 7 for c in cursors)
     assert sorted(cursors) == cursors
+
+
+def test_cursors_are_the_base32hex_text_of_version_epoch_and_sequence() -> None:
+    # Cursors handed out before stay valid: the spelling is the standard library's, padding left out.
+    rng = random.Random(7)
+    edges = [0, 1, 2**63, 2**64 - 1]
+    for seq, epoch in [
+        *((s, e) for s in edges for e in (0, 1, 2**32 - 1)),
+        *((rng.randrange(2**64), rng.randrange(2**32)) for _ in range(2000)),
+    ]:
+        expected = base64.b32hexencode(struct.pack(">BIQ", 1, epoch, seq)).decode().rstrip("=")
+        assert encode_cursor(seq, epoch) == expected
+        assert decode_cursor(expected) == (epoch, seq)
+    for seq, epoch in ((-1, 0), (2**64, 0), (0, -1), (0, 2**32)):
+        with pytest.raises(ValueError, match="out of range"):
+            encode_cursor(seq, epoch)
 
 
 @pytest.mark.parametrize("garbage", ["", "abc", "0" * 21 + "=", "!" * 21, "zzzzzzzzzzzzzzzzzzzzz", 42])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import struct
@@ -107,13 +108,39 @@ class CursorPosition(NamedTuple):
 
 
 def encode_cursor(seq: int, epoch: int = 0) -> str:
-    """Encode a log position (sequence `seq` of the log incarnation `epoch`) as an opaque cursor."""
+    """Encode a log position (sequence `seq` of the log incarnation `epoch`) as an opaque cursor.
+
+    The base32hex text of `_CURSOR` without its padding. Version and epoch fill the first 5 bytes, exactly
+    8 characters, the same for every cursor of a log; the sequence's 64 bits (and one zero bit) are the
+    other 13, written here 10 bits at a time (the standard library's encoder costs several times more,
+    and every appended event needs its cursor).
+    """
     if not 0 <= seq < 1 << 64:
         raise ValueError(f"sequence out of range: {seq}")
     if not 0 <= epoch < 1 << 32:
         raise ValueError(f"epoch out of range: {epoch}")
-    raw = _CURSOR.pack(CURSOR_VERSION, epoch, seq)
-    return base64.b32hexencode(raw).decode("ascii").rstrip("=")
+    bits = seq << 1
+    pairs = _BASE32HEX_PAIRS
+    return (
+        _cursor_prefix(epoch)
+        + pairs[bits >> 55]
+        + pairs[(bits >> 45) & 1023]
+        + pairs[(bits >> 35) & 1023]
+        + pairs[(bits >> 25) & 1023]
+        + pairs[(bits >> 15) & 1023]
+        + pairs[(bits >> 5) & 1023]
+        + _BASE32HEX[bits & 31]
+    )
+
+
+_BASE32HEX = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
+_BASE32HEX_PAIRS = [first + second for first in _BASE32HEX for second in _BASE32HEX]
+
+
+@functools.lru_cache(maxsize=64)
+def _cursor_prefix(epoch: int) -> str:
+    """The 8 characters every cursor of the log incarnation `epoch` starts with."""
+    return base64.b32hexencode(_CURSOR.pack(CURSOR_VERSION, epoch, 0)[:5]).decode("ascii")
 
 
 def decode_cursor(cursor: str) -> CursorPosition:

@@ -11,6 +11,7 @@ matches, so an idle reader costs nothing for an event it cannot match. `readers_
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
 from collections import OrderedDict
@@ -79,8 +80,14 @@ def _reader_keys(event_filter: EventFilter, ids: IdFilter) -> tuple[list[_WakeKe
     return [("=", t) for t in event_filter.exact] + [("^", p) for p in event_filter.prefixes], False
 
 
+@functools.lru_cache(maxsize=1024)
+def _type_keys(event_type: str) -> tuple[_WakeKey, ...]:
+    """The keys every event of `event_type` wakes (a webhook has one of a few dozen types)."""
+    return (_ALL, ("=", event_type), *(("^", p) for p in type_prefixes(event_type)))
+
+
 def _event_keys(event: StoredEvent) -> list[_WakeKey]:
-    keys = [_ALL, ("=", event.event_type)] + [("^", p) for p in type_prefixes(event.event_type)]
+    keys = list(_type_keys(event.event_type))
     ids = event.ids
     if ids.call_control_id:
         keys.append(("c", ids.call_control_id))

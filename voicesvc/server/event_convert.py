@@ -10,9 +10,13 @@ client to receive (stored by an older version or by a replica with a larger boun
 `relayable.MAX_DELIVERED_BYTES` goes out without `raw` and the typed payload. Every reduced event says what
 was left out in `Event.reduction`.
 
-Ingress measures each webhook with `EventConverter.delivered_size` before storing it: the size is that of
-the exact message the stream will deliver, and the message built for it is kept for a moment, so the stream
-reuses it instead of converting the event a second time.
+Ingress bounds each webhook's stream message with `EventConverter.delivered_size` before storing it. The
+message of a body of n bytes is at most `delivered_size_bound(n)` bytes (16 n + 1024, see there); a body whose
+bound is within the limit is stored without conversion, and a stream converts it when it first delivers
+it (once: the converter's cache shares the message among streams); keeping the parsed body for that
+conversion was measured not to pay (bench/PROFILE.md). Only a body whose bound exceeds the limit is
+converted at ingress, to measure the exact message the stream will deliver; that message is kept for the
+stream, which does not convert the event again.
 """
 
 from __future__ import annotations
@@ -35,7 +39,14 @@ from voicesvc.events.log import StoredEvent, encode_cursor
 from voicesvc.transcode import descriptors, wire
 from voicesvc.v1 import events_pb2
 
-__all__ = ["CORRELATION_FIELDS", "EventConverter", "payload_member", "reduce_to_fit", "to_event"]
+__all__ = [
+    "CORRELATION_FIELDS",
+    "EventConverter",
+    "delivered_size_bound",
+    "payload_member",
+    "reduce_to_fit",
+    "to_event",
+]
 
 logger = structlog.get_logger("voicesvc.events")
 
@@ -177,6 +188,44 @@ def _varint_size(value: int) -> int:
 _WIDEST_CURSOR = encode_cursor(2**64 - 1, 2**32 - 1)
 """Every cursor has this length; the widest stands in for the one an event is about to get."""
 
+_WIDEST_FRACTION = 0.999
+"""A fraction of a second whose nanoseconds take as many bytes as any (at least 2^28)."""
+
+SIZE_PER_BODY_BYTE = 16
+SIZE_OVERHEAD = 1024
+
+
+def delivered_size_bound(body_bytes: int) -> int:
+    """An upper bound of the serialized stream message of any event whose webhook body, accepted by
+    ingress (`parse_json_object`: a relayable JSON object, nesting at most `relayable.MAX_DEPTH` levels),
+    has `body_bytes` bytes: `SIZE_PER_BODY_BYTE * body_bytes + SIZE_OVERHEAD`.
+
+    Why it holds, for a body of n bytes (UTF-8, -16 or -32, as `json.loads` reads them) and any value v of
+    the body whose text takes N bytes. As a `google.protobuf.Value` inside its container (list entry or map
+    entry: tag, length, the Value's own tag and length), v costs at most 6 N + 5 bytes, by induction over
+    the nesting (every length prefix is at most 5 bytes, as n < 2^31):
+
+    * a number is a double: 1 + 1 + 9 = 11 bytes for at least 1 byte of text, plus the 1-byte comma or
+      bracket every element has: `[0,0,…]` and `[-1,-1,…]` are the worst, 5.5 bytes per byte;
+    * `null`, `true`, `false`: 4 bytes for at least 4; a string: 2 tags, 2 lengths and its UTF-8 bytes, at
+      most 1.5 times its text (a UTF-16 BMP character: 2 bytes of text, 3 of UTF-8; escapes only shrink);
+    * a list or an object adds 2 tags and 2 lengths (at most 12 bytes) to its elements for 2 brackets and a
+      separator per element; a map entry adds a tag, a length and its key, for a key of at least 2 bytes of
+      text, a colon and a separator.
+
+    So `raw` (the `data` object) is at most 6 n + 11 bytes with its own tag and length. The typed payload
+    is decoded from `data.payload` with every JSON byte used at most once: a scalar field costs its tag (at
+    most 2 bytes: field numbers are below 2048) and at most 10 bytes (a negative int32) for a key, colon
+    and value of at least 5 bytes; nested messages, repeated messages and strings cost as above, `Struct`
+    fields exactly as above; so at most 6 n + 13 bytes with the member's tag and length. Seven strings of
+    the body are copied once more (`id`, `event_type` and the five `CORRELATION_FIELDS`): at most 1.5 n
+    bytes plus 6 each. The rest is fixed: the cursor (`_WIDEST_CURSOR`, 2 + 21), three timestamps
+    (19 each), `attempt` (6), `reduction` (2) and the response's tag and length (6). In all at most
+    13.5 n + 149 bytes; the constants leave room to spare. `tests/test_event_size_bound.py` checks the
+    bound against the exact size of adversarial bodies.
+    """
+    return SIZE_PER_BODY_BYTE * body_bytes + SIZE_OVERHEAD
+
 
 def _identify(event: events_pb2.Event, stored: StoredEvent) -> None:
     """The fields every delivered event has, whatever its body holds."""
@@ -225,17 +274,35 @@ class EventConverter:
         return response
 
     def delivered_size(
-        self, raw: bytes, body: dict[str, Any], event_id: str, event_type: str, attempt: int
+        self,
+        raw: bytes,
+        body: dict[str, Any],
+        event_id: str,
+        event_type: str,
+        attempt: int,
+        limit: int | None = None,
     ) -> int:
-        """Serialized size of the complete stream message an event with these fields will be delivered as.
+        """Serialized size of the complete stream message an event with these fields will be delivered as;
+        with `limit`, that size or an upper bound of it that is at most `limit`.
 
-        `body` is `raw` parsed, and found relayable (see `relayable`). Measured on the real message (the
-        widest cursor standing in for the one the log will assign); the message is kept for the stream,
-        which then does not convert the event again.
+        `body` is `raw` parsed, and found relayable (see `relayable`). When `delivered_size_bound` of the
+        body's length is within `limit`, that bound is the answer and nothing is converted. Otherwise the
+        size is measured on the real message (the widest cursor standing in for the one the log will
+        assign), and the message is kept for the stream, which then does not convert the event again.
         """
-        stand_in = StoredEvent(0, _WIDEST_CURSOR, event_id, event_type, time.time(), attempt, bytes(raw))
+        if limit is not None:
+            bound = delivered_size_bound(len(raw))
+            if bound <= limit:
+                self._forget_measured(event_id)  # a copy measured earlier is not the one stored now
+                return bound
         data = body.get("data")
-        response = self._convert(stand_in, data if isinstance(data, dict) else {})
+        if not isinstance(data, dict):
+            data = {}
+        # The widest cursor and receive time (nanoseconds as a 5-byte varint) stand in for the ones the log
+        # will assign, so the size never depends on the moment it is measured.
+        received_at = math.floor(time.time()) + _WIDEST_FRACTION
+        stand_in = StoredEvent(0, _WIDEST_CURSOR, event_id, event_type, received_at, attempt, bytes(raw))
+        response = self._convert(stand_in, data)
         self.conversions += 1
         size = response.ByteSize()
         self._forget_measured(event_id)

@@ -59,6 +59,17 @@ def _drop_color_message(_logger: Any, _method: str, event: MutableMapping[str, A
     return event
 
 
+class _SharedLogger:
+    """A structlog logger factory that hands out the same output logger every time."""
+
+    def __init__(self, logger: structlog.WriteLogger) -> None:
+        self._logger = logger
+
+    def __call__(self, *_args: Any) -> structlog.WriteLogger:
+        """The shared logger, whatever the logger's name."""
+        return self._logger
+
+
 def configure_logging(
     level: int = logging.INFO,
     *,
@@ -99,7 +110,10 @@ def configure_logging(
             redactor,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.WriteLoggerFactory(file=out),
+        # One output logger for every call: without `cache_loggers`, structlog assembles a bound logger per
+        # call (so a later configuration reaches every logger), and a fresh WriteLogger each time made a third
+        # of that cost.
+        logger_factory=_SharedLogger(structlog.WriteLogger(out)),
         cache_logger_on_first_use=cache_loggers,
     )
     formatter = structlog.stdlib.ProcessorFormatter(

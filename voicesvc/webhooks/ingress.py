@@ -1,9 +1,10 @@
 """The aiohttp handler that receives Telnyx webhooks: read (size-limited), verify, parse, append, answer.
 
 An event whose stream message would exceed `max_event_bytes` is refused before it is stored (413
-`event_too_large`), measured by the `measure` callable the server passes in (the exact message its stream
-delivers). It answers 200 only once the event log confirmed the append, so any failure makes Telnyx
-deliver again; redeliveries are recognised by `data.id` and acknowledged without being stored twice.
+`event_too_large`), sized by the `measure` callable the server passes in (the exact message its stream
+delivers, or a proven upper bound of it within the limit). It answers 200 only once the event log
+confirmed the append, so any failure makes Telnyx deliver again; redeliveries are recognised by `data.id`
+and acknowledged without being stored twice.
 Every refusal is JSON `{"error": {"reason": ..., "message": ...}}` with the status of its reason (see
 `RejectReason`).
 """
@@ -31,9 +32,10 @@ from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerif
 __all__ = ["EventMeasure", "WebhookHandler", "make_webhook_handler", "read_limited"]
 
 WebhookHandler = Callable[[web.Request], Awaitable[web.Response]]
-EventMeasure = Callable[[bytes, dict[str, Any], str, str, int], int]
-"""`(raw body, parsed body, event id, event type, attempt) → bytes` of the message subscribers will
-receive."""
+EventMeasure = Callable[[bytes, dict[str, Any], str, str, int, int], int]
+"""`(raw body, parsed body, event id, event type, attempt, limit) → bytes` of the message subscribers will
+receive: the exact size, or an upper bound of it that is at most `limit` (so a size above `limit` is
+always exact)."""
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_EVENT_BYTES = 3 << 20
 
@@ -42,18 +44,27 @@ logger = structlog.get_logger("voicesvc.webhooks")
 
 async def read_limited(request: web.Request, max_bytes: int) -> bytes:
     """The request body, holding at most `max_bytes + 1` bytes; larger bodies raise `body_too_large`."""
-    too_large = WebhookRejected.of(RejectReason.BODY_TOO_LARGE, f"body exceeds {max_bytes} bytes")
     if request.content_length is not None and request.content_length > max_bytes:
-        raise too_large
-    body = bytearray()
+        raise _body_too_large(max_bytes)
+    content = request.content
+    # Never ask for more than one byte past the limit: that byte is enough to know it is exceeded.
+    first = await content.read(max_bytes + 1)
+    if len(first) > max_bytes:
+        raise _body_too_large(max_bytes)
+    if not first or content.at_eof():
+        return first  # the whole body in one read, as a webhook's usually is: no copy
+    body = bytearray(first)
     while True:
-        # Never ask for more than one byte past the limit: that byte is enough to know it is exceeded.
-        chunk = await request.content.read(max_bytes + 1 - len(body))
+        chunk = await content.read(max_bytes + 1 - len(body))
         if not chunk:
             return bytes(body)
         body += chunk
         if len(body) > max_bytes:
-            raise too_large
+            raise _body_too_large(max_bytes)
+
+
+def _body_too_large(max_bytes: int) -> WebhookRejected:
+    return WebhookRejected.of(RejectReason.BODY_TOO_LARGE, f"body exceeds {max_bytes} bytes")
 
 
 def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int, EventIds]:
@@ -118,7 +129,7 @@ def make_webhook_handler(
             body = parse_json_object(raw)
             event_id, event_type, attempt, ids = _envelope_fields(body)
             if measure is not None:
-                size = measure(raw, body, event_id, event_type, attempt)
+                size = measure(raw, body, event_id, event_type, attempt, max_event_bytes)
                 if size > max_event_bytes:
                     raise WebhookRejected.of(
                         RejectReason.EVENT_TOO_LARGE,
