@@ -30,7 +30,6 @@ from voicesvc.events import (
     encode_cursor,
 )
 from voicesvc.events.nats import NatsEventLog
-from voicesvc.events.nats.pull import PullSettings
 
 LogFactory = Callable[..., Awaitable[EventLog]]
 ALL_TYPES = ["call.answered", "streaming.started", "call.hangup", "callx.other", "call.recording.saved"]
@@ -657,11 +656,3 @@ async def test_memory_event_appended_as_a_wait_times_out_is_not_skipped() -> Non
         delivered.append(event.event_id)
     assert delivered == [f"ev{i}" for i in range(10)]
     await log.close()
-
-
-def test_pulls_expire_at_spread_times_within_the_setting() -> None:
-    settings = PullSettings(batch=8, expires_s=10.0)
-    expiries = [json.loads(settings.payload())["expires"] / 1e9 for _ in range(400)]
-    assert all(7.5 <= e <= 10.0 for e in expiries)
-    assert max(expiries) - min(expiries) > 1.5  # streams opened together do not renew together
-    assert settings.patience_s > max(expiries)

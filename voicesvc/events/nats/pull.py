@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import json
-import random
 from dataclasses import dataclass
 
 __all__ = ["PullOutcome", "PullRequest", "PullSettings", "next_subject", "outcome_of_status"]
@@ -14,13 +13,8 @@ API_PREFIX = "$JS.API"
 
 @dataclass(frozen=True, slots=True)
 class PullSettings:
-    """Each pull asks for at most `batch` events and expires after at most `expires_s` without any; the
-    consumer is removed by the server `consumer_inactive_s` after its last pull.
-
-    Each pull's expiry is drawn from the last quarter below `expires_s`: streams opened together (a
-    replica's subscribers reconnecting at once) would otherwise renew their pulls together forever, one burst
-    of thousands of requests every `expires_s`, instead of spreading them out.
-    """
+    """Each pull asks for at most `batch` events and expires after `expires_s` without any; the consumer
+    is removed by the server `consumer_inactive_s` after its last pull."""
 
     batch: int = 64
     expires_s: float = 10.0
@@ -36,9 +30,8 @@ class PullSettings:
         return self.expires_s + max(1.0, self.expires_s / 2)
 
     def payload(self) -> bytes:
-        """Body of a pull request (`CONSUMER.MSG.NEXT`), with this pull's expiry."""
-        expires_s = self.expires_s * random.uniform(0.75, 1.0)  # spreading load: no secrecy needed
-        return json.dumps({"batch": self.batch, "expires": int(expires_s * 1e9)}).encode()
+        """Body of a pull request (`CONSUMER.MSG.NEXT`)."""
+        return json.dumps({"batch": self.batch, "expires": int(self.expires_s * 1e9)}).encode()
 
 
 def next_subject(stream: str, consumer: str) -> str:
