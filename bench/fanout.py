@@ -5,7 +5,7 @@
   webhook is due to be sent until a subscriber has read its event, over every (event, subscriber) pair;
   an event that does not arrive in time counts as missing.
 * cost per event: 100, then 1,000, then 5,000 connected streams, each filtered to its own call; webhooks
-  at 100 per second, each matching one stream, in six windows alternating with idle windows as long. The
+  at 300 per second, each matching one stream, in four windows alternating with idle windows as long. The
   server's CPU per event is the event windows' CPU less the idle windows' (heartbeats, NATS pull renewals),
   so only the event's own work shows.
 * memory per idle subscriber: the server's RSS growth from no streams to 5,000 open ones, per stream.
@@ -40,9 +40,9 @@ UNFILTERED = 10
 DELIVERY_RATE = 200
 DELIVERY_SECONDS = 5.0
 CONNECTED = (100, 1000, 5000)
-COST_RATE = 100
+COST_RATE = 300
 COST_SECONDS = 3.0
-COST_WINDOWS = 6
+COST_WINDOWS = 4
 STREAMS_PER_CHANNEL = 250
 ARRIVAL_TIMEOUT_S = 20.0
 OPEN_TIMEOUT_S = 20.0
@@ -345,8 +345,8 @@ def section(result: FanoutResult) -> Section:
     notes = [
         (
             "Delivery latency runs from when a webhook was due to be sent to when a subscriber read it; the "
-            "cost per event is the server's CPU in six windows with events less its CPU in six idle windows "
-            "as long, alternated (idle: the server's CPU per second in the idle windows)."
+            "cost per event is the server's CPU in four windows with events less its CPU in four idle "
+            "windows as long, alternated (idle: the server's CPU per second in the idle windows)."
         )
     ]
     return Section(
