@@ -109,6 +109,23 @@ async def _refused(call: Any) -> grpc.aio.AioRpcError:
 # ------------------------------------------------------------------ the resource and its statuses
 
 
+async def test_every_subscription_is_listed_as_soon_as_it_is_created_and_not_after_it_is_deleted(
+    env: Env,
+) -> None:
+    names: list[str] = []
+    for i in range(25):
+        await env.create(f"s{i:02d}")
+        names.append(f"subscriptions/s{i:02d}")
+        listed = await env.stub.ListSubscriptions(subscriptions_pb2.ListSubscriptionsRequest(page_size=100))
+        assert [s.name for s in listed.subscriptions] == names
+        assert listed.total_size == len(names)
+    for name in names[:10]:
+        await env.stub.DeleteSubscription(subscriptions_pb2.DeleteSubscriptionRequest(name=name))
+    listed = await env.stub.ListSubscriptions(subscriptions_pb2.ListSubscriptionsRequest(page_size=100))
+    assert [s.name for s in listed.subscriptions] == names[10:]
+    assert listed.total_size == 15
+
+
 async def test_create_get_list_update_delete_with_defaults_and_paging(env: Env) -> None:
     created = await env.create("orders")
     assert created.name == "subscriptions/orders"

@@ -67,6 +67,7 @@ from voicesvc.events.log import EventFilter, LogClosed, LogUnavailable, Start, S
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.events.nats.errors import mapped_errors
 from voicesvc.events.nats.messages import decode_event, filter_subjects
+from voicesvc.events.nats.pull import API_PREFIX
 from voicesvc.subscriptions.engine import DEFAULT_READ_AHEAD, EngineSession, Entry, GroupEngine, GroupHooks
 from voicesvc.subscriptions.model import (
     AlreadyExists,
@@ -517,11 +518,15 @@ class NatsSubscriptions(SubscriptionBackend):
             raise LogUnavailable("subscriptions are not started")
         return self._kv
 
+    @property
+    def _config_bucket(self) -> str:
+        return f"{self.log.stream}_SUBSCRIPTIONS"
+
     async def start(self) -> None:
         """Open (or create) the KV bucket and start following the subscriptions."""
         js = self.log.connection.jetstream()
         with mapped_errors("cannot open the subscriptions bucket"):
-            bucket = f"{self.log.stream}_SUBSCRIPTIONS"
+            bucket = self._config_bucket
             try:
                 self._kv = await js.key_value(bucket)
             except nats.js.errors.BucketNotFoundError:
@@ -573,19 +578,41 @@ class NatsSubscriptions(SubscriptionBackend):
 
     async def _configs(self) -> dict[str, tuple[SubscriptionConfig, int]]:
         found: dict[str, tuple[SubscriptionConfig, int]] = {}
-        for key in await self._keys(self.kv, "sub."):
+        for key in await self._keys(self._config_bucket, "sub."):
             with contextlib.suppress(nats.js.errors.KeyNotFoundError):
                 entry = await self.kv.get(key)
                 if entry.value:
                     found[key.removeprefix("sub.")] = (_config_of(entry.value), entry.revision or 0)
         return found
 
-    async def _keys(self, kv: KeyValue, prefix: str = "") -> list[str]:
+    async def _keys(self, bucket: str, prefix: str = "") -> list[str]:
+        """The keys of KV `bucket` that start with `prefix` (deleted ones included: their `get` fails).
+
+        Read from the bucket stream's per-subject state, page by page, rather than with nats-py's
+        `KeyValue.keys()`: its watcher can end the initial replay early and return part of the keys, or
+        none (nats-io/nats.py#842), which would drop subscriptions from a list without a word.
+        """
+        nc = self.log.connection.client()
+        head = f"$KV.{bucket}."
+        keys: list[str] = []
         with mapped_errors("cannot list subscription state"):
-            try:
-                return [k for k in await kv.keys() if k.startswith(prefix)]
-            except nats.js.errors.NoKeysError:
-                return []
+            while True:
+                request = {"subjects_filter": f"{head}{prefix}>", "offset": len(keys)}
+                reply = await nc.request(
+                    f"{API_PREFIX}.STREAM.INFO.KV_{bucket}", json.dumps(request).encode(), timeout=5
+                )
+                info = json.loads(reply.data)
+                if "error" in info:
+                    error = info["error"]
+                    raise nats.js.errors.APIError(
+                        code=error.get("code"),
+                        err_code=error.get("err_code"),
+                        description=error.get("description"),
+                    )
+                subjects = (info.get("state") or {}).get("subjects") or {}
+                keys += [subject.removeprefix(head) for subject in subjects]
+                if not subjects or len(keys) >= int(info.get("total") or 0):
+                    return keys
 
     def _bucket_name(self, kind: str, subscription_id: str) -> str:
         return f"{self.log.stream}_{kind}_{subscription_id}"
@@ -608,7 +635,7 @@ class NatsSubscriptions(SubscriptionBackend):
         """`(seq, record)` of every dead letter of the subscription, oldest event first."""
         records = []
         dead = await self.bucket("DEAD", subscription_id)
-        for key in await self._keys(dead):
+        for key in await self._keys(self._bucket_name("DEAD", subscription_id)):
             with contextlib.suppress(nats.js.errors.KeyNotFoundError):
                 entry = await dead.get(key)
                 if entry.value:
