@@ -1,7 +1,8 @@
 """Where `voicesvc serve` spends its time under load: py-spy samples of the server process.
 
 `python -m bench.profile command` drives GetCallStatus at c=64 against the instant upstream;
-`python -m bench.profile ingest` posts signed webhooks from 32 senders (memory log). py-spy samples the
+`python -m bench.profile ingest` posts signed webhooks from 32 senders (memory log; `--nats`: the log on a
+local nats-server). py-spy samples the
 server (without pausing it) meanwhile; the report lists the functions with the largest share of the
 samples, inclusive (the function and what it calls) and exclusive (its own code), and the share of
 samples in a few named parts of the path. `--raw FILE` keeps the collapsed stacks (for flame graphs).
@@ -96,13 +97,17 @@ async def _load_command(seconds: float, stack: AsyncExitStack) -> tuple[int, Cal
     return server.process.pid, lambda: drive(op, concurrency=64, clock=clock, duration_s=seconds)
 
 
-async def _load_ingest(seconds: float, stack: AsyncExitStack) -> tuple[int, Callable[[], Awaitable[Any]]]:
+async def _load_ingest(
+    seconds: float, stack: AsyncExitStack, *, on_nats: bool
+) -> tuple[int, Callable[[], Awaitable[Any]]]:
     signer = Signer.generate()
     env = {
         "TELNYX_API_KEY": API_KEY,
         "TELNYX_API_BASE_URL": "http://127.0.0.1:9/v2",
         "TELNYX_PUBLIC_KEY": signer.public_key_b64,
     }
+    if on_nats:
+        env["VOICESVC_EVENTS_BACKEND"] = stack.enter_context(processes.nats_server()).url
     server = stack.enter_context(processes.voicesvc(env))
     http = await stack.enter_async_context(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)))
     url = server.http_url + "/webhooks/telnyx"
@@ -118,11 +123,13 @@ async def _load_ingest(seconds: float, stack: AsyncExitStack) -> tuple[int, Call
     return server.process.pid, lambda: drive(op, concurrency=32, clock=clock, duration_s=seconds, count=count)
 
 
-async def _profile(kind: str, seconds: float, raw_path: Path | None, native: bool) -> str:
+async def _profile(kind: str, seconds: float, raw_path: Path | None, native: bool, on_nats: bool) -> str:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     async with AsyncExitStack() as stack:
-        load = _load_command if kind == "command" else _load_ingest
-        pid, run = await load(seconds, stack)
+        if kind == "command":
+            pid, run = await _load_command(seconds, stack)
+        else:
+            pid, run = await _load_ingest(seconds, stack, on_nats=on_nats)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "stacks.txt"
             sampler = await asyncio.create_subprocess_exec(
@@ -161,8 +168,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--raw", type=Path, help="also write py-spy's collapsed stacks here")
     parser.add_argument("--native", action="store_true", help="sample C frames too (gRPC core, uvloop)")
+    parser.add_argument("--nats", action="store_true", help="ingest: the event log on a local nats-server")
     args = parser.parse_args()
-    print(asyncio.run(_profile(args.kind, args.seconds, args.raw, args.native)))
+    print(asyncio.run(_profile(args.kind, args.seconds, args.raw, args.native, args.nats)))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,13 @@ found, whichever replica received the webhook (the NATS log is shared).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 from google.protobuf.descriptor import MethodDescriptor
 
+from voicesvc import jsontext
 from voicesvc.events.log import EventLog, Start, StoredEvent, Subscription
 from voicesvc.v1 import options_pb2
 
@@ -64,7 +64,7 @@ class CallEnded(Exception):
 
 def _payload(stored: StoredEvent) -> dict[str, Any]:
     try:
-        body = json.loads(stored.raw)
+        body = jsontext.loads(stored.raw)
     except ValueError:
         return {}
     data = body.get("data") if isinstance(body, dict) else None

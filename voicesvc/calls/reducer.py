@@ -17,14 +17,13 @@ every reader.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import timestamp_pb2
 
-from voicesvc import rfc3339
+from voicesvc import jsontext, rfc3339
 from voicesvc.events.log import StoredEvent
 from voicesvc.transcode.descriptors import enum_maps
 from voicesvc.v1 import calls_pb2, events_pb2
@@ -129,7 +128,7 @@ class CallEvent:
 def parse_event(stored: StoredEvent) -> CallEvent | None:
     """The call event of `stored`, or None for an event that names no call leg."""
     try:
-        body = json.loads(stored.raw)
+        body = jsontext.loads(stored.raw)
     except ValueError:
         return None
     data = body.get("data") if isinstance(body, dict) else None

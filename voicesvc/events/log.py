@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import re
 import struct
 from abc import ABC, abstractmethod
@@ -27,6 +26,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, NamedTuple, Self
+
+from voicesvc import jsontext
 
 __all__ = [
     "AppendResult",
@@ -212,7 +213,7 @@ class EventIds:
     def of_body(cls, raw: bytes) -> EventIds:
         """The ids of a raw webhook body; none for a body that is not a JSON envelope."""
         try:
-            body = json.loads(raw)
+            body = jsontext.loads(raw)
         except (ValueError, RecursionError):
             return _NO_IDS
         data = body.get("data") if isinstance(body, dict) else None

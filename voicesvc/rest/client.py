@@ -17,6 +17,7 @@ import structlog
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from voicesvc import jsontext
 from voicesvc.redact import REDACTED, SECRETS
 from voicesvc.rest.envelope import parse_error_body
 from voicesvc.rest.exceptions import (
@@ -283,7 +284,7 @@ class TelnyxClient:
         status = resp.status
         if 200 <= status < 300:
             try:
-                payload = json.loads(raw) if raw.strip() else None
+                payload = jsontext.loads(raw) if raw.strip() else None
             except ValueError:
                 unreadable = UpstreamProtocolError(status, "body is not JSON")
                 return _Failure(unreadable, retryable=False, status=status)

@@ -22,7 +22,6 @@ stream, which does not convert the event again.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from collections import OrderedDict
@@ -33,7 +32,7 @@ import structlog
 from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
-from voicesvc import rfc3339
+from voicesvc import jsontext, rfc3339
 from voicesvc.events import relayable
 from voicesvc.events.log import StoredEvent, encode_cursor
 from voicesvc.transcode import descriptors, wire
@@ -101,7 +100,7 @@ def _set_unix_time(stamp: timestamp_pb2.Timestamp, unix_time: float) -> None:
 def _data_object(raw: bytes) -> dict[str, Any]:
     """The envelope's `data` object (ingress only stores bodies that have one; anything else is empty)."""
     try:
-        body = json.loads(raw)
+        body = jsontext.loads(raw)
     except ValueError:
         return {}
     data = body.get("data") if isinstance(body, dict) else None

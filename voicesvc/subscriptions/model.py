@@ -4,13 +4,13 @@ interface. Nothing here knows gRPC; `voicesvc.server.subscriptions` translates t
 
 from __future__ import annotations
 
-import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from voicesvc import jsontext
 from voicesvc.events.log import EventFilter, Start, StoredEvent
 
 __all__ = [
@@ -101,7 +101,7 @@ class Correlation:
 def correlation_of(event: StoredEvent) -> Correlation:
     """The payload's call control, call session and connection ids of a stored webhook."""
     try:
-        body = json.loads(event.raw)
+        body = jsontext.loads(event.raw)
     except ValueError:
         return Correlation()
     data = body.get("data") if isinstance(body, dict) else None

@@ -25,6 +25,7 @@ from typing import Any
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from voicesvc import jsontext
 from voicesvc.events import relayable
 
 __all__ = ["RejectReason", "WebhookRejected", "WebhookVerifier", "load_public_key", "parse_json_object"]
@@ -106,17 +107,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _parse_checking_numbers(raw_body: bytes) -> Any:
+    return json.loads(
+        raw_body,
+        parse_constant=_reject_constant,
+        parse_float=relayable.parse_float,
+        parse_int=relayable.parse_int,
+    )
+
+
 def parse_json_object(raw_body: bytes) -> dict[str, Any]:
     """The body as a JSON object that can be relayed unchanged; anything else raises `WebhookRejected`
     (`malformed_json`): invalid JSON, NaN or infinite numbers, numbers beyond a double, unpaired
     surrogates, nesting deeper than `relayable.MAX_DEPTH`."""
     try:
-        parsed = json.loads(
-            raw_body,
-            parse_constant=_reject_constant,
-            parse_float=relayable.parse_float,
-            parse_int=relayable.parse_int,
-        )
+        # Every number orjson accepts fits a double; what it refuses gets the standard library's reading,
+        # whose hooks name the number that does not fit.
+        parsed = jsontext.loads(raw_body, _parse_checking_numbers)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise WebhookRejected.of(RejectReason.MALFORMED_JSON, "body is not valid JSON") from None
     except ValueError as exc:  # NaN, Infinity, a number beyond a double, Python's limit on integer digits
