@@ -3,8 +3,8 @@ slow or idle clients cannot starve.
 
 aiohttp bounds neither the time a client takes to send a request's headers nor the time it takes to send
 the body, nor the number of open connections. `GuardedSite` listens with each accepted connection wrapped in
-a `_GuardedConnection`, managed by one `ConnectionGuard`; the app's middleware tells the guard when a request
-handler runs:
+a `_GuardedConnection`, managed by one `ConnectionGuard`; each route's handler tells the guard while it
+runs:
 
 - **Header timeout**: a connection outside a request handler — waiting for the first request's headers,
   idle between keep-alive requests, or sending a response the client does not read — is closed once it has
@@ -173,7 +173,7 @@ class _GuardedConnection(asyncio.Protocol):
         self._guard._gone(self)
         self._inner.connection_lost(exc)
 
-    # -- what the middleware and the guard call --------------------------------------------------------
+    # -- what the route handlers and the guard call ---------------------------------------------------
     def handler_started(self) -> None:
         """A request's headers arrived and its handler runs: no header timeout meanwhile."""
         self._handlers += 1
@@ -262,39 +262,46 @@ def _body_overdue(content: StreamReader) -> None:
         content.set_exception(BodyTimeout())
 
 
-@web.middleware
-async def _guarded(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
-    """Tell the connection's guard a handler runs, and answer 408 when the body is overdue."""
-    transport = request.transport
-    connection = transport.get_protocol() if transport is not None else None
-    if not isinstance(connection, _GuardedConnection):
-        return await handler(request)
-    connection.handler_started()
-    content = request.content
-    guard = connection._guard
-    timer: asyncio.TimerHandle | None = None
-    if not content.is_eof():  # a small body has usually arrived with the headers: no timer for it
-        timer = asyncio.get_running_loop().call_later(guard.body_timeout_s, _body_overdue, content)
-    try:
-        return await handler(request)
-    except BodyTimeout:
-        _log.warning("http_body_timeout", path=request.path, peer=connection.peer)
-        guard.closed("body_timeout")
-        response = web.json_response(
-            {
-                "error": {
-                    "reason": "body_timeout",
-                    "message": f"the request body did not arrive within {guard.body_timeout_s:g}s",
-                }
-            },
-            status=408,
-        )
-        response.force_close()
-        return response
-    finally:
-        if timer is not None:
-            timer.cancel()
-        connection.handler_finished()
+def _guarded(handler: Callable[[web.Request], Awaitable[Any]]) -> Callable[[web.Request], Awaitable[Any]]:
+    """`handler`, telling the connection's guard while it runs, and answering 408 when the body is overdue.
+
+    Each route's handler is wrapped once, when the app is built, rather than by an aiohttp middleware (which
+    adds two coroutine layers to every request).
+    """
+
+    async def guarded(request: web.Request) -> Any:
+        transport = request.transport
+        connection = transport.get_protocol() if transport is not None else None
+        if not isinstance(connection, _GuardedConnection):
+            return await handler(request)
+        connection.handler_started()
+        content = request.content
+        guard = connection._guard
+        timer: asyncio.TimerHandle | None = None
+        if not content.is_eof():  # a small body has usually arrived with the headers: no timer for it
+            timer = asyncio.get_running_loop().call_later(guard.body_timeout_s, _body_overdue, content)
+        try:
+            return await handler(request)
+        except BodyTimeout:
+            _log.warning("http_body_timeout", path=request.path, peer=connection.peer)
+            guard.closed("body_timeout")
+            response = web.json_response(
+                {
+                    "error": {
+                        "reason": "body_timeout",
+                        "message": f"the request body did not arrive within {guard.body_timeout_s:g}s",
+                    }
+                },
+                status=408,
+            )
+            response.force_close()
+            return response
+        finally:
+            if timer is not None:
+                timer.cancel()
+            connection.handler_finished()
+
+    return guarded
 
 
 class Readiness:
@@ -362,12 +369,13 @@ def build_http_app(
         response.headers["Content-Type"] = CONTENT_TYPE
         return response
 
-    # The webhook handler enforces its own, usually smaller, body limit; this is only the outer bound. The
-    # middleware reports handlers to the connection guard of a `GuardedSite` and applies its body timeout.
-    app = web.Application(client_max_size=client_max_size, middlewares=[_guarded])
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics_page)
+    # The webhook handler enforces its own, usually smaller, body limit; this is only the outer bound. Each
+    # handler reports to the connection guard of a `GuardedSite` and applies its body timeout. (aiohttp's own
+    # answers, 404 and 405, run no handler: the header timeout bounds such a connection.)
+    app = web.Application(client_max_size=client_max_size)
+    app.router.add_get("/healthz", _guarded(healthz))
+    app.router.add_get("/readyz", _guarded(readyz))
+    app.router.add_get("/metrics", _guarded(metrics_page))
     if webhook_handler is not None:
-        app.router.add_post(WEBHOOK_PATH, webhook_handler)
+        app.router.add_post(WEBHOOK_PATH, _guarded(webhook_handler))
     return app
