@@ -36,19 +36,22 @@ __all__ = ["PARTS", "main", "summarise"]
 
 API_KEY = "KEY_bench_0123456789"
 PARTS: dict[str, tuple[str, ...]] = {
-    "REST client (aiohttp request, response, JSON)": ("voicesvc/rest/", "aiohttp/client"),
-    "access log (structlog)": ("voicesvc/server/logging.py", "structlog/"),
-    "metrics (prometheus_client)": ("voicesvc/server/metrics.py", "prometheus_client/"),
-    "translation (encode/decode)": ("voicesvc/transcode/",),
-    "interceptors": ("voicesvc/server/interceptors.py",),
+    "REST client (aiohttp request, response, JSON)": ("(rest/", "aiohttp/client"),
+    "access log (structlog)": ("(server/logging.py", "structlog/"),
+    "metrics (prometheus_client)": ("(server/metrics.py", "prometheus_client/"),
+    "translation (encode/decode)": ("(transcode/",),
+    "interceptors": ("(server/interceptors.py",),
     "grpc.aio (Cython server, send/receive)": ("grpc/_cython", "grpc/aio"),
-    "webhook verify (PyNaCl)": ("voicesvc/webhooks/verify.py", "nacl/"),
-    "webhook ingress": ("voicesvc/webhooks/ingress.py",),
-    "event log append": ("voicesvc/events/",),
+    "webhook verify (PyNaCl)": ("(webhooks/verify.py", "nacl/"),
+    "webhook ingress": ("(webhooks/ingress.py",),
+    "event log append": ("(events/",),
+    "calls projection": ("(calls/",),
+    "NATS client (nats-py)": ("nats/aio/", "nats/js/", "nats/protocol/"),
     "aiohttp server (HTTP parsing, responses)": ("aiohttp/web", "aiohttp/http"),
     "asyncio event loop": ("asyncio/",),
 }
-"""Named parts of the path: a sample counts for a part when any frame's file contains one of the strings."""
+"""Named parts of the path: a sample counts for a part when any frame contains one of the strings (py-spy
+names a file by its last two path parts: `(webhooks/ingress.py:140)`)."""
 
 
 def summarise(collapsed: str, top: int = 25) -> str:
