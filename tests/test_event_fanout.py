@@ -23,7 +23,7 @@ from voicesvc.embedded import embedded
 from voicesvc.events import EventLog, IdFilter, MemoryEventLog, Start, StoredEvent, Subscription
 from voicesvc.events.log import EventFilter, EventIds
 from voicesvc.events.nats import NatsEventLog
-from voicesvc.events.nats.connection import _consumer_of_ack
+from voicesvc.events.nats.connection import AckFields, ack_fields
 from voicesvc.events.nats.messages import MAX_FILTER_SUBJECTS, event_subject, filter_subjects, id_token
 from voicesvc.sandbox import SandboxConfig
 from voicesvc.webhooks import Signer
@@ -235,11 +235,14 @@ async def test_nats_ids_that_are_not_subject_tokens_still_filter_exactly(nats_se
 
 def test_deliveries_are_routed_by_the_consumer_either_form_of_the_ack_subject_names() -> None:
     # As nats-server writes them: without a domain, and with a domain and account hash (and a trailing token).
-    assert _consumer_of_ack("$JS.ACK.EVENTS.c0ffee.1.42.7.1700000000000000000.0") == "c0ffee"
-    assert _consumer_of_ack("$JS.ACK.hub.ACCHASH.EVENTS.c0ffee.1.42.7.1700000000000000000.0") == "c0ffee"
-    assert _consumer_of_ack("$JS.ACK.hub.ACCHASH.EVENTS.c0ffee.1.42.7.1700000000000000000.0.xyz") == "c0ffee"
+    expected = AckFields("c0ffee", 42, 1700000000123456789)
+    assert ack_fields("$JS.ACK.EVENTS.c0ffee.1.42.7.1700000000123456789.0") == expected
+    assert ack_fields("$JS.ACK.hub.ACCHASH.EVENTS.c0ffee.1.42.7.1700000000123456789.0") == expected
+    assert ack_fields("$JS.ACK.hub.ACCHASH.EVENTS.c0ffee.1.42.7.1700000000123456789.0.xyz") == expected
+    # A consumer's subject that spells no sequence is still its own (and delivers nothing).
+    assert ack_fields("$JS.ACK.EVENTS.c0ffee.1.x.7.y.0") == AckFields("c0ffee", 0, 0)
     for not_an_ack in ("", "_INBOX.abc.def", "$JS.ACK.EVENTS.c0ffee", "$JS.API.CONSUMER.INFO.EVENTS.c0ffee"):
-        assert _consumer_of_ack(not_an_ack) is None
+        assert ack_fields(not_an_ack) is None
 
 
 def test_subject_layout_tokens_are_unambiguous() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.js import api
 
 from tests.support.nats import NatsServer, unique_log_names
 from voicesvc.events import (
@@ -519,6 +520,41 @@ async def test_nats_append_fails_when_server_is_gone(tmp_path: Path) -> None:
             await append(log)
     finally:
         server.stop()
+        await log.close()
+
+
+async def test_nats_append_the_stream_refuses_is_unavailable_with_the_servers_reason(
+    nats_server: NatsServer,
+) -> None:
+    log = NatsEventLog(nats_server.url, **unique_log_names())
+    await log.start()
+    try:
+        js = log.connection.jetstream()
+        config = (await js.stream_info(log.stream)).config
+        config.max_msgs, config.discard = 1, api.DiscardPolicy.NEW
+        await js.update_stream(config)
+        await append(log)
+        with pytest.raises(LogUnavailable, match="maximum messages exceeded"):
+            await append(log)
+        assert (await log.bounds()) == (1, 1)
+    finally:
+        await log.close()
+
+
+async def test_nats_append_whose_ack_comes_too_late_is_unavailable_and_the_late_ack_is_ignored(
+    nats_server: NatsServer,
+) -> None:
+    log = NatsEventLog(nats_server.url, **unique_log_names())
+    await log.start()
+    try:
+        log.connection.request_timeout_s = 1e-6  # expires before any answer can cross the loopback
+        with pytest.raises(LogUnavailable, match="TimeoutError"):
+            await append(log)
+        log.connection.request_timeout_s = 5.0
+        await asyncio.sleep(0.2)  # the late ack arrives meanwhile, for a publish no longer waiting
+        later = await append(log)
+        assert later.seq == 2  # the first was stored all the same: a redelivery of it would be a duplicate
+    finally:
         await log.close()
 
 

@@ -427,8 +427,9 @@ class _Coordinator:
             engine.offer(_placeholder(seq), msg)  # a redelivery of what the engine holds: keep the new handle
             return
         prefix = backend.log.connection.spec.subject_prefix
+        stored_at = msg.metadata.timestamp.timestamp()
         stored = decode_event(
-            prefix, seq, backend.log.cursor(seq), msg.subject, msg.headers, msg.data, msg.metadata.timestamp
+            prefix, seq, backend.log.cursor(seq), msg.subject, msg.headers, msg.data, stored_at
         )
         attempts = 0
         if msg.metadata.num_delivered > 1:
@@ -651,8 +652,9 @@ class NatsSubscriptions(SubscriptionBackend):
             except nats.js.errors.NotFoundError:
                 return None
         prefix = self.log.connection.spec.subject_prefix
+        stored_at = msg.time.timestamp() if msg.time else None
         return decode_event(
-            prefix, seq, self.log.cursor(seq), msg.subject or "", msg.headers, msg.data or b"", msg.time
+            prefix, seq, self.log.cursor(seq), msg.subject or "", msg.headers, msg.data or b"", stored_at
         )
 
     # -- the backend interface ------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from voicesvc.events.log import (
     Subscription,
     validate_append,
 )
-from voicesvc.events.nats.connection import StreamConnection
+from voicesvc.events.nats.connection import PublishAck, StreamConnection
 from voicesvc.events.nats.errors import mapped_errors
 from voicesvc.events.nats.messages import decode_event, event_headers, event_subject, filter_subjects
 from voicesvc.events.nats.pull import PullSettings
@@ -160,7 +160,7 @@ class NatsEventLog(EventLog):
         self, raw: bytes, event_id: str, event_type: str, attempt: int = 1, ids: EventIds | None = None
     ) -> AppendResult:
         """Publish the event and wait for JetStream's acknowledgement; see `EventLog.append`."""
-        js = self._conn.jetstream()
+        self._conn.jetstream()  # fails at once while the connection is lost
         validate_append(raw, event_id, event_type, attempt)
         if ids is None:
             ids = EventIds.of_body(raw)
@@ -174,10 +174,8 @@ class NatsEventLog(EventLog):
             # outage); refuse it here instead, for good: a redelivery is just as large.
             raise EventTooLarge(f"the event takes {size} bytes as a NATS message; the server accepts {limit}")
 
-        async def publish() -> api.PubAck:
-            return await js.publish(
-                subject, bytes(raw), timeout=self._conn.request_timeout_s, stream=self.stream, headers=headers
-            )
+        async def publish() -> PublishAck:
+            return await self._conn.publish(subject, bytes(raw), headers)
 
         with mapped_errors("event not stored"):
             try:
@@ -213,8 +211,9 @@ class NatsEventLog(EventLog):
                 received_at = self._clock()
                 return StoredEvent(seq, cursor, event_id, event_type, received_at, attempt, bytes(raw), ids)
         prefix = self._conn.spec.subject_prefix
+        stored_at = msg.time.timestamp() if msg.time else None
         return decode_event(
-            prefix, seq, self.cursor(seq), msg.subject or "", msg.headers, msg.data or b"", msg.time
+            prefix, seq, self.cursor(seq), msg.subject or "", msg.headers, msg.data or b"", stored_at
         )
 
     async def bounds(self) -> tuple[int | None, int | None]:

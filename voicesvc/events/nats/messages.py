@@ -24,7 +24,6 @@ import hashlib
 import itertools
 import re
 from collections.abc import Mapping
-from datetime import datetime
 
 from voicesvc.events.log import EventFilter, EventIds, IdFilter, StoredEvent
 
@@ -161,15 +160,16 @@ def decode_event(
     subject: str,
     headers: Mapping[str, str] | None,
     data: bytes,
-    stored_at: datetime | None,
+    stored_at: float | None,
 ) -> StoredEvent:
-    """The stored event a message holds; missing or malformed headers fall back to what the stream knows."""
+    """The stored event a message holds; missing or malformed headers fall back to what the stream knows
+    (`stored_at`: when it stored the message, in seconds since the epoch)."""
     headers = headers or {}
     event_type = headers.get(HEADER_EVENT_TYPE) or subject.removeprefix(prefix + ".").split(".", 3)[-1]
     try:
         received_at = float(headers[HEADER_RECEIVED_AT])
     except (KeyError, ValueError):
-        received_at = stored_at.timestamp() if stored_at else 0.0
+        received_at = stored_at or 0.0
     try:
         attempt = max(int(headers[HEADER_ATTEMPT]), 1)
     except (KeyError, ValueError):

@@ -30,7 +30,7 @@ from voicesvc.events.log import (
     StoredEvent,
     Subscription,
 )
-from voicesvc.events.nats.connection import StreamConnection
+from voicesvc.events.nats.connection import AckFields, StreamConnection
 from voicesvc.events.nats.errors import mapped_errors
 from voicesvc.events.nats.messages import decode_event
 from voicesvc.events.nats.pull import (
@@ -68,8 +68,8 @@ class NatsSubscription(Subscription):
         self._id_filter = ids
         self._subjects = subjects
         self._consumer: str | None = None
-        self._buffer: deque[tuple[int, Msg]] | None = None
-        """Delivered and not yet taken (arrival number, message); None while empty."""
+        self._buffer: deque[tuple[int, Msg, AckFields]] | None = None
+        """Delivered and not yet taken (arrival number, message, its ack fields); None while empty."""
         self._arrivals = 0
         # (arrivals covered, stream first_seq): proves which sequence gaps are filtered-out, not expired.
         self._proof: tuple[int, int] | None = None
@@ -187,7 +187,7 @@ class NatsSubscription(Subscription):
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def _pop(self, buffer: deque[tuple[int, Msg]]) -> None:
+    def _pop(self, buffer: deque[tuple[int, Msg, AckFields]]) -> None:
         buffer.popleft()
         if not buffer and buffer is self._buffer:
             self._buffer = None  # an idle reader keeps no buffer
@@ -196,14 +196,9 @@ class NatsSubscription(Subscription):
         """Deliver the head of the buffer unless it repeats or a gap before it may hide lost events."""
         buffer = self._buffer
         assert buffer is not None
-        arrival, msg = buffer[0]
-        try:
-            seq = msg.metadata.sequence.stream
-            stored_at = msg.metadata.timestamp
-        except Exception:  # noqa: BLE001 - not a consumer delivery; nothing to deliver
-            self._pop(buffer)
-            return None
-        if seq <= self._position:
+        arrival, msg, ack = buffer[0]
+        seq = ack.stream_seq
+        if seq <= self._position:  # a repeat (or no sequence at all: nothing to deliver)
             self._pop(buffer)
             return None
         if seq > self._position + 1:
@@ -221,7 +216,7 @@ class NatsSubscription(Subscription):
         self._conn.note_seq(seq)
         prefix = self._conn.spec.subject_prefix
         event = decode_event(
-            prefix, seq, self._conn.cursor(seq), msg.subject, msg.headers, msg.data, stored_at
+            prefix, seq, self._conn.cursor(seq), msg.subject, msg.headers, msg.data, ack.stored_ns / 1e9
         )
         # The subject filters select these already, unless they had to be widened (see `messages`).
         matches = self._filter.matches(event.event_type) and self._id_filter.matches(event.ids)
@@ -267,7 +262,7 @@ class NatsSubscription(Subscription):
 
     # -- what the shared inbox hands over (InboxReader) --------------------------------------------
 
-    def delivered(self, msg: Msg) -> None:
+    def delivered(self, msg: Msg, ack: AckFields) -> None:
         """An event from the consumer: buffer it and count it against the open pull."""
         if self._closed:
             return
@@ -278,7 +273,7 @@ class NatsSubscription(Subscription):
         buffer = self._buffer
         if buffer is None:
             buffer = self._buffer = deque()
-        buffer.append((self._arrivals, msg))
+        buffer.append((self._arrivals, msg, ack))
         pull = self._pull
         if pull is not None and pull.outcome is None:
             pull.remaining -= 1
