@@ -284,7 +284,6 @@ class StreamConnection:
         answer: asyncio.Future[Msg] = loop.create_future()
         self._acks[token] = answer
         timer = loop.call_later(self.request_timeout_s, _expire, answer)
-        headers[api.Header.EXPECTED_STREAM] = self.spec.name
         try:
             await nc.publish(subject, payload, reply=self._ack_prefix + token, headers=headers)
             msg = await answer
@@ -296,6 +295,10 @@ class StreamConnection:
         reply = orjson.loads(msg.data)
         if "error" in reply:
             raise nats.js.errors.APIError.from_error(reply["error"])
+        # Streams of one account cannot overlap, so the subject's stream is ours; checked here rather than
+        # sent as a `Nats-Expected-Stream` header with every event.
+        if reply.get("stream") != self.spec.name:
+            raise nats.js.errors.Error(f"stored by stream {reply.get('stream')!r}, not {self.spec.name!r}")
         return PublishAck(int(reply["seq"]), bool(reply.get("duplicate", False)))
 
     async def _route(self, msg: Msg) -> None:

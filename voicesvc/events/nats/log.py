@@ -33,7 +33,7 @@ from voicesvc.events.log import (
     Subscription,
     validate_append,
 )
-from voicesvc.events.nats.connection import PublishAck, StreamConnection
+from voicesvc.events.nats.connection import StreamConnection
 from voicesvc.events.nats.errors import mapped_errors
 from voicesvc.events.nats.messages import decode_event, event_headers, event_subject, filter_subjects
 from voicesvc.events.nats.pull import PullSettings
@@ -165,7 +165,7 @@ class NatsEventLog(EventLog):
         if ids is None:
             ids = EventIds.of_body(raw)
         received_at = self._clock()
-        headers = event_headers(event_id, event_type, received_at, attempt, ids)
+        headers = event_headers(event_id, received_at, attempt, ids)
         subject = event_subject(self._conn.spec.subject_prefix, event_type, ids)
         size = len(raw) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + _HEADER_OVERHEAD
         limit = self._conn.client().max_payload
@@ -174,15 +174,13 @@ class NatsEventLog(EventLog):
             # outage); refuse it here instead, for good: a redelivery is just as large.
             raise EventTooLarge(f"the event takes {size} bytes as a NATS message; the server accepts {limit}")
 
-        async def publish() -> PublishAck:
-            return await self._conn.publish(subject, bytes(raw), headers)
-
+        payload = bytes(raw)
         with mapped_errors("event not stored"):
             try:
-                ack = await publish()
+                ack = await self._conn.publish(subject, payload, headers)
             except nats.js.errors.NoStreamResponseError:
                 await self._conn.restore_stream()
-                ack = await publish()
+                ack = await self._conn.publish(subject, payload, headers)
         self._conn.note_seq(ack.seq)
         if ack.duplicate:
             original = await self._stored(ack.seq, raw, event_id, event_type, attempt, ids)

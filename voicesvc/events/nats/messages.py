@@ -131,16 +131,17 @@ def _combinations(positions: list[list[str]]) -> int:
     return count
 
 
-def event_headers(
-    event_id: str, event_type: str, received_at: float, attempt: int, ids: EventIds = _NO_IDS
-) -> dict[str, str]:
-    """Headers of an appended event; `Nats-Msg-Id` makes JetStream drop redeliveries of the same id."""
-    headers = {
-        HEADER_MSG_ID: event_id,
-        HEADER_EVENT_TYPE: event_type,
-        HEADER_RECEIVED_AT: repr(received_at),
-        HEADER_ATTEMPT: str(attempt),
-    }
+def event_headers(event_id: str, received_at: float, attempt: int, ids: EventIds = _NO_IDS) -> dict[str, str]:
+    """Headers of an appended event; `Nats-Msg-Id` makes JetStream drop redeliveries of the same id.
+
+    Only what the subject does not say: the event type is the subject's tail, and an attempt of 1 is what
+    a reader assumes without the header (each header costs the client a few µs to write, and every reader
+    as much to parse). The ids stay in headers although plain ones are in the subject too: readers take
+    them from there.
+    """
+    headers = {HEADER_MSG_ID: event_id, HEADER_RECEIVED_AT: repr(received_at)}
+    if attempt != 1:
+        headers[HEADER_ATTEMPT] = str(attempt)
     for name, value in zip(
         _ID_HEADERS, (ids.call_control_id, ids.call_session_id, ids.connection_id), strict=True
     ):
@@ -165,6 +166,7 @@ def decode_event(
     """The stored event a message holds; missing or malformed headers fall back to what the stream knows
     (`stored_at`: when it stored the message, in seconds since the epoch)."""
     headers = headers or {}
+    # Written without the type header since it is the subject's tail; older events carry it.
     event_type = headers.get(HEADER_EVENT_TYPE) or subject.removeprefix(prefix + ".").split(".", 3)[-1]
     try:
         received_at = float(headers[HEADER_RECEIVED_AT])
