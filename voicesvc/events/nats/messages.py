@@ -136,8 +136,8 @@ def event_headers(event_id: str, received_at: float, attempt: int, ids: EventIds
 
     Only what the subject does not say: the event type is the subject's tail, and an attempt of 1 is what
     a reader assumes without the header (each header costs the client a few µs to write, and every reader
-    as much to parse). The ids stay in headers although plain ones are in the subject too: readers take
-    them from there.
+    as much to parse). The ids stay in headers even where the subject spells them too: readers, including
+    those of earlier versions, take them from the headers.
     """
     headers = {HEADER_MSG_ID: event_id, HEADER_RECEIVED_AT: repr(received_at)}
     if attempt != 1:
