@@ -329,7 +329,12 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 raise
             finally:
                 self.inflight.leave()
-                outcome.settle(code)
+                if code is grpc.StatusCode.OK:
+                    # Reported once the response is on its way, so the access log and the metrics are not
+                    # part of the caller's wait; anything the caller does next runs after this callback.
+                    asyncio.get_running_loop().call_soon(outcome.settle, code)
+                else:
+                    outcome.settle(code)
 
         return observed
 
