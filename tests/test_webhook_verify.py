@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from voicesvc.events import relayable
 from voicesvc.webhooks.sign import Signer, generate_private_key, public_key_of
@@ -44,6 +44,24 @@ def test_header_names_are_case_insensitive(signer: Signer, verifier: WebhookVeri
     shouted = {name.upper(): value for name, value in signer.sign_telnyx(BODY, NOW).items()}
     verifier.verify(shouted, BODY)
     verifier.verify(CIMultiDict({"Webhook-Id": "m", **signer.sign_standard(BODY, "m", NOW)}), BODY)
+
+
+def test_request_headers_as_aiohttp_holds_them_verify_like_any_mapping(
+    signer: Signer, verifier: WebhookVerifier
+) -> None:
+    signed = signer.sign_telnyx(BODY, NOW)
+    padded = CIMultiDictProxy(CIMultiDict({name.title(): f" {value} " for name, value in signed.items()}))
+    verifier.verify(padded, BODY)
+    # Refusals are the same as for a plain mapping's.
+    for headers in (
+        {**signed, "telnyx-signature-ed25519": ""},
+        {"telnyx-signature-ed25519": signed["telnyx-signature-ed25519"]},
+        {**signed, "telnyx-timestamp": str(NOW - 301)},
+        {**signed, "telnyx-signature-ed25519": base64.b64encode(bytes(64)).decode()},
+    ):
+        expected = rejection(verifier, headers)
+        got = rejection(verifier, CIMultiDictProxy(CIMultiDict(headers)))  # type: ignore[arg-type]
+        assert (got.reason, got.message) == (expected.reason, expected.message)
 
 
 def test_timestamps_within_tolerance_are_accepted(signer: Signer, verifier: WebhookVerifier) -> None:

@@ -204,10 +204,17 @@ class EventIds:
         """The ids a webhook's `data.payload` names (only string values count, as in the delivered event)."""
         if not isinstance(payload, dict):
             return _NO_IDS
-        values = [payload.get(name) for name in _ID_KEYS]
-        if not any(values):
+        # Spelled out: every webhook passes here.
+        call_control_id = payload.get("call_control_id")
+        call_session_id = payload.get("call_session_id")
+        connection_id = payload.get("connection_id")
+        if not (call_control_id or call_session_id or connection_id):
             return _NO_IDS
-        return cls(*(v if isinstance(v, str) else "" for v in values))
+        return cls(
+            call_control_id if isinstance(call_control_id, str) else "",
+            call_session_id if isinstance(call_session_id, str) else "",
+            connection_id if isinstance(connection_id, str) else "",
+        )
 
     @classmethod
     def of_body(cls, raw: bytes) -> EventIds:
@@ -220,7 +227,6 @@ class EventIds:
         return cls.of_payload(data.get("payload") if isinstance(data, dict) else None)
 
 
-_ID_KEYS = ("call_control_id", "call_session_id", "connection_id")
 _EMPTY: frozenset[str] = frozenset()
 """Every unset filter list is this one object: an empty frozenset built from an empty list is a new
 object of its own (about 200 bytes), held by each open subscription."""

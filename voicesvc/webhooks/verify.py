@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
+from multidict import CIMultiDict, CIMultiDictProxy
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
@@ -183,9 +184,17 @@ class WebhookVerifier:
         """
         if self._max_body is not None and len(raw_body) > self._max_body:
             raise WebhookRejected.of(RejectReason.BODY_TOO_LARGE, f"body exceeds {self._max_body} bytes")
+        if isinstance(headers, CIMultiDictProxy | CIMultiDict):
+            # aiohttp's request headers, already case-insensitive: no lowered copy for the usual Telnyx case.
+            signature = headers.get(TELNYX_SIGNATURE)
+            if signature is not None:
+                self._verify_telnyx(signature.strip(), headers.get(TELNYX_TIMESTAMP, "").strip(), raw_body)
+                return
         lowered = _lower_headers(headers)
         if TELNYX_SIGNATURE in lowered or not any(k.startswith("webhook-") for k in lowered):
-            self._verify_telnyx(lowered, raw_body)
+            self._verify_telnyx(
+                lowered.get(TELNYX_SIGNATURE, ""), lowered.get(TELNYX_TIMESTAMP, ""), raw_body
+            )
         else:
             self._verify_standard(lowered, raw_body)
 
@@ -194,9 +203,7 @@ class WebhookVerifier:
         self.verify(headers, raw_body)
         return parse_json_object(raw_body)
 
-    def _verify_telnyx(self, headers: dict[str, str], raw_body: bytes) -> None:
-        signature_text = headers.get(TELNYX_SIGNATURE, "")
-        timestamp = headers.get(TELNYX_TIMESTAMP, "")
+    def _verify_telnyx(self, signature_text: str, timestamp: str, raw_body: bytes) -> None:
         missing = [
             name
             for name, value in ((TELNYX_SIGNATURE, signature_text), (TELNYX_TIMESTAMP, timestamp))
