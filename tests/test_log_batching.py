@@ -115,3 +115,32 @@ def test_voicesvc_serve_logs_each_rpc_once_at_the_configured_level() -> None:
     upstream_attempts = [r for r in at_debug if r["event"] == "telnyx_request"]
     assert [(r["status"], r["request_id"]) for r in upstream_attempts] == [(404, "req-log-1")]
     assert not [r for r in at_info if r["level"] == "debug"]
+
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+def test_any_value_renders_as_one_json_line() -> None:
+    out = io.StringIO()
+    try:
+        configure_logging(logging.INFO, stream=out)
+        log = structlog.get_logger("voicesvc.test")
+        log.info("plain", text="déjà \u2028 \n", n=3, ratio=0.5, flag=True, nothing=None, items=[1, "a"])
+        log.info("odd", big=2**70, keyed={1: "one"}, thing=_Opaque())
+    finally:
+        reset_logging()
+    text = out.getvalue()
+    assert text.isascii()
+    plain, odd = (json.loads(line) for line in text.splitlines())
+    assert plain["text"] == "déjà \u2028 \n"
+    assert (plain["n"], plain["ratio"], plain["flag"], plain["nothing"], plain["items"]) == (
+        3,
+        0.5,
+        True,
+        None,
+        [1, "a"],
+    )
+    assert (odd["big"], odd["keyed"]) == (2**70, {"1": "one"})
+    assert odd["thing"] == "<opaque>"

@@ -6,11 +6,13 @@ same processors, so they are JSON too and pass through the same redaction.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO, cast
 
+import orjson
 import structlog
 
 from voicesvc.redact import REDACTED, SECRETS, Scrubber
@@ -46,6 +48,18 @@ class SecretRedactor:
         if isinstance(rendered, bytes):
             return self.redact(rendered.decode("utf-8", "replace"))
         return rendered
+
+
+def _dumps(event: Any, **options: Any) -> str:
+    """One line's JSON, in ASCII: orjson's (a fifth of the standard library's time for an access-log line),
+    or `json.dumps`'s for a line orjson would write with other characters (it has no ASCII-only mode, and a
+    stream that cannot encode them would garble the line) or cannot write at all (an integer beyond 64 bits,
+    a key that is not a string)."""
+    try:
+        text = orjson.dumps(event, default=options.get("default")).decode()
+    except TypeError:
+        return json.dumps(event, **options)
+    return text if text.isascii() else json.dumps(event, **options)
 
 
 def _leading_keys(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
@@ -106,7 +120,7 @@ def configure_logging(
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
             _leading_keys,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(_dumps),
             redactor,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -122,7 +136,7 @@ def configure_logging(
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             _leading_keys,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(_dumps),
             redactor,
         ],
     )
