@@ -121,11 +121,6 @@ class PublishAck(NamedTuple):
     that message's."""
 
 
-def _expire(answer: asyncio.Future[Msg]) -> None:
-    if not answer.done():
-        answer.set_exception(nats.errors.TimeoutError())
-
-
 def _consume_exception(task: asyncio.Task[Any]) -> None:
     # Every caller may have been cancelled; retrieve the error so asyncio does not report it as lost.
     if not task.cancelled():
@@ -170,9 +165,14 @@ class StreamConnection:
         self._inbox_sub: CoreSubscription | None = None
         self._readers: dict[str, InboxReader] = {}
         """Consumer name → the reader it delivers to."""
-        self._acks: dict[str, asyncio.Future[Msg]] = {}
-        """Token → the publish waiting for JetStream's acknowledgement on `<inbox>._pub.<token>`."""
+        self._acks: dict[str, tuple[asyncio.Future[Msg], float]] = {}
+        """Token → (the publish waiting for JetStream's acknowledgement on `<inbox>._pub.<token>`, the loop
+        time it gives up at)."""
         self._ack_tokens = itertools.count(1)
+        self._ack_sweep: asyncio.TimerHandle | None = None
+        """One timer for every waiting publish, due at the earliest give-up time (a timer per publish
+        costs more than the publish's own bookkeeping)."""
+        self._ack_sweep_at = 0.0
         self._closed = False
         self.deliveries = 0
         """Events the server sent to any subscription of this connection (each copy counted)."""
@@ -282,13 +282,14 @@ class StreamConnection:
         token = str(next(self._ack_tokens))
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Msg] = loop.create_future()
-        self._acks[token] = answer
-        timer = loop.call_later(self.request_timeout_s, _expire, answer)
+        gives_up_at = loop.time() + self.request_timeout_s
+        self._acks[token] = (answer, gives_up_at)
+        if self._ack_sweep is None or gives_up_at < self._ack_sweep_at:
+            self._arm_ack_sweep(loop, gives_up_at)
         try:
             await nc.publish(subject, payload, reply=self._ack_prefix + token, headers=headers)
             msg = await answer
         finally:
-            timer.cancel()
             del self._acks[token]
         if msg.headers and msg.headers.get("Status") == _NO_RESPONDERS:
             raise nats.js.errors.NoStreamResponseError
@@ -301,12 +302,33 @@ class StreamConnection:
             raise nats.js.errors.Error(f"stored by stream {reply.get('stream')!r}, not {self.spec.name!r}")
         return PublishAck(int(reply["seq"]), bool(reply.get("duplicate", False)))
 
+    def _arm_ack_sweep(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._ack_sweep is not None:
+            self._ack_sweep.cancel()
+        self._ack_sweep_at = when
+        self._ack_sweep = loop.call_at(when, self._sweep_acks, loop)
+
+    def _sweep_acks(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Fail the publishes whose time is up with `TimeoutError`; wake again for the next one due."""
+        self._ack_sweep = None
+        now = loop.time()
+        earliest: float | None = None
+        for answer, gives_up_at in self._acks.values():
+            if answer.done():
+                continue
+            if gives_up_at <= now:
+                answer.set_exception(nats.errors.TimeoutError())
+            elif earliest is None or gives_up_at < earliest:
+                earliest = gives_up_at
+        if earliest is not None:
+            self._arm_ack_sweep(loop, earliest)
+
     async def _route(self, msg: Msg) -> None:
         subject = msg.subject
         if subject.startswith(self._ack_prefix):
-            answer = self._acks.get(subject[len(self._ack_prefix) :])
-            if answer is not None and not answer.done():
-                answer.set_result(msg)
+            waiting = self._acks.get(subject[len(self._ack_prefix) :])
+            if waiting is not None and not waiting[0].done():
+                waiting[0].set_result(msg)
             return
         headers = msg.headers
         status = headers.get("Status") if headers else None
