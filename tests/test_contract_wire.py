@@ -281,3 +281,27 @@ def test_strict_decoding_refuses_numbers_beyond_a_double(amount: bytes) -> None:
     with pytest.raises(wire.WireError) as err:
         http.decode_request(route, {"call_control_id": "c"}, [], body)
     assert sorted(v.pointer for v in err.value.violations) == ["/amount", "/metadata"]
+
+
+@pytest.mark.parametrize("route", [r for r in routes.ROUTES if not r.has_body], ids=lambda r: r.rpc)
+def test_a_request_with_only_its_path_set_sends_no_query_and_keeps_deadline_and_request_id(
+    route: routes.Route,
+) -> None:
+    message = route.request_cls()
+    for name in route.path_params:
+        setattr(message, name, f"{name}-7")
+    sent = http.encode_request(route, message, deadline=123.5, request_id="req-1")
+    assert sent.query == query.flatten(
+        wire.to_json(message, exclude=set(route.path_params) | http.PAGE_FIELDS)
+    )
+    assert (sent.body, sent.deadline, sent.request_id) == (None, 123.5, "req-1")
+
+
+@pytest.mark.parametrize("rpc", ["AnswerCall", "ListActiveCalls"])
+def test_deadline_and_request_id_reach_every_kind_of_request(rpc: str) -> None:
+    route = next(r for r in routes.ROUTES if r.rpc == rpc)
+    message = route.request_cls()
+    for name in route.path_params:
+        setattr(message, name, f"{name}-7")
+    sent = http.encode_request(route, message, deadline=9.0, request_id="req-2")
+    assert (sent.deadline, sent.request_id) == (9.0, "req-2")

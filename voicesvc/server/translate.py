@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 import grpc
 from google.protobuf.message import Message
@@ -55,16 +54,14 @@ class Translator:
 
     async def call(self, route: Route, request: Message, context: grpc.aio.ServicerContext) -> Message:
         """Validate, encode, send, decode; every failure ends the RPC with a detailed status."""
-        rest = await self._prepare(route, request, context)
         remaining = context.time_remaining()
         deadline = None
         if remaining is not None:
             deadline = time.monotonic() + remaining - min(_DEADLINE_MARGIN_S, remaining / 10)
         record = current_rpc.get()
+        rest = await self._prepare(route, request, context, deadline, record.request_id if record else None)
         try:
-            response = await self._client.request(
-                replace(rest, deadline=deadline, request_id=record.request_id if record else None)
-            )
+            response = await self._client.request(rest)
         except RestError as exc:
             if record is not None:
                 record.upstream_status = exc.status if isinstance(exc, TelnyxAPIError) else 0
@@ -84,7 +81,12 @@ class Translator:
             await abort(context, rest_error_status(UpstreamProtocolError(response.status, str(exc))))
 
     async def _prepare(
-        self, route: Route, request: Message, context: grpc.aio.ServicerContext
+        self,
+        route: Route,
+        request: Message,
+        context: grpc.aio.ServicerContext,
+        deadline: float | None,
+        request_id: str | None,
     ) -> RestRequest:
         """The REST request for `request`, or an INVALID_ARGUMENT abort naming every bad field."""
         violations = [
@@ -97,7 +99,7 @@ class Translator:
             setattr(request, dedup, str(uuid.uuid4()))
         rest: RestRequest | None = None
         try:
-            rest = encode_request(route, request)
+            rest = encode_request(route, request, deadline=deadline, request_id=request_id)
         except WireError as exc:
             found = [(field_path(v.pointer), v.detail) for v in exc.violations]
             # The wire layer words its details as "<field> <problem>"; the field is named separately here.

@@ -32,10 +32,12 @@ class _ListResponse(Protocol):
     total_size: int
 
 
-def encode_request(route: Route, message: Message) -> RestRequest:
-    """The Telnyx request for an RPC request, with the route's retry mode (no deadline, no request id: the
-    caller adds those). Raises `WireError` for a path id that is unusable (empty, too long, or holding
-    characters that would reach another path)."""
+def encode_request(
+    route: Route, message: Message, *, deadline: float | None = None, request_id: str | None = None
+) -> RestRequest:
+    """The Telnyx request for an RPC request, with the route's retry mode and the caller's `deadline` and
+    `request_id` (see `RestRequest`). Raises `WireError` for a path id that is unusable (empty, too long,
+    or holding characters that would reach another path)."""
     path = route.path_template
     violations = []
     for name in route.path_params:
@@ -48,7 +50,15 @@ def encode_request(route: Route, message: Message) -> RestRequest:
         raise WireError(violations)
     exclude = set(route.path_params)
     if route.has_body:
-        return RestRequest(route.http_method, path, route.retry_mode, body=to_json(message, exclude=exclude))
+        body = to_json(message, exclude=exclude)
+        return RestRequest(
+            route.http_method, path, route.retry_mode, body=body, deadline=deadline, request_id=request_id
+        )
+    if not route.is_list and all(field.name in exclude for field, _ in message.ListFields()):
+        # Nothing set but the path (GetCallStatus): no query to write.
+        return RestRequest(
+            route.http_method, path, route.retry_mode, deadline=deadline, request_id=request_id
+        )
     pairs = query.flatten(to_json(message, exclude=exclude | PAGE_FIELDS))
     if route.is_list:
         paged = cast(_ListRequest, message)
@@ -65,7 +75,9 @@ def encode_request(route: Route, message: Message) -> RestRequest:
             )
         if size:
             pairs.append(("page[size]", str(size)))
-    return RestRequest(route.http_method, path, route.retry_mode, query=pairs)
+    return RestRequest(
+        route.http_method, path, route.retry_mode, query=pairs, deadline=deadline, request_id=request_id
+    )
 
 
 def decode_request(
