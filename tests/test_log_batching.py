@@ -6,7 +6,10 @@ import asyncio
 import io
 import json
 import logging
+import re
 import threading
+import time
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -144,3 +147,32 @@ def test_any_value_renders_as_one_json_line() -> None:
     )
     assert (odd["big"], odd["keyed"]) == (2**70, {"1": "one"})
     assert odd["thing"] == "<opaque>"
+
+
+def test_every_line_starts_with_its_utc_time_level_and_event() -> None:
+    out = io.StringIO()
+    before = time.time()
+    try:
+        configure_logging(logging.DEBUG, stream=out)
+        log = structlog.get_logger("voicesvc.test")
+        log.warn("deprecated_alias", detail=1)  # noqa: G010 - the alias is what this checks
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("failed", level="ignored", timestamp="ignored")
+        logging.getLogger("aiohttp.test").warning("library %s", "line")
+    finally:
+        reset_logging()
+    after = time.time()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [list(line)[:3] for line in lines] == [["timestamp", "level", "event"]] * 3
+    assert [(line["level"], line["event"]) for line in lines] == [
+        ("warning", "deprecated_alias"),
+        ("error", "failed"),
+        ("warning", "library line"),
+    ]
+    assert "ValueError: boom" in lines[1]["exception"]
+    for line in lines:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", line["timestamp"])
+        stamp = datetime.strptime(line["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+        assert before - 1e-6 <= stamp <= after

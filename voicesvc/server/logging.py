@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterable, MutableMapping
+from datetime import UTC, datetime
 from typing import Any, TextIO, cast
 
 import orjson
@@ -62,10 +64,41 @@ def _dumps(event: Any, **options: Any) -> str:
     return text if text.isascii() else json.dumps(event, **options)
 
 
-def _leading_keys(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
-    """Put timestamp, level and event first, so lines read well before any tool parses them."""
-    head = {k: event.pop(k) for k in ("timestamp", "level", "event") if k in event}
-    return {**head, **event}
+_LEVEL_OF_METHOD = {"warn": "warning", "exception": "error"}
+
+
+class _Head:
+    """Stamps a line with its time (UTC, ISO 8601 with microseconds: `2026-12-01T13:57:05.793074Z`) and
+    level, and puts timestamp, level and event first, so lines read well before any tool parses them.
+
+    One processor instead of structlog's `add_log_level`, `TimeStamper` and a reordering step: the date and
+    time of day are formatted once per second, not for every line (an access-log line per RPC).
+    """
+
+    __slots__ = ("_second",)
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, _logger: Any, method: str, event: MutableMapping[str, Any]) -> Any:
+        now = time.time()
+        second = int(now)
+        cached = self._second  # one tuple: lines logged from other threads never see half an update
+        if cached[0] != second:
+            cached = self._second = (
+                second,
+                datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            )
+        event.pop("timestamp", None)
+        event.pop("level", None)
+        head = {
+            "timestamp": f"{cached[1]}.{int((now - second) * 1_000_000):06d}Z",
+            "level": _LEVEL_OF_METHOD.get(method, method),
+        }
+        if "event" in event:
+            head["event"] = event.pop("event")
+        head.update(event)
+        return head
 
 
 def _drop_color_message(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
@@ -109,17 +142,12 @@ def configure_logging(
     if batched:
         out = cast(TextIO, BatchingStream(out))
     redactor = SecretRedactor(secrets, SECRETS)
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
+    shared: list[Any] = [structlog.contextvars.merge_contextvars, _Head()]
     structlog.configure(
         processors=[
             *shared,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
-            _leading_keys,
             structlog.processors.JSONRenderer(_dumps),
             redactor,
         ],
@@ -135,7 +163,6 @@ def configure_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            _leading_keys,
             structlog.processors.JSONRenderer(_dumps),
             redactor,
         ],
