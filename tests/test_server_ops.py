@@ -185,6 +185,16 @@ async def test_metrics_count_rpcs_and_upstream_requests(stack: Stack) -> None:
     assert upstream == {(("method", "POST"), ("status", "200")): 1}
 
 
+async def test_a_succeeded_rpc_is_counted_by_the_time_its_caller_has_the_response(stack: Stack) -> None:
+    # Its report runs in the loop's turn after the response went out: before anything the caller does next.
+    dial = unary(stack.channel, DIAL)
+    for expected in (1, 2, 3):
+        await dial(dial_request())
+        _, rendered = await stack.get("/metrics")
+        rpcs = samples(rendered, "voicesvc_rpc_requests_total")
+        assert rpcs[(("code", "OK"), ("method", DIAL.full_method))] == expected
+
+
 class _AbortingContext:
     """Just enough of a servicer context for one aborted RPC; notes what `/metrics` held when the status
     went out (grpc.aio sends it inside `abort`)."""
