@@ -663,6 +663,22 @@ async def test_memory_retention_by_age() -> None:
     assert not (await log.append(raw, old.event_id, "call.answered", 1)).duplicate
 
 
+@pytest.mark.parametrize("remembered_ids", [0, 1000])
+async def test_memory_retention_by_age_after_the_log_emptied(remembered_ids: int) -> None:
+    now = [1000.0]
+    log = MemoryEventLog(max_age_s=60, max_remembered_ids=remembered_ids, clock=lambda: now[0])
+    await append(log)
+    now[0] += 61
+    assert await log.bounds() == (None, 1)  # aged out: the log is empty
+    later = await append(log)
+    now[0] += 59
+    assert await log.bounds() == (later.seq, later.seq)
+    now[0] += 2  # `later` is 61 s old
+    assert await log.bounds() == (None, later.seq)
+    sub = await log.subscribe(Start.oldest())
+    assert await sub.next(0.05) is None
+
+
 async def test_memory_cursor_from_an_earlier_process_is_expired() -> None:
     earlier, current = MemoryEventLog(), MemoryEventLog()
     event = await append(earlier)

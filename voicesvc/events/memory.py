@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import secrets
 import time
 from collections import OrderedDict
@@ -204,6 +205,9 @@ class MemoryEventLog(EventLog):
         # The newest evicted sequence of each event type: tells a filtered reader whether retention took an
         # event it would have received, or only events it filters out.
         self._evicted: dict[str, int] = {}
+        self._evict_due = math.inf
+        """Before this time nothing is old enough to evict or forget: every read and append checks it, and
+        only then looks at the oldest event and the oldest remembered id."""
         self._epoch = secrets.randbits(32)
         self._waiters = _Waiters()
         self._closed = False
@@ -278,6 +282,8 @@ class MemoryEventLog(EventLog):
             ids=EventIds.of_body(raw) if ids is None else ids,
         )
         self._ring[seq % self._capacity] = event
+        if self._first == seq:  # the oldest retained event now: it is due at its age limit
+            self._evict_due = min(self._evict_due, now + self._max_age)
         self._last = seq
         self._ids[event_id] = seq
         self._waiters.wake(event)
@@ -363,8 +369,11 @@ class MemoryEventLog(EventLog):
             self._remembered.popitem(last=False)
             self.ids_forgotten_early += 1
         self._remembered[event.event_id] = (event.seq, event.event_type, event.received_at, event.attempt)
+        self._evict_due = min(self._evict_due, event.received_at + self._dedup_window)
 
     def _evict(self, now: float) -> None:
+        if now < self._evict_due:
+            return
         horizon = now - self._max_age
         while self._first <= self._last and self._at(self._first).received_at < horizon:
             self._drop_oldest()
@@ -375,6 +384,12 @@ class MemoryEventLog(EventLog):
             if oldest[2] >= window_start:
                 break
             remembered.popitem(last=False)
+        due = math.inf
+        if self._first <= self._last:
+            due = self._at(self._first).received_at + self._max_age
+        if remembered:
+            due = min(due, next(iter(remembered.values()))[2] + self._dedup_window)
+        self._evict_due = due
 
     def _skip_evicted(self, position: int, event_filter: EventFilter) -> int:
         """`position`, moved past evicted events when none of them matched the type filter; raises
