@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import pytest
 
@@ -57,3 +58,15 @@ def test_an_integer_beyond_64_bits_is_its_nearest_double() -> None:
     assert isinstance(value, float)
     assert math.isfinite(value)
     assert value == float("9" * 30)
+
+
+def test_an_integer_just_beyond_the_largest_double_is_the_fallbacks_to_judge() -> None:
+    beyond = str(int(sys.float_info.max) + 1)
+    assert jsontext.loads(beyond.encode()) == int(beyond)  # the standard library's exact reading
+    assert jsontext.loads(beyond) == int(beyond)
+
+    def refuse(_: object) -> object:
+        raise ValueError("beyond a double")
+
+    with pytest.raises(ValueError, match="beyond a double"):
+        jsontext.loads(b'{"n": ' + beyond.encode() + b"}", refuse)

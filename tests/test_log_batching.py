@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import logging
@@ -125,6 +126,12 @@ class _Opaque:
         return "<opaque>"
 
 
+@dataclasses.dataclass
+class _WithSecret:
+    name: str
+    secret: str = dataclasses.field(repr=False)
+
+
 def test_any_value_renders_as_one_json_line() -> None:
     out = io.StringIO()
     try:
@@ -132,11 +139,15 @@ def test_any_value_renders_as_one_json_line() -> None:
         log = structlog.get_logger("voicesvc.test")
         log.info("plain", text="déjà \u2028 \n", n=3, ratio=0.5, flag=True, nothing=None, items=[1, "a"])
         log.info("odd", big=2**70, keyed={1: "one"}, thing=_Opaque())
+        log.info("values", record=_WithSecret("n", "s3cr3t"), at=datetime(2026, 1, 2, tzinfo=UTC))
     finally:
         reset_logging()
     text = out.getvalue()
     assert text.isascii()
-    plain, odd = (json.loads(line) for line in text.splitlines())
+    plain, odd, values = (json.loads(line) for line in text.splitlines())
+    # Written as their repr, as the standard library writes them: a field the repr leaves out stays out.
+    assert values["record"] == "_WithSecret(name='n')"
+    assert values["at"] == repr(datetime(2026, 1, 2, tzinfo=UTC))
     assert plain["text"] == "déjà \u2028 \n"
     assert (plain["n"], plain["ratio"], plain["flag"], plain["nothing"], plain["items"]) == (
         3,

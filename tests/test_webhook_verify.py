@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -251,7 +252,16 @@ def test_nesting_up_to_the_limit_is_relayable_and_one_level_more_is_not() -> Non
     )
 
 
-@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"9" * 400, b"-" + b"9" * 400, b"1.5e309"], ids=str)
+_DOUBLE_MAX = int(sys.float_info.max)
+_JUST_BEYOND = [str(_DOUBLE_MAX + 1).encode(), str(_DOUBLE_MAX + 2**970 - 1).encode()]
+"""Integers a parser reading them as doubles would round down to the largest one."""
+
+
+@pytest.mark.parametrize(
+    "number",
+    [b"1e400", b"-1e400", b"9" * 400, b"-" + b"9" * 400, b"1.5e309", *_JUST_BEYOND, b"-" + _JUST_BEYOND[0]],
+    ids=lambda n: n[:12].decode() + (f"...({len(n)})" if len(n) > 12 else ""),
+)
 def test_a_number_beyond_a_double_is_refused_with_its_reason(number: bytes) -> None:
     with pytest.raises(WebhookRejected) as caught:
         parse_json_object(b'{"data": {"amount": ' + number + b"}}")
@@ -267,3 +277,7 @@ def test_numbers_within_a_double_keep_their_values() -> None:
     # Up to 64 bits an integer stays exact; a longer one is its nearest double, the value a Struct holds.
     assert parsed == {"a": 1e308, "b": -17, "c": 0.25, "d": float("9" * 300), "e": 1e5, "f": 2**64 - 1}
     assert isinstance(parsed["f"], int)
+
+
+def test_the_largest_double_spelled_as_an_integer_is_accepted() -> None:
+    assert parse_json_object(b'{"n": ' + str(_DOUBLE_MAX).encode() + b"}") == {"n": _DOUBLE_MAX}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import inspect
 import os
@@ -152,16 +153,18 @@ class InFlight:
 
 
 class _Outcome:
-    """Reports one RPC's final code exactly once, to the access log and the metrics."""
+    """Reports one RPC's final code and duration exactly once, to the access log and the metrics."""
 
-    def __init__(self, report: Callable[[grpc.StatusCode], None]) -> None:
+    def __init__(self, report: Callable[[grpc.StatusCode, float], None], started: float) -> None:
         self._report = report
+        self._started = started
         self._done = False
 
-    def settle(self, code: grpc.StatusCode) -> None:
+    def settle(self, code: grpc.StatusCode, ended: float | None = None) -> None:
+        """Report `code`, for an RPC that ended at `ended` (`time.monotonic()`; now unless given)."""
         if not self._done:
             self._done = True
-            self._report(code)
+            self._report(code, (time.monotonic() if ended is None else ended) - self._started)
 
 
 class _SettleBeforeAbort:
@@ -280,8 +283,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
         return record
 
-    def _finish(self, method: str, record: RpcRecord, code: grpc.StatusCode, started: float) -> None:
-        elapsed_s = time.monotonic() - started
+    def _finish(self, method: str, record: RpcRecord, code: grpc.StatusCode, elapsed_s: float) -> None:
         self.metrics.observe_rpc(method, code.name, elapsed_s)
         fields: dict[str, Any] = {
             "code": code.name,
@@ -306,7 +308,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         async def observed(raw: Any, context: grpc.aio.ServicerContext) -> Any:
             record = self._begin(method, context)
             started = time.monotonic()
-            outcome = _Outcome(lambda code: self._finish(method, record, code, started))
+            outcome = _Outcome(functools.partial(self._finish, method, record), started)
             code = grpc.StatusCode.OK
             self.inflight.enter()
             try:
@@ -331,8 +333,9 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 self.inflight.leave()
                 if code is grpc.StatusCode.OK:
                     # Reported once the response is on its way, so the access log and the metrics are not
-                    # part of the caller's wait; anything the caller does next runs after this callback.
-                    asyncio.get_running_loop().call_soon(outcome.settle, code)
+                    # part of the caller's wait; anything the caller does next runs after this callback. The
+                    # duration is the handler's, as for every other outcome.
+                    asyncio.get_running_loop().call_soon(outcome.settle, code, time.monotonic())
                 else:
                     outcome.settle(code)
 
@@ -361,7 +364,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 record = self._begin(method, context)
                 request_id = record.request_id
                 started = time.monotonic()
-                outcome = _Outcome(lambda code: self._finish(method, record, code, started))
+                outcome = _Outcome(functools.partial(self._finish, method, record), started)
                 code = grpc.StatusCode.OK
                 responses = behavior(request, _SettleBeforeAbort(context, outcome))
                 try:
@@ -383,7 +386,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
             record = self._begin(method, context)
             request_id = record.request_id
             started = time.monotonic()
-            outcome = _Outcome(lambda code: self._finish(method, record, code, started))
+            outcome = _Outcome(functools.partial(self._finish, method, record), started)
             code = grpc.StatusCode.OK
             limit: asyncio.Timeout | None = None
             try:

@@ -52,13 +52,18 @@ class SecretRedactor:
         return rendered
 
 
+_AS_JSON_DUMPS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def _dumps(event: Any, **options: Any) -> str:
     """One line's JSON, in ASCII: orjson's (a fifth of the standard library's time for an access-log line),
     or `json.dumps`'s for a line orjson would write with other characters (it has no ASCII-only mode, and a
     stream that cannot encode them would garble the line) or cannot write at all (an integer beyond 64 bits,
     a key that is not a string)."""
     try:
-        text = orjson.dumps(event, default=options.get("default")).decode()
+        # Dataclasses and datetimes go to `default` (their repr), as `json.dumps` writes them: orjson would
+        # write every field of a dataclass, including those its repr leaves out.
+        text = orjson.dumps(event, default=options.get("default"), option=_AS_JSON_DUMPS).decode()
     except TypeError:
         return json.dumps(event, **options)
     return text if text.isascii() else json.dumps(event, **options)

@@ -297,7 +297,9 @@ class StreamConnection:
         if "error" in reply:
             raise nats.js.errors.APIError.from_error(reply["error"])
         # Streams of one account cannot overlap, so the subject's stream is ours; checked here rather than
-        # sent as a `Nats-Expected-Stream` header with every event.
+        # sent as a `Nats-Expected-Stream` header with every event. (Had an operator replaced our stream by
+        # another taking its subjects, the event is stored there and still refused here: the webhook is
+        # answered 503 and delivered again, as for any outage of the log.)
         if reply.get("stream") != self.spec.name:
             raise nats.js.errors.Error(f"stored by stream {reply.get('stream')!r}, not {self.spec.name!r}")
         return PublishAck(int(reply["seq"]), bool(reply.get("duplicate", False)))
@@ -306,12 +308,14 @@ class StreamConnection:
         if self._ack_sweep is not None:
             self._ack_sweep.cancel()
         self._ack_sweep_at = when
-        self._ack_sweep = loop.call_at(when, self._sweep_acks, loop)
+        self._ack_sweep = loop.call_at(when, self._sweep_acks, loop, when)
 
-    def _sweep_acks(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _sweep_acks(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
         """Fail the publishes whose time is up with `TimeoutError`; wake again for the next one due."""
         self._ack_sweep = None
-        now = loop.time()
+        # A loop may run a timer a little before its time (uvloop rounds to milliseconds): what it was due
+        # for is up, or the sweep would re-arm for the same instant again and again.
+        now = max(loop.time(), due)
         earliest: float | None = None
         for answer, gives_up_at in self._acks.values():
             if answer.done():
