@@ -24,7 +24,14 @@ from voicesvc.events import EventLog, IdFilter, MemoryEventLog, Start, StoredEve
 from voicesvc.events.log import EventFilter, EventIds
 from voicesvc.events.nats import NatsEventLog
 from voicesvc.events.nats.connection import AckFields, ack_fields
-from voicesvc.events.nats.messages import MAX_FILTER_SUBJECTS, event_subject, filter_subjects, id_token
+from voicesvc.events.nats.messages import (
+    MAX_FILTER_SUBJECTS,
+    decode_event,
+    event_headers,
+    event_subject,
+    filter_subjects,
+    id_token,
+)
 from voicesvc.sandbox import SandboxConfig
 from voicesvc.webhooks import Signer
 
@@ -252,6 +259,72 @@ def test_subject_layout_tokens_are_unambiguous() -> None:
     ids = EventIds("v3:leg", "sess", "conn")
     assert event_subject("p", "call.answered", ids) == "p.conn.sess.v3:leg.call.answered"
     assert event_subject("p", "call.answered") == "p._._._.call.answered"
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        EventIds("v3:leg", "428c31b6-7af4-4bcb-b7f5-5013ef9657c1", "1234567890"),
+        EventIds("v3:leg", "", ""),
+        EventIds(),
+        EventIds("v3:a.b", "sess", "conn"),  # escaped in the subject: carried in a header
+        EventIds("v3:ünï", "sess", ""),  # not a header value: taken from the body
+        EventIds("x" * 300, "", ""),  # hashed in the subject
+    ],
+    ids=["plain", "one", "none", "escaped", "non-ascii", "long"],
+)
+def test_an_events_ids_read_back_from_its_message_by_this_reader_and_by_earlier_ones(ids: EventIds) -> None:
+    payload = {"call_control_id": ids.call_control_id, "call_session_id": ids.call_session_id}
+    payload["connection_id"] = ids.connection_id
+    raw = json.dumps({"data": {"id": "e1", "event_type": "call.answered", "payload": payload}}).encode()
+    subject = event_subject("p", "call.answered", ids)
+    headers = event_headers("e1", 1700000000.25, 1, ids)
+    event = decode_event("p", 7, "C", subject, headers, raw, None)
+    assert (event.ids, event.event_type, event.attempt, event.received_at) == (
+        ids,
+        "call.answered",
+        1,
+        1700000000.25,
+    )
+    # Only what the subject cannot say travels in headers.
+    plain = all(
+        not v or id_token(v) == v for v in (ids.call_control_id, ids.call_session_id, ids.connection_id)
+    )
+    if plain:
+        assert len(headers) == (2 if ids == EventIds() else 3)
+    # Readers of earlier builds take the ids from the id headers, or from the body when marked so.
+    if "Voicesvc-Ids-In-Body" in headers:
+        earlier = EventIds.of_body(raw)
+    else:
+        earlier = EventIds(
+            *(
+                headers.get(f"Voicesvc-{n}", "")
+                for n in ("Call-Control-Id", "Call-Session-Id", "Connection-Id")
+            )
+        )
+    assert earlier == ids
+
+
+def test_an_event_as_earlier_builds_wrote_it_still_reads_the_same() -> None:
+    ids = EventIds("v3:leg", "sess", "conn")
+    headers = {
+        "Nats-Msg-Id": "e1",
+        "Voicesvc-Event-Type": "call.hangup",
+        "Voicesvc-Received-At": "1700000000.5",
+        "Voicesvc-Attempt": "3",
+        "Voicesvc-Call-Control-Id": "v3:leg",
+        "Voicesvc-Call-Session-Id": "sess",
+        "Voicesvc-Connection-Id": "conn",
+        "Nats-Expected-Stream": "VOICESVC_EVENTS_V2",
+    }
+    event = decode_event("p", 9, "C", event_subject("p", "call.hangup", ids), headers, b"{}", None)
+    assert (event.event_id, event.event_type, event.attempt, event.received_at, event.ids) == (
+        "e1",
+        "call.hangup",
+        3,
+        1700000000.5,
+        ids,
+    )
 
 
 def test_too_many_combinations_widen_the_subject_filters() -> None:

@@ -54,7 +54,11 @@ HEADER_CALL_CONTROL_ID = "Voicesvc-Call-Control-Id"
 HEADER_CALL_SESSION_ID = "Voicesvc-Call-Session-Id"
 HEADER_CONNECTION_ID = "Voicesvc-Connection-Id"
 HEADER_IDS_IN_BODY = "Voicesvc-Ids-In-Body"
-"""Set when an id cannot be a header value (not printable ASCII): readers take the ids from the body."""
+"""Present when a reader is not to look for the id headers: `1` when an id cannot be a header value (not
+printable ASCII), so readers take the ids from the body; `subject` (`IDS_IN_SUBJECT`) when the subject
+spells every id as it is, so readers take them from there. (Readers of earlier builds only look at whether
+the header is present, and take the ids from the body either way.)"""
+IDS_IN_SUBJECT = "subject"
 
 _ID_HEADERS = (HEADER_CALL_CONTROL_ID, HEADER_CALL_SESSION_ID, HEADER_CONNECTION_ID)
 """In the order of `EventIds`' fields."""
@@ -134,17 +138,21 @@ def _combinations(positions: list[list[str]]) -> int:
 def event_headers(event_id: str, received_at: float, attempt: int, ids: EventIds = _NO_IDS) -> dict[str, str]:
     """Headers of an appended event; `Nats-Msg-Id` makes JetStream drop redeliveries of the same id.
 
-    Only what the subject does not say: the event type is the subject's tail, and an attempt of 1 is what
-    a reader assumes without the header (each header costs the client a few µs to write, and every reader
-    as much to parse). The ids stay in headers even where the subject spells them too: readers, including
-    those of earlier versions, take them from the headers.
+    Only what the subject does not say: the event type is the subject's tail, an attempt of 1 is what a
+    reader assumes without the header, and ids the subject spells as they are are read from there (each
+    header costs the client a few µs to write, and every reader as much to parse). Ids the subject has to
+    escape or hash travel in headers.
     """
     headers = {HEADER_MSG_ID: event_id, HEADER_RECEIVED_AT: repr(received_at)}
     if attempt != 1:
         headers[HEADER_ATTEMPT] = str(attempt)
-    for name, value in zip(
-        _ID_HEADERS, (ids.call_control_id, ids.call_session_id, ids.connection_id), strict=True
-    ):
+    values = (ids.call_control_id, ids.call_session_id, ids.connection_id)
+    if not any(values):
+        return headers
+    if all(not value or id_token(value) == value for value in values):
+        headers[HEADER_IDS_IN_BODY] = IDS_IN_SUBJECT
+        return headers
+    for name, value in zip(_ID_HEADERS, values, strict=True):
         if not value:
             continue
         if _HEADER_VALUE.fullmatch(value):
@@ -152,6 +160,20 @@ def event_headers(event_id: str, received_at: float, attempt: int, ids: EventIds
         else:
             headers[HEADER_IDS_IN_BODY] = "1"
     return headers
+
+
+def _ids_of_tokens(connection: str, session: str, leg: str) -> EventIds | None:
+    """The ids the subject's tokens spell as they are, or None if one is escaped or hashed (starts with `_`
+    without being `ABSENT`), which a writer marking `IDS_IN_SUBJECT` never does."""
+    found = []
+    for token in (leg, session, connection):
+        if token == ABSENT:
+            found.append("")
+        elif token.startswith("_"):
+            return None
+        else:
+            found.append(token)
+    return EventIds(*found)
 
 
 def decode_event(
@@ -166,8 +188,10 @@ def decode_event(
     """The stored event a message holds; missing or malformed headers fall back to what the stream knows
     (`stored_at`: when it stored the message, in seconds since the epoch)."""
     headers = headers or {}
+    # `<connection id>.<call session id>.<call control id>.<event type>` below the prefix.
+    tokens = subject.removeprefix(prefix + ".").split(".", 3)
     # Written without the type header since it is the subject's tail; older events carry it.
-    event_type = headers.get(HEADER_EVENT_TYPE) or subject.removeprefix(prefix + ".").split(".", 3)[-1]
+    event_type = headers.get(HEADER_EVENT_TYPE) or tokens[-1]
     try:
         received_at = float(headers[HEADER_RECEIVED_AT])
     except (KeyError, ValueError):
@@ -177,8 +201,11 @@ def decode_event(
     except (KeyError, ValueError):
         attempt = 1
     event_id = headers.get(HEADER_MSG_ID) or f"seq-{seq}"
-    if HEADER_IDS_IN_BODY in headers:
-        ids = EventIds.of_body(data)
-    else:
+    where = headers.get(HEADER_IDS_IN_BODY)
+    if where is None:
         ids = EventIds(*(headers.get(h, "") for h in _ID_HEADERS))
+    elif where == IDS_IN_SUBJECT and len(tokens) == 4:
+        ids = _ids_of_tokens(tokens[0], tokens[1], tokens[2]) or EventIds.of_body(data)
+    else:
+        ids = EventIds.of_body(data)
     return StoredEvent(seq, cursor, event_id, event_type, received_at, attempt, bytes(data), ids)
