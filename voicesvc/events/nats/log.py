@@ -35,7 +35,7 @@ from voicesvc.events.log import (
 )
 from voicesvc.events.nats.connection import StreamConnection
 from voicesvc.events.nats.errors import mapped_errors
-from voicesvc.events.nats.messages import decode_event, event_headers, event_subject, filter_subjects
+from voicesvc.events.nats.messages import decode_event, event_message, filter_subjects
 from voicesvc.events.nats.pull import PullSettings
 from voicesvc.events.nats.spec import StreamSpec
 from voicesvc.events.nats.subscription import NatsSubscription
@@ -165,9 +165,11 @@ class NatsEventLog(EventLog):
         if ids is None:
             ids = EventIds.of_body(raw)
         received_at = self._clock()
-        headers = event_headers(event_id, received_at, attempt, ids)
-        subject = event_subject(self._conn.spec.subject_prefix, event_type, ids)
-        size = len(raw) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + _HEADER_OVERHEAD
+        prefix = self._conn.spec.subject_prefix
+        subject, headers = event_message(prefix, event_type, event_id, received_at, attempt, ids)
+        size = len(raw) + _HEADER_OVERHEAD
+        for name, value in headers.items():
+            size += len(name) + len(value) + 4
         limit = self._conn.client().max_payload
         if size > limit:
             # The server would answer a larger message by closing the connection (every reader would see an

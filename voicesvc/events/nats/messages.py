@@ -20,6 +20,7 @@ stream's metadata, so a stream holding another layout is refused instead of misr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import re
@@ -37,6 +38,7 @@ __all__ = [
     "SUBJECT_LAYOUT",
     "decode_event",
     "event_headers",
+    "event_message",
     "event_subject",
     "filter_subjects",
     "id_token",
@@ -143,15 +145,27 @@ def event_headers(event_id: str, received_at: float, attempt: int, ids: EventIds
     header costs the client a few µs to write, and every reader as much to parse). Ids the subject has to
     escape or hash travel in headers.
     """
+    return event_message("", "", event_id, received_at, attempt, ids)[1]
+
+
+def event_message(
+    prefix: str, event_type: str, event_id: str, received_at: float, attempt: int, ids: EventIds = _NO_IDS
+) -> tuple[str, dict[str, str]]:
+    """The subject (`event_subject`) and the headers (`event_headers`) of an appended event, each id's token
+    made once."""
+    values = (ids.call_control_id, ids.call_session_id, ids.connection_id)
+    leg, session, connection = (id_token(value) for value in values)
+    subject = f"{prefix}.{connection}.{session}.{leg}.{event_type}"
     headers = {HEADER_MSG_ID: event_id, HEADER_RECEIVED_AT: repr(received_at)}
     if attempt != 1:
         headers[HEADER_ATTEMPT] = str(attempt)
-    values = (ids.call_control_id, ids.call_session_id, ids.connection_id)
     if not any(values):
-        return headers
-    if all(not value or id_token(value) == value for value in values):
+        return subject, headers
+    if all(
+        not value or token == value for value, token in zip(values, (leg, session, connection), strict=True)
+    ):
         headers[HEADER_IDS_IN_BODY] = IDS_IN_SUBJECT
-        return headers
+        return subject, headers
     for name, value in zip(_ID_HEADERS, values, strict=True):
         if not value:
             continue
@@ -159,7 +173,7 @@ def event_headers(event_id: str, received_at: float, attempt: int, ids: EventIds
             headers[name] = value
         else:
             headers[HEADER_IDS_IN_BODY] = "1"
-    return headers
+    return subject, headers
 
 
 def _ids_of_tokens(connection: str, session: str, leg: str) -> EventIds | None:
@@ -196,10 +210,11 @@ def decode_event(
         received_at = float(headers[HEADER_RECEIVED_AT])
     except (KeyError, ValueError):
         received_at = stored_at or 0.0
-    try:
-        attempt = max(int(headers[HEADER_ATTEMPT]), 1)
-    except (KeyError, ValueError):
-        attempt = 1
+    attempt = 1  # written only when it is another
+    attempt_text = headers.get(HEADER_ATTEMPT)
+    if attempt_text is not None:
+        with contextlib.suppress(ValueError):
+            attempt = max(int(attempt_text), 1)
     event_id = headers.get(HEADER_MSG_ID) or f"seq-{seq}"
     where = headers.get(HEADER_IDS_IN_BODY)
     if where is None:

@@ -107,8 +107,13 @@ class NatsSubscription(Subscription):
             self._raise_if_ended()
             disconnects = self._conn.disconnects
             try:
-                if self._buffer:
-                    event = await self._take()
+                buffer = self._buffer
+                if buffer:
+                    # The next event in order (the usual case) needs nothing proved: no coroutine for it.
+                    if buffer[0][2].stream_seq <= self._position + 1:
+                        event = self._deliver_head(buffer)
+                    else:
+                        event = await self._take()
                     if event is not None:
                         return event
                     continue
@@ -197,11 +202,7 @@ class NatsSubscription(Subscription):
         buffer = self._buffer
         assert buffer is not None
         arrival, msg, ack = buffer[0]
-        seq = ack.stream_seq
-        if seq <= self._position:  # a repeat (or no sequence at all: nothing to deliver)
-            self._pop(buffer)
-            return None
-        if seq > self._position + 1:
+        if ack.stream_seq > self._position + 1:
             proof = self._proof
             if proof is None or proof[0] < arrival:
                 covered = self._arrivals
@@ -211,7 +212,15 @@ class NatsSubscription(Subscription):
                 raise CursorExpired(self._conn.cursor(proof[1] - 1))
             if buffer is not self._buffer or not buffer or buffer[0][1] is not msg:
                 return None  # released or changed while the state was read: look again
+        return self._deliver_head(buffer)
+
+    def _deliver_head(self, buffer: deque[tuple[int, Msg, AckFields]]) -> StoredEvent | None:
+        """Take the head of the buffer, known to follow the position or repeat what came before it."""
+        _, msg, ack = buffer[0]
         self._pop(buffer)
+        seq = ack.stream_seq
+        if seq <= self._position:  # a repeat (or no sequence at all: nothing to deliver)
+            return None
         self._position = seq
         self._conn.note_seq(seq)
         prefix = self._conn.spec.subject_prefix
