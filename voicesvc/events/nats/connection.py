@@ -2,7 +2,8 @@
 
 It owns everything more than one reader depends on: the client and its reconnections, the stream (created
 when absent, and again when it was deleted), the stream's incarnation (epoch), the newest sequence seen, the
-shared stream-state lookups, the outage bookkeeping and the one inbox every reader's pulls are answered on.
+shared stream-state lookups, the outage bookkeeping and the one inbox every reader's pulls and every append's
+acknowledgement are answered on.
 Readers register as `StreamListener`s to hear about lost and regained connections, a recreated stream and
 the log closing.
 
@@ -11,10 +12,11 @@ connection subscribes once to `<inbox>.*.*` and each reader's pull requests ask 
 `<inbox>.<consumer>.<token>`. JetStream delivers an event with its own subject and the consumer's
 acknowledgement subject as reply (which names the consumer); a pull's status messages (expired, no events,
 consumer gone) come on the reply subject of the pull itself. Either way the consumer name picks the reader,
-so an idle subscriber costs no client-side subscription, queue or task. The shared subscription has no
-pending limits: the client would otherwise drop messages beyond them as a "slow consumer", and a dropped
-delivery would look like a filtered-out gap. What it holds is bounded anyway: every reader asks for one
-batch at a time, and the callback only hands each message to its reader.
+so an idle subscriber costs no client-side subscription, queue or task. An append's acknowledgement comes
+on `<inbox>._pub.<token>` (`publish`). The shared subscription has no pending limits: the client would
+otherwise drop messages beyond them as a "slow consumer", and a dropped delivery would look like a
+filtered-out gap. What it holds is bounded anyway: every reader asks for one batch at a time, each append
+waits for its one acknowledgement, and the callback only hands each message on.
 """
 
 from __future__ import annotations
