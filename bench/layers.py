@@ -28,13 +28,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
-import aiohttp
 import grpc
-import orjson
 
 from bench import processes
 from bench.harness import CpuClock, Sample, Way, WayResult, drive, interleave
-from bench.standalone import CALL_CONTROL_ID
+from bench.standalone import CALL_CONTROL_ID, relay_behavior
 from tests.support.voicesvc_process import stop_process
 from voicesvc.config import Settings
 from voicesvc.rest import TelnyxClient
@@ -65,8 +63,6 @@ async def _serve(layers: str, upstream_url: str, sink: TextIO) -> None:
     configure_logging(level, stream=sink, batched=True, cache_loggers=True)
     route = BY_METHOD["/voicesvc.v1.CallControl/GetCallStatus"]
     response_type = call_control_pb2.GetCallStatusResponse
-    plain = {f.name for f in response_type.DESCRIPTOR.fields if f.enum_type is None}
-    session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"})
     metrics = Metrics()
     settings = Settings()
     client = TelnyxClient(
@@ -78,12 +74,8 @@ async def _serve(layers: str, upstream_url: str, sink: TextIO) -> None:
     )
     await client.start()
 
-    async def relay(request: Any, _context: Any) -> Any:
-        async with session.get(f"{upstream_url}/calls/{request.call_control_id}") as answer:
-            document = await answer.json(loads=orjson.loads)
-        return response_type(**{k: v for k, v in document["data"].items() if k in plain})
-
-    behavior = Translator(client).behavior(route) if "translator" in parts else relay
+    relay = "translator" not in parts
+    behavior = relay_behavior(upstream_url) if relay else Translator(client).behavior(route)
     handler = grpc.unary_unary_rpc_method_handler(
         behavior,
         request_deserializer=call_control_pb2.GetCallStatusRequest.FromString,

@@ -38,7 +38,7 @@ from nacl.signing import VerifyKey
 
 from voicesvc.v1 import call_control_pb2
 
-__all__ = ["CALL_CONTROL_ID", "STATUS_DOCUMENT", "main"]
+__all__ = ["CALL_CONTROL_ID", "STATUS_DOCUMENT", "main", "relay_behavior"]
 
 CALL_CONTROL_ID = "v3:bench-0123456789abcdef"
 STATUS_DOCUMENT: dict[str, Any] = {
@@ -138,7 +138,8 @@ async def _verifier(public_key_b64: str, nats_url: str | None) -> None:
     await _serve_http(app)
 
 
-async def _relay(upstream_url: str) -> None:
+def relay_behavior(upstream_url: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """The bare relay's GetCallStatus: the aiohttp GET a facade makes, its JSON copied into the response."""
     session = aiohttp.ClientSession(headers={"Authorization": "Bearer KEY_bench_0123456789"})
     response_type = call_control_pb2.GetCallStatusResponse
     # The plain fields; a facade would map the enum (`record_type`) too, which costs next to nothing.
@@ -152,7 +153,11 @@ async def _relay(upstream_url: str) -> None:
         data = document["data"]
         return response_type(**{name: value for name, value in data.items() if name in fields})
 
-    await _serve_grpc(status)
+    return status
+
+
+async def _relay(upstream_url: str) -> None:
+    await _serve_grpc(relay_behavior(upstream_url))
 
 
 async def _echo() -> None:

@@ -97,10 +97,17 @@ def id_token(value: str) -> str:
 
 def event_subject(prefix: str, event_type: str, ids: EventIds = _NO_IDS) -> str:
     """The subject an event of `event_type` with `ids` is published to."""
-    return (
-        f"{prefix}.{id_token(ids.connection_id)}.{id_token(ids.call_session_id)}"
-        f".{id_token(ids.call_control_id)}.{event_type}"
+    leg, session, connection = (
+        id_token(ids.call_control_id),
+        id_token(ids.call_session_id),
+        id_token(ids.connection_id),
     )
+    return _subject(prefix, event_type, leg, session, connection)
+
+
+def _subject(prefix: str, event_type: str, leg: str, session: str, connection: str) -> str:
+    """The layout's subject from the tokens of the three ids."""
+    return f"{prefix}.{connection}.{session}.{leg}.{event_type}"
 
 
 def filter_subjects(prefix: str, event_filter: EventFilter, ids: IdFilter = _ANY_IDS) -> list[str]:
@@ -155,7 +162,7 @@ def event_message(
     made once."""
     values = (ids.call_control_id, ids.call_session_id, ids.connection_id)
     leg, session, connection = (id_token(value) for value in values)
-    subject = f"{prefix}.{connection}.{session}.{leg}.{event_type}"
+    subject = _subject(prefix, event_type, leg, session, connection)
     headers = {HEADER_MSG_ID: event_id, HEADER_RECEIVED_AT: repr(received_at)}
     if attempt != 1:
         headers[HEADER_ATTEMPT] = str(attempt)
