@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from tests.support.metrics import sample_value
 from tests.support.rpc_requests import unary
 from tests.support.stack import Stack, eventually, start_stack
 from voicesvc.transcode.routes import BY_METHOD, ROUTES
@@ -416,8 +417,13 @@ async def test_cancelled_rpc_is_recorded_as_cancelled(stack: Stack) -> None:
     pending.cancel()
     with pytest.raises(asyncio.CancelledError):
         await pending
-    cancelled = stack.service.metrics.rpc_requests.labels(method=SPEAK.full_method, code="CANCELLED")
-    await eventually(lambda: cancelled._value.get() == 1)
+    metrics = stack.service.metrics
+    await eventually(
+        lambda: (
+            sample_value(metrics, "voicesvc_rpc_requests_total", method=SPEAK.full_method, code="CANCELLED")
+            == 1
+        )
+    )
 
 
 def test_error_tests_use_real_routes() -> None:

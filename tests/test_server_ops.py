@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.logs import captured_logs
+from tests.support.metrics import sample_value
 from tests.support.nats import NatsServer
 from tests.support.rpc_requests import unary
 from tests.support.stack import API_KEY, FAST_SANDBOX, FAST_SERVICE, Stack, eventually, start_stack
@@ -104,10 +105,11 @@ async def test_a_stream_that_reaches_its_deadline_is_recorded_as_deadline_exceed
         async for _ in stream:
             pass
     assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    recorded = stack.service.metrics.rpc_requests.labels(
-        method="/voicesvc.v1.EventStream/WatchEvents", code="DEADLINE_EXCEEDED"
+    metrics = stack.service.metrics
+    method, code = "/voicesvc.v1.EventStream/WatchEvents", "DEADLINE_EXCEEDED"
+    await eventually(
+        lambda: sample_value(metrics, "voicesvc_rpc_requests_total", method=method, code=code) == 1
     )
-    await eventually(lambda: recorded._value.get() == 1)
 
 
 async def test_reflection_lists_the_services_and_serves_their_descriptors(stack: Stack) -> None:

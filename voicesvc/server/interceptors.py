@@ -25,6 +25,7 @@ import grpc
 import structlog
 
 from voicesvc.server.context import RpcRecord, current_rpc
+from voicesvc.server.logging import write_line
 from voicesvc.server.metrics import Metrics
 from voicesvc.server.status import (
     abort,
@@ -48,6 +49,7 @@ _DRAIN_LIMIT_S = 2.0
 
 _access_log = structlog.get_logger("voicesvc.access")
 _log = structlog.get_logger("voicesvc.server")
+_CODE_NAMES = {code: code.name for code in grpc.StatusCode}
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
 
 
@@ -284,22 +286,26 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         return record
 
     def _finish(self, method: str, record: RpcRecord, code: grpc.StatusCode, elapsed_s: float) -> None:
-        self.metrics.observe_rpc(method, code.name, elapsed_s)
+        name = _CODE_NAMES[code]
+        self.metrics.observe_rpc(method, name, elapsed_s)
         fields: dict[str, Any] = {
-            "code": code.name,
+            "code": name,
             "latency_ms": round(elapsed_s * 1000, 3),
             "upstream_status": record.upstream_status,
             "peer": record.peer,
         }
         if record.upstream_attempts > 1:
             fields["upstream_attempts"] = record.upstream_attempts
+        # The log context's two keys, named here because the line is written without structlog's merge.
+        fields["request_id"] = record.request_id
+        fields["rpc"] = method
         if code in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL):
-            _access_log.error("rpc", **fields)
+            level = "error"
         elif method in HEALTH_METHODS:
-            # Probes arrive every few seconds; keep them out of the info-level log.
-            _access_log.debug("rpc", **fields)
+            level = "debug"  # probes arrive every few seconds; keep them out of the info-level log
         else:
-            _access_log.info("rpc", **fields)
+            level = "info"
+        write_line(_access_log, level, "rpc", fields)
 
     def _unary(
         self, behavior: Callable[..., Any], method: str, decode: Callable[[bytes], Any] | None
