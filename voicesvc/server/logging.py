@@ -123,7 +123,8 @@ _LEVEL_NUMBERS = {
 class _DirectLines:
     """Writes a line as the configured chain would (its time stamp, renderer and redactor), without
     structlog's bound-logger machinery: no proxy, filtering wrapper, context merge, or exception and stack
-    steps. An access-log line (one per RPC) takes 1.9 µs instead of 5.4. The caller names every field itself.
+    steps. The access log writes a line per RPC: its report (line and metrics) went from 6.7 to 4.8 µs. The
+    caller names every field itself.
     """
 
     __slots__ = ("_head", "_level", "_processors", "_render", "_write")
