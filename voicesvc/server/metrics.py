@@ -50,7 +50,6 @@ class CountAndLatency(Collector):
         self._histogram_name, self._histogram_help = histogram
         self._labels = tuple(labels)
         self._histogram_labels = self._labels[:histogram_labels]
-        self._cut = histogram_labels
         self._bounds = tuple(buckets)
         # The `le` labels as prometheus_client writes them ("0.005", "1.0", "+Inf").
         self._le = tuple(floatToGoString(b) for b in (*self._bounds, float("inf")))  # type: ignore[no-untyped-call]
@@ -63,7 +62,7 @@ class CountAndLatency(Collector):
         if count is None:
             count = self._counts[labels] = [0, time.time()]
         count[0] += 1
-        key = labels[: self._cut]
+        key = labels[: len(self._histogram_labels)]
         histogram = self._histograms.get(key)
         if histogram is None:
             histogram = self._histograms[key] = _Histogram(len(self._bounds))
