@@ -8,7 +8,7 @@ turn), so names, nesting, discriminators and types are checked against the refer
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from google.protobuf.message import Message
@@ -138,6 +138,22 @@ def test_enum_wire_strings_round_trip_for_every_value() -> None:
             assert len(from_wire) == len(to_wire), f"{enum.name} has two values with one wire string"
             seen += len(to_wire)
     assert seen > 400
+
+
+def test_an_enum_wire_string_decodes_to_its_value_and_an_unknown_one_only_strictly_fails() -> None:
+    cls = call_control_pb2.DialCallRequest
+    known = cast(
+        call_control_pb2.DialCallRequest, wire.from_json(cls, {"answering_machine_detection": "detect_beep"})
+    )
+    assert known.answering_machine_detection == call_control_pb2.ANSWERING_MACHINE_DETECTION_DETECT_BEEP
+    for value in ("DETECT_BEEP", "detect-beep", 1, None):
+        document = {"answering_machine_detection": value, "connection_id": "c"}
+        lenient = cast(call_control_pb2.DialCallRequest, wire.from_json(cls, document))
+        assert (lenient.answering_machine_detection, lenient.connection_id) == (0, "c")
+    with pytest.raises(wire.WireError) as refused:
+        wire.from_json(cls, {"answering_machine_detection": "detect-beep"}, strict=True)
+    assert [v.pointer for v in refused.value.violations] == ["/answering_machine_detection"]
+    assert "must be one of:" in refused.value.violations[0].detail
 
 
 def test_unset_fields_are_omitted_and_explicit_zero_values_are_kept() -> None:

@@ -311,6 +311,8 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         self, behavior: Callable[..., Any], method: str, decode: Callable[[bytes], Any] | None
     ) -> Callable[..., Any]:
         # The hot path: one coroutine per call does the request id, the decoding, the call and its report.
+        always_awaitable = inspect.iscoroutinefunction(behavior)
+
         async def observed(raw: Any, context: grpc.aio.ServicerContext) -> Any:
             record = self._begin(method, context)
             started = time.monotonic()
@@ -328,7 +330,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                     except Exception as exc:  # noqa: BLE001 - whatever the deserializer raises, not a request
                         await _refuse_undecodable(decode, raw, exc, servicer_context)
                 result = behavior(request, servicer_context)
-                if inspect.isawaitable(result):
+                if always_awaitable or inspect.isawaitable(result):
                     result = await result
                 code = context.code() or grpc.StatusCode.OK
                 return result

@@ -59,7 +59,10 @@ class Translator:
         if remaining is not None:
             deadline = time.monotonic() + remaining - min(_DEADLINE_MARGIN_S, remaining / 10)
         record = current_rpc.get()
-        rest = await self._prepare(route, request, context, deadline, record.request_id if record else None)
+        rest, violations = _rest_request(route, request, deadline, record.request_id if record else None)
+        if rest is None:
+            summary = "invalid request: " + "; ".join(f"{f} {d}" for f, d in violations)
+            await abort(context, invalid_argument_status(violations, summary))
         try:
             response = await self._client.request(rest)
         except RestError as exc:
@@ -80,31 +83,26 @@ class Translator:
         except UnexpectedResponse as exc:
             await abort(context, rest_error_status(UpstreamProtocolError(response.status, str(exc))))
 
-    async def _prepare(
-        self,
-        route: Route,
-        request: Message,
-        context: grpc.aio.ServicerContext,
-        deadline: float | None,
-        request_id: str | None,
-    ) -> RestRequest:
-        """The REST request for `request`, or an INVALID_ARGUMENT abort naming every bad field."""
-        violations = [
-            (proto_field_path(descriptors.descriptor_of(request), pointer, route.path_params), "is required")
-            for pointer in missing_required(request, exclude=frozenset(route.path_params))
-        ]
-        dedup = route.dedup_field
-        if dedup is not None and not getattr(request, dedup):
-            # A key of our own makes a retried command harmless: Telnyx drops the duplicate.
-            setattr(request, dedup, str(uuid.uuid4()))
-        rest: RestRequest | None = None
-        try:
-            rest = encode_request(route, request, deadline=deadline, request_id=request_id)
-        except WireError as exc:
-            found = [(field_path(v.pointer), v.detail) for v in exc.violations]
-            # The wire layer words its details as "<field> <problem>"; the field is named separately here.
-            violations = [(f, d.removeprefix(f"{f} ")) for f, d in found] + violations
-        if violations or rest is None:
-            summary = "invalid request: " + "; ".join(f"{f} {d}" for f, d in violations)
-            await abort(context, invalid_argument_status(violations, summary))
-        return rest
+
+def _rest_request(
+    route: Route, request: Message, deadline: float | None, request_id: str | None
+) -> tuple[RestRequest | None, list[tuple[str, str]]]:
+    """The REST request for `request`, or None and every bad field with what is wrong with it."""
+    violations = [
+        (proto_field_path(descriptors.descriptor_of(request), pointer, route.path_params), "is required")
+        for pointer in missing_required(request, exclude=frozenset(route.path_params))
+    ]
+    dedup = route.dedup_field
+    if dedup is not None and not getattr(request, dedup):
+        # A key of our own makes a retried command harmless: Telnyx drops the duplicate.
+        setattr(request, dedup, str(uuid.uuid4()))
+    rest: RestRequest | None = None
+    try:
+        rest = encode_request(route, request, deadline=deadline, request_id=request_id)
+    except WireError as exc:
+        found = [(field_path(v.pointer), v.detail) for v in exc.violations]
+        # The wire layer words its details as "<field> <problem>"; the field is named separately here.
+        violations = [(f, d.removeprefix(f"{f} ")) for f, d in found] + violations
+    if violations:
+        return None, violations
+    return rest, violations

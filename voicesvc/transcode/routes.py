@@ -49,12 +49,12 @@ class Route:
         """The gRPC method path, e.g. `/voicesvc.v1.CallControl/AnswerCall`."""
         return f"/{self.service}/{self.rpc}"
 
-    @property
+    @functools.cached_property
     def is_list(self) -> bool:
         """True for list RPCs (AIP-158 paging)."""
         return "page_token" in self.request_cls.DESCRIPTOR.fields_by_name
 
-    @property
+    @functools.cached_property
     def dedup_field(self) -> str | None:
         """The request field Telnyx uses to drop duplicate commands, if the RPC has one."""
         return _dedup_field(self.request_cls)

@@ -232,11 +232,16 @@ class _Decoder:
         by_key = d.fields_by_wire_name(desc, exclude)
         disc = d.discriminator(desc)
         plain = _plain_scalars(desc, exclude)
+        enums = _plain_enums(desc, exclude)
         for key, value in data.items():
             slot = plain.get(key)
             # The common case, a JSON value of exactly the field's kind, is set without the general path.
             if slot is not None and type(value) is slot[1] and (slot[2] is None or slot[2](value)):
                 setattr(msg, slot[0], value)
+                continue
+            labels = enums.get(key)
+            if labels is not None and type(value) is str and value in labels[1]:
+                setattr(msg, labels[0], labels[1][value])
                 continue
             sub = self.below(pointer, key)
             if disc and key == disc[0]:
@@ -391,6 +396,20 @@ def _plain_scalars(desc: Descriptor, exclude: frozenset[str]) -> dict[str, _Plai
         kind = _PLAIN_KINDS.get(target.type)
         if kind is not None and not d.is_repeated(target) and not d.is_map(target):
             out[key] = (target.name, *kind)
+    return out
+
+
+@functools.cache
+def _plain_enums(desc: Descriptor, exclude: frozenset[str]) -> dict[str, tuple[str, dict[str, int]]]:
+    """JSON key → (attribute, wire string → number) for the singular enum fields `_plain_scalars` would take
+    if they were scalars: a known wire string is what `_Decoder.field` would set, strict or lenient."""
+    disc = d.discriminator(desc)
+    out: dict[str, tuple[str, dict[str, int]]] = {}
+    for key, target in d.fields_by_wire_name(desc, exclude).items():
+        if not isinstance(target, FieldDescriptor) or (disc and key == disc[0]):
+            continue
+        if target.type == _T.TYPE_ENUM and not d.is_repeated(target):
+            out[key] = (target.name, d.enum_maps(target.enum_type)[1])
     return out
 
 
