@@ -111,15 +111,24 @@ class Scrubber:
 
     def scrub(self, text: str) -> str:
         """`text` with every known secret, in every encoding above, replaced."""
+        # `add` assigns `_secrets` last: read first, every secret in it is in the patterns read after it.
+        secrets = self._secrets
         pattern, literal, cores = self._pattern, self._literal, self._cores
         if pattern is None:
             return text
         if literal is not None and "\\" not in text and "%" not in text:
-            # Every escaped form of a character starts with one of those two: only plain forms can be here.
-            pattern = literal
-        text = pattern.sub(REDACTED, text)
+            # Every escaped form of a character starts with one of those two: only plain forms can be here,
+            # and a substring search finds them much sooner than the regular expression (a line without a
+            # secret, the usual one, is left as it is).
+            for secret in secrets:
+                if secret in text:
+                    text = literal.sub(REDACTED, text)
+                    break
+        else:
+            text = pattern.sub(REDACTED, text)
         for core in cores:
-            text = _replace_base64_runs(text, core)
+            if core in text:
+                text = _replace_base64_runs(text, core)
         return text
 
     def scrub_json(self, value: Any) -> Any:

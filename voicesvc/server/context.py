@@ -12,6 +12,8 @@ class RpcRecord:
 
     request_id: str
     peer: str = ""
+    rpc: str = ""
+    """The full method name, `/package.Service/Method`."""
     upstream_status: int | None = None
     """HTTP status of Telnyx's final answer, 0 when no answer came, None when no request was sent."""
     upstream_attempts: int = 0

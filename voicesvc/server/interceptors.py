@@ -50,6 +50,7 @@ _DRAIN_LIMIT_S = 2.0
 _access_log = structlog.get_logger("voicesvc.access")
 _log = structlog.get_logger("voicesvc.server")
 _CODE_NAMES = {code: code.name for code in grpc.StatusCode}
+_OK = grpc.StatusCode.OK
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
 
 
@@ -58,14 +59,6 @@ def _metadata_value(metadata: Sequence[tuple[str, Any]] | None, key: str) -> str
         if name == key:
             return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return None
-
-
-def request_id_from(metadata: Sequence[tuple[str, Any]] | None) -> str:
-    """The caller's `x-request-id` when it is usable, else a fresh random id (32 hex digits)."""
-    given = _metadata_value(metadata, REQUEST_ID_KEY)
-    if given is not None and _REQUEST_ID.fullmatch(given):
-        return given
-    return os.urandom(16).hex()
 
 
 _KEEP: Any = object()
@@ -126,32 +119,32 @@ def _original_behavior(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
 
 
 class InFlight:
-    """Counts running unary RPCs so shutdown can wait for them to finish."""
+    """Counts running unary RPCs so shutdown can wait for them to finish.
+
+    The interceptor counts with `count` itself (two updates per RPC, no call), and calls `left` when the
+    count reaches zero while `waiter` is set.
+    """
+
+    __slots__ = ("count", "waiter")
 
     def __init__(self) -> None:
-        self._count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @property
-    def count(self) -> int:
+        self.count = 0
         """How many RPCs are in flight."""
-        return self._count
+        self.waiter: asyncio.Future[None] | None = None
+        """What `wait_idle` waits for, while it does."""
 
-    def enter(self) -> None:
-        """Count one RPC in."""
-        self._count += 1
-        self._idle.clear()
-
-    def leave(self) -> None:
-        """Count one RPC out; wakes `wait_idle` at zero."""
-        self._count -= 1
-        if self._count == 0:
-            self._idle.set()
+    def left(self) -> None:
+        """The count reached zero: wake `wait_idle`."""
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait_idle(self) -> None:
         """Return once no unary RPC is running."""
-        await self._idle.wait()
+        while self.count:
+            if self.waiter is None:
+                self.waiter = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self.waiter)
 
 
 class _Outcome:
@@ -160,12 +153,13 @@ class _Outcome:
     def __init__(self, report: Callable[[grpc.StatusCode, float], None], started: float) -> None:
         self._report = report
         self._started = started
-        self._done = False
+        self.done = False
+        """Whether the outcome was reported (a caller reporting it itself sets it)."""
 
     def settle(self, code: grpc.StatusCode, ended: float | None = None) -> None:
         """Report `code`, for an RPC that ended at `ended` (`time.monotonic()`; now unless given)."""
-        if not self._done:
-            self._done = True
+        if not self.done:
+            self.done = True
             self._report(code, (time.monotonic() if ended is None else ended) - self._started)
 
 
@@ -188,6 +182,11 @@ class _SettleBeforeAbort:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._context, name)
+
+    def time_remaining(self) -> float | None:
+        """As the context says (asked by every translated call: found here without `__getattr__`)."""
+        remaining: float | None = self._context.time_remaining()
+        return remaining
 
     def set_trailing_metadata(self, trailing_metadata: Any) -> None:
         self._context.set_trailing_metadata((*trailing_metadata, *self._trailing))
@@ -277,17 +276,26 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         )
 
     def _begin(self, method: str, context: grpc.aio.ServicerContext) -> RpcRecord:
-        request_id = request_id_from(context.invocation_metadata())
+        request_id = None
+        for name, value in context.invocation_metadata() or ():
+            if name == REQUEST_ID_KEY:
+                given = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+                if _REQUEST_ID.fullmatch(given):
+                    request_id = given
+                break
+        if request_id is None:
+            request_id = os.urandom(16).hex()
         # The peer is read while the call is surely alive; a cancelled call's context must not be asked.
-        record = RpcRecord(request_id=request_id, peer=context.peer())
-        # Each RPC runs in its own task, so these bindings never leak into another call.
+        record = RpcRecord(request_id=request_id, peer=context.peer(), rpc=method)
+        # Each RPC runs in its own task, so the record never leaks into another call. Every line logged while
+        # it runs names its request id and method (`voicesvc.server.logging`'s `rpc_context` processor).
         current_rpc.set(record)
-        structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
         return record
 
     def _finish(self, method: str, record: RpcRecord, code: grpc.StatusCode, elapsed_s: float) -> None:
-        name = _CODE_NAMES[code]
-        self.metrics.observe_rpc(method, name, elapsed_s)
+        # An enum's hash is a Python call: the usual code is told by identity.
+        name = "OK" if code is _OK else _CODE_NAMES[code]
+        self.metrics.rpcs.observe((method, name), elapsed_s)
         fields: dict[str, Any] = {
             "code": name,
             "latency_ms": round(elapsed_s * 1000, 3),
@@ -317,8 +325,9 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
             record = self._begin(method, context)
             started = time.monotonic()
             outcome = _Outcome(functools.partial(self._finish, method, record), started)
-            code = grpc.StatusCode.OK
-            self.inflight.enter()
+            code = _OK
+            inflight = self.inflight
+            inflight.count += 1
             try:
                 echo = ((REQUEST_ID_KEY, record.request_id),)
                 context.set_trailing_metadata(echo)
@@ -332,18 +341,23 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 result = behavior(request, servicer_context)
                 if always_awaitable or inspect.isawaitable(result):
                     result = await result
-                code = context.code() or grpc.StatusCode.OK
+                code = context.code() or _OK
                 return result
             except BaseException as exc:
                 code = _failure_code(exc, context)
                 raise
             finally:
-                self.inflight.leave()
-                if code is grpc.StatusCode.OK:
+                inflight.count -= 1
+                if not inflight.count and inflight.waiter is not None:
+                    inflight.left()
+                if code is _OK and not outcome.done:
+                    outcome.done = True
                     # Reported once the response is on its way, so the access log and the metrics are not
                     # part of the caller's wait; anything the caller does next runs after this callback. The
                     # duration is the handler's, as for every other outcome.
-                    asyncio.get_running_loop().call_soon(outcome.settle, code, time.monotonic())
+                    asyncio.get_running_loop().call_soon(
+                        self._finish, method, record, code, time.monotonic() - started
+                    )
                 else:
                     outcome.settle(code)
 

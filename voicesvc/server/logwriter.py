@@ -17,6 +17,7 @@ import asyncio
 import atexit
 import io
 import threading
+from collections import deque
 from typing import TextIO
 
 __all__ = ["BatchingStream"]
@@ -24,15 +25,21 @@ __all__ = ["BatchingStream"]
 
 class BatchingStream(io.TextIOBase):
     """A write-only text stream over `out` (see the module docstring); `flush()` only asks for the lines to
-    leave at the end of the current loop iteration."""
+    leave at the end of the current loop iteration.
+
+    A line is held without a lock (appending to a deque is atomic, from any thread); writing them out takes
+    one, so that two threads writing out held lines at once cannot swap their order.
+    """
 
     def __init__(self, out: TextIO, limit: int = 1 << 16) -> None:
         self._out = out
         self._limit = limit
-        self._held: list[str] = []
+        self._held: deque[str] = deque()
+        # Only decides when to write out early: an update lost between two threads does no harm.
         self._held_size = 0
+        # Whether a drain is due at the end of this loop iteration: set on the loop's thread.
         self._scheduled = False
-        self._lock = threading.Lock()
+        self._writing = threading.Lock()
         atexit.register(self.drain)
 
     def writable(self) -> bool:
@@ -41,20 +48,18 @@ class BatchingStream(io.TextIOBase):
 
     def write(self, text: str) -> int:
         """Hold `text` until the loop iteration ends (or write it now when off the loop)."""
+        self._held.append(text)
+        self._held_size += len(text)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            loop = None
-        with self._lock:
-            self._held.append(text)
-            self._held_size += len(text)
-            now = loop is None or self._held_size >= self._limit
-            if not now and not self._scheduled:
-                self._scheduled = True
-                assert loop is not None
-                loop.call_soon(self._drain_scheduled)
-        if now:
             self.drain()
+            return len(text)
+        if self._held_size >= self._limit:
+            self.drain()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self.drain)
         return len(text)
 
     def flush(self) -> None:
@@ -62,22 +67,24 @@ class BatchingStream(io.TextIOBase):
 
     def drain(self) -> None:
         """Write every held line now, in the order they came."""
-        with self._lock:
-            if not self._held:
+        self._scheduled = False
+        with self._writing:
+            held = self._held
+            if not held:
                 return
-            text = "".join(self._held)
-            self._held.clear()
+            lines = []
+            take = held.popleft
+            try:
+                while True:
+                    lines.append(take())
+            except IndexError:
+                pass
             self._held_size = 0
             try:
-                self._out.write(text)
+                self._out.write("".join(lines))
                 self._out.flush()
             except (OSError, ValueError):  # the stream was closed under us (at exit): nothing left to tell
                 pass
-
-    def _drain_scheduled(self) -> None:
-        with self._lock:
-            self._scheduled = False
-        self.drain()
 
     def isatty(self) -> bool:
         """Whether the underlying stream is a terminal."""

@@ -6,6 +6,7 @@ verb and path to use, the descriptors say which fields are required and how they
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -43,14 +44,9 @@ class Translator:
         self._client = client
 
     def behavior(self, route: Route) -> UnaryBehavior:
-        """The gRPC unary behaviour serving `route`."""
-
-        async def handle(request: Message, context: grpc.aio.ServicerContext) -> Message:
-            return await self.call(route, request, context)
-
-        handle.__name__ = route.rpc
-        handle.__qualname__ = f"Translator.{route.rpc}"
-        return handle
+        """The gRPC unary behaviour serving `route`: `call` with the route bound (a partial, so a call runs
+        one coroutine, not a wrapper awaiting another)."""
+        return functools.partial(self.call, route)
 
     async def call(self, route: Route, request: Message, context: grpc.aio.ServicerContext) -> Message:
         """Validate, encode, send, decode; every failure ends the RPC with a detailed status."""
@@ -88,10 +84,15 @@ def _rest_request(
     route: Route, request: Message, deadline: float | None, request_id: str | None
 ) -> tuple[RestRequest | None, list[tuple[str, str]]]:
     """The REST request for `request`, or None and every bad field with what is wrong with it."""
-    violations = [
-        (proto_field_path(descriptors.descriptor_of(request), pointer, route.path_params), "is required")
-        for pointer in missing_required(request, exclude=frozenset(route.path_params))
-    ]
+    missing = missing_required(request, exclude=route.path_fields)
+    violations = (
+        [
+            (proto_field_path(descriptors.descriptor_of(request), pointer, route.path_params), "is required")
+            for pointer in missing
+        ]
+        if missing
+        else []
+    )
     dedup = route.dedup_field
     if dedup is not None and not getattr(request, dedup):
         # A key of our own makes a retried command harmless: Telnyx drops the duplicate.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from types import ModuleType
-from typing import cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor, OneofDescriptor
 from google.protobuf.message import Message
@@ -38,7 +37,8 @@ def descriptor_of(message: Message | type[Message]) -> Descriptor:
     """`message.DESCRIPTOR`, typed as the public descriptor class. The stubs type it as a union with
     upb's C descriptor class, which at runtime is an instance of `google.protobuf.descriptor.Descriptor`
     (its metaclass makes `isinstance` accept the C classes), with the same interface."""
-    return cast(Descriptor, message.DESCRIPTOR)
+    descriptor: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]  # see above; no `cast` call
+    return descriptor
 
 
 def message_type(field: FieldDescriptor) -> Descriptor:

@@ -50,6 +50,11 @@ class Route:
         return f"/{self.service}/{self.rpc}"
 
     @functools.cached_property
+    def path_fields(self) -> frozenset[str]:
+        """The request fields the path carries (`path_params`), as a set."""
+        return frozenset(self.path_params)
+
+    @functools.cached_property
     def is_list(self) -> bool:
         """True for list RPCs (AIP-158 paging)."""
         return "page_token" in self.request_cls.DESCRIPTOR.fields_by_name

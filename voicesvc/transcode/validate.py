@@ -7,7 +7,7 @@ import unicodedata
 from typing import TYPE_CHECKING, cast
 
 from google.api import field_behavior_pb2
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from voicesvc.transcode import descriptors as d
@@ -41,7 +41,7 @@ def missing_required(message: Message, exclude: frozenset[str] = frozenset(), po
     sub-messages, list items, map values and union members. A required string that is empty
     counts as missing."""
     out: list[str] = []
-    desc = d.descriptor_of(message)
+    desc: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]  # as `d.descriptor_of`
     if desc.full_name in (d.STRUCT, d.VALUE):
         return out
     seen_oneofs: set[str] = set()

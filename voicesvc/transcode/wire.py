@@ -201,7 +201,7 @@ class _Decoder:
 
     def message(self, msg: Message, data: Any, pointer: str, exclude: frozenset[str] = frozenset()) -> bool:
         """Fills `msg` from `data`; False when the data cannot be this message at all."""
-        desc = d.descriptor_of(msg)
+        desc: Descriptor = msg.DESCRIPTOR  # type: ignore[assignment]  # as `d.descriptor_of`
         if desc.full_name in (d.STRUCT, d.VALUE):
             if desc.full_name == d.STRUCT and not isinstance(data, dict):
                 self.fail(pointer, "must be an object")
@@ -459,6 +459,9 @@ def _coerce(t: int, text: str) -> Any:
     return text
 
 
+_LENIENT = _Decoder(strict=False, coerce_strings=False, exclude=frozenset())
+
+
 def from_json(
     cls: type[Message] | Descriptor,
     data: Any,
@@ -476,6 +479,11 @@ def from_json(
         msg = message_class(cls)()
     else:
         msg = cls()
+    if not (strict or coerce_strings or exclude):
+        # A lenient decoder reports nothing and keeps no state: the one shared decoder serves (the usual
+        # case, every Telnyx answer).
+        _LENIENT.message(msg, data, "")
+        return msg
     decoder = _Decoder(strict, coerce_strings, frozenset(exclude))
     decoder.message(msg, data, "", frozenset(exclude))
     if decoder.violations:
