@@ -491,6 +491,32 @@ async def test_request_timeout_is_not_retried_when_unsafe() -> None:
     assert len(server.seen) == 1
 
 
+async def test_a_timed_out_attempt_leaves_the_callers_task_as_it_found_it() -> None:
+    release = asyncio.Event()
+    async with upstream(_slow_first(release)) as server:
+        async with client_for(server.base_url, request_timeout_s=0.2) as client:
+            response = await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
+            task = asyncio.current_task()
+            assert task is not None
+            # The attempt's own cancellation was taken back: nothing is left to cancel the caller later.
+            assert task.cancelling() == 0
+            await asyncio.sleep(0.01)
+        release.set()
+    assert response.attempts == 2
+
+
+async def test_the_callers_own_time_limit_is_not_taken_for_the_attempts() -> None:
+    release = asyncio.Event()
+    async with upstream(_slow_first(release)) as server:
+        async with client_for(server.base_url, request_timeout_s=5.0) as client:
+            with pytest.raises(TimeoutError) as caught:
+                async with asyncio.timeout(0.2):
+                    await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
+            assert not isinstance(caught.value, UpstreamDeadlineExceeded)
+        release.set()
+    assert len(server.seen) == 1  # cancelled, not retried
+
+
 def _slow_first(release: asyncio.Event) -> Handler:
     calls = 0
 

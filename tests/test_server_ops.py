@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -280,6 +281,14 @@ async def test_every_rpc_returns_its_request_id_with_its_status_and_streams_send
         ok = speak_rpc(speak(stack.dial_direct()), metadata=(*token, ("x-request-id", "req-ok")))
         await ok
         assert ("x-request-id", "req-ok") in tuple(await ok.trailing_metadata())
+        # Without one of the caller's, each call gets a fresh id of its own.
+        fresh = []
+        for _ in range(3):
+            unnamed = speak_rpc(speak(stack.dial_direct()), metadata=token)
+            await unnamed
+            fresh.append(dict(await unnamed.trailing_metadata())["x-request-id"])
+        assert all(re.fullmatch("[0-9a-f]{32}", given) for given in fresh)
+        assert len(set(fresh)) == 3
 
         # A refusal by the service, by decoding and by authentication: the id rides with the status, and
         # the rich details beside it are intact.

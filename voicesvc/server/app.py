@@ -26,7 +26,7 @@ import grpc
 import structlog
 from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from voicesvc.calls import CallProjection, CallStore
 from voicesvc.config import ListenError, Settings, Upstream, check_bindable, format_listen, parse_listen
@@ -39,8 +39,9 @@ from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
 from voicesvc.server.http import WEBHOOK_PATH, ConnectionGuard, GuardedSite, Readiness, build_http_app
 from voicesvc.server.interceptors import RpcInterceptor
+from voicesvc.server.methods import MethodTable
 from voicesvc.server.metrics import Metrics
-from voicesvc.server.services import generic_handlers, service_names
+from voicesvc.server.services import add_routes, service_names
 from voicesvc.server.subscriptions import SubscriptionsServicer
 from voicesvc.server.translate import Translator
 from voicesvc.subscriptions import MemorySubscriptions, SubscriptionBackend
@@ -299,14 +300,19 @@ class VoiceService:
             ("grpc.http2.max_ping_strikes", 0),
         ]
         server = grpc.aio.server(interceptors=[self.interceptor], options=options)
-        server.add_generic_rpc_handlers(generic_handlers(self.translator))
-        events_pb2_grpc.add_EventStreamServicer_to_server(self.event_stream, server)
-        calls_pb2_grpc.add_CallsServicer_to_server(self.calls, server)
-        subscriptions_pb2_grpc.add_SubscriptionsServicer_to_server(self.subscriptions, server)
+        # Every service goes into one table served as one generic handler (see `voicesvc.server.methods`).
+        methods = MethodTable()
+        add_routes(methods, self.translator)
+        events_pb2_grpc.add_EventStreamServicer_to_server(self.event_stream, methods)
+        calls_pb2_grpc.add_CallsServicer_to_server(self.calls, methods)
+        subscriptions_pb2_grpc.add_SubscriptionsServicer_to_server(self.subscriptions, methods)
         served = [*service_names(), EVENT_STREAM_SERVICE, CALLS_SERVICE, SUBSCRIPTIONS_SERVICE]
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, methods)
         health_service = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-        reflection.enable_server_reflection([*served, health_service, reflection.SERVICE_NAME], server)
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+            reflection.aio.ReflectionServicer([*served, health_service, reflection.SERVICE_NAME]), methods
+        )
+        server.add_generic_rpc_handlers((methods,))
         address = settings.serving.grpc_listen
         check_bindable(address, "VOICESVC_GRPC_LISTEN", "--grpc-listen")
         tls = settings.tls

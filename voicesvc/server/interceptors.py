@@ -15,7 +15,7 @@ import contextlib
 import functools
 import hmac
 import inspect
-import os
+import random
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -284,7 +284,9 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                     request_id = given
                 break
         if request_id is None:
-            request_id = os.urandom(16).hex()
+            # 128 random bits from the process's generator (reseeded in a forked child): an id to tell calls
+            # apart in the logs, not a secret, so no system call for it.
+            request_id = f"{random.getrandbits(128):032x}"
         # The peer is read while the call is surely alive; a cancelled call's context must not be asked.
         record = RpcRecord(request_id=request_id, peer=context.peer(), rpc=method)
         # Each RPC runs in its own task, so the record never leaks into another call. Every line logged while

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 import grpc
 
+from voicesvc.server.methods import MethodTable
 from voicesvc.server.translate import Translator
 from voicesvc.transcode.routes import ROUTES, Route
 
@@ -16,15 +16,14 @@ def service_names(routes: Iterable[Route] = ROUTES) -> list[str]:
     return list(dict.fromkeys(route.service for route in routes))
 
 
-def generic_handlers(
-    translator: Translator, routes: Iterable[Route] = ROUTES
-) -> list[grpc.GenericRpcHandler]:
-    """One generic handler per service, serving each of its routed RPCs through `translator`."""
-    by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = defaultdict(dict)
+def add_routes(table: MethodTable, translator: Translator, routes: Iterable[Route] = ROUTES) -> None:
+    """Serve each routed RPC through `translator`."""
     for route in routes:
-        by_service[route.service][route.rpc] = grpc.unary_unary_rpc_method_handler(
-            translator.behavior(route),
-            request_deserializer=route.request_cls.FromString,
-            response_serializer=route.response_cls.SerializeToString,
+        table.add(
+            route.full_method,
+            grpc.unary_unary_rpc_method_handler(
+                translator.behavior(route),
+                request_deserializer=route.request_cls.FromString,
+                response_serializer=route.response_cls.SerializeToString,
+            ),
         )
-    return [grpc.method_handlers_generic_handler(name, methods) for name, methods in by_service.items()]
