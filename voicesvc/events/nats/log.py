@@ -160,7 +160,7 @@ class NatsEventLog(EventLog):
         self, raw: bytes, event_id: str, event_type: str, attempt: int = 1, ids: EventIds | None = None
     ) -> AppendResult:
         """Publish the event and wait for JetStream's acknowledgement; see `EventLog.append`."""
-        self._conn.jetstream()  # fails at once while the connection is lost
+        nc = self._conn.client()  # fails at once while the connection is lost
         validate_append(raw, event_id, event_type, attempt)
         if ids is None:
             ids = EventIds.of_body(raw)
@@ -170,7 +170,7 @@ class NatsEventLog(EventLog):
         size = len(raw) + _HEADER_OVERHEAD
         for name, value in headers.items():
             size += len(name) + len(value) + 4
-        limit = self._conn.client().max_payload
+        limit = nc.max_payload
         if size > limit:
             # The server would answer a larger message by closing the connection (every reader would see an
             # outage); refuse it here instead, for good: a redelivery is just as large.

@@ -161,15 +161,18 @@ def event_message(
     """The subject (`event_subject`) and the headers (`event_headers`) of an appended event, each id's token
     made once."""
     values = (ids.call_control_id, ids.call_session_id, ids.connection_id)
-    leg, session, connection = (id_token(value) for value in values)
+    # Spelled out rather than looped: this runs for every webhook.
+    leg, session, connection = id_token(values[0]), id_token(values[1]), id_token(values[2])
     subject = _subject(prefix, event_type, leg, session, connection)
     headers = {HEADER_MSG_ID: event_id, HEADER_RECEIVED_AT: repr(received_at)}
     if attempt != 1:
         headers[HEADER_ATTEMPT] = str(attempt)
     if not any(values):
         return subject, headers
-    if all(
-        not value or token == value for value, token in zip(values, (leg, session, connection), strict=True)
+    if (
+        (not values[0] or leg == values[0])
+        and (not values[1] or session == values[1])
+        and (not values[2] or connection == values[2])
     ):
         headers[HEADER_IDS_IN_BODY] = IDS_IN_SUBJECT
         return subject, headers
