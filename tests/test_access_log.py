@@ -3,6 +3,7 @@ configuration: the same line structlog writes, at the same levels, redacted the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -10,7 +11,11 @@ import structlog
 import structlog.testing
 
 from tests.support.logs import captured_logs
+from voicesvc.server import logging as service_logging
+from voicesvc.server.context import RpcRecord, current_rpc
+from voicesvc.server.interceptors import RpcInterceptor
 from voicesvc.server.logging import write_line
+from voicesvc.server.metrics import Metrics
 
 ACCESS = structlog.get_logger("voicesvc.access")
 SECRET = "KEY_0123456789abcdef"
@@ -59,3 +64,43 @@ def test_without_the_service_configuration_the_line_goes_through_structlog() -> 
     with structlog.testing.capture_logs() as captured:
         write_line(ACCESS, "error", "rpc", FIELDS)
     assert captured == [{"event": "rpc", "log_level": "error", **FIELDS}]
+
+
+async def test_a_line_logged_during_an_rpc_names_its_request_id_and_method() -> None:
+    record = RpcRecord(request_id="req-ctx", rpc="/voicesvc.v1.CallControl/GetCallStatus")
+
+    async def inside_the_rpc() -> None:
+        current_rpc.set(record)
+        structlog.get_logger("voicesvc.test").warning("inner", n=1)
+        logging.getLogger("some.library").warning("library line")
+
+    with captured_logs(logging.INFO) as out:
+        await asyncio.create_task(inside_the_rpc())
+        structlog.get_logger("voicesvc.test").warning("outside")
+    inner, library, outside = (json.loads(line) for line in out.getvalue().splitlines())
+    for line in (inner, library):
+        assert (line["request_id"], line["rpc"]) == ("req-ctx", record.rpc)
+    assert "request_id" not in outside
+
+
+class _Context:
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("x-request-id", "req-bound"),)
+
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:1"
+
+
+async def test_under_another_structlog_configuration_the_rpc_binds_its_log_context() -> None:
+    interceptor = RpcInterceptor(Metrics())
+
+    async def begin(in_chain: bool) -> dict[str, object]:
+        service_logging.rpc_context_in_chain = in_chain
+        try:
+            interceptor._begin("/pkg.S/M", _Context())
+            return structlog.contextvars.get_contextvars()
+        finally:
+            service_logging.rpc_context_in_chain = False
+
+    assert await asyncio.create_task(begin(in_chain=False)) == {"request_id": "req-bound", "rpc": "/pkg.S/M"}
+    assert await asyncio.create_task(begin(in_chain=True)) == {}

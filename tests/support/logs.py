@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 
 import structlog
 
+from voicesvc.server import logging as service_logging
 from voicesvc.server.logging import configure_logging
 
 
@@ -26,6 +27,7 @@ def captured_logs(level: int = logging.DEBUG, secrets: Iterable[str] = ()) -> It
 def reset_logging() -> None:
     """Back to the defaults: structlog unconfigured and a bare root logger, as before any test."""
     structlog.reset_defaults()
+    service_logging.rpc_context_in_chain = False  # RPCs bind their log context again, as under any chain
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -260,7 +260,8 @@ class TelnyxClient:
         # tell that cancellation from the caller's own), without its six Python calls per attempt.
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        assert task is not None, "TelnyxClient.request runs in a task"
+        if task is None:
+            raise RuntimeError("TelnyxClient.request must run in a task")
         cancelling = task.cancelling()
         expired: list[bool] = []
         limit = loop.call_at(loop.time() + attempt.limit_s, functools.partial(_expire, task, expired))
@@ -284,6 +285,10 @@ class TelnyxClient:
             if expired:
                 task.uncancel()
             outcome = self._connection_failure(req, attempt, exc)
+        except BaseException:
+            if expired:  # the limit's cancellation turned into another error: take it back all the same
+                task.uncancel()
+            raise
         else:
             if expired:
                 task.uncancel()

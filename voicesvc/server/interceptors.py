@@ -15,6 +15,7 @@ import contextlib
 import functools
 import hmac
 import inspect
+import os
 import random
 import re
 import time
@@ -24,6 +25,7 @@ from typing import Any, NoReturn
 import grpc
 import structlog
 
+from voicesvc.server import logging as service_logging
 from voicesvc.server.context import RpcRecord, current_rpc
 from voicesvc.server.logging import write_line
 from voicesvc.server.metrics import Metrics
@@ -49,6 +51,8 @@ _DRAIN_LIMIT_S = 2.0
 
 _access_log = structlog.get_logger("voicesvc.access")
 _log = structlog.get_logger("voicesvc.server")
+_REQUEST_IDS = random.Random()
+os.register_at_fork(after_in_child=_REQUEST_IDS.seed)  # a forked child draws ids of its own
 _CODE_NAMES = {code: code.name for code in grpc.StatusCode}
 _OK = grpc.StatusCode.OK
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
@@ -284,14 +288,17 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                     request_id = given
                 break
         if request_id is None:
-            # 128 random bits from the process's generator (reseeded in a forked child): an id to tell calls
-            # apart in the logs, not a secret, so no system call for it.
-            request_id = f"{random.getrandbits(128):032x}"
+            # An id to tell calls apart in the logs, not a secret: 128 bits of a generator of our own (no
+            # system call), which nothing else seeds.
+            request_id = f"{_REQUEST_IDS.getrandbits(128):032x}"
         # The peer is read while the call is surely alive; a cancelled call's context must not be asked.
         record = RpcRecord(request_id=request_id, peer=context.peer(), rpc=method)
         # Each RPC runs in its own task, so the record never leaks into another call. Every line logged while
-        # it runs names its request id and method (`voicesvc.server.logging`'s `rpc_context` processor).
+        # it runs names its request id and method: `configure_logging`'s chain reads them from the record
+        # (`rpc_context`); under any other structlog configuration they are bound as context variables.
         current_rpc.set(record)
+        if not service_logging.rpc_context_in_chain:
+            structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
         return record
 
     def _finish(self, method: str, record: RpcRecord, code: grpc.StatusCode, elapsed_s: float) -> None:

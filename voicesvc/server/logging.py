@@ -108,6 +108,11 @@ class _Head:
         return head
 
 
+rpc_context_in_chain = False
+"""True once `configure_logging` put `rpc_context` in structlog's chain: the interceptor then binds nothing
+per RPC (under another structlog configuration it binds `request_id` and `rpc` as context variables)."""
+
+
 def rpc_context(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
     """A structlog processor: a line logged while an RPC runs names its `request_id` and `rpc` (what the
     interceptor records for the RPC's task; nothing is bound per RPC)."""
@@ -244,7 +249,8 @@ def configure_logging(
         logger_factory=_SharedLogger(output),
         cache_logger_on_first_use=cache_loggers,
     )
-    global _direct  # noqa: PLW0603 - structlog's configuration is process-wide too
+    global _direct, rpc_context_in_chain  # noqa: PLW0603 - structlog's configuration is process-wide too
+    rpc_context_in_chain = True
     _direct = _DirectLines(
         level,
         structlog.get_config()["processors"],
