@@ -280,14 +280,8 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         )
 
     def _begin(self, method: str, context: grpc.aio.ServicerContext) -> RpcRecord:
-        request_id = None
-        for name, value in context.invocation_metadata() or ():
-            if name == REQUEST_ID_KEY:
-                given = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-                if _REQUEST_ID.fullmatch(given):
-                    request_id = given
-                break
-        if request_id is None:
+        request_id = _metadata_value(context.invocation_metadata(), REQUEST_ID_KEY)
+        if request_id is None or not _REQUEST_ID.fullmatch(request_id):
             # An id to tell calls apart in the logs, not a secret: 128 bits of a generator of our own (no
             # system call), which nothing else seeds.
             request_id = f"{_REQUEST_IDS.getrandbits(128):032x}"
