@@ -2,9 +2,9 @@
 
 grpc.aio waits for the next call of each *registered* method separately: with generated code registering
 every method of a service (`add_registered_method_handlers`), each incoming call of any method makes its
-accept loop wait on, and then detach from, one pending request per registered method — the server's
-twenty-odd methods cost every GetCallStatus tens of microseconds. Served as one generic handler instead,
-every call is accepted through a single pending request and its handler is one dictionary look-up away.
+accept loop wait on, and then detach from, one pending request per registered method (17 here). Served as
+one generic handler instead, every call is accepted through a single pending request and its handler is one
+dictionary look-up away (Health.Check at 64 concurrent calls: 0.182 → 0.173 ms of CPU per call).
 
 `MethodTable` is that handler, and it is also what the generated `add_*Servicer_to_server` functions (and
 reflection) are given in place of the server: they hand it their method handlers.
