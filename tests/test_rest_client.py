@@ -508,29 +508,29 @@ async def test_the_callers_own_time_limit_is_not_taken_for_the_attempts() -> Non
 
 
 class _CancellationTurnedIntoAnError:
-    """A session whose request waits forever and, when cancelled, fails with another error."""
+    """A connection pool whose connecting waits forever and, when cancelled, fails with another error."""
 
-    def request(self, *_args: Any, **_kwargs: Any) -> contextlib.AbstractAsyncContextManager[Any]:
-        @contextlib.asynccontextmanager
-        async def hanging() -> AsyncIterator[Any]:
-            try:
-                await asyncio.Event().wait()
-            except asyncio.CancelledError:
-                raise RuntimeError("cleanup failed") from None
-            yield None
+    def take_idle(self) -> None:
+        return None
 
-        return hanging()
+    async def connect(self, _timeout_s: float) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RuntimeError("cleanup failed") from None
+
+    async def close(self) -> None:
+        pass
 
 
 async def test_the_limits_cancellation_is_taken_back_whatever_error_it_became() -> None:
     async with client_for("http://127.0.0.1:9/v2", request_timeout_s=0.05) as client:
-        client._session = _CancellationTurnedIntoAnError()  # type: ignore[assignment]
+        client._pool = _CancellationTurnedIntoAnError()  # type: ignore[assignment]
         with pytest.raises(RuntimeError, match="cleanup failed"):
             await client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
         task = asyncio.current_task()
         assert task is not None
         assert task.cancelling() == 0
-        client._session = None
 
 
 def _slow_first(release: asyncio.Event) -> Handler:

@@ -1,9 +1,8 @@
-"""Pooled aiohttp client for the Telnyx REST API with retries, deadlines and typed errors."""
+"""Pooled keep-alive client for the Telnyx REST API with retries, deadlines and typed errors."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import json
 import logging
@@ -14,10 +13,8 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlencode
 
-import aiohttp
 import structlog
 from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
 
 from voicesvc import jsontext
 from voicesvc.redact import REDACTED, SECRETS
@@ -28,6 +25,15 @@ from voicesvc.rest.exceptions import (
     UpstreamDeadlineExceeded,
     UpstreamProtocolError,
     UpstreamUnavailable,
+)
+from voicesvc.rest.http1 import (
+    ConnectFailed,
+    ConnectionPool,
+    ConnectTimeout,
+    Origin,
+    Response,
+    TransportError,
+    is_request_target,
 )
 from voicesvc.rest.limits import ConnectionLimits
 from voicesvc.rest.request import RestRequest
@@ -41,6 +47,8 @@ An attempt abandoned because the caller cancelled is not reported."""
 _log = structlog.get_logger("voicesvc.rest")
 # Statuses whose Retry-After sets a lower bound on the next wait.
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Methods whose request carries content: one without a body says so with a zero length.
+_CONTENT_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 _DEFAULT_LIMITS = ConnectionLimits()
@@ -58,13 +66,9 @@ class RestResponse:
     """How many attempts it took (1 when the first one succeeded)."""
 
 
-_Encoded = tuple[URL, bytes | None, dict[str, str] | None]
-"""A request's wire form (URL, body, extra headers), built once and sent by every attempt."""
-
-
 @dataclass(slots=True)
 class _Attempt:
-    """One HTTP exchange of a logical request; ``connected`` is set by the connector (`_AttemptConnector`)."""
+    """One HTTP exchange of a logical request."""
 
     number: int
     """1 for the first attempt."""
@@ -72,36 +76,8 @@ class _Attempt:
     """The time this attempt may take: the request timeout, or less when the deadline is nearer."""
     limited_by_deadline: bool
     started: float = field(default_factory=time.monotonic)
-    # Set once aiohttp holds a connection for this attempt: from then on request bytes may be on the wire.
+    # Set once the attempt holds a connection: from then on request bytes may be on the wire.
     connected: bool = False
-
-
-_CURRENT_ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
-    "voicesvc_rest_attempt", default=None
-)
-"""The attempt the running task is making; `_AttemptConnector` marks it connected."""
-
-
-class _AttemptConnector(aiohttp.TCPConnector):
-    """A TCP connector that marks the current attempt connected once it hands out a connection (new or
-    pooled): from then on request bytes may be on the wire.
-
-    The same thing aiohttp's tracing signals could tell, without a trace context and its awaited callbacks
-    for every request.
-    """
-
-    async def connect(
-        self,
-        req: aiohttp.ClientRequest,
-        traces: list[aiohttp.tracing.Trace],
-        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature; the session passes it by name
-    ) -> aiohttp.connector.Connection:
-        """A connection for `req`, as `TCPConnector.connect` gives it; the current attempt is marked."""
-        connection = await super().connect(req, traces, timeout)
-        attempt = _CURRENT_ATTEMPT.get()
-        if attempt is not None:
-            attempt.connected = True
-        return connection
 
 
 @dataclass(slots=True)
@@ -115,9 +91,9 @@ class _Failure:
 
 
 class TelnyxClient:
-    """Telnyx REST client over one pooled, keep-alive ``aiohttp.ClientSession``.
+    """Telnyx REST client over one pool of keep-alive HTTP/1.1 connections (`voicesvc.rest.http1`).
 
-    The session is created by :meth:`start` (or lazily by the first request) and closed by :meth:`close`;
+    The pool is created by :meth:`start` (or lazily by the first request) and closed by :meth:`close`;
     the client also works as an async context manager. A closed client cannot be reused.
     """
 
@@ -134,6 +110,7 @@ class TelnyxClient:
         if not api_key or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in api_key):
             raise ValueError("api_key must be non-empty and contain no whitespace or control characters")
         self._base_url = base_url.rstrip("/")
+        self._origin = Origin.from_url(self._base_url)
         self._api_key = api_key
         # Whatever Telnyx (or anything on the way) echoes of the key, in any encoding, is scrubbed: from the
         # errors this client raises here, and from every status and log line by the same scrubber.
@@ -141,12 +118,18 @@ class TelnyxClient:
         self._retry = retry
         self._connect_timeout_s = limits.connect_timeout_s
         self._request_timeout_s = limits.request_timeout_s
-        # The usual per-attempt limit of connecting, built once (an attempt with less time left gets its own).
-        self._connect_limit = aiohttp.ClientTimeout(total=None, connect=self._connect_timeout_s)
         self._max_connections = limits.max_connections
-        self._user_agent = user_agent
+        if not user_agent.isprintable() or not user_agent.isascii():
+            raise ValueError("user_agent must be printable ASCII")
+        # The header fields every request carries, encoded once.
+        self._common_fields = (
+            f"Host: {self._origin.host_header}\r\n"
+            f"Authorization: Bearer {api_key}\r\n"
+            "Accept: application/json\r\n"
+            f"User-Agent: {user_agent}\r\n"
+        ).encode("latin-1")
         self._on_response = on_response
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: ConnectionPool | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -158,15 +141,15 @@ class TelnyxClient:
         return self._base_url
 
     async def start(self) -> None:
-        """Create the pooled HTTP session (idempotent)."""
-        self._ensure_session()
+        """Create the connection pool (idempotent)."""
+        self._ensure_pool()
 
     async def close(self) -> None:
-        """Close the session and its pooled connections; later requests raise RuntimeError."""
+        """Close the pooled connections; later requests raise RuntimeError."""
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -180,26 +163,12 @@ class TelnyxClient:
     ) -> None:
         await self.close()
 
-    def _ensure_session(self) -> aiohttp.ClientSession:
+    def _ensure_pool(self) -> ConnectionPool:
         if self._closed:
             raise RuntimeError("TelnyxClient is closed")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=_AttemptConnector(limit=self._max_connections, ttl_dns_cache=300),
-                headers={
-                    "Authorization": f"Bearer {self._api_key}",
-                    "Accept": "application/json",
-                    "User-Agent": self._user_agent,
-                },
-                # Per-attempt limits are applied in request(); no session-wide total.
-                timeout=aiohttp.ClientTimeout(total=None),
-            )
-            # aiohttp silently repeats a GET, PUT or DELETE once when a reused connection turns out closed.
-            # Retries are decided here, per request kind (a DELETE repeated after it took effect would answer
-            # 404), and counted: switch that hidden retry off where this aiohttp has it.
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False
-        return self._session
+        if self._pool is None:
+            self._pool = ConnectionPool(self._origin, max_connections=self._max_connections)
+        return self._pool
 
     async def request(self, req: RestRequest) -> RestResponse:
         """Send one logical request, retrying as ``req.retry_mode`` allows, within ``req.deadline``.
@@ -209,8 +178,8 @@ class TelnyxClient:
         time ran out, and :class:`UpstreamProtocolError` for a 2xx body that is not JSON. Cancelling the
         awaiting task aborts the in-flight HTTP request.
         """
-        encoded = self._encode(req)
-        session = self._session or self._ensure_session()
+        wire = self._encode(req)
+        pool = self._pool or self._ensure_pool()
         number = 0
         while True:
             number += 1
@@ -222,7 +191,7 @@ class TelnyxClient:
                 remaining_s if remaining_s is not None and limited_by_deadline else self._request_timeout_s
             )
             attempt = _Attempt(number, limit_s, limited_by_deadline)
-            result = await self._attempt(session, req, encoded, attempt)
+            result = await self._attempt(pool, req, wire, attempt)
             if isinstance(result, RestResponse):
                 return result
             failure = result
@@ -238,24 +207,32 @@ class TelnyxClient:
                 raise failure.error
             await asyncio.sleep(wait_s)
 
-    def _encode(self, req: RestRequest) -> _Encoded:
-        url = self._base_url + req.path
+    def _encode(self, req: RestRequest) -> bytes:
+        """The request as it goes on the wire, head and body, built once and sent by every attempt."""
+        target = self._origin.path + req.path
         if req.query:
-            url += "?" + urlencode(req.query, quote_via=quote, safe="")
+            target += "?" + urlencode(req.query, quote_via=quote, safe="")
+        method = req.method
+        if not is_request_target(target) or not method.isalpha() or not method.isascii():
+            raise UpstreamUnavailable("invalid request URL")
+        line = f"{method} {target} HTTP/1.1\r\n".encode("ascii")
         if req.body is None:
-            return URL(url, encoded=True), None, None
+            if method in _CONTENT_METHODS:
+                return b"%s%sContent-Length: 0\r\n\r\n" % (line, self._common_fields)
+            return b"%s%s\r\n" % (line, self._common_fields)
         data = json.dumps(req.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return URL(url, encoded=True), data, {"Content-Type": "application/json"}
+        return b"%s%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+            line,
+            self._common_fields,
+            len(data),
+            data,
+        )
 
     async def _attempt(
-        self, session: aiohttp.ClientSession, req: RestRequest, encoded: _Encoded, attempt: _Attempt
+        self, pool: ConnectionPool, req: RestRequest, wire: bytes, attempt: _Attempt
     ) -> RestResponse | _Failure:
         """Run one HTTP exchange; returns the response on 2xx, otherwise a description of the failure."""
         outcome: RestResponse | _Failure
-        timeout = self._connect_limit
-        if attempt.limit_s < self._connect_timeout_s:
-            timeout = aiohttp.ClientTimeout(total=None, connect=attempt.limit_s)
-        url, data, headers = encoded
         # The attempt's time limit, kept as `asyncio.timeout` keeps it (cancel the task when it is up, and
         # tell that cancellation from the caller's own), without its six Python calls per attempt.
         loop = asyncio.get_running_loop()
@@ -265,23 +242,17 @@ class TelnyxClient:
         cancelling = task.cancelling()
         expired: list[bool] = []
         limit = loop.call_at(loop.time() + attempt.limit_s, functools.partial(_expire, task, expired))
-        current = _CURRENT_ATTEMPT.set(attempt)
         try:
-            async with session.request(
-                req.method,
-                url,
-                data=data,
-                headers=headers,
-                allow_redirects=False,
-                timeout=timeout,
-            ) as resp:
-                raw = await resp.read()
-                outcome = self._interpret(req, attempt, resp, raw)
+            connection = pool.take_idle()
+            if connection is None:
+                connection = await pool.connect(min(self._connect_timeout_s, attempt.limit_s))
+            attempt.connected = True
+            outcome = self._interpret(req, attempt, await connection.exchange(wire))
         except asyncio.CancelledError:
             if not expired or task.uncancel() > cancelling:
                 raise  # the caller's cancellation (perhaps as well as ours): it goes on
             outcome = self._connection_failure(req, attempt, TimeoutError())
-        except (aiohttp.ClientError, OSError) as exc:
+        except TransportError as exc:
             if expired:
                 task.uncancel()
             outcome = self._connection_failure(req, attempt, exc)
@@ -294,14 +265,12 @@ class TelnyxClient:
                 task.uncancel()
         finally:
             limit.cancel()
-            _CURRENT_ATTEMPT.reset(current)
         self._report(req, attempt, outcome, time.monotonic() - attempt.started)
         return outcome
 
-    def _interpret(
-        self, req: RestRequest, attempt: _Attempt, resp: aiohttp.ClientResponse, raw: bytes
-    ) -> RestResponse | _Failure:
+    def _interpret(self, req: RestRequest, attempt: _Attempt, resp: Response) -> RestResponse | _Failure:
         status = resp.status
+        raw = resp.body
         if 200 <= status < 300:
             try:
                 payload = jsontext.loads(raw) if raw.strip() else None
@@ -325,26 +294,23 @@ class TelnyxClient:
         hint_s = retry_after_s if status in _RETRY_AFTER_STATUSES else None
         return _Failure(error, retryable=retryable, status=status, retry_after_s=hint_s)
 
-    def _connection_failure(self, req: RestRequest, attempt: _Attempt, exc: BaseException) -> _Failure:
-        if isinstance(exc, aiohttp.InvalidURL):
-            return _Failure(UpstreamUnavailable("invalid request URL"), retryable=False)
+    def _connection_failure(self, req: RestRequest, attempt: _Attempt, exc: Exception) -> _Failure:
+        """`exc` is the attempt's own time limit (a bare TimeoutError) or the transport's error."""
         limit_s = attempt.limit_s
-        own_timeout = isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ClientError)
+        own_timeout = isinstance(exc, TimeoutError)
         if own_timeout and attempt.limited_by_deadline:
             return _Failure(UpstreamDeadlineExceeded(_deadline_reason(attempt.number)), retryable=False)
-        # Nothing can have been written unless aiohttp obtained a connection for this attempt.
-        never_sent = not attempt.connected or isinstance(
-            exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
-        )
+        # Nothing can have been written unless the attempt obtained a connection.
+        never_sent = not attempt.connected or isinstance(exc, ConnectFailed)
         error: RestError
         if own_timeout and never_sent:
             error = UpstreamUnavailable(f"connect timeout after {limit_s:.3g}s")
         elif own_timeout:
             error = UpstreamDeadlineExceeded(f"no response within {limit_s:.3g}s")
-        elif isinstance(exc, aiohttp.ConnectionTimeoutError):
+        elif isinstance(exc, ConnectTimeout):
             error = UpstreamUnavailable(f"connect timeout after {min(self._connect_timeout_s, limit_s):.3g}s")
         else:
-            error = UpstreamUnavailable(self._scrub(_describe(exc)))
+            error = UpstreamUnavailable(self._scrub(str(exc)))
         mode = req.retry_mode
         retryable = mode is RetryMode.IDEMPOTENT or (mode is RetryMode.UNSAFE and never_sent)
         return _Failure(error, retryable=retryable)
@@ -389,11 +355,6 @@ def _debug_enabled() -> bool:
         return bool(_log.is_enabled_for(logging.DEBUG))
     except AttributeError:  # a logger configured without the filtering API: let it decide
         return True
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _deadline_reason(attempts: int) -> str:

@@ -1,0 +1,507 @@
+"""HTTP/1.1 keep-alive connections to one origin: the transport under the Telnyx client.
+
+A JSON API client needs little of HTTP: one request written as one piece, one response read whole into
+memory. This module does exactly that, in a protocol that frames the response as bytes arrive, so that a
+request on a pooled connection costs a few Python calls instead of a general-purpose client's hundred-odd.
+
+What it does not do, by design: redirects (Telnyx answers without them, and the client refuses to follow),
+content codings (it never asks for one), request pipelining, proxies, and HTTP/2.
+
+The errors tell the caller what matters for a retry: `ConnectFailed` means no byte of the request left;
+any other `TransportError` means the request may have reached the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+import time
+import typing
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+MAX_HEAD_BYTES = 64 * 1024
+"""A response's status line and headers together may not be larger."""
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""A response body may not be larger: a JSON API's answer this big is a fault, not data."""
+IDLE_TIMEOUT_S = 15.0
+"""A pooled connection idle for longer is closed rather than reused: servers drop idle connections, and a
+request sent on one that is being dropped may be lost after it left."""
+
+
+class TransportError(Exception):
+    """The exchange failed below HTTP: no complete response came."""
+
+
+class ConnectFailed(TransportError):
+    """No connection could be had; nothing of the request was sent."""
+
+
+class ConnectTimeout(ConnectFailed):
+    """No connection within the connect time limit (opening one, or waiting for a free one)."""
+
+
+class ConnectionDropped(TransportError):
+    """The connection closed before the whole response came."""
+
+
+class MalformedResponse(TransportError):
+    """The server's answer is not HTTP/1.x this client can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One complete HTTP response."""
+
+    status: int
+    reason: str
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where requests go: scheme, host and port, with the path every request target starts with."""
+
+    tls: bool
+    host: str
+    """As connected to (IDNA-encoded; an IPv6 address without brackets)."""
+    port: int
+    host_header: str
+    """The `Host` header's value."""
+    path: str
+    """The base URL's path without its trailing slash ("" for none)."""
+
+    @classmethod
+    def from_url(cls, url: str) -> Origin:
+        """The origin of an absolute http(s) URL; ValueError names what is wrong with it."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError("base URL must be an absolute http or https URL")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("base URL must not carry credentials")
+        if not parts.hostname:
+            raise ValueError("base URL has no host")
+        if parts.query or parts.fragment:
+            raise ValueError("base URL must not have a query or fragment")
+        tls = parts.scheme == "https"
+        default_port = 443 if tls else 80
+        host = parts.hostname.encode("idna").decode("ascii")
+        port = parts.port or default_port
+        bracketed = f"[{host}]" if ":" in host else host
+        host_header = bracketed if port == default_port else f"{bracketed}:{port}"
+        path = parts.path.rstrip("/")
+        if not is_request_target(path or "/"):
+            raise ValueError("base URL path must be percent-encoded")
+        return cls(tls, host, port, host_header, path)
+
+
+def is_request_target(target: str) -> bool:
+    """Whether `target` can go on a request line as it is: printable ASCII, no space."""
+    return target.isascii() and target.isprintable() and " " not in target
+
+
+# How a response's body is delimited (RFC 9112 section 6.3).
+_NO_BODY = 0
+_LENGTH = 1
+_CHUNKED = 2
+_UNTIL_CLOSE = 3
+
+_EMPTY_STATUSES = frozenset({204, 304})
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
+class _Head:
+    """A response's parsed status line and headers, and how its body is framed."""
+
+    __slots__ = ("framing", "headers", "keep_alive", "length", "reason", "status")
+
+    def __init__(self, head: bytes, head_request: bool) -> None:
+        lines = head.decode("latin-1").split("\r\n")
+        version, _, rest = lines[0].partition(" ")
+        code, _, reason = rest.partition(" ")
+        if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not code.isdigit():
+            raise MalformedResponse(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        self.status = status = int(code)
+        self.reason = reason
+        fields = CIMultiDict[str]()
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if not colon or not name or " " in name or "\t" in name:
+                raise MalformedResponse(f"malformed header line: {line[:80]!r}")
+            fields.add(name, value.strip(" \t"))
+        self.headers = fields
+        connection = fields.get("Connection", "").lower()
+        self.keep_alive = version == "HTTP/1.1" and "close" not in connection
+        self.length = 0
+        if head_request or status in _EMPTY_STATUSES or status < 200:
+            self.framing = _NO_BODY
+            return
+        coding = fields.get("Transfer-Encoding")
+        if coding is not None:
+            self.framing = (
+                _CHUNKED if coding.rsplit(",", 1)[-1].strip().lower() == "chunked" else _UNTIL_CLOSE
+            )
+            if self.framing == _UNTIL_CLOSE or "Content-Length" in fields:
+                self.keep_alive = False  # a message framed two ways is not trusted to end where it says
+            return
+        lengths = fields.getall("Content-Length", None)
+        if lengths is None:
+            self.framing = _UNTIL_CLOSE
+            self.keep_alive = False
+            return
+        values = {part.strip() for value in lengths for part in value.split(",")}
+        if len(values) != 1 or not (value := values.pop()).isdigit() or not value.isascii():
+            raise MalformedResponse(f"invalid Content-Length: {', '.join(lengths)[:80]!r}")
+        self.length = int(value)
+        if self.length > MAX_BODY_BYTES:
+            raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
+        self.framing = _LENGTH
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection: writes a request, reads the response, and goes back to its pool."""
+
+    __slots__ = (
+        "_body",
+        "_buffer",
+        "_head",
+        "_head_request",
+        "_pool",
+        "_transport",
+        "_waiter",
+        "closed",
+        "idle_since",
+    )
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        self._transport: asyncio.Transport | None = None
+        self.closed = False
+        self.idle_since = 0.0
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[Response] | None = None
+        self._head_request = False
+        self._head: _Head | None = None
+        self._body = bytearray()
+
+    # ---------------------------------------------------------------------------------- the exchange
+
+    async def exchange(self, request: bytes) -> Response:
+        """Write `request` (its head and body, whole) and wait for the complete response.
+
+        Afterwards the connection is back in its pool when it can carry another request, and closed when
+        not. However the wait ends early (cancellation, an error), the connection is closed: a late
+        response must not answer the next request.
+        """
+        transport = self._transport
+        if transport is None or self.closed:
+            raise ConnectionDropped("connection closed")
+        waiter: asyncio.Future[Response] = self._pool.loop.create_future()
+        self._waiter = waiter
+        self._head_request = request.startswith(b"HEAD ")
+        transport.write(request)
+        try:
+            return await waiter
+        except BaseException:
+            self._waiter = None
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Close at once, dropping whatever is unsent or unread."""
+        if self._transport is not None:
+            self._transport.abort()
+        self._gone()
+
+    def close(self) -> None:
+        """Close once what is written has gone out."""
+        if self._transport is not None:
+            self._transport.close()
+        self._gone()
+
+    def _gone(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._pool._lost(self)
+
+    # ---------------------------------------------------------------------------------- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the transport the request is written to."""
+        # A stream transport, though not always an `asyncio.Transport` instance (uvloop's are not).
+        self._transport = typing.cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        """Frame what came; once the response is whole, hand it over."""
+        if self._waiter is None:
+            # Bytes nobody asked for: the next response could not be told from them.
+            self.abort()
+            return
+        self._buffer += data
+        try:
+            response = self._parse()
+        except MalformedResponse as exc:
+            self._fail(exc)
+            return
+        if response is not None:
+            self._deliver(response)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """A body read until the close is complete; any other unfinished exchange fails."""
+        head = self._head
+        if self._waiter is not None:
+            if exc is None and head is not None and head.framing == _UNTIL_CLOSE:
+                self._deliver(
+                    Response(head.status, head.reason, CIMultiDictProxy(head.headers), bytes(self._body))
+                )
+            else:
+                reason = (
+                    f"connection lost: {_describe(exc)}"
+                    if exc is not None
+                    else "server closed the connection"
+                )
+                if head is not None:
+                    reason += " in the middle of the response"
+                self._fail(ConnectionDropped(reason))
+        self._gone()
+
+    # ---------------------------------------------------------------------------------- framing
+
+    def _parse(self) -> Response | None:
+        buffer = self._buffer
+        head = self._head
+        while head is None:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0 or end > MAX_HEAD_BYTES:
+                if len(buffer) > MAX_HEAD_BYTES:
+                    raise MalformedResponse(f"response head larger than {MAX_HEAD_BYTES} bytes")
+                return None
+            parsed = _Head(bytes(buffer[:end]), self._head_request)
+            del buffer[: end + 4]
+            if parsed.status == 101:
+                raise MalformedResponse("the server switched protocols")
+            if parsed.status >= 200:
+                head = self._head = parsed
+            # An interim (1xx) response: the final one follows.
+        framing = head.framing
+        if framing == _LENGTH:
+            length = head.length
+            if len(buffer) < length:
+                return None
+            body = bytes(buffer[:length])
+            del buffer[:length]
+        elif framing == _NO_BODY:
+            body = b""
+        elif framing == _CHUNKED:
+            if not self._read_chunks():
+                return None
+            body = bytes(self._body)
+        else:
+            self._body += buffer
+            buffer.clear()
+            if len(self._body) > MAX_BODY_BYTES:
+                raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
+            return None  # complete when the server closes the connection
+        return Response(head.status, head.reason, CIMultiDictProxy(head.headers), body)
+
+    def _read_chunks(self) -> bool:
+        """Move whole chunks from the buffer into the body; True once the last chunk and trailers are in."""
+        buffer = self._buffer
+        body = self._body
+        while True:
+            end = buffer.find(b"\r\n")
+            if end < 0:
+                if len(buffer) > MAX_HEAD_BYTES:
+                    raise MalformedResponse("chunk size line too long")
+                return False
+            size_text = bytes(buffer[:end]).split(b";", 1)[0].strip(b" \t")
+            if not size_text or size_text.strip(_HEX_DIGITS):
+                raise MalformedResponse(f"invalid chunk size: {size_text[:40]!r}")
+            size = int(size_text, 16)
+            if size == 0:
+                # The last chunk, then trailer fields (ignored) up to an empty line.
+                trailers_end = buffer.find(b"\r\n\r\n", end)
+                if trailers_end < 0:
+                    if len(buffer) > MAX_HEAD_BYTES:
+                        raise MalformedResponse("response trailers larger than 64 KiB")
+                    return False
+                del buffer[: trailers_end + 4]
+                return True
+            start = end + 2
+            if len(buffer) < start + size + 2:
+                return False
+            if buffer[start + size : start + size + 2] != b"\r\n":
+                raise MalformedResponse("chunk not followed by CRLF")
+            body += buffer[start : start + size]
+            del buffer[: start + size + 2]
+            if len(body) > MAX_BODY_BYTES:
+                raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
+
+    def _deliver(self, response: Response) -> None:
+        waiter, self._waiter = self._waiter, None
+        head, self._head = self._head, None
+        self._body = bytearray()
+        if head is not None and head.keep_alive and not self._buffer and not self.closed:
+            self._pool._put_idle(self)
+        else:
+            self.close()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def _fail(self, error: TransportError) -> None:
+        waiter, self._waiter = self._waiter, None
+        self.abort()
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+
+class ConnectionPool:
+    """Keep-alive connections to one origin, at most `max_connections` open at once.
+
+    `take_idle()` hands out a pooled connection without waiting; `connect()` waits for one (a pooled one
+    coming free, or a new one where the limit allows) within the connect time limit. A connection goes
+    back to the pool by itself when its response is complete.
+    """
+
+    def __init__(
+        self, origin: Origin, *, max_connections: int, idle_timeout_s: float = IDLE_TIMEOUT_S
+    ) -> None:
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self.origin = origin
+        self.loop = asyncio.get_running_loop()
+        self._max_connections = max_connections
+        self._idle_timeout_s = idle_timeout_s
+        self._idle: list[Connection] = []
+        self._open: set[Connection] = set()
+        self._opening = 0
+        self._waiters: collections.deque[asyncio.Future[Connection | None]] = collections.deque()
+        self._ssl = ssl.create_default_context() if origin.tls else None
+        self._closed = False
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now, busy or idle."""
+        return len(self._open)
+
+    def take_idle(self) -> Connection | None:
+        """A pooled connection that is still fresh, or None."""
+        idle = self._idle
+        while idle:
+            connection = idle.pop()
+            if time.monotonic() - connection.idle_since <= self._idle_timeout_s:
+                return connection
+            connection.close()
+        return None
+
+    async def connect(self, timeout_s: float) -> Connection:
+        """A connection within `timeout_s`: a pooled one, one that comes free, or a new one.
+
+        Raises `ConnectTimeout` when the time runs out and `ConnectFailed` when the server cannot be
+        reached (refused, unknown host, failed TLS handshake) or the pool is closed.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    if self._closed:
+                        raise ConnectFailed("connection pool closed")
+                    connection = self.take_idle()
+                    if connection is not None:
+                        return connection
+                    if len(self._open) + self._opening < self._max_connections:
+                        return await self._open_new()
+                    connection = await self._wait_for_free()
+                    if connection is not None:
+                        return connection
+        except TimeoutError:
+            raise ConnectTimeout(f"connect timeout after {timeout_s:.3g}s") from None
+
+    async def _open_new(self) -> Connection:
+        origin = self.origin
+        self._opening += 1
+        try:
+            _, connection = await self.loop.create_connection(
+                lambda: Connection(self),
+                origin.host,
+                origin.port,
+                ssl=self._ssl,
+                server_hostname=origin.host if self._ssl is not None else None,
+            )
+        except BaseException as exc:
+            self._opening -= 1
+            self._wake()  # the place this connection held is free again
+            if isinstance(exc, OSError):
+                raise ConnectFailed(f"cannot connect to {origin.host_header}: {_describe(exc)}") from exc
+            raise
+        self._opening -= 1
+        if self._closed:
+            connection.abort()
+            raise ConnectFailed("connection pool closed")
+        self._open.add(connection)
+        return connection
+
+    async def _wait_for_free(self) -> Connection | None:
+        """Wait until a connection comes back (returned) or one closes (None: a new one may be opened)."""
+        waiter: asyncio.Future[Connection | None] = self.loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                # Handed over just as the wait ended: pass it on rather than lose it.
+                handed = waiter.exception() is None and waiter.result()
+                if handed:
+                    self._put_idle(handed)
+                else:
+                    self._wake()
+            else:
+                waiter.cancel()
+                self._waiters.remove(waiter)
+            raise
+
+    def _put_idle(self, connection: Connection) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        connection.idle_since = time.monotonic()
+        self._idle.append(connection)
+
+    def _lost(self, connection: Connection) -> None:
+        if connection in self._open:
+            self._open.discard(connection)
+            if connection in self._idle:
+                self._idle.remove(connection)
+            self._wake()
+
+    def _wake(self) -> None:
+        """A connection may be opened: tell the first waiter."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def close(self) -> None:
+        """Close every connection; waiting and later `connect()` calls fail with `ConnectFailed`."""
+        self._closed = True
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(ConnectFailed("connection pool closed"))
+        for connection in list(self._open):
+            connection._fail(ConnectionDropped("connection pool closed"))
+        self._idle.clear()
+        await asyncio.sleep(0)  # let the transports report their connections lost
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
