@@ -1,6 +1,8 @@
-"""The command path: GetCallStatus five ways against one minimal upstream that answers instantly.
+"""The command path: GetCallStatus seven ways against one minimal upstream that answers instantly.
 
 * raw aiohttp client → upstream (CPU of this load generator: the client's own cost);
+* voicesvc's REST client (`TelnyxClient`, with its retries and deadline) → upstream (CPU of this load
+  generator: what voicesvc's REST call costs without gRPC around it);
 * the official `telnyx` SDK (AsyncTelnyx, defaults) → upstream (CPU of this load generator);
 * a bare grpc.aio server answering GetCallStatus from a canned message (CPU of that server: the floor);
 * a bare grpc.aio relay making the same REST call in its handler, no interceptor or logging (CPU of that
@@ -26,11 +28,25 @@ from bench import processes
 from bench.harness import CpuClock, Sample, Way, WayResult, drive, interleave
 from bench.report import CHART_QUANTILES, Section, Target
 from bench.standalone import CALL_CONTROL_ID
+from voicesvc.rest import RestRequest, RetryMode, RetryPolicy, TelnyxClient
 from voicesvc.v1 import call_control_pb2, call_control_pb2_grpc
 
-__all__ = ["ECHO", "HEALTH", "RAW", "RELAY", "SDK", "VOICESVC", "CommandResult", "case", "measure", "section"]
+__all__ = [
+    "ECHO",
+    "HEALTH",
+    "RAW",
+    "RELAY",
+    "REST_CLIENT",
+    "SDK",
+    "VOICESVC",
+    "CommandResult",
+    "case",
+    "measure",
+    "section",
+]
 
 RAW = "raw aiohttp client"
+REST_CLIENT = "voicesvc REST client (in process)"
 SDK = "official telnyx SDK (AsyncTelnyx)"
 ECHO = "bare grpc.aio server (floor)"
 RELAY = "bare grpc.aio → aiohttp relay"
@@ -79,6 +95,7 @@ async def measure(rounds: int) -> CommandResult:
             aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"})
         )
         sdk = await stack.enter_async_context(AsyncTelnyx(api_key=API_KEY, base_url=base_url))
+        rest_client = await stack.enter_async_context(TelnyxClient(base_url, API_KEY, retry=RetryPolicy()))
         voicesvc_channel = await stack.enter_async_context(grpc.aio.insecure_channel(server.target))
         echo_channel = await stack.enter_async_context(grpc.aio.insecure_channel(f"127.0.0.1:{echo.port}"))
         relay_channel = await stack.enter_async_context(grpc.aio.insecure_channel(f"127.0.0.1:{relay.port}"))
@@ -95,6 +112,11 @@ async def measure(rounds: int) -> CommandResult:
             async with session.get(status_url) as response:
                 response.raise_for_status()
                 return await response.json()
+
+        status_request = RestRequest("GET", f"/calls/{CALL_CONTROL_ID}", retry_mode=RetryMode.IDEMPOTENT)
+
+        async def rest_client_call(_: int) -> Any:
+            return (await rest_client.request(status_request)).json
 
         async def telnyx_sdk(_: int) -> Any:
             return await sdk.calls.retrieve_status(CALL_CONTROL_ID)
@@ -115,6 +137,7 @@ async def measure(rounds: int) -> CommandResult:
         server_clock = CpuClock(server.process.pid)
         ways = [
             _way(RAW, raw, own),
+            _way(REST_CLIENT, rest_client_call, own),
             _way(SDK, telnyx_sdk, own),
             _way(ECHO, echo_call, CpuClock(echo.pid)),
             _way(RELAY, relay_call, CpuClock(relay.pid)),
@@ -130,6 +153,7 @@ def section(result: CommandResult) -> Section:
     ways = result.ways
     charged = {
         RAW: "this client",
+        REST_CLIENT: "this client",
         SDK: "this client",
         ECHO: "bare server",
         RELAY: "bare relay",

@@ -195,6 +195,7 @@ async def test_sends_exact_request() -> None:
     )
     assert seen.headers["Authorization"] == f"Bearer {API_KEY}"
     assert seen.headers["Accept"] == "application/json"
+    assert seen.headers["Accept-Encoding"] == "gzip, deflate"
     assert seen.headers["Content-Type"] == "application/json"
     assert seen.headers["User-Agent"] == "voicesvc/0.1"
     assert json.loads(seen.body) == body
@@ -545,6 +546,33 @@ def _slow_first(release: asyncio.Event) -> Handler:
         return web.json_response({"data": {"n": calls}})
 
     return handler
+
+
+async def test_closing_the_client_ends_its_requests_without_retrying_them() -> None:
+    arrived = asyncio.Event()
+
+    async def handler(_request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        await asyncio.Event().wait()
+        return web.Response()
+
+    async with upstream(handler) as server:
+        attempts: list[int] = []
+        client = TelnyxClient(
+            server.base_url,
+            API_KEY,
+            retry=FAST_RETRY,
+            on_response=lambda _m, status, _s: attempts.append(status),
+        )
+        task = asyncio.create_task(
+            client.request(RestRequest("GET", "/calls", retry_mode=RetryMode.IDEMPOTENT))
+        )
+        await asyncio.wait_for(arrived.wait(), 5)
+        await client.close()
+        with pytest.raises(UpstreamUnavailable, match="connection pool closed"):
+            await task
+    assert attempts == [0]  # one attempt, not retried
+    assert len(server.seen) == 1
 
 
 async def test_cancellation_aborts_the_upstream_request() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import importlib.util
 import socket
 import ssl
+import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.tls import self_signed
-
 from voicesvc.rest.http1 import (
     MAX_HEAD_BYTES,
     ConnectFailed,
@@ -29,7 +30,7 @@ GET = b"GET /v2/calls/x HTTP/1.1\r\nHost: example\r\n\r\n"
 
 Reply = list[bytes] | Callable[[asyncio.StreamWriter], None] | None
 """The pieces written in answer to one request (each flushed on its own), what to do instead (then the
-connection is closed), or None: no answer until the server stops."""
+connection is closed), or None: no answer (the connection stays open for the next request)."""
 
 
 @dataclass
@@ -40,7 +41,6 @@ class RawServer:
     requests: list[bytes] = field(default_factory=list)
     peers: list[object] = field(default_factory=list)
     port: int = 0
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -55,8 +55,7 @@ class RawServer:
                 self.peers.append(writer.get_extra_info("peername"))
                 reply = self.replies[min(len(self.requests), len(self.replies)) - 1]
                 if reply is None:
-                    await self.stopping.wait()
-                    return
+                    continue
                 if callable(reply):
                     reply(writer)
                     return
@@ -78,7 +77,6 @@ async def raw_server(*replies: Reply, tls: ssl.SSLContext | None = None) -> Asyn
     try:
         yield server
     finally:
-        server.stopping.set()
         listener.close()
 
 
@@ -185,6 +183,49 @@ async def test_a_head_request_reads_no_body_despite_its_length() -> None:
         assert (await exchange(pool))[2] == b'{"data":1}'
 
 
+async def test_a_repeated_content_length_that_agrees_is_read() -> None:
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\n{}"
+    async with raw_server([response]) as server, pool_for(server.port) as pool:
+        assert (await exchange(pool))[2] == b"{}"
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),  # raw, as some servers send
+    ],
+    ids=["gzip", "deflate", "raw-deflate"],
+)
+async def test_a_coded_body_is_decoded(coding: str, encode: Callable[[bytes], bytes]) -> None:
+    document = b'{"data":[' + b'{"id":"x"},' * 200 + b"{}]}"
+    async with (
+        raw_server([ok(encode(document), f"Content-Encoding: {coding}")]) as server,
+        pool_for(server.port) as pool,
+    ):
+        assert (await exchange(pool))[2] == document
+
+
+@pytest.mark.parametrize(
+    ("coding", "body", "reason"),
+    [
+        ("br", b"x", "unsupported content coding 'br'"),
+        ("gzip", b"not gzip", "not valid gzip"),
+        ("gzip", gzip.compress(b"{}")[:-4], "not valid gzip"),
+    ],
+)
+async def test_a_body_that_cannot_be_decoded_fails_the_exchange(
+    coding: str, body: bytes, reason: str
+) -> None:
+    async with (
+        raw_server([ok(body, f"Content-Encoding: {coding}")]) as server,
+        pool_for(server.port) as pool,
+    ):
+        with pytest.raises(MalformedResponse, match=reason):
+            await exchange(pool)
+
+
 # --- keep-alive --------------------------------------------------------------------------------------------
 
 
@@ -219,6 +260,26 @@ async def test_a_connection_idle_too_long_is_replaced() -> None:
         await exchange(pool)
         assert pool.open_connections == 1
     assert len(set(server.peers)) == 2
+
+
+async def test_a_connection_the_server_says_it_keeps_briefly_is_not_reused_after() -> None:
+    async with (
+        raw_server([ok(b"{}", "Keep-Alive: timeout=1, max=100")]) as server,
+        pool_for(server.port) as pool,
+    ):
+        await exchange(pool)
+        await asyncio.sleep(0.01)  # past the server's second, less the margin
+        await exchange(pool)
+    assert len(set(server.peers)) == 2
+
+
+async def test_a_connection_whose_close_has_been_read_is_not_handed_out() -> None:
+    async with raw_server([ok()]) as server, pool_for(server.port) as pool:
+        connection = await pool.connect(1.0)
+        await connection.exchange(GET)
+        connection._transport.close()  # type: ignore[union-attr]  # what reading the server's close does
+        assert pool.take_idle() is None
+        assert (await exchange(pool))[0] == 200
 
 
 async def test_a_connection_the_server_closed_while_idle_leaves_the_pool() -> None:
@@ -287,6 +348,26 @@ async def test_a_refused_connection_is_a_connect_failure() -> None:
         assert pool.open_connections == 0
 
 
+async def test_cancelled_just_as_its_response_came_an_exchange_leaves_the_connection_to_the_next() -> None:
+    # The first request's answer arrives in the very callback that cancels it (a caller giving up, or the
+    # attempt's time limit, at the same moment): the connection is the pool's again and serves the second.
+    async with raw_server(None, [ok(b'{"data":"second"}')]) as server:
+        pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{server.port}"), max_connections=1)
+        try:
+            connection = await pool.connect(1.0)
+            first = asyncio.create_task(connection.exchange(GET))
+            second = asyncio.create_task(exchange(pool))
+            await asyncio.sleep(0.05)
+            connection.data_received(ok(b'{"data":"first"}'))
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            assert (await second)[2] == b'{"data":"second"}'
+            assert not connection.closed
+        finally:
+            await pool.close()
+
+
 async def test_cancelling_an_exchange_closes_its_connection() -> None:
     async with raw_server(None) as server, pool_for(server.port) as pool:
         connection = await pool.connect(1.0)
@@ -348,6 +429,45 @@ async def test_closing_the_pool_fails_exchanges_and_waiters() -> None:
             await waiting
         with pytest.raises(ConnectFailed, match="connection pool closed"):
             await pool.connect(1.0)
+
+
+async def test_an_address_that_does_not_answer_is_passed_over_for_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first address takes connections nowhere (a listener whose backlog is full, as a broken route
+    # does): the second is tried after 0.25 s, well within the connect limit.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(0)
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(silent.getsockname())
+        fillers.append(filler)
+    resolved: list[str] = []
+    async with raw_server([ok()]) as server:
+        addresses = [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", silent.getsockname()),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", server.port)),
+        ]
+
+        async def getaddrinfo(host: str, *_args: object, **_kwargs: object) -> list[object]:
+            resolved.append(host)
+            return list(addresses)
+
+        monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+        pool = ConnectionPool(Origin.from_url("http://api.telnyx.test:1/v2"), max_connections=2)
+        try:
+            first, second = await asyncio.gather(pool.connect(2.0), pool.connect(2.0))
+            assert first is not second
+            assert (await first.exchange(GET)).status == 200
+        finally:
+            await pool.close()
+            for sock in (silent, *fillers):
+                sock.close()
+    assert resolved == ["api.telnyx.test"]  # resolved once for both connections
 
 
 # --- TLS ---------------------------------------------------------------------------------------------------

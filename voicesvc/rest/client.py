@@ -27,6 +27,7 @@ from voicesvc.rest.exceptions import (
     UpstreamUnavailable,
 )
 from voicesvc.rest.http1 import (
+    ACCEPT_ENCODING,
     ConnectFailed,
     ConnectionPool,
     ConnectTimeout,
@@ -126,6 +127,7 @@ class TelnyxClient:
             f"Host: {self._origin.host_header}\r\n"
             f"Authorization: Bearer {api_key}\r\n"
             "Accept: application/json\r\n"
+            f"Accept-Encoding: {ACCEPT_ENCODING}\r\n"
             f"User-Agent: {user_agent}\r\n"
         ).encode("latin-1")
         self._on_response = on_response
@@ -195,7 +197,7 @@ class TelnyxClient:
             if isinstance(result, RestResponse):
                 return result
             failure = result
-            if not failure.retryable or number >= self._retry.max_attempts:
+            if not failure.retryable or number >= self._retry.max_attempts or self._closed:
                 raise failure.error
             wait_s = self._retry.backoff.delay_s(number)
             if failure.retry_after_s is not None:

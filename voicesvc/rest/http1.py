@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 import ssl
 import time
 import typing
+import zlib
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+import aiohappyeyeballs
 from multidict import CIMultiDict, CIMultiDictProxy
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -29,7 +33,17 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 """A response body may not be larger: a JSON API's answer this big is a fault, not data."""
 IDLE_TIMEOUT_S = 15.0
 """A pooled connection idle for longer is closed rather than reused: servers drop idle connections, and a
-request sent on one that is being dropped may be lost after it left."""
+request sent on one that is being dropped may be lost after it left. A server's own `Keep-Alive: timeout=`
+shortens it."""
+DNS_TTL_S = 300.0
+"""How long the origin's resolved addresses are used before they are resolved again."""
+HAPPY_EYEBALLS_DELAY_S = 0.25
+"""How long one address may take to connect before the next is tried alongside (RFC 8305)."""
+ACCEPT_ENCODING = "gzip, deflate"
+"""The content codings responses may come in (the `Accept-Encoding` a request should send): decoded here."""
+
+AddressInfo = tuple[int, int, int, str, tuple[Any, ...]]
+"""One `getaddrinfo` result."""
 
 
 class TransportError(Exception):
@@ -117,7 +131,7 @@ _HEX_DIGITS = b"0123456789abcdefABCDEF"
 class _Head:
     """A response's parsed status line and headers, and how its body is framed."""
 
-    __slots__ = ("framing", "headers", "keep_alive", "length", "reason", "status")
+    __slots__ = ("coding", "framing", "headers", "keep_alive", "keep_alive_s", "length", "reason", "status")
 
     def __init__(self, head: bytes, head_request: bool) -> None:
         lines = head.decode("latin-1").split("\r\n")
@@ -136,6 +150,8 @@ class _Head:
         self.headers = fields
         connection = fields.get("Connection", "").lower()
         self.keep_alive = version == "HTTP/1.1" and "close" not in connection
+        self.keep_alive_s = _keep_alive_timeout(fields.get("Keep-Alive"))
+        self.coding = fields.get("Content-Encoding")
         self.length = 0
         if head_request or status in _EMPTY_STATUSES or status < 200:
             self.framing = _NO_BODY
@@ -153,9 +169,12 @@ class _Head:
             self.framing = _UNTIL_CLOSE
             self.keep_alive = False
             return
-        values = {part.strip() for value in lengths for part in value.split(",")}
-        if len(values) != 1 or not (value := values.pop()).isdigit() or not value.isascii():
-            raise MalformedResponse(f"invalid Content-Length: {', '.join(lengths)[:80]!r}")
+        value = lengths[0]
+        if len(lengths) != 1 or not value.isdigit() or not value.isascii():
+            # Repeated (as a list or as several fields), the values must all agree.
+            values = {part.strip() for value in lengths for part in value.split(",")}
+            if len(values) != 1 or not (value := values.pop()).isdigit() or not value.isascii():
+                raise MalformedResponse(f"invalid Content-Length: {', '.join(lengths)[:80]!r}")
         self.length = int(value)
         if self.length > MAX_BODY_BYTES:
             raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
@@ -174,6 +193,7 @@ class Connection(asyncio.Protocol):
         "_transport",
         "_waiter",
         "closed",
+        "idle_limit_s",
         "idle_since",
     )
 
@@ -182,6 +202,7 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
+        self.idle_limit_s = pool.idle_timeout_s
         self._buffer = bytearray()
         self._waiter: asyncio.Future[Response] | None = None
         self._head_request = False
@@ -199,7 +220,7 @@ class Connection(asyncio.Protocol):
         """
         transport = self._transport
         if transport is None or self.closed:
-            raise ConnectionDropped("connection closed")
+            raise ConnectFailed("connection closed before the request was sent")
         waiter: asyncio.Future[Response] = self._pool.loop.create_future()
         self._waiter = waiter
         self._head_request = request.startswith(b"HEAD ")
@@ -207,9 +228,16 @@ class Connection(asyncio.Protocol):
         try:
             return await waiter
         except BaseException:
-            self._waiter = None
-            self.abort()
+            # Unless the response came (the connection is the pool's again, perhaps another request's).
+            if self._waiter is waiter:
+                self._waiter = None
+                self.abort()
             raise
+
+    def closing(self) -> bool:
+        """Whether the connection is closed or on its way to be (the server's close has been read)."""
+        transport = self._transport
+        return self.closed or transport is None or transport.is_closing()
 
     def abort(self) -> None:
         """Close at once, dropping whatever is unsent or unread."""
@@ -306,6 +334,8 @@ class Connection(asyncio.Protocol):
             if len(self._body) > MAX_BODY_BYTES:
                 raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
             return None  # complete when the server closes the connection
+        if head.coding is not None:
+            body = _decoded(head.coding, body)
         return Response(head.status, head.reason, CIMultiDictProxy(head.headers), body)
 
     def _read_chunks(self) -> bool:
@@ -322,6 +352,8 @@ class Connection(asyncio.Protocol):
             if not size_text or size_text.strip(_HEX_DIGITS):
                 raise MalformedResponse(f"invalid chunk size: {size_text[:40]!r}")
             size = int(size_text, 16)
+            if size > MAX_BODY_BYTES - len(body):
+                raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
             if size == 0:
                 # The last chunk, then trailer fields (ignored) up to an empty line.
                 trailers_end = buffer.find(b"\r\n\r\n", end)
@@ -338,14 +370,14 @@ class Connection(asyncio.Protocol):
                 raise MalformedResponse("chunk not followed by CRLF")
             body += buffer[start : start + size]
             del buffer[: start + size + 2]
-            if len(body) > MAX_BODY_BYTES:
-                raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
 
     def _deliver(self, response: Response) -> None:
         waiter, self._waiter = self._waiter, None
         head, self._head = self._head, None
         self._body = bytearray()
         if head is not None and head.keep_alive and not self._buffer and not self.closed:
+            if head.keep_alive_s is not None:
+                self.idle_limit_s = min(self._pool.idle_timeout_s, head.keep_alive_s)
             self._pool._put_idle(self)
         else:
             self.close()
@@ -365,6 +397,10 @@ class ConnectionPool:
     `take_idle()` hands out a pooled connection without waiting; `connect()` waits for one (a pooled one
     coming free, or a new one where the limit allows) within the connect time limit. A connection goes
     back to the pool by itself when its response is complete.
+
+    New connections go to the origin's addresses as Happy Eyeballs (RFC 8305) does: when one address does
+    not answer within 0.25 s the next is tried alongside. The addresses are resolved at most every
+    `DNS_TTL_S`.
     """
 
     def __init__(
@@ -374,13 +410,15 @@ class ConnectionPool:
             raise ValueError("max_connections must be at least 1")
         self.origin = origin
         self.loop = asyncio.get_running_loop()
+        self.idle_timeout_s = idle_timeout_s
         self._max_connections = max_connections
-        self._idle_timeout_s = idle_timeout_s
         self._idle: list[Connection] = []
         self._open: set[Connection] = set()
         self._opening = 0
-        self._waiters: collections.deque[asyncio.Future[Connection | None]] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._ssl = ssl.create_default_context() if origin.tls else None
+        self._addresses: list[AddressInfo] = []
+        self._addresses_until = 0.0
         self._closed = False
 
     @property
@@ -389,11 +427,14 @@ class ConnectionPool:
         return len(self._open)
 
     def take_idle(self) -> Connection | None:
-        """A pooled connection that is still fresh, or None."""
+        """A pooled connection that is still fresh and open, or None."""
         idle = self._idle
         while idle:
             connection = idle.pop()
-            if time.monotonic() - connection.idle_since <= self._idle_timeout_s:
+            if (
+                time.monotonic() - connection.idle_since <= connection.idle_limit_s
+                and not connection.closing()
+            ):
                 return connection
             connection.close()
         return None
@@ -402,7 +443,7 @@ class ConnectionPool:
         """A connection within `timeout_s`: a pooled one, one that comes free, or a new one.
 
         Raises `ConnectTimeout` when the time runs out and `ConnectFailed` when the server cannot be
-        reached (refused, unknown host, failed TLS handshake) or the pool is closed.
+        reached (unknown host, refused, failed TLS handshake) or the pool is closed.
         """
         try:
             async with asyncio.timeout(timeout_s):
@@ -414,9 +455,7 @@ class ConnectionPool:
                         return connection
                     if len(self._open) + self._opening < self._max_connections:
                         return await self._open_new()
-                    connection = await self._wait_for_free()
-                    if connection is not None:
-                        return connection
+                    await self._wait_for_free()
         except TimeoutError:
             raise ConnectTimeout(f"connect timeout after {timeout_s:.3g}s") from None
 
@@ -424,10 +463,12 @@ class ConnectionPool:
         origin = self.origin
         self._opening += 1
         try:
+            sock = await aiohappyeyeballs.start_connection(
+                await self._resolve(), happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY_S, interleave=1
+            )
             _, connection = await self.loop.create_connection(
                 lambda: Connection(self),
-                origin.host,
-                origin.port,
+                sock=sock,
                 ssl=self._ssl,
                 server_hostname=origin.host if self._ssl is not None else None,
             )
@@ -438,40 +479,48 @@ class ConnectionPool:
                 raise ConnectFailed(f"cannot connect to {origin.host_header}: {_describe(exc)}") from exc
             raise
         self._opening -= 1
-        if self._closed:
+        if self._closed or connection.closed:
             connection.abort()
-            raise ConnectFailed("connection pool closed")
+            self._wake()
+            raise ConnectFailed(
+                "connection pool closed" if self._closed else "connection closed as it opened"
+            )
         self._open.add(connection)
         return connection
 
-    async def _wait_for_free(self) -> Connection | None:
-        """Wait until a connection comes back (returned) or one closes (None: a new one may be opened)."""
-        waiter: asyncio.Future[Connection | None] = self.loop.create_future()
+    async def _resolve(self) -> list[AddressInfo]:
+        """The origin's addresses, resolved again once `DNS_TTL_S` has passed."""
+        now = time.monotonic()
+        if now >= self._addresses_until:
+            origin = self.origin
+            infos = await self.loop.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
+            if not infos:
+                raise OSError(f"no address for {origin.host}")
+            self._addresses = list(infos)
+            self._addresses_until = now + DNS_TTL_S
+        return self._addresses
+
+    async def _wait_for_free(self) -> None:
+        """Wait until a connection comes back to the pool or closes (so a new one may be opened)."""
+        waiter: asyncio.Future[None] = self.loop.create_future()
         self._waiters.append(waiter)
         try:
-            return await waiter
+            await waiter
         except BaseException:
             if waiter.done() and not waiter.cancelled():
-                # Handed over just as the wait ended: pass it on rather than lose it.
-                handed = waiter.exception() is None and waiter.result()
-                if handed:
-                    self._put_idle(handed)
-                else:
-                    self._wake()
+                self._wake()  # woken just as the wait ended: the next waiter may use what came free
             else:
                 waiter.cancel()
                 self._waiters.remove(waiter)
             raise
 
     def _put_idle(self, connection: Connection) -> None:
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(connection)
-                return
+        # The connection goes into the pool, never straight to a waiter: the waiter takes it a loop turn
+        # later, by when a server's close right after its response has been read.
         connection.idle_since = time.monotonic()
         self._idle.append(connection)
+        if self._waiters:
+            self._wake()
 
     def _lost(self, connection: Connection) -> None:
         if connection in self._open:
@@ -481,7 +530,7 @@ class ConnectionPool:
             self._wake()
 
     def _wake(self) -> None:
-        """A connection may be opened: tell the first waiter."""
+        """Something came free: tell the first waiter to look."""
         waiters = self._waiters
         while waiters:
             waiter = waiters.popleft()
@@ -500,6 +549,42 @@ class ConnectionPool:
             connection._fail(ConnectionDropped("connection pool closed"))
         self._idle.clear()
         await asyncio.sleep(0)  # let the transports report their connections lost
+
+
+def _keep_alive_timeout(header: str | None) -> float | None:
+    """From `Keep-Alive: timeout=N`: how long the connection may sit idle, a second short of the N."""
+    if header is None:
+        return None
+    for parameter in header.split(","):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "timeout" and value.strip().isdigit():
+            return max(0.0, int(value.strip()) - 1.0)
+    return None
+
+
+def _decoded(coding: str, body: bytes) -> bytes:
+    """`body` without its content coding (`ACCEPT_ENCODING`), at most `MAX_BODY_BYTES` of it."""
+    name = coding.strip().lower()
+    if name in ("", "identity"):
+        return body
+    if name in ("gzip", "x-gzip"):
+        attempts: tuple[int, ...] = (zlib.MAX_WBITS | 16,)
+    elif name == "deflate":
+        attempts = (zlib.MAX_WBITS, -zlib.MAX_WBITS)  # zlib-wrapped as the RFC says, or raw as some send
+    else:
+        raise MalformedResponse(f"unsupported content coding {coding[:40]!r}")
+    for wbits in attempts:
+        decompressor = zlib.decompressobj(wbits)
+        try:
+            decoded = decompressor.decompress(body, MAX_BODY_BYTES)
+        except zlib.error:
+            continue
+        if decompressor.unconsumed_tail:
+            raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes once decoded")
+        if not decompressor.eof:
+            break
+        return decoded
+    raise MalformedResponse(f"response body is not valid {name}")
 
 
 def _describe(exc: BaseException) -> str:

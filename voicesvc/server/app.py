@@ -299,9 +299,10 @@ class VoiceService:
             ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
             ("grpc.http2.max_ping_strikes", 0),
         ]
-        server = grpc.aio.server(interceptors=[self.interceptor], options=options)
-        # Every service goes into one table served as one generic handler (see `voicesvc.server.methods`).
-        methods = MethodTable()
+        server = grpc.aio.server(options=options)
+        # Every service goes into one table served as one generic handler (see `voicesvc.server.methods`),
+        # each handler wrapped by the interceptor as it goes in.
+        methods = MethodTable(self.interceptor.wrap)
         add_routes(methods, self.translator)
         events_pb2_grpc.add_EventStreamServicer_to_server(self.event_stream, methods)
         calls_pb2_grpc.add_CallsServicer_to_server(self.calls, methods)

@@ -2,10 +2,12 @@
 authentication (when tokens are configured); decoding the request inside the RPC (so undecodable bytes get
 INVALID_ARGUMENT, after authentication); the access-log line and the metrics.
 
-One server interceptor, `RpcInterceptor`, composes these for every method handler the server has, whoever
-registered it (contract services, EventStream, health, reflection, any later service), once per method: a
-unary call runs one wrapper coroutine, not one per concern (each layer costs the hot path). `TokenCheck` is
-the authentication rule; the `_decoding_*` functions move a handler's deserializer into its behaviour.
+`RpcInterceptor` composes these for every method handler the server has, whoever registered it (contract
+services, EventStream, health, reflection, any later service), once per method: a unary call runs one
+wrapper coroutine, not one per concern (each layer costs the hot path). The service wraps each handler as
+it goes into its method table (`RpcInterceptor.wrap`), so no interceptor runs per call; as a grpc.aio
+server interceptor it does the same for any other server. `TokenCheck` is the authentication rule; the
+`_decoding_*` functions move a handler's deserializer into its behaviour.
 """
 
 from __future__ import annotations
@@ -207,10 +209,13 @@ class _SettleBeforeAbort:
 
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
-    """The one server interceptor: gives every RPC a request id (echoed as `x-request-id`), binds it and the
+    """What wraps every handler: gives every RPC a request id (echoed as `x-request-id`), binds it and the
     method to the log context, refuses callers without a valid token (when `tokens` are given; the health
     methods stay open), decodes the request inside the RPC, writes one access-log line per RPC and records
     the RPC metrics.
+
+    `wrap` applies it to one handler, once; as a grpc.aio server interceptor it wraps each method's handler
+    on its first call and reuses the wrapping.
 
     A unary RPC carries its `x-request-id` in the trailing metadata, which leaves in the same batch as the
     response and the status; a stream sends it as initial metadata, before its first message.
@@ -223,7 +228,6 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         self._ending = False
         self._open_writers: set[asyncio.Timeout] = set()
         self._wrapped = _HandlerCache()
-        self._refusals = _HandlerCache()
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
@@ -232,12 +236,11 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method
-        auth = self._auth
-        if auth is not None and method not in auth.exempt:
-            problem = auth.check(handler_call_details.invocation_metadata)
-            if problem is not None:
-                return self._refusal(method, handler, problem)
+        return self.wrap(handler_call_details.method, handler)
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """`handler` of `method`, observed, authenticated and decoded (the same wrapping for the same
+        handler)."""
         wrapped = self._wrapped.get(method, handler)
         if wrapped is not None:
             return wrapped
@@ -246,38 +249,20 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         decode: Callable[[bytes], Any] | None = handler.request_deserializer
         behavior = _original_behavior(handler)
+        auth = self._auth if self._auth is not None and method not in self._auth.exempt else None
         if not (handler.response_streaming or handler.request_streaming):
-            observed = self._unary(behavior, method, decode)
+            observed = self._unary(behavior, method, decode, auth)
         else:
+            # Outermost first: the token is checked before anything of the request is decoded.
             if decode is not None:
                 behavior = _decoding_behavior(behavior, decode, handler)
+            if auth is not None:
+                behavior = _authorizing(behavior, auth, handler.request_streaming)
             if handler.response_streaming:
                 observed = self._streaming(behavior, method)
             else:
-                observed = self._unary(behavior, method, None)
+                observed = self._unary(behavior, method, None, None)
         return _replace_behavior(handler, observed, request_deserializer=None)
-
-    def _refusal(self, method: str, handler: grpc.RpcMethodHandler, problem: str) -> grpc.RpcMethodHandler:
-        # One refusing handler per method and reason (there are three reasons), reused by every refusal. The
-        # caller's bytes are never decoded.
-        key = f"{method} {problem}"
-        cached = self._refusals.get(key, handler)
-        if cached is not None:
-            return cached
-        streaming = handler.request_streaming
-
-        async def reject(request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-            if streaming:
-                await drain_requests(request)
-            await abort(context, unauthenticated_status(problem))
-
-        if handler.response_streaming:
-            observed = self._streaming(reject, method)
-        else:
-            observed = self._unary(reject, method, None)
-        return self._refusals.put(
-            key, handler, _replace_behavior(handler, observed, request_deserializer=None)
-        )
 
     def _begin(self, method: str, context: grpc.aio.ServicerContext) -> RpcRecord:
         request_id = _metadata_value(context.invocation_metadata(), REQUEST_ID_KEY)
@@ -319,7 +304,11 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         write_line(_access_log, level, "rpc", fields)
 
     def _unary(
-        self, behavior: Callable[..., Any], method: str, decode: Callable[[bytes], Any] | None
+        self,
+        behavior: Callable[..., Any],
+        method: str,
+        decode: Callable[[bytes], Any] | None,
+        auth: TokenCheck | None,
     ) -> Callable[..., Any]:
         # The hot path: one coroutine per call does the request id, the decoding, the call and its report.
         always_awaitable = inspect.iscoroutinefunction(behavior)
@@ -335,6 +324,10 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 echo = ((REQUEST_ID_KEY, record.request_id),)
                 context.set_trailing_metadata(echo)
                 servicer_context = _SettleBeforeAbort(context, outcome, echo)
+                if auth is not None:
+                    problem = auth.check(context.invocation_metadata())
+                    if problem is not None:
+                        await abort(servicer_context, unauthenticated_status(problem))
                 request = raw
                 if decode is not None:
                     try:
@@ -507,6 +500,43 @@ async def drain_requests(requests: Any) -> None:
                 raise
             except Exception:  # noqa: BLE001 - a broken or cancelled stream has nothing more to read
                 return
+
+
+def _authorizing(
+    behavior: Callable[..., Any], auth: TokenCheck, request_streaming: bool
+) -> Callable[..., Any]:
+    """A streaming handler's behaviour that first checks the caller's token: a refused caller gets
+    UNAUTHENTICATED (after what it still sends is drained), and its requests are never decoded."""
+
+    async def refuse(requests: Any, context: grpc.aio.ServicerContext, problem: str) -> NoReturn:
+        if request_streaming:
+            await drain_requests(requests)
+        await abort(context, unauthenticated_status(problem))
+
+    # gRPC tells generator handlers from `context.write` handlers by their function type: keep it.
+    if inspect.isasyncgenfunction(behavior):
+
+        async def authorized_generator(
+            requests: Any, context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            problem = auth.check(context.invocation_metadata())
+            if problem is not None:
+                await refuse(requests, context, problem)
+            async for item in behavior(requests, context):
+                yield item
+
+        return authorized_generator
+
+    async def authorized(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+        problem = auth.check(context.invocation_metadata())
+        if problem is not None:
+            await refuse(requests, context, problem)
+        result = behavior(requests, context)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return authorized
 
 
 def _decoding_behavior(
