@@ -311,6 +311,7 @@ async def test_bytes_nobody_asked_for_close_the_connection() -> None:
         (b"HTTP/1.1 200 OK\r\nNo-Colon\r\n\r\n", "malformed header line"),
         (b"HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n", "malformed header line"),
         (b"HTTP/1.1 200 OK\r\n folded: x\r\n\r\n", "malformed header line"),
+        (b"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n", "malformed header line: 'X: a"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\n{}", "invalid Content-Length"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "invalid Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "invalid chunk size"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import socket
 import ssl
 import time
@@ -125,6 +126,8 @@ _CHUNKED = 2
 _UNTIL_CLOSE = 3
 
 _EMPTY_STATUSES = frozenset({204, 304})
+# One header field line: a token, a colon, and a value without CR or LF (surrounding blanks not kept).
+_FIELD_LINE = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
@@ -134,20 +137,19 @@ class _Head:
     __slots__ = ("coding", "framing", "headers", "keep_alive", "keep_alive_s", "length", "reason", "status")
 
     def __init__(self, head: bytes, head_request: bool) -> None:
-        lines = head.decode("latin-1").split("\r\n")
-        version, _, rest = lines[0].partition(" ")
+        status_line, _, field_lines = head.decode("latin-1").partition("\r\n")
+        version, _, rest = status_line.partition(" ")
         code, _, reason = rest.partition(" ")
         if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not code.isdigit():
-            raise MalformedResponse(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+            raise MalformedResponse(f"not an HTTP/1.x status line: {status_line[:80]!r}")
         self.status = status = int(code)
         self.reason = reason
-        fields = CIMultiDict[str]()
-        for line in lines[1:]:
-            name, colon, value = line.partition(":")
-            if not colon or not name or " " in name or "\t" in name:
-                raise MalformedResponse(f"malformed header line: {line[:80]!r}")
-            fields.add(name, value.strip(" \t"))
-        self.headers = fields
+        # Every line is one field, or the head is refused: a line the pattern does not take is missing from
+        # the matches.
+        pairs = _FIELD_LINE.findall(field_lines) if field_lines else []
+        if len(pairs) != (field_lines.count("\n") + 1 if field_lines else 0):
+            raise MalformedResponse(f"malformed header line: {_first_malformed(field_lines)[:80]!r}")
+        self.headers = fields = CIMultiDict(pairs)
         connection = fields.get("Connection", "").lower()
         self.keep_alive = version == "HTTP/1.1" and "close" not in connection
         self.keep_alive_s = _keep_alive_timeout(fields.get("Keep-Alive"))
@@ -549,6 +551,14 @@ class ConnectionPool:
             connection._fail(ConnectionDropped("connection pool closed"))
         self._idle.clear()
         await asyncio.sleep(0)  # let the transports report their connections lost
+
+
+def _first_malformed(field_lines: str) -> str:
+    """The first line of `field_lines` that is not a header field (for the error message)."""
+    for line in field_lines.split("\n"):
+        if not _FIELD_LINE.fullmatch(line):
+            return line.rstrip("\r")
+    return ""
 
 
 def _keep_alive_timeout(header: str | None) -> float | None:
