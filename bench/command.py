@@ -224,7 +224,9 @@ def section(result: CommandResult) -> Section:
             "charged process's user+system time from /proc over the runs, divided by the calls completed. "
             "The bare relay is a grpc.aio server without interceptors whose GetCallStatus makes the same "
             "aiohttp request and copies the JSON into the response: no validation, retries, deadline, "
-            "request id, access log or metrics."
+            "request id, access log or metrics. voicesvc's REST client is `TelnyxClient` (its own "
+            "HTTP/1.1 keep-alive pool, retries and deadline) driven from this load generator: what "
+            "voicesvc's REST call costs without gRPC around it."
         ),
     ]
     columns = [

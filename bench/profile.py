@@ -36,7 +36,7 @@ __all__ = ["PARTS", "main", "summarise"]
 
 API_KEY = "KEY_bench_0123456789"
 PARTS: dict[str, tuple[str, ...]] = {
-    "REST client (aiohttp request, response, JSON)": ("(rest/", "aiohttp/client"),
+    "REST client (voicesvc.rest: request, pool, response, JSON)": ("(rest/", "aiohttp/client"),
     "access log (structlog)": ("(server/logging.py", "structlog/"),
     "metrics (prometheus_client)": ("(server/metrics.py", "prometheus_client/"),
     "translation (encode/decode)": ("(transcode/",),

@@ -183,6 +183,16 @@ async def test_a_head_request_reads_no_body_despite_its_length() -> None:
         assert (await exchange(pool))[2] == b'{"data":1}'
 
 
+async def test_field_values_keep_what_is_inside_them_and_lose_the_blanks_around() -> None:
+    response = ok(
+        b"{}", "X-Empty:", "X-Colons: a:b: c", "X-Blanks: \t a  \t b \t", "Keep-Alive: timeout=\xb2"
+    )
+    async with raw_server([response.replace(b"200 OK", b"200")]) as server, pool_for(server.port) as pool:
+        status, headers, _ = await exchange(pool)
+    assert status == 200
+    assert (headers["X-Empty"], headers["X-Colons"], headers["X-Blanks"]) == ("", "a:b: c", "a  \t b")
+
+
 async def test_a_repeated_content_length_that_agrees_is_read() -> None:
     response = b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\n{}"
     async with raw_server([response]) as server, pool_for(server.port) as pool:
@@ -205,6 +215,25 @@ async def test_a_coded_body_is_decoded(coding: str, encode: Callable[[bytes], by
         pool_for(server.port) as pool,
     ):
         assert (await exchange(pool))[2] == document
+
+
+async def test_a_coded_body_that_ends_with_the_connection_is_decoded() -> None:
+    def until_close(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n" + gzip.compress(b'{"data":3}'))
+
+    async with raw_server(until_close) as server, pool_for(server.port) as pool:
+        assert (await exchange(pool))[2] == b'{"data":3}'
+
+
+@pytest.mark.parametrize(
+    "response", [b"HTTP/1.1 204 No Content\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"]
+)
+async def test_an_empty_body_with_a_coding_is_empty(response: bytes) -> None:
+    async with (
+        raw_server([response + b"Content-Encoding: gzip\r\n\r\n"]) as server,
+        pool_for(server.port) as pool,
+    ):
+        assert (await exchange(pool))[2] == b""
 
 
 @pytest.mark.parametrize(
@@ -312,6 +341,10 @@ async def test_bytes_nobody_asked_for_close_the_connection() -> None:
         (b"HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n", "malformed header line"),
         (b"HTTP/1.1 200 OK\r\n folded: x\r\n\r\n", "malformed header line"),
         (b"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n", "malformed header line: 'X: a"),
+        (b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n", "malformed header line: 'X: a"),
+        (b"HTTP/1.1 2\xb20 OK\r\n\r\n", "not an HTTP/1.x status line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n", "invalid Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "unsupported transfer coding"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\n{}", "invalid Content-Length"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "invalid Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "invalid chunk size"),
@@ -398,6 +431,23 @@ async def test_at_the_limit_a_request_waits_for_a_connection_to_come_free() -> N
     assert len(set(server.peers)) == 2
 
 
+async def test_a_connection_that_comes_free_goes_to_the_request_waiting_for_it() -> None:
+    # The waiting request was told the connection is free; one arriving before it runs does not take it.
+    async with raw_server(None, [ok(b'{"data":"waited"}')]) as server:
+        pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{server.port}"), max_connections=1)
+        try:
+            connection = await pool.connect(1.0)
+            first = asyncio.create_task(connection.exchange(GET))
+            waiting = asyncio.create_task(exchange(pool))
+            await asyncio.sleep(0.05)
+            connection.data_received(ok())
+            assert pool.take_idle() is None
+            assert (await first).status == 200
+            assert (await waiting)[2] == b'{"data":"waited"}'
+        finally:
+            await pool.close()
+
+
 async def test_waiting_for_a_connection_is_bounded_by_the_connect_limit() -> None:
     async with raw_server(None) as server:
         pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{server.port}"), max_connections=1)
@@ -469,6 +519,26 @@ async def test_an_address_that_does_not_answer_is_passed_over_for_the_next(
             for sock in (silent, *fillers):
                 sock.close()
     assert resolved == ["api.telnyx.test"]  # resolved once for both connections
+
+
+async def test_the_addresses_are_resolved_again_after_a_failure_to_connect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    refused = closed_port()
+    async with raw_server([ok()]) as server:
+        answers = [[("127.0.0.1", refused)], [("127.0.0.1", server.port)]]
+
+        async def getaddrinfo(*_args: object, **_kwargs: object) -> list[object]:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", answers.pop(0)[0])]
+
+        monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+        pool = ConnectionPool(Origin.from_url("http://api.telnyx.test/v2"), max_connections=1)
+        try:
+            with pytest.raises(ConnectFailed, match="ConnectionRefusedError"):
+                await pool.connect(1.0)
+            assert (await (await pool.connect(1.0)).exchange(GET)).status == 200
+        finally:
+            await pool.close()
 
 
 # --- TLS ---------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 MAX_HEAD_BYTES = 64 * 1024
 """A response's status line and headers together may not be larger."""
-MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_BODY_BYTES = 16 * 1024 * 1024
 """A response body may not be larger: a JSON API's answer this big is a fault, not data."""
 IDLE_TIMEOUT_S = 15.0
 """A pooled connection idle for longer is closed rather than reused: servers drop idle connections, and a
@@ -126,8 +126,12 @@ _CHUNKED = 2
 _UNTIL_CLOSE = 3
 
 _EMPTY_STATUSES = frozenset({204, 304})
-# One header field line: a token, a colon, and a value without CR or LF (surrounding blanks not kept).
-_FIELD_LINE = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
+# One header field line: a token, a colon, and a value without CR, LF or NUL, its surrounding blanks not
+# kept. Possessive, so that no run of blanks is scanned more than once: linear in the head's length.
+_FIELD_LINE = re.compile(
+    r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*+((?:[^\r\n\x00 \t]++|[ \t]++(?=[^\r\n\x00 \t]))*+)[ \t]*+\r?$",
+    re.MULTILINE,
+)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
@@ -140,7 +144,7 @@ class _Head:
         status_line, _, field_lines = head.decode("latin-1").partition("\r\n")
         version, _, rest = status_line.partition(" ")
         code, _, reason = rest.partition(" ")
-        if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not code.isdigit():
+        if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not _is_number(code):
             raise MalformedResponse(f"not an HTTP/1.x status line: {status_line[:80]!r}")
         self.status = status = int(code)
         self.reason = reason
@@ -160,10 +164,11 @@ class _Head:
             return
         coding = fields.get("Transfer-Encoding")
         if coding is not None:
-            self.framing = (
-                _CHUNKED if coding.rsplit(",", 1)[-1].strip().lower() == "chunked" else _UNTIL_CLOSE
-            )
-            if self.framing == _UNTIL_CLOSE or "Content-Length" in fields:
+            # Only chunked framing, nothing under it: a transfer coding is not asked for, so not decoded.
+            if coding.strip().lower() != "chunked":
+                raise MalformedResponse(f"unsupported transfer coding {coding[:40]!r}")
+            self.framing = _CHUNKED
+            if "Content-Length" in fields:
                 self.keep_alive = False  # a message framed two ways is not trusted to end where it says
             return
         lengths = fields.getall("Content-Length", None)
@@ -172,10 +177,10 @@ class _Head:
             self.keep_alive = False
             return
         value = lengths[0]
-        if len(lengths) != 1 or not value.isdigit() or not value.isascii():
+        if len(lengths) != 1 or not _is_number(value):
             # Repeated (as a list or as several fields), the values must all agree.
             values = {part.strip() for value in lengths for part in value.split(",")}
-            if len(values) != 1 or not (value := values.pop()).isdigit() or not value.isascii():
+            if len(values) != 1 or not _is_number(value := values.pop()):
                 raise MalformedResponse(f"invalid Content-Length: {', '.join(lengths)[:80]!r}")
         self.length = int(value)
         if self.length > MAX_BODY_BYTES:
@@ -285,9 +290,12 @@ class Connection(asyncio.Protocol):
         head = self._head
         if self._waiter is not None:
             if exc is None and head is not None and head.framing == _UNTIL_CLOSE:
-                self._deliver(
-                    Response(head.status, head.reason, CIMultiDictProxy(head.headers), bytes(self._body))
-                )
+                try:
+                    body = _decoded(head.coding, bytes(self._body)) if head.coding else bytes(self._body)
+                except MalformedResponse as error:
+                    self._fail(error)
+                else:
+                    self._deliver(Response(head.status, head.reason, CIMultiDictProxy(head.headers), body))
             else:
                 reason = (
                     f"connection lost: {_describe(exc)}"
@@ -336,7 +344,7 @@ class Connection(asyncio.Protocol):
             if len(self._body) > MAX_BODY_BYTES:
                 raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
             return None  # complete when the server closes the connection
-        if head.coding is not None:
+        if head.coding is not None and body:
             body = _decoded(head.coding, body)
         return Response(head.status, head.reason, CIMultiDictProxy(head.headers), body)
 
@@ -418,6 +426,8 @@ class ConnectionPool:
         self._open: set[Connection] = set()
         self._opening = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        # Waiters told something came free that have not run yet: what came free is kept for them.
+        self._woken = 0
         self._ssl = ssl.create_default_context() if origin.tls else None
         self._addresses: list[AddressInfo] = []
         self._addresses_until = 0.0
@@ -429,9 +439,10 @@ class ConnectionPool:
         return len(self._open)
 
     def take_idle(self) -> Connection | None:
-        """A pooled connection that is still fresh and open, or None."""
+        """A pooled connection that is still fresh and open, or None (also when the ones there are kept
+        for waiters that came first)."""
         idle = self._idle
-        while idle:
+        while len(idle) > self._woken:
             connection = idle.pop()
             if (
                 time.monotonic() - connection.idle_since <= connection.idle_limit_s
@@ -447,6 +458,7 @@ class ConnectionPool:
         Raises `ConnectTimeout` when the time runs out and `ConnectFailed` when the server cannot be
         reached (unknown host, refused, failed TLS handshake) or the pool is closed.
         """
+        woken = False
         try:
             async with asyncio.timeout(timeout_s):
                 while True:
@@ -455,9 +467,14 @@ class ConnectionPool:
                     connection = self.take_idle()
                     if connection is not None:
                         return connection
-                    if len(self._open) + self._opening < self._max_connections:
+                    # Free places beyond those kept for other woken waiters (each keeps an idle connection
+                    # or, past the idle ones, a place).
+                    kept = max(0, self._woken - len(self._idle))
+                    if len(self._open) + self._opening + kept < self._max_connections:
                         return await self._open_new()
-                    await self._wait_for_free()
+                    # Woken but beaten to it (the connection closed meanwhile): first in line again.
+                    await self._wait_for_free(first=woken)
+                    woken = True
         except TimeoutError:
             raise ConnectTimeout(f"connect timeout after {timeout_s:.3g}s") from None
 
@@ -477,7 +494,9 @@ class ConnectionPool:
         except BaseException as exc:
             self._opening -= 1
             self._wake()  # the place this connection held is free again
-            if isinstance(exc, OSError):
+            # uvloop reports some failures to connect a socket as RuntimeError (aio-libs/aiohappyeyeballs#93).
+            if isinstance(exc, OSError | RuntimeError):
+                self._addresses_until = 0.0  # the addresses may have changed: resolve them again
                 raise ConnectFailed(f"cannot connect to {origin.host_header}: {_describe(exc)}") from exc
             raise
         self._opening -= 1
@@ -502,19 +521,26 @@ class ConnectionPool:
             self._addresses_until = now + DNS_TTL_S
         return self._addresses
 
-    async def _wait_for_free(self) -> None:
-        """Wait until a connection comes back to the pool or closes (so a new one may be opened)."""
+    async def _wait_for_free(self, *, first: bool = False) -> None:
+        """Wait, in line, until a connection comes back to the pool or closes (so a new one may be
+        opened); what came free is kept for this waiter until it runs."""
         waiter: asyncio.Future[None] = self.loop.create_future()
-        self._waiters.append(waiter)
+        if first:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
         try:
             await waiter
         except BaseException:
             if waiter.done() and not waiter.cancelled():
-                self._wake()  # woken just as the wait ended: the next waiter may use what came free
+                if waiter.exception() is None:
+                    self._woken -= 1
+                    self._wake()  # woken just as the wait ended: what came free goes to the next
             else:
                 waiter.cancel()
                 self._waiters.remove(waiter)
             raise
+        self._woken -= 1
 
     def _put_idle(self, connection: Connection) -> None:
         # The connection goes into the pool, never straight to a waiter: the waiter takes it a loop turn
@@ -532,12 +558,13 @@ class ConnectionPool:
             self._wake()
 
     def _wake(self) -> None:
-        """Something came free: tell the first waiter to look."""
+        """Something came free: tell the first waiter, and keep it for that waiter until it runs."""
         waiters = self._waiters
         while waiters:
             waiter = waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
+                self._woken += 1
                 return
 
     async def close(self) -> None:
@@ -551,6 +578,11 @@ class ConnectionPool:
             connection._fail(ConnectionDropped("connection pool closed"))
         self._idle.clear()
         await asyncio.sleep(0)  # let the transports report their connections lost
+
+
+def _is_number(text: str) -> bool:
+    """Whether `text` is ASCII digits only (`str.isdigit` takes other scripts' digits too)."""
+    return text.isascii() and text.isdigit()
 
 
 def _first_malformed(field_lines: str) -> str:
@@ -567,7 +599,7 @@ def _keep_alive_timeout(header: str | None) -> float | None:
         return None
     for parameter in header.split(","):
         name, _, value = parameter.partition("=")
-        if name.strip().lower() == "timeout" and value.strip().isdigit():
+        if name.strip().lower() == "timeout" and _is_number(value.strip()):
             return max(0.0, int(value.strip()) - 1.0)
     return None
 
