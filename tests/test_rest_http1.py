@@ -17,13 +17,16 @@ import pytest
 
 from tests.support.tls import self_signed
 from voicesvc.rest.http1 import (
+    IDLE_TIMEOUT_S,
     MAX_HEAD_BYTES,
     ConnectFailed,
+    Connection,
     ConnectionDropped,
     ConnectionPool,
     ConnectTimeout,
     MalformedResponse,
     Origin,
+    Response,
 )
 
 GET = b"GET /v2/calls/x HTTP/1.1\r\nHost: example\r\n\r\n"
@@ -81,8 +84,14 @@ async def raw_server(*replies: Reply, tls: ssl.SSLContext | None = None) -> Asyn
 
 
 @contextlib.asynccontextmanager
-async def pool_for(port: int, **options: float) -> AsyncIterator[ConnectionPool]:
-    pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{port}/v2"), max_connections=4, **options)
+async def pool_for(
+    target: int | str, max_connections: int = 4, idle_timeout_s: float = IDLE_TIMEOUT_S
+) -> AsyncIterator[ConnectionPool]:
+    """A pool for a loopback port's `/v2`, or for a base URL."""
+    url = f"http://127.0.0.1:{target}/v2" if isinstance(target, int) else target
+    pool = ConnectionPool(
+        Origin.from_url(url), max_connections=max_connections, idle_timeout_s=idle_timeout_s
+    )
     try:
         yield pool
     finally:
@@ -382,24 +391,36 @@ async def test_a_refused_connection_is_a_connect_failure() -> None:
         assert pool.open_connections == 0
 
 
+@dataclass
+class Busy:
+    """A pool of one connection, a request on it the server leaves unanswered, and one waiting."""
+
+    pool: ConnectionPool
+    connection: Connection
+    first: asyncio.Task[Response]
+    waiting: asyncio.Task[tuple[int, Mapping[str, str], bytes]]
+
+
+@contextlib.asynccontextmanager
+async def busy(server: RawServer) -> AsyncIterator[Busy]:
+    async with pool_for(server.port, max_connections=1) as pool:
+        connection = await pool.connect(1.0)
+        first = asyncio.create_task(connection.exchange(GET))
+        waiting = asyncio.create_task(exchange(pool))
+        await asyncio.sleep(0.05)
+        yield Busy(pool, connection, first, waiting)
+
+
 async def test_cancelled_just_as_its_response_came_an_exchange_leaves_the_connection_to_the_next() -> None:
     # The first request's answer arrives in the very callback that cancels it (a caller giving up, or the
     # attempt's time limit, at the same moment): the connection is the pool's again and serves the second.
-    async with raw_server(None, [ok(b'{"data":"second"}')]) as server:
-        pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{server.port}"), max_connections=1)
-        try:
-            connection = await pool.connect(1.0)
-            first = asyncio.create_task(connection.exchange(GET))
-            second = asyncio.create_task(exchange(pool))
-            await asyncio.sleep(0.05)
-            connection.data_received(ok(b'{"data":"first"}'))
-            first.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await first
-            assert (await second)[2] == b'{"data":"second"}'
-            assert not connection.closed
-        finally:
-            await pool.close()
+    async with raw_server(None, [ok(b'{"data":"second"}')]) as server, busy(server) as pool:
+        pool.connection.data_received(ok(b'{"data":"first"}'))
+        pool.first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pool.first
+        assert (await pool.waiting)[2] == b'{"data":"second"}'
+        assert not pool.connection.closed
 
 
 async def test_cancelling_an_exchange_closes_its_connection() -> None:
@@ -420,66 +441,45 @@ async def test_cancelling_an_exchange_closes_its_connection() -> None:
 
 async def test_at_the_limit_a_request_waits_for_a_connection_to_come_free() -> None:
     slow = [ok()[:10], ok()[10:]]
-    async with raw_server(slow) as server:
-        pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{server.port}"), max_connections=2)
-        try:
-            results = await asyncio.gather(*(exchange(pool) for _ in range(6)))
-            assert pool.open_connections == 2
-        finally:
-            await pool.close()
+    async with raw_server(slow) as server, pool_for(server.port, max_connections=2) as pool:
+        results = await asyncio.gather(*(exchange(pool) for _ in range(6)))
+        assert pool.open_connections == 2
     assert [status for status, _, _ in results] == [200] * 6
     assert len(set(server.peers)) == 2
 
 
 async def test_a_connection_that_comes_free_goes_to_the_request_waiting_for_it() -> None:
     # The waiting request was told the connection is free; one arriving before it runs does not take it.
-    async with raw_server(None, [ok(b'{"data":"waited"}')]) as server:
-        pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{server.port}"), max_connections=1)
-        try:
-            connection = await pool.connect(1.0)
-            first = asyncio.create_task(connection.exchange(GET))
-            waiting = asyncio.create_task(exchange(pool))
-            await asyncio.sleep(0.05)
-            connection.data_received(ok())
-            assert pool.take_idle() is None
-            assert (await first).status == 200
-            assert (await waiting)[2] == b'{"data":"waited"}'
-        finally:
-            await pool.close()
+    async with raw_server(None, [ok(b'{"data":"waited"}')]) as server, busy(server) as pool:
+        pool.connection.data_received(ok())
+        assert pool.pool.take_idle() is None
+        assert (await pool.first).status == 200
+        assert (await pool.waiting)[2] == b'{"data":"waited"}'
 
 
 async def test_waiting_for_a_connection_is_bounded_by_the_connect_limit() -> None:
-    async with raw_server(None) as server:
-        pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{server.port}"), max_connections=1)
-        try:
-            busy = await pool.connect(1.0)
-            hanging = asyncio.create_task(busy.exchange(GET))
-            with pytest.raises(ConnectTimeout, match=r"connect timeout after 0\.05s"):
-                await pool.connect(0.05)
-            hanging.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await hanging
-            # The busy connection was closed by its cancelled exchange: its slot is free again.
-            server.replies.append([ok()])  # the next request (on a new connection) is answered
-            assert (await exchange(pool))[0] == 200
-        finally:
-            await pool.close()
+    async with raw_server(None) as server, pool_for(server.port, max_connections=1) as pool:
+        taken = await pool.connect(1.0)
+        hanging = asyncio.create_task(taken.exchange(GET))
+        with pytest.raises(ConnectTimeout, match=r"connect timeout after 0\.05s"):
+            await pool.connect(0.05)
+        hanging.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await hanging
+        # The taken connection was closed by its cancelled exchange: its slot is free again.
+        server.replies.append([ok()])  # the next request (on a new connection) is answered
+        assert (await exchange(pool))[0] == 200
 
 
 async def test_closing_the_pool_fails_exchanges_and_waiters() -> None:
-    async with raw_server(None) as server:
-        pool = ConnectionPool(Origin.from_url(f"http://127.0.0.1:{server.port}"), max_connections=1)
-        connection = await pool.connect(1.0)
-        in_flight = asyncio.create_task(connection.exchange(GET))
-        waiting = asyncio.create_task(pool.connect(5.0))
-        await asyncio.sleep(0.05)
-        await pool.close()
+    async with raw_server(None) as server, busy(server) as pool:
+        await pool.pool.close()
         with pytest.raises(ConnectionDropped, match="connection pool closed"):
-            await in_flight
+            await pool.first
         with pytest.raises(ConnectFailed, match="connection pool closed"):
-            await waiting
+            await pool.waiting
         with pytest.raises(ConnectFailed, match="connection pool closed"):
-            await pool.connect(1.0)
+            await pool.pool.connect(1.0)
 
 
 async def test_an_address_that_does_not_answer_is_passed_over_for_the_next(
@@ -532,13 +532,10 @@ async def test_the_addresses_are_resolved_again_after_a_failure_to_connect(
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", answers.pop(0)[0])]
 
         monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
-        pool = ConnectionPool(Origin.from_url("http://api.telnyx.test/v2"), max_connections=1)
-        try:
+        async with pool_for("http://api.telnyx.test/v2", max_connections=1) as pool:
             with pytest.raises(ConnectFailed, match="ConnectionRefusedError"):
                 await pool.connect(1.0)
             assert (await (await pool.connect(1.0)).exchange(GET)).status == 200
-        finally:
-            await pool.close()
 
 
 # --- TLS ---------------------------------------------------------------------------------------------------
@@ -557,26 +554,24 @@ async def test_https_verifies_the_server_against_the_trusted_authorities(
 ) -> None:
     context, cert = tls_server_context
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the system's trust store, as OpenSSL reads it
-    async with raw_server([ok()], tls=context) as server:
-        pool = ConnectionPool(Origin.from_url(f"https://localhost:{server.port}/v2"), max_connections=1)
-        try:
-            assert [(await exchange(pool))[0] for _ in range(2)] == [200, 200]
-            assert pool.open_connections == 1
-        finally:
-            await pool.close()
+    async with (
+        raw_server([ok()], tls=context) as server,
+        pool_for(f"https://localhost:{server.port}/v2", max_connections=1) as pool,
+    ):
+        assert [(await exchange(pool))[0] for _ in range(2)] == [200, 200]
+        assert pool.open_connections == 1
 
 
 async def test_https_to_an_untrusted_server_is_a_connect_failure(
     tls_server_context: tuple[ssl.SSLContext, Path],
 ) -> None:
     context, _ = tls_server_context
-    async with raw_server([ok()], tls=context) as server:
-        pool = ConnectionPool(Origin.from_url(f"https://localhost:{server.port}/v2"), max_connections=1)
-        try:
-            with pytest.raises(ConnectFailed, match="SSLCertVerificationError"):
-                await pool.connect(2.0)
-        finally:
-            await pool.close()
+    async with (
+        raw_server([ok()], tls=context) as server,
+        pool_for(f"https://localhost:{server.port}/v2", max_connections=1) as pool,
+    ):
+        with pytest.raises(ConnectFailed, match="SSLCertVerificationError"):
+            await pool.connect(2.0)
     assert server.requests == []
 
 
