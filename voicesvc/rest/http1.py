@@ -291,11 +291,11 @@ class Connection(asyncio.Protocol):
         if self._waiter is not None:
             if exc is None and head is not None and head.framing == _UNTIL_CLOSE:
                 try:
-                    body = _decoded(head.coding, bytes(self._body)) if head.coding else bytes(self._body)
+                    response = _response(head, bytes(self._body))
                 except MalformedResponse as error:
                     self._fail(error)
                 else:
-                    self._deliver(Response(head.status, head.reason, CIMultiDictProxy(head.headers), body))
+                    self._deliver(response)
             else:
                 reason = (
                     f"connection lost: {_describe(exc)}"
@@ -344,9 +344,7 @@ class Connection(asyncio.Protocol):
             if len(self._body) > MAX_BODY_BYTES:
                 raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
             return None  # complete when the server closes the connection
-        if head.coding is not None and body:
-            body = _decoded(head.coding, body)
-        return Response(head.status, head.reason, CIMultiDictProxy(head.headers), body)
+        return _response(head, body)
 
     def _read_chunks(self) -> bool:
         """Move whole chunks from the buffer into the body; True once the last chunk and trailers are in."""
@@ -384,7 +382,8 @@ class Connection(asyncio.Protocol):
     def _deliver(self, response: Response) -> None:
         waiter, self._waiter = self._waiter, None
         head, self._head = self._head, None
-        self._body = bytearray()
+        if self._body:
+            self._body = bytearray()
         if head is not None and head.keep_alive and not self._buffer and not self.closed:
             if head.keep_alive_s is not None:
                 self.idle_limit_s = min(self._pool.idle_timeout_s, head.keep_alive_s)
@@ -591,6 +590,13 @@ def _first_malformed(field_lines: str) -> str:
         if not _FIELD_LINE.fullmatch(line):
             return line.rstrip("\r")
     return ""
+
+
+def _response(head: _Head, body: bytes) -> Response:
+    """The response of `head` with its whole `body`, content coding removed."""
+    if head.coding is not None and body:
+        body = _decoded(head.coding, body)
+    return Response(head.status, head.reason, CIMultiDictProxy(head.headers), body)
 
 
 def _keep_alive_timeout(header: str | None) -> float | None:
