@@ -1,4 +1,5 @@
-"""The webhook endpoint over real HTTP: answers, what gets stored, what is counted."""
+"""The webhook endpoint over real HTTP, on the service's own server and in an aiohttp application: answers,
+what gets stored, what is counted."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from prometheus_client import CollectorRegistry
 
 from voicesvc.events import EventLog, LogUnavailable, MemoryEventLog, Start, decode_cursor
 from voicesvc.events.log import AppendResult, EventIds
-from voicesvc.webhooks import Signer, WebhookMetrics, WebhookVerifier, make_webhook_handler
+from voicesvc.server.http import Readiness, http_routes
+from voicesvc.server.httpd import HttpServer
+from voicesvc.server.metrics import Metrics
+from voicesvc.webhooks import Signer, WebhookIngress, WebhookMetrics, WebhookVerifier, make_webhook_handler
 
 PATH = "/webhooks/telnyx"
 MAX_BODY = 4096
@@ -57,35 +61,46 @@ class Endpoint:
 EndpointFactory = Callable[..., Awaitable[Endpoint]]
 
 
-@pytest.fixture
-async def start_endpoint() -> AsyncIterator[EndpointFactory]:
-    runners: list[web.AppRunner] = []
-    sessions: list[aiohttp.ClientSession] = []
+@pytest.fixture(params=["service", "aiohttp"])
+async def start_endpoint(request: pytest.FixtureRequest) -> AsyncIterator[EndpointFactory]:
+    """The endpoint on the service's own HTTP server, or mounted in an aiohttp application."""
+    closers: list[Callable[[], Awaitable[Any]]] = []
 
     async def start(log: EventLog | None = None) -> Endpoint:
         signer = Signer.generate()
         log = log or MemoryEventLog()
         registry = CollectorRegistry()
         verifier = WebhookVerifier([signer.public_key_b64])
-        handler = make_webhook_handler(
-            verifier, log, max_body_bytes=MAX_BODY, metrics=WebhookMetrics(registry)
-        )
-        app = web.Application()
-        app.router.add_post(PATH, handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        runners.append(runner)
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        port = runner.addresses[0][1]
+        metrics = WebhookMetrics(registry)
+        if request.param == "service":
+            ingress = WebhookIngress(verifier, log, max_body_bytes=MAX_BODY, metrics=metrics)
+            server = HttpServer(
+                http_routes(Metrics(), Readiness(), ingress),
+                Metrics(),
+                header_timeout_s=10,
+                body_timeout_s=10,
+                max_connections=100,
+            )
+            await server.start("127.0.0.1", 0)
+            closers.append(lambda: server.close(1.0))
+            port = server.port
+        else:
+            app = web.Application()
+            app.router.add_post(
+                PATH, make_webhook_handler(verifier, log, max_body_bytes=MAX_BODY, metrics=metrics)
+            )
+            runner = web.AppRunner(app)
+            await runner.setup()
+            closers.append(runner.cleanup)
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            port = runner.addresses[0][1]
         session = aiohttp.ClientSession()
-        sessions.append(session)
+        closers.append(session.close)
         return Endpoint(f"http://127.0.0.1:{port}{PATH}", log, signer, registry, session)
 
     yield start
-    for session in sessions:
-        await session.close()
-    for runner in runners:
-        await runner.cleanup()
+    for close in reversed(closers):
+        await close()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import re
 import socket
 import ssl
 import time
@@ -26,7 +25,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohappyeyeballs
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDictProxy
+
+from voicesvc.httpwire import ChunkedBody, FramingError, TooLarge, content_length, is_number, parse_fields
 
 MAX_HEAD_BYTES = 64 * 1024
 """A response's status line and headers together may not be larger."""
@@ -126,13 +127,6 @@ _CHUNKED = 2
 _UNTIL_CLOSE = 3
 
 _EMPTY_STATUSES = frozenset({204, 304})
-# One header field line: a token, a colon, and a value without CR, LF or NUL, its surrounding blanks not
-# kept. Possessive, so that no run of blanks is scanned more than once: linear in the head's length.
-_FIELD_LINE = re.compile(
-    r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*+((?:[^\r\n\x00 \t]++|[ \t]++(?=[^\r\n\x00 \t]))*+)[ \t]*+\r?$",
-    re.MULTILINE,
-)
-_HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
 class _Head:
@@ -144,16 +138,14 @@ class _Head:
         status_line, _, field_lines = head.decode("latin-1").partition("\r\n")
         version, _, rest = status_line.partition(" ")
         code, _, reason = rest.partition(" ")
-        if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not _is_number(code):
+        if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not is_number(code):
             raise MalformedResponse(f"not an HTTP/1.x status line: {status_line[:80]!r}")
         self.status = status = int(code)
         self.reason = reason
-        # Every line is one field, or the head is refused: a line the pattern does not take is missing from
-        # the matches.
-        pairs = _FIELD_LINE.findall(field_lines) if field_lines else []
-        if len(pairs) != (field_lines.count("\n") + 1 if field_lines else 0):
-            raise MalformedResponse(f"malformed header line: {_first_malformed(field_lines)[:80]!r}")
-        self.headers = fields = CIMultiDict(pairs)
+        try:
+            self.headers = fields = parse_fields(field_lines)
+        except FramingError as exc:
+            raise MalformedResponse(str(exc)) from None
         connection = fields.get("Connection", "").lower()
         self.keep_alive = version == "HTTP/1.1" and "close" not in connection
         self.keep_alive_s = _keep_alive_timeout(fields.get("Keep-Alive"))
@@ -171,18 +163,15 @@ class _Head:
             if "Content-Length" in fields:
                 self.keep_alive = False  # a message framed two ways is not trusted to end where it says
             return
-        lengths = fields.getall("Content-Length", None)
-        if lengths is None:
+        try:
+            length = content_length(fields)
+        except FramingError as exc:
+            raise MalformedResponse(str(exc)) from None
+        if length is None:
             self.framing = _UNTIL_CLOSE
             self.keep_alive = False
             return
-        value = lengths[0]
-        if len(lengths) != 1 or not _is_number(value):
-            # Repeated (as a list or as several fields), the values must all agree.
-            values = {part.strip() for value in lengths for part in value.split(",")}
-            if len(values) != 1 or not _is_number(value := values.pop()):
-                raise MalformedResponse(f"invalid Content-Length: {', '.join(lengths)[:80]!r}")
-        self.length = int(value)
+        self.length = length
         if self.length > MAX_BODY_BYTES:
             raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
         self.framing = _LENGTH
@@ -194,6 +183,7 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "_body",
         "_buffer",
+        "_chunks",
         "_head",
         "_head_request",
         "_pool",
@@ -215,6 +205,7 @@ class Connection(asyncio.Protocol):
         self._head_request = False
         self._head: _Head | None = None
         self._body = bytearray()
+        self._chunks: ChunkedBody | None = None
 
     # ---------------------------------------------------------------------------------- the exchange
 
@@ -337,7 +328,8 @@ class Connection(asyncio.Protocol):
         elif framing == _CHUNKED:
             if not self._read_chunks():
                 return None
-            body = bytes(self._body)
+            assert self._chunks is not None
+            body = bytes(self._chunks.body)
         else:
             self._body += buffer
             buffer.clear()
@@ -348,40 +340,18 @@ class Connection(asyncio.Protocol):
 
     def _read_chunks(self) -> bool:
         """Move whole chunks from the buffer into the body; True once the last chunk and trailers are in."""
-        buffer = self._buffer
-        body = self._body
-        while True:
-            end = buffer.find(b"\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD_BYTES:
-                    raise MalformedResponse("chunk size line too long")
-                return False
-            size_text = bytes(buffer[:end]).split(b";", 1)[0].strip(b" \t")
-            if not size_text or size_text.strip(_HEX_DIGITS):
-                raise MalformedResponse(f"invalid chunk size: {size_text[:40]!r}")
-            size = int(size_text, 16)
-            if size > MAX_BODY_BYTES - len(body):
-                raise MalformedResponse(f"response body larger than {MAX_BODY_BYTES} bytes")
-            if size == 0:
-                # The last chunk, then trailer fields (ignored) up to an empty line.
-                trailers_end = buffer.find(b"\r\n\r\n", end)
-                if trailers_end < 0:
-                    if len(buffer) > MAX_HEAD_BYTES:
-                        raise MalformedResponse("response trailers larger than 64 KiB")
-                    return False
-                del buffer[: trailers_end + 4]
-                return True
-            start = end + 2
-            if len(buffer) < start + size + 2:
-                return False
-            if buffer[start + size : start + size + 2] != b"\r\n":
-                raise MalformedResponse("chunk not followed by CRLF")
-            body += buffer[start : start + size]
-            del buffer[: start + size + 2]
+        chunks = self._chunks
+        if chunks is None:
+            chunks = self._chunks = ChunkedBody(MAX_BODY_BYTES, MAX_HEAD_BYTES)
+        try:
+            return chunks.feed(self._buffer)
+        except FramingError as exc:
+            raise MalformedResponse(f"response {exc}" if isinstance(exc, TooLarge) else str(exc)) from None
 
     def _deliver(self, response: Response) -> None:
         waiter, self._waiter = self._waiter, None
         head, self._head = self._head, None
+        self._chunks = None
         if self._body:
             self._body = bytearray()
         if head is not None and head.keep_alive and not self._buffer and not self.closed:
@@ -579,19 +549,6 @@ class ConnectionPool:
         await asyncio.sleep(0)  # let the transports report their connections lost
 
 
-def _is_number(text: str) -> bool:
-    """Whether `text` is ASCII digits only (`str.isdigit` takes other scripts' digits too)."""
-    return text.isascii() and text.isdigit()
-
-
-def _first_malformed(field_lines: str) -> str:
-    """The first line of `field_lines` that is not a header field (for the error message)."""
-    for line in field_lines.split("\n"):
-        if not _FIELD_LINE.fullmatch(line):
-            return line.rstrip("\r")
-    return ""
-
-
 def _response(head: _Head, body: bytes) -> Response:
     """The response of `head` with its whole `body`, content coding removed."""
     if head.coding is not None and body:
@@ -605,7 +562,7 @@ def _keep_alive_timeout(header: str | None) -> float | None:
         return None
     for parameter in header.split(","):
         name, _, value = parameter.partition("=")
-        if name.strip().lower() == "timeout" and _is_number(value.strip()):
+        if name.strip().lower() == "timeout" and is_number(value.strip()):
             return max(0.0, int(value.strip()) - 1.0)
     return None
 

@@ -24,7 +24,6 @@ from typing import Self
 
 import grpc
 import structlog
-from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
@@ -37,7 +36,8 @@ from voicesvc.server.calls import CALLS_SERVICE, CallsServicer
 from voicesvc.server.event_convert import EventConverter
 from voicesvc.server.event_stream import EventStreamServicer
 from voicesvc.server.health import HealthServicer
-from voicesvc.server.http import WEBHOOK_PATH, ConnectionGuard, GuardedSite, Readiness, build_http_app
+from voicesvc.server.http import WEBHOOK_PATH, Readiness, http_routes
+from voicesvc.server.httpd import HttpServer
 from voicesvc.server.interceptors import RpcInterceptor
 from voicesvc.server.methods import MethodTable
 from voicesvc.server.metrics import Metrics
@@ -47,7 +47,7 @@ from voicesvc.server.translate import Translator
 from voicesvc.subscriptions import MemorySubscriptions, SubscriptionBackend
 from voicesvc.subscriptions.nats import NatsSubscriptions
 from voicesvc.v1 import calls_pb2_grpc, events_pb2, events_pb2_grpc, subscriptions_pb2, subscriptions_pb2_grpc
-from voicesvc.webhooks import WebhookMetrics, WebhookVerifier, make_webhook_handler
+from voicesvc.webhooks import WebhookIngress, WebhookMetrics, WebhookVerifier
 
 __all__ = ["EVENT_STREAM_SERVICE", "VoiceService", "make_event_log", "run_until_signal", "serve"]
 
@@ -163,7 +163,9 @@ class VoiceService:
         self.grpc_server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self.http_port = 0
-        self._http_guard: ConnectionGuard | None = None
+        self._http_server: HttpServer | None = None
+        self._grace_s = settings.serving.grace_period_s
+        """What requests in progress get at shutdown (`stop` sets it)."""
         self._resources = contextlib.AsyncExitStack()
         self._served: list[str] = []
         self._background: set[asyncio.Task[None]] = set()
@@ -197,7 +199,7 @@ class VoiceService:
     @property
     def http_open_connections(self) -> int:
         """Connections open on the HTTP port right now."""
-        return self._http_guard.open_connections if self._http_guard is not None else 0
+        return self._http_server.open_connections if self._http_server is not None else 0
 
     @property
     def webhook_url(self) -> str:
@@ -240,11 +242,11 @@ class VoiceService:
 
     async def _start_http(self) -> None:
         settings = self.settings
-        handler = None
+        ingress = None
         keys = list(self.upstream.webhook_public_keys)
         if keys:
             verifier = WebhookVerifier(keys, tolerance_s=settings.webhooks.tolerance_s)
-            handler = make_webhook_handler(
+            ingress = WebhookIngress(
                 verifier,
                 self.event_log,
                 max_body_bytes=settings.webhooks.max_body_bytes,
@@ -254,39 +256,29 @@ class VoiceService:
             )
         else:
             log.warning("webhooks_disabled", reason="no webhook public key configured (TELNYX_PUBLIC_KEY)")
-        app = build_http_app(
-            self.metrics,
-            self.readiness,
-            handler,
-            client_max_size=max(settings.webhooks.max_body_bytes, 1024) + 1,
-        )
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        self._resources.push_async_callback(runner.cleanup)
-        host, port = parse_listen(settings.serving.http_listen)
         serving = settings.serving
-        assert runner.server is not None
-        guard = ConnectionGuard(
-            runner.server,
+        server = HttpServer(
+            http_routes(self.metrics, self.readiness, ingress),
             self.metrics,
             header_timeout_s=serving.http_header_timeout_s,
             body_timeout_s=serving.http_body_timeout_s,
             max_connections=serving.http_max_connections,
         )
+        host, port = parse_listen(serving.http_listen)
         try:
             # As gRPC does for `[::]`, take IPv4 connections too (a plain IPv6 socket would refuse them).
             sock = _dual_stack_socket(port) if host == "::" else None
-            site = GuardedSite(runner, guard, host=host, port=port, sock=sock)
-            await site.start()
+            await server.start(host, port, sock=sock)
         except OSError as exc:
             raise ListenError(
-                settings.serving.http_listen,
+                serving.http_listen,
                 "VOICESVC_HTTP_LISTEN",
                 "--http-listen",
                 exc.strerror or str(exc),
             ) from None
-        self.http_port = int(runner.addresses[0][1])
-        self._http_guard = guard
+        self._resources.push_async_callback(lambda: server.close(self._grace_s))
+        self.http_port = server.port
+        self._http_server = server
 
     async def _start_grpc(self) -> None:
         settings = self.settings
@@ -362,7 +354,7 @@ class VoiceService:
         if self._stopped:
             return
         self._stopped = True
-        grace = self.settings.serving.grace_period_s if grace_s is None else grace_s
+        grace = self._grace_s = self.settings.serving.grace_period_s if grace_s is None else grace_s
         self.readiness.set_not_ready("shutting down")
         log.info("shutting_down", grace_s=grace, in_flight=self.interceptor.inflight.count)
         server = self.grpc_server

@@ -1,6 +1,6 @@
-"""Webhook reception: signature verification, signing (for the sandbox and tests) and the HTTP handler."""
+"""Webhook reception: signature verification, signing (for the sandbox and tests), ingress."""
 
-from voicesvc.webhooks.ingress import make_webhook_handler
+from voicesvc.webhooks.ingress import WebhookIngress, make_webhook_handler
 from voicesvc.webhooks.metrics import WebhookMetrics
 from voicesvc.webhooks.sign import Signer
 from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerifier
@@ -8,6 +8,7 @@ from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerif
 __all__ = [
     "RejectReason",
     "Signer",
+    "WebhookIngress",
     "WebhookMetrics",
     "WebhookRejected",
     "WebhookVerifier",

@@ -1,4 +1,6 @@
-"""The aiohttp handler that receives Telnyx webhooks: read (size-limited), verify, parse, append, answer.
+"""What receives Telnyx webhooks: verify, parse, append, answer (`WebhookIngress`, whatever HTTP server
+read the request), and an aiohttp handler around it (`make_webhook_handler`: read, size-limited, then the
+same).
 
 An event whose stream message would exceed `max_event_bytes` is refused before it is stored (413
 `event_too_large`), sized by the `measure` callable the server passes in (the exact message its stream
@@ -11,7 +13,9 @@ Every refusal is JSON `{"error": {"reason": ..., "message": ...}}` with the stat
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -28,7 +32,14 @@ from voicesvc.events.log import (
 from voicesvc.webhooks.metrics import WebhookOutcomes
 from voicesvc.webhooks.verify import RejectReason, WebhookRejected, WebhookVerifier, parse_json_object
 
-__all__ = ["EventMeasure", "WebhookHandler", "make_webhook_handler", "read_limited"]
+__all__ = [
+    "EventMeasure",
+    "Reply",
+    "WebhookHandler",
+    "WebhookIngress",
+    "make_webhook_handler",
+    "read_limited",
+]
 
 WebhookHandler = Callable[[web.Request], Awaitable[web.Response]]
 EventMeasure = Callable[[bytes, dict[str, Any], str, str, int, int], int]
@@ -86,58 +97,72 @@ def _envelope_fields(body: dict[str, Any]) -> tuple[str, str, int, EventIds]:
     return event_id, event_type, attempt, EventIds.of_payload(data.get("payload"))
 
 
-def _error(rejection: WebhookRejected) -> web.Response:
-    return web.json_response(
-        {"error": {"reason": rejection.reason, "message": rejection.message}}, status=rejection.http_status
-    )
-
-
 _ACCEPTED_HEAD = b'{"status": "accepted", "cursor": "'
 _ACCEPTED_TAIL = {False: b'", "duplicate": false}', True: b'", "duplicate": true}'}
 
 
-def _accepted(cursor: str, duplicate: bool) -> web.Response:
-    """`{"status": "accepted", "cursor": ..., "duplicate": ...}`, byte for byte what `json_response` sends,
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a webhook is answered: an HTTP status and a JSON body."""
+
+    status: int
+    body: bytes
+
+
+def _accepted(cursor: str, duplicate: bool) -> Reply:
+    """`{"status": "accepted", "cursor": ..., "duplicate": ...}`, byte for byte what `json.dumps` writes,
     assembled from pre-encoded parts (every webhook is answered with it; a cursor is base32hex text, with
     nothing to escape)."""
-    body = _ACCEPTED_HEAD + cursor.encode("ascii") + _ACCEPTED_TAIL[duplicate]
-    return web.Response(body=body, content_type="application/json", charset="utf-8")
+    return Reply(200, _ACCEPTED_HEAD + cursor.encode("ascii") + _ACCEPTED_TAIL[duplicate])
 
 
-def make_webhook_handler(
-    verifier: WebhookVerifier,
-    log: EventLog,
-    *,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    metrics: WebhookOutcomes | None = None,
-    measure: EventMeasure | None = None,
-    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-) -> WebhookHandler:
-    """A POST handler storing verified webhooks in `log`; mount it on the route of your choice.
+class WebhookIngress:
+    """Verifies, parses, sizes and stores webhooks in `log`, whatever HTTP server received them.
 
-    Success answers `{"status": "accepted", "cursor": <cursor>, "duplicate": <bool>}`; for a duplicate the
-    cursor is the one of the copy stored first. With `measure`, events it sizes above `max_event_bytes` are
-    refused (413 `event_too_large`).
+    `receive` answers `{"status": "accepted", "cursor": <cursor>, "duplicate": <bool>}` (for a duplicate
+    the cursor is the one of the copy stored first), or a refusal. With `measure`, events it sizes above
+    `max_event_bytes` are refused (413 `event_too_large`). Bodies above `max_body_bytes` are the HTTP
+    server's to refuse, with `body_too_large`.
     """
-    if max_body_bytes < 1 or max_event_bytes < 1:
-        raise ValueError("max_body_bytes and max_event_bytes must be positive")
 
-    async def handle_webhook(request: web.Request) -> web.Response:
+    def __init__(
+        self,
+        verifier: WebhookVerifier,
+        log: EventLog,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        metrics: WebhookOutcomes | None = None,
+        measure: EventMeasure | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        if max_body_bytes < 1 or max_event_bytes < 1:
+            raise ValueError("max_body_bytes and max_event_bytes must be positive")
+        self.verifier = verifier
+        self.log = log
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+        self.measure = measure
+        self.max_event_bytes = max_event_bytes
+
+    async def receive(self, headers: Mapping[str, str], raw: bytes, remote: str | None) -> Reply:
+        """Verify `raw` with `headers`, store it, and say how it went."""
         try:
-            raw = await read_limited(request, max_body_bytes)
-            verifier.verify(request.headers, raw)
+            if len(raw) > self.max_body_bytes:
+                raise _body_too_large(self.max_body_bytes)
+            self.verifier.verify(headers, raw)
             body = parse_json_object(raw)
             event_id, event_type, attempt, ids = _envelope_fields(body)
+            measure = self.measure
             if measure is not None:
-                size = measure(raw, body, event_id, event_type, attempt, max_event_bytes)
-                if size > max_event_bytes:
+                size = measure(raw, body, event_id, event_type, attempt, self.max_event_bytes)
+                if size > self.max_event_bytes:
                     raise WebhookRejected.of(
                         RejectReason.EVENT_TOO_LARGE,
                         f"the event would reach subscribers as a {size}-byte message; "
-                        f"at most {max_event_bytes} bytes are accepted",
+                        f"at most {self.max_event_bytes} bytes are accepted",
                     )
             try:
-                result = await log.append(raw, event_id, event_type, attempt, ids)
+                result = await self.log.append(raw, event_id, event_type, attempt, ids)
             except EventTooLarge as exc:
                 raise WebhookRejected.of(RejectReason.EVENT_TOO_LARGE, str(exc)) from exc
             except LogUnavailable as exc:
@@ -146,16 +171,8 @@ def make_webhook_handler(
                     RejectReason.LOG_UNAVAILABLE, "the event could not be stored; deliver it again later"
                 ) from exc
         except WebhookRejected as rejection:
-            if metrics is not None:
-                metrics.rejected(rejection.reason)
-            logger.warning(
-                "webhook_rejected",
-                reason=rejection.reason,
-                status=rejection.http_status,
-                detail=rejection.message,
-                remote=request.remote,
-            )
-            return _error(rejection)
+            return self.refuse(rejection, remote)
+        metrics = self.metrics
         if metrics is not None:
             if result.duplicate:
                 metrics.duplicate()
@@ -169,5 +186,57 @@ def make_webhook_handler(
             duplicate=result.duplicate,
         )
         return _accepted(result.event.cursor, result.duplicate)
+
+    def refuse(self, rejection: WebhookRejected, remote: str | None) -> Reply:
+        """Count, log and answer a refused webhook (a body too large comes here from the HTTP server)."""
+        if self.metrics is not None:
+            self.metrics.rejected(rejection.reason)
+        logger.warning(
+            "webhook_rejected",
+            reason=rejection.reason,
+            status=rejection.http_status,
+            detail=rejection.message,
+            remote=remote,
+        )
+        document = {"error": {"reason": rejection.reason, "message": rejection.message}}
+        return Reply(rejection.http_status, json.dumps(document).encode())
+
+    def refuse_too_large(self, remote: str | None) -> Reply:
+        """The answer to a body above `max_body_bytes` (413 `body_too_large`)."""
+        return self.refuse(_body_too_large(self.max_body_bytes), remote)
+
+
+def make_webhook_handler(
+    verifier: WebhookVerifier,
+    log: EventLog,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    metrics: WebhookOutcomes | None = None,
+    measure: EventMeasure | None = None,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+) -> WebhookHandler:
+    """A POST handler for an aiohttp application storing verified webhooks in `log`; mount it on the route
+    of your choice. It answers as `WebhookIngress.receive` does, and refuses bodies above `max_body_bytes`
+    (413 `body_too_large`) without reading them whole.
+    """
+    ingress = WebhookIngress(
+        verifier,
+        log,
+        max_body_bytes=max_body_bytes,
+        metrics=metrics,
+        measure=measure,
+        max_event_bytes=max_event_bytes,
+    )
+
+    async def handle_webhook(request: web.Request) -> web.Response:
+        try:
+            raw = await read_limited(request, max_body_bytes)
+        except WebhookRejected as rejection:
+            reply = ingress.refuse(rejection, request.remote)
+        else:
+            reply = await ingress.receive(request.headers, raw, request.remote)
+        return web.Response(
+            body=reply.body, status=reply.status, content_type="application/json", charset="utf-8"
+        )
 
     return handle_webhook
