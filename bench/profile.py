@@ -47,7 +47,8 @@ PARTS: dict[str, tuple[str, ...]] = {
     "event log append": ("(events/",),
     "calls projection": ("(calls/",),
     "NATS client (nats-py)": ("nats/aio/", "nats/js/", "nats/protocol/"),
-    "aiohttp server (HTTP parsing, responses)": ("aiohttp/web", "aiohttp/http"),
+    "HTTP port's server (server/httpd.py, httpwire.py)": ("(server/httpd.py", "(voicesvc/httpwire.py"),
+    "aiohttp (web server, HTTP parsing)": ("aiohttp/web", "aiohttp/http"),
     "asyncio event loop": ("asyncio/",),
 }
 """Named parts of the path: a sample counts for a part when any frame contains one of the strings (py-spy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from voicesvc.server.httpd import MAX_HEAD_BYTES, HttpRequest, HttpResponse, HttpServer, Route, json_response
 from voicesvc.server.metrics import Metrics
+
+
+BIG = 12 * 1024 * 1024
+"""The size of `/big`'s answer: more than the sockets buffer for a client that does not read (whose receive
+buffer `small_window` keeps small)."""
 
 
 @dataclass
@@ -36,11 +42,19 @@ class App:
     async def fail(self, request: HttpRequest) -> HttpResponse:
         raise RuntimeError("boom")
 
+    async def big(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(200, b"x" * BIG, "text/plain")
+
+    async def sink(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"received": len(request.body)})
+
     def routes(self) -> dict[str, dict[str, Route]]:
         return {
             "/echo": {"GET": Route(self.echo), "POST": Route(self.echo, max_body_bytes=64)},
             "/slow": {"POST": Route(self.slow)},
             "/fail": {"GET": Route(self.fail)},
+            "/big": {"GET": Route(self.big)},
+            "/sink": {"POST": Route(self.sink, max_body_bytes=2 * BIG)},
         }
 
 
@@ -50,8 +64,14 @@ class Served:
     server: HttpServer
     metrics: Metrics
 
-    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.open_connection("127.0.0.1", self.server.port)
+    async def connect(self, small_window: bool = False) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if not small_window:
+            return await asyncio.open_connection("127.0.0.1", self.server.port)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # no autotuning up to megabytes
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.server.port))
+        return await asyncio.open_connection(sock=sock)
 
     def closed_count(self, reason: str) -> float:
         for family in text_string_to_metric_families(self.metrics.render().decode()):
@@ -240,7 +260,16 @@ BAD_HEADS = [
     (b"GET /echo HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n", 400, "malformed header line"),
     (b"GET /echo HTTP/1.1\r\nHost: x\r\n folded: y\r\n\r\n", 400, "malformed header line"),
     (b"GET /echo HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n", 400, "malformed header line"),
-    (b"GET /echo HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n", 400, "malformed header line"),
+    (b"GET /echo HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n", 400, "control character"),
+    (b"GET /echo HTTP/1.1\r\nHost: x\r\nX: a\x1bb\r\n\r\n", 400, "control character"),
+    (b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n".replace(b"\r\n", b"\n"), 400, "does not end in CRLF"),
+    (b"GET /echo HTTP/1.1\r\nHost: x\r\n" + b"X: y\r\n" * 128 + b"\r\n", 431, "more than 128 header fields"),
+    (
+        b"GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"1" * 5000 + b"\r\n\r\n",
+        413,
+        "beyond any body",
+    ),
+    (b"GET /%ff HTTP/1.1\r\nHost: x\r\n\r\n", 400, "can't decode"),
     (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 3\r\n\r\nab", 400, "invalid Content-Length"),
     (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "invalid Content-Length"),
     (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n", 400, "invalid Content-Length"),
@@ -265,6 +294,26 @@ BAD_HEADS = [
         b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
         400,
         "chunk not followed by CRLF",
+    ),
+    (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\nGET /echo HTTP/1.1\r\n\r\n",
+        400,
+        "trailer line does not end in CRLF",
+    ),
+    (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: x\r\n\r\n",
+        400,
+        "malformed header line",
+    ),
+    (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n 3\r\nabc\r\n",
+        400,
+        "invalid chunk size",
+    ),
+    (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;a\nb\r\nabc\r\n",
+        400,
+        "invalid chunk size",
     ),
     (b"GET /echo HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP/2.0 is not served"),
     (b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n", 417, "unsupported expectation"),
@@ -478,3 +527,97 @@ async def test_shutdown_cuts_requests_beyond_the_grace_period() -> None:
             await served.server.close(0.2)
             assert await reader.read() == b""
         writer.close()
+
+
+async def test_requests_after_an_answer_of_the_server_s_own_are_answered_too() -> None:
+    async with serve() as served:
+        reader, writer = await served.connect()
+        try:
+            writer.write(
+                b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\nHEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
+            async with asyncio.timeout(10):
+                first = await read_answer(reader)
+                # HEAD gets no body, not even the server's own refusal's.
+                second = await read_answer(reader, head_only=True)
+                third = await read_answer(reader)
+        finally:
+            writer.close()
+        assert [first.status, second.status, third.status] == [404, 404, 200]
+        assert third.json() == {"method": "GET", "query": "", "body": ""}
+
+
+async def test_a_bad_length_behind_a_good_request_ends_the_connection() -> None:
+    async with serve(header_timeout_s=0.5) as served:
+        huge = b"GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"1" * 5000 + b"\r\n\r\n"
+        answers, closed = await exchange(served, b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n" + huge, answers=2)
+        assert ([a.status for a in answers], closed) == ([200, 413], True)
+        async with asyncio.timeout(10):  # nothing keeps its slot: it is gone once the client is
+            while served.server.open_connections:
+                await asyncio.sleep(0.01)
+
+
+async def test_a_refusal_reaches_a_client_that_sends_its_whole_body_before_reading() -> None:
+    async with serve() as served:
+        reader, writer = await served.connect()
+        try:
+            body = b"a" * (512 * 1024)
+            writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            await asyncio.wait_for(writer.drain(), 10)
+            answer = await asyncio.wait_for(read_answer(reader), 10)
+            assert await asyncio.wait_for(reader.read(), 10) == b""
+        finally:
+            writer.close()
+        assert (answer.status, answer.headers["connection"]) == (413, "close")
+
+
+async def test_a_client_that_does_not_read_its_last_answer_is_cut_off_after_the_header_timeout() -> None:
+    async with serve(header_timeout_s=0.3) as served:
+        reader, writer = await served.connect(small_window=True)
+        try:
+            writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            async with asyncio.timeout(10):
+                # The answer has begun; the rest of it (more than the sockets buffer) is never read.
+                assert await reader.readuntil(b"\r\n") == b"HTTP/1.1 200 OK\r\n"
+                while served.server.open_connections:
+                    await asyncio.sleep(0.05)
+        finally:
+            writer.close()
+        assert served.closed_count("header_timeout") == 1
+
+
+async def test_reading_goes_on_once_a_slow_reader_catches_up() -> None:
+    async with serve(body_timeout_s=3) as served:
+        reader, writer = await served.connect(small_window=True)
+        try:
+            body = b"b" * (900 * 1024)
+            writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.write(b"POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            await asyncio.sleep(0.5)  # not reading: the server stops reading too
+            async with asyncio.timeout(10):
+                big = await read_answer(reader)
+                sink = await read_answer(reader)
+        finally:
+            writer.close()
+        assert (big.status, len(big.body)) == (200, BIG)
+        assert sink.json() == {"received": len(body)}
+
+
+async def test_shutdown_waits_for_a_body_still_arriving() -> None:
+    async with serve() as served:
+        reader, writer = await served.connect()
+        writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nhal")
+        await asyncio.sleep(0.1)
+        closing = asyncio.create_task(served.server.close(5.0))
+        await asyncio.sleep(0.2)
+        assert not closing.done()
+        writer.write(b"f!!")
+        async with asyncio.timeout(10):
+            answer = await read_answer(reader)
+            await closing
+        writer.close()
+        assert (answer.json(), answer.headers["connection"]) == (
+            {"method": "POST", "query": "", "body": "half!!"},
+            "close",
+        )

@@ -28,6 +28,9 @@ _FIELD_LINE = re.compile(
     re.MULTILINE,
 )
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
+_MAX_LENGTH_DIGITS = 18
+_MAX_SIZE_DIGITS = 15
+"""Hex digits of a chunk size at most (a larger chunk is beyond any body accepted)."""
 
 
 class FramingError(ValueError):
@@ -76,6 +79,8 @@ def content_length(fields: CIMultiDict[str]) -> int | None:
         values = {part.strip() for value in lengths for part in value.split(",")}
         if len(values) != 1 or not is_number(value := values.pop()):
             raise FramingError(f"invalid Content-Length: {', '.join(lengths)[:80]!r}")
+    if len(value) > _MAX_LENGTH_DIGITS:  # no body is that large (and `int` refuses thousands of digits)
+        raise TooLarge(f"Content-Length {value[:40]}… is beyond any body accepted")
     return int(value)
 
 
@@ -100,19 +105,36 @@ class ChunkedBody:
                 if len(buffer) > self.max_line:
                     raise FramingError("chunk size line too long")
                 return False
-            size_text = bytes(buffer[:end]).split(b";", 1)[0].strip(b" \t")
-            if not size_text or size_text.strip(_HEX_DIGITS):
+            line = bytes(buffer[:end])
+            # chunk-size [BWS ";" chunk-ext]: hex digits first; no CR, LF or NUL anywhere in the line.
+            size_text = line.split(b";", 1)[0].rstrip(b" \t")
+            if (
+                not size_text
+                or size_text.strip(_HEX_DIGITS)
+                or b"\n" in line
+                or b"\r" in line
+                or b"\x00" in line
+            ):
                 raise FramingError(f"invalid chunk size: {size_text[:40]!r}")
+            if len(size_text) > _MAX_SIZE_DIGITS:
+                raise TooLarge(f"body larger than {self.max_body} bytes")
             size = int(size_text, 16)
             if size > self.max_body - len(body):
                 raise TooLarge(f"body larger than {self.max_body} bytes")
             if size == 0:
-                # The last chunk, then trailer fields up to an empty line.
+                # The last chunk, then trailer fields (each a valid field line, ignored) up to an empty line.
+                if buffer[end + 2 : end + 4] == b"\r\n":
+                    del buffer[: end + 4]
+                    return True
                 trailers_end = buffer.find(b"\r\n\r\n", end)
                 if trailers_end < 0:
                     if len(buffer) > self.max_line:
                         raise FramingError(f"trailers larger than {self.max_line // 1024} KiB")
                     return False
+                trailers = bytes(buffer[end + 2 : trailers_end])
+                if trailers.count(b"\n") != trailers.count(b"\r\n"):
+                    raise FramingError("a trailer line does not end in CRLF")
+                parse_fields(trailers.decode("latin-1"))
                 del buffer[: trailers_end + 4]
                 return True
             start = end + 2

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import aiohappyeyeballs
 from multidict import CIMultiDictProxy
 
-from voicesvc.httpwire import ChunkedBody, FramingError, TooLarge, content_length, is_number, parse_fields
+from voicesvc.httpwire import ChunkedBody, FramingError, content_length, is_number, parse_fields
 
 MAX_HEAD_BYTES = 64 * 1024
 """A response's status line and headers together may not be larger."""
@@ -346,7 +346,7 @@ class Connection(asyncio.Protocol):
         try:
             return chunks.feed(self._buffer)
         except FramingError as exc:
-            raise MalformedResponse(f"response {exc}" if isinstance(exc, TooLarge) else str(exc)) from None
+            raise MalformedResponse(f"response {exc}") from None
 
     def _deliver(self, response: Response) -> None:
         waiter, self._waiter = self._waiter, None

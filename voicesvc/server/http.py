@@ -8,6 +8,8 @@ from voicesvc.server.metrics import CONTENT_TYPE, Metrics
 from voicesvc.webhooks import WebhookIngress
 
 WEBHOOK_PATH = "/webhooks/telnyx"
+PROBE_MAX_BODY_BYTES = 4096
+"""A GET has no use for a body: the probes and `/metrics` hold at most this much of one."""
 
 
 class Readiness:
@@ -68,9 +70,9 @@ def http_routes(metrics: Metrics, readiness: Readiness, ingress: WebhookIngress 
         return HttpResponse(200, metrics.render(), CONTENT_TYPE)
 
     routes: dict[str, dict[str, Route]] = {
-        "/healthz": {"GET": Route(healthz)},
-        "/readyz": {"GET": Route(readyz)},
-        "/metrics": {"GET": Route(metrics_page)},
+        "/healthz": {"GET": Route(healthz, max_body_bytes=PROBE_MAX_BODY_BYTES)},
+        "/readyz": {"GET": Route(readyz, max_body_bytes=PROBE_MAX_BODY_BYTES)},
+        "/metrics": {"GET": Route(metrics_page, max_body_bytes=PROBE_MAX_BODY_BYTES)},
     }
     if ingress is not None:
         routes[WEBHOOK_PATH] = {"POST": _webhook_route(ingress)}

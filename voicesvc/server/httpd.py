@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import http
 import json
+import re
 import socket
 import time
 import typing
@@ -39,6 +40,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import unquote
 
 import structlog
 from multidict import CIMultiDict
@@ -67,11 +69,22 @@ JSON = "application/json; charset=utf-8"
 
 _log = structlog.get_logger("voicesvc.http")
 _TIMER_SLACK_S = 0.001
+_LAST_FLUSH_S = 0.2
+"""At shutdown, how long answers just written get to leave even when the grace period is over."""
 """A header timer firing this close to its due time counts as due (loops may run timers a little early)."""
+LINGER_S = 2.0
+"""After an answer sent before its request was read whole, how long the rest of it is read and discarded
+(so that the client, still sending, gets the answer rather than a reset)."""
+MAX_LINGER_BYTES = 16 * 1024 * 1024
+MAX_FIELDS = 128
+"""Header fields in one request at most (431 beyond)."""
 _REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _VERSIONS = {"HTTP/1.1": True, "HTTP/1.0": False}
 """The versions served, and whether a connection is kept alive by default in each."""
+# Control characters other than HTAB, which no field value holds (CR, LF and NUL are refused by the field
+# pattern already).
+_CONTROL = re.compile(r"[\x01-\x08\x0a-\x1f\x7f]")
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
@@ -164,13 +177,20 @@ class _RequestHead:
                 raise _UnsupportedVersion(version)
             raise FramingError(f"not an HTTP request line: {request_line[:80]!r}")
         self.method = method
-        self.path, _, self.query = _origin_form(target).partition("?")
+        path, _, self.query = _origin_form(target).partition("?")
+        self.path = unquote(path, errors="strict") if "%" in path else path
+        if field_lines.count("\n") >= MAX_FIELDS:
+            raise _TooManyFields(f"more than {MAX_FIELDS} header fields")
+        if _CONTROL.search(field_lines.replace("\r\n", "")):
+            raise FramingError("a control character in a header field")
         self.fields = fields = parse_fields(field_lines)
         self.http11 = http11 = _VERSIONS[version]
         hosts = fields.getall("Host", ())
         if len(hosts) > 1 or (http11 and not hosts):
             raise FramingError("a request needs exactly one Host header")
-        connection = {token.strip().lower() for token in fields.get("Connection", "").split(",")}
+        connection = {
+            token.strip().lower() for value in fields.getall("Connection", ()) for token in value.split(",")
+        }
         self.keep_alive = "keep-alive" in connection if not http11 else "close" not in connection
         coding = fields.get("Transfer-Encoding")
         self.chunked = coding is not None
@@ -195,6 +215,10 @@ class _RequestHead:
 
 
 class _UnsupportedVersion(FramingError):
+    pass
+
+
+class _TooManyFields(FramingError):
     pass
 
 
@@ -275,7 +299,6 @@ class _Connection(asyncio.Protocol):
         self._buffer = bytearray()
         self._head: _RequestHead | None = None
         self._route: Route | None = None
-        self._head_only = False
         self._chunks: ChunkedBody | None = None
         self._handling = False  # a handler runs
         self._task: asyncio.Task[None] | None = None
@@ -287,6 +310,8 @@ class _Connection(asyncio.Protocol):
         self._closed = False
         self._reading_paused = False
         self._writing_paused = False
+        self._lingering = False
+        self._discarded = 0
         self.closing = False
         """Answer the request in progress with `Connection: close`, then close (shutdown)."""
         self.peer: Any = None
@@ -322,6 +347,10 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         """Read what came; a whole request starts its handler."""
         if self._closed:
+            if self._lingering:
+                self._discarded += len(data)
+                if self._discarded > MAX_LINGER_BYTES:
+                    self.drop()
             return
         self._buffer += data
         if self._handling or self._writing_paused:
@@ -332,10 +361,11 @@ class _Connection(asyncio.Protocol):
         self._advance()
 
     def eof_received(self) -> bool | None:
-        """The client half-closed: answer what is in progress, then close (False: the transport closes)."""
+        """The client half-closed: answer what is in progress, then close (None: the transport closes)."""
         if self._handling:
             self.closing = True
             return True
+        self._lingering = False
         return None
 
     def pause_writing(self) -> None:
@@ -360,6 +390,7 @@ class _Connection(asyncio.Protocol):
     def drop(self) -> None:
         """Close the connection at once (nothing more is sent)."""
         self._closed = True
+        self._lingering = False
         self._cancel_timers()
         if self._transport is not None:
             self._transport.abort()
@@ -367,27 +398,30 @@ class _Connection(asyncio.Protocol):
     def close_when_idle(self) -> None:
         """Shutdown: close now if outside a request, else once the request in progress is answered."""
         self.closing = True
-        if not self.busy and not self._handling and self._transport is not None and not self._closed:
-            self._closed = True
-            self._cancel_timers()
-            self._transport.close()
+        if not self.busy and not self._closed:
+            self._end(linger=False)
 
     # -- reading requests -----------------------------------------------------------------------------
     def _advance(self) -> None:
-        """Take the next request's head and body from the buffer, as far as they have arrived."""
+        """Take the next requests' heads and bodies from the buffer, as far as they have arrived."""
         buffer = self._buffer
-        while not self._closed and not self._handling:
+        while not self._closed and not self._handling and not self._writing_paused:
             if self._head is None:
                 # An empty line before a request line is ignored (RFC 9112 section 2.2).
                 while buffer[:2] == b"\r\n":
                     del buffer[:2]
                 end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD_BYTES + 4)
+                bare = buffer.find(b"\n\n", 0, end if end >= 0 else MAX_HEAD_BYTES + 2)
+                if bare >= 0:
+                    self._busy()
+                    self._refuse(400, "bad_request", "a line of the head does not end in CRLF")
+                    return
                 if end < 0:
                     if len(buffer) > MAX_HEAD_BYTES:
-                        self._refuse(
-                            431, "head_too_large", f"request head larger than {MAX_HEAD_BYTES} bytes"
-                        )
-                    return
+                        self._busy()
+                        message = f"request head larger than {MAX_HEAD_BYTES} bytes"
+                        self._refuse(431, "head_too_large", message)
+                    break
                 head_bytes = bytes(buffer[:end])
                 del buffer[: end + 4]
                 self._busy()
@@ -399,13 +433,23 @@ class _Connection(asyncio.Protocol):
                 except _UnsupportedExpectation as exc:
                     self._refuse(417, "expectation_failed", f"unsupported expectation {str(exc)[:40]!r}")
                     return
-                except FramingError as exc:
+                except _TooManyFields as exc:
+                    self._refuse(431, "head_too_large", str(exc))
+                    return
+                except TooLarge as exc:
+                    self._refuse(413, "body_too_large", str(exc))
+                    return
+                except (FramingError, UnicodeError) as exc:
                     self._refuse(400, "bad_request", str(exc))
                     return
                 if not self._begin(head):
-                    return
+                    continue  # answered already (the connection may go on)
             if not self._read_body():
-                return
+                break
+        # Reading again once the connection is read from again: a body on its way is bounded by its route.
+        if self._reading_paused and not (self._closed or self._handling or self._writing_paused):
+            self._reading_paused = False
+            self._transport_or_raise().resume_reading()
 
     def _begin(self, head: _RequestHead) -> bool:
         """Find the request's route and check its body's size; False when it has been answered already."""
@@ -413,10 +457,8 @@ class _Connection(asyncio.Protocol):
         routes = self._server.routes.get(head.path)
         method = head.method
         route = routes.get(method) if routes is not None else None
-        self._head_only = False
         if route is None and method == "HEAD" and routes is not None:
             route = routes.get("GET")
-            self._head_only = route is not None
         if route is None:
             if routes is None:
                 response = error_response(404, "not_found", f"no route for {head.path[:200]!r}")
@@ -425,8 +467,7 @@ class _Connection(asyncio.Protocol):
                 response = error_response(405, "method_not_allowed", f"{method} is not allowed here")
                 response.headers = (("Allow", ", ".join(allowed)),)
             # The body, if any, is not read: the connection cannot go on after it.
-            response.close = head.has_body
-            self._answer(response)
+            self._answer(response, linger=head.has_body)
             return False
         self._route = route
         if head.length > route.max_body_bytes:
@@ -494,22 +535,18 @@ class _Connection(asyncio.Protocol):
                 self._server._tasks.discard(task)
         self._answer(response)
         if not self._closed:
-            if self._reading_paused and self._transport is not None:
-                self._reading_paused = False
-                self._transport.resume_reading()
-            if not self._writing_paused:
-                self._advance()
+            self._advance()
 
     def _too_large(self, route: Route) -> None:
         head = self._head
         assert head is not None
         request = HttpRequest(head.method, head.path, head.query, head.fields, b"", self.remote)
-        response = route.too_large(request, route.max_body_bytes)
-        response.close = True  # the rest of the body is not read
-        self._answer(response)
+        # The rest of the body is not read: the connection ends after the answer.
+        self._answer(route.too_large(request, route.max_body_bytes), linger=True)
 
-    def _refuse(self, status: int, reason: str, message: str) -> None:
-        self._answer(error_response(status, reason, message, close=True))
+    def _refuse(self, status: int, reason: str, message: str, *, linger: bool = True) -> None:
+        """Answer with an error and end the connection (what follows cannot be trusted)."""
+        self._answer(error_response(status, reason, message, close=True), linger=linger)
 
     def _body_overdue(self) -> None:
         self._body_timer = None
@@ -517,13 +554,13 @@ class _Connection(asyncio.Protocol):
             return
         _log.warning("http_body_timeout", path=self._head.path, peer=self.peer)
         self._server.closed("body_timeout")
-        self._refuse(
-            408, "body_timeout", f"the request body did not arrive within {self._server.body_timeout_s:g}s"
-        )
+        message = f"the request body did not arrive within {self._server.body_timeout_s:g}s"
+        self._refuse(408, "body_timeout", message, linger=False)
 
     # -- answering ------------------------------------------------------------------------------------
-    def _answer(self, response: HttpResponse) -> None:
-        """Send `response` to the request in progress; then the connection is idle, or closed."""
+    def _answer(self, response: HttpResponse, *, linger: bool = False) -> None:
+        """Send `response` to the request in progress; then the connection is idle, or ends (`linger`: the
+        request was not read whole, so what the client still sends is read and discarded a while)."""
         head = self._head
         self._head = None
         self._route = None
@@ -534,20 +571,49 @@ class _Connection(asyncio.Protocol):
         transport = self._transport
         if self._closed or transport is None or transport.is_closing():
             return
-        close = response.close or self.closing or head is None or not head.keep_alive
+        close = linger or response.close or self.closing or head is None or not head.keep_alive
         if close:
             connection = b"Connection: close\r\n"
         else:
             assert head is not None
             connection = b"" if head.http11 else b"Connection: keep-alive\r\n"
-        transport.write(_encode(response, self._head_only, connection))
-        self._head_only = False
+        head_only = head is not None and head.method == "HEAD"
+        transport.write(_encode(response, head_only, connection))
         if close:
-            self._closed = True
-            self._cancel_timers()
-            transport.close()
+            self._end(linger)
+        else:
+            self._start_idle()
+
+    def _end(self, linger: bool) -> None:
+        """No more requests: close once the answers are out, within the header timeout (a client that does
+        not read them is cut off then), and let the connection be evicted meanwhile."""
+        self._closed = True
+        self._cancel_timers()
+        transport = self._transport_or_raise()
+        self._server._idle_from_now(self)
+        loop = asyncio.get_running_loop()
+        if linger and transport.can_write_eof():
+            self._lingering = True
+            transport.write_eof()
+            if self._reading_paused:
+                self._reading_paused = False
+                transport.resume_reading()
+            self._header_timer = loop.call_later(LINGER_S, self._linger_over)
             return
-        self._start_idle()
+        transport.close()
+        if transport.get_write_buffer_size():
+            self._header_timer = loop.call_later(self._server.header_timeout_s, self._flush_overdue)
+
+    def _linger_over(self) -> None:
+        self._header_timer = None
+        self._lingering = False
+        self._end(linger=False)
+
+    def _flush_overdue(self) -> None:
+        self._header_timer = None
+        _log.debug("http_connection_closed", reason="header_timeout", peer=self.peer)
+        self._server.closed("header_timeout")
+        self.drop()
 
     # -- the header timer and the server's accounting -------------------------------------------------
     def _busy(self) -> None:
@@ -618,6 +684,8 @@ class HttpServer:
         self._idle: OrderedDict[_Connection, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Server | None = None
+        self._changed = asyncio.Event()
+        """Set when a connection goes idle or away (what `close` waits for)."""
 
     @property
     def open_connections(self) -> int:
@@ -643,22 +711,44 @@ class HttpServer:
             )
 
     async def close(self, grace_s: float) -> None:
-        """Stop listening, close idle connections, give requests in progress `grace_s` seconds to be
-        answered, then close everything."""
+        """Stop listening and close idle connections; requests in progress (bodies still arriving, handlers
+        running) get `grace_s` seconds to be answered, then everything is closed."""
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
         for connection in list(self._open):
             connection.close_when_idle()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace_s)
-        for task in list(self._tasks):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        await self._until(lambda: not any(connection.busy for connection in self._open), deadline)
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=1.0)
+        for connection in list(self._open):
+            if connection.busy:
+                connection.drop()
+            else:
+                connection.close_when_idle()
+        # Answers still on their way out, within the grace period (at least a moment for the last ones).
+        await self._until(lambda: not self._open, max(deadline, loop.time() + _LAST_FLUSH_S))
         for connection in list(self._open):
             connection.drop()
         if listener is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(listener.wait_closed(), 1.0)
+
+    async def _until(self, done: Callable[[], bool], deadline: float) -> None:
+        """Wait until `done()` (checked when a connection goes idle or away) or the loop time `deadline`."""
+        loop = asyncio.get_running_loop()
+        while not done():
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
 
     def closed(self, reason: str) -> None:
         """Count one connection closed by the server for `reason`."""
@@ -681,6 +771,7 @@ class HttpServer:
         return True
 
     def _idle_from_now(self, connection: _Connection) -> None:
+        self._changed.set()
         self._idle[connection] = None
         self._idle.move_to_end(connection)
 
@@ -688,6 +779,7 @@ class HttpServer:
         self._idle.pop(connection, None)
 
     def _gone(self, connection: _Connection) -> None:
+        self._changed.set()
         self._idle.pop(connection, None)
         if connection in self._open:
             self._open.discard(connection)
