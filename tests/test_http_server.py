@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.stack import eventually
 from voicesvc.server.httpd import MAX_HEAD_BYTES, HttpRequest, HttpResponse, HttpServer, Route, json_response
 from voicesvc.server.metrics import Metrics
-
 
 BIG = 12 * 1024 * 1024
 """The size of `/big`'s answer: more than the sockets buffer for a client that does not read (whose receive
@@ -248,6 +248,7 @@ async def test_unknown_paths_are_404_and_other_methods_405_with_allow() -> None:
         assert (answer.status, answer.headers["connection"], closed) == (404, "close", True)
 
 
+CHUNKED_HEAD = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 BAD_HEADS = [
     (b"GET /echo HTTP/1.1\nHost: x\r\n\r\n", 400, "does not end in CRLF"),
     (b"GET /echo HTTP/1.1\r\nHost: x\nX: y\r\n\r\n", 400, "does not end in CRLF"),
@@ -296,7 +297,7 @@ BAD_HEADS = [
         "chunk not followed by CRLF",
     ),
     (
-        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\nGET /echo HTTP/1.1\r\n\r\n",
+        CHUNKED_HEAD + b"0\r\n\nGET / HTTP/1.1\r\n\r\n",
         400,
         "trailer line does not end in CRLF",
     ),
@@ -553,9 +554,8 @@ async def test_a_bad_length_behind_a_good_request_ends_the_connection() -> None:
         huge = b"GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"1" * 5000 + b"\r\n\r\n"
         answers, closed = await exchange(served, b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n" + huge, answers=2)
         assert ([a.status for a in answers], closed) == ([200, 413], True)
-        async with asyncio.timeout(10):  # nothing keeps its slot: it is gone once the client is
-            while served.server.open_connections:
-                await asyncio.sleep(0.01)
+        # Nothing keeps its slot: it is gone once the client is.
+        await eventually(lambda: served.server.open_connections == 0, limit=10)
 
 
 async def test_a_refusal_reaches_a_client_that_sends_its_whole_body_before_reading() -> None:
@@ -580,8 +580,7 @@ async def test_a_client_that_does_not_read_its_last_answer_is_cut_off_after_the_
             async with asyncio.timeout(10):
                 # The answer has begun; the rest of it (more than the sockets buffer) is never read.
                 assert await reader.readuntil(b"\r\n") == b"HTTP/1.1 200 OK\r\n"
-                while served.server.open_connections:
-                    await asyncio.sleep(0.05)
+            await eventually(lambda: served.server.open_connections == 0, limit=10)
         finally:
             writer.close()
         assert served.closed_count("header_timeout") == 1
