@@ -79,7 +79,9 @@ def content_length(fields: CIMultiDict[str]) -> int | None:
         values = {part.strip() for value in lengths for part in value.split(",")}
         if len(values) != 1 or not is_number(value := values.pop()):
             raise FramingError(f"invalid Content-Length: {', '.join(lengths)[:80]!r}")
-    if len(value) > _MAX_LENGTH_DIGITS:  # no body is that large (and `int` refuses thousands of digits)
+    if (
+        len(value.lstrip("0")) > _MAX_LENGTH_DIGITS
+    ):  # no body is that large (`int` refuses thousands of digits)
         raise TooLarge(f"Content-Length {value[:40]}… is beyond any body accepted")
     return int(value)
 
@@ -116,7 +118,7 @@ class ChunkedBody:
                 or b"\x00" in line
             ):
                 raise FramingError(f"invalid chunk size: {size_text[:40]!r}")
-            if len(size_text) > _MAX_SIZE_DIGITS:
+            if len(size_text.lstrip(b"0")) > _MAX_SIZE_DIGITS:
                 raise TooLarge(f"body larger than {self.max_body} bytes")
             size = int(size_text, 16)
             if size > self.max_body - len(body):

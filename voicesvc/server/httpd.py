@@ -33,6 +33,7 @@ import http
 import json
 import re
 import socket
+import struct
 import time
 import typing
 from collections import OrderedDict
@@ -69,9 +70,11 @@ JSON = "application/json; charset=utf-8"
 
 _log = structlog.get_logger("voicesvc.http")
 _TIMER_SLACK_S = 0.001
+"""A header timer firing this close to its due time counts as due (loops may run timers a little early)."""
 _LAST_FLUSH_S = 0.2
 """At shutdown, how long answers just written get to leave even when the grace period is over."""
-"""A header timer firing this close to its due time counts as due (loops may run timers a little early)."""
+_RESET = struct.pack("ii", 1, 0)
+"""SO_LINGER on, zero seconds: closing the socket resets the connection (nothing queued is kept)."""
 LINGER_S = 2.0
 """After an answer sent before its request was read whole, how long the rest of it is read and discarded
 (so that the client, still sending, gets the answer rather than a reset)."""
@@ -312,6 +315,10 @@ class _Connection(asyncio.Protocol):
         self._writing_paused = False
         self._lingering = False
         self._discarded = 0
+        self._eof = False  # the client half-closed: answer the requests it sent, then close
+        self.counted = False
+        """Whether this connection's close was counted in the metrics (each is counted once)."""
+        self._socket: Any = None
         self.closing = False
         """Answer the request in progress with `Connection: close`, then close (shutdown)."""
         self.peer: Any = None
@@ -330,13 +337,13 @@ class _Connection(asyncio.Protocol):
         self._transport = transport = typing.cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername")
         self.remote = self.peer[0] if isinstance(self.peer, tuple) and self.peer else None
-        sock = transport.get_extra_info("socket")
+        sock = self._socket = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if not self._server._admit(self):
             _log.info("http_connection_refused", peer=self.peer, limit=self._server.max_connections)
-            self._server.closed("refused")
+            self._server.closed(self, "refused")
             self._closed = True
             transport.write(_REFUSAL)
             transport.close()
@@ -361,12 +368,16 @@ class _Connection(asyncio.Protocol):
         self._advance()
 
     def eof_received(self) -> bool | None:
-        """The client half-closed: answer what is in progress, then close (None: the transport closes)."""
+        """The client half-closed: answer the whole requests it sent, then close once the answers are out
+        (within the header timeout, as any close)."""
+        if not self._admitted:
+            return None
+        self._eof = True
         if self._handling:
-            self.closing = True
-            return True
+            return True  # `_advance` closes once no whole request is left
         self._lingering = False
-        return None
+        self._end(linger=False)
+        return True
 
     def pause_writing(self) -> None:
         """The client does not read: read no further request until it does."""
@@ -388,12 +399,18 @@ class _Connection(asyncio.Protocol):
 
     # -- what the server calls ------------------------------------------------------------------------
     def drop(self) -> None:
-        """Close the connection at once (nothing more is sent)."""
+        """Close the connection at once, with a reset: nothing more is sent, nothing queued is kept."""
         self._closed = True
         self._lingering = False
         self._cancel_timers()
+        if self._socket is not None:
+            with contextlib.suppress(OSError, AttributeError, ValueError):
+                self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
         if self._transport is not None:
             self._transport.abort()
+        if self._admitted:
+            self._admitted = False
+            self._server._gone(self)
 
     def close_when_idle(self) -> None:
         """Shutdown: close now if outside a request, else once the request in progress is answered."""
@@ -421,6 +438,8 @@ class _Connection(asyncio.Protocol):
                         self._busy()
                         message = f"request head larger than {MAX_HEAD_BYTES} bytes"
                         self._refuse(431, "head_too_large", message)
+                    elif self._eof:
+                        self._end(linger=False)  # half-closed: no further request can come
                     break
                 head_bytes = bytes(buffer[:end])
                 del buffer[: end + 4]
@@ -445,6 +464,8 @@ class _Connection(asyncio.Protocol):
                 if not self._begin(head):
                     continue  # answered already (the connection may go on)
             if not self._read_body():
+                if self._eof and not self._handling and not self._closed:
+                    self._end(linger=False)  # half-closed in the middle of a body
                 break
         # Reading again once the connection is read from again: a body on its way is bounded by its route.
         if self._reading_paused and not (self._closed or self._handling or self._writing_paused):
@@ -553,7 +574,7 @@ class _Connection(asyncio.Protocol):
         if self._closed or self._handling or self._head is None:
             return
         _log.warning("http_body_timeout", path=self._head.path, peer=self.peer)
-        self._server.closed("body_timeout")
+        self._server.closed(self, "body_timeout")
         message = f"the request body did not arrive within {self._server.body_timeout_s:g}s"
         self._refuse(408, "body_timeout", message, linger=False)
 
@@ -569,7 +590,10 @@ class _Connection(asyncio.Protocol):
             self._body_timer.cancel()
             self._body_timer = None
         transport = self._transport
-        if self._closed or transport is None or transport.is_closing():
+        if self._closed or transport is None:
+            return
+        if transport.is_closing():
+            self.drop()
             return
         close = linger or response.close or self.closing or head is None or not head.keep_alive
         if close:
@@ -590,7 +614,8 @@ class _Connection(asyncio.Protocol):
         self._closed = True
         self._cancel_timers()
         transport = self._transport_or_raise()
-        self._server._idle_from_now(self)
+        if self._admitted:
+            self._server._idle_from_now(self)
         loop = asyncio.get_running_loop()
         if linger and transport.can_write_eof():
             self._lingering = True
@@ -612,7 +637,7 @@ class _Connection(asyncio.Protocol):
     def _flush_overdue(self) -> None:
         self._header_timer = None
         _log.debug("http_connection_closed", reason="header_timeout", peer=self.peer)
-        self._server.closed("header_timeout")
+        self._server.closed(self, "header_timeout")
         self.drop()
 
     # -- the header timer and the server's accounting -------------------------------------------------
@@ -642,8 +667,7 @@ class _Connection(asyncio.Protocol):
             self._header_timer = loop.call_at(due, self._header_timeout)
             return
         _log.debug("http_connection_closed", reason="header_timeout", peer=self.peer)
-        self._server.closed("header_timeout")
-        self._server._busy(self)
+        self._server.closed(self, "header_timeout")
         self.drop()
 
     def _cancel_timers(self) -> None:
@@ -750,9 +774,11 @@ class HttpServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
 
-    def closed(self, reason: str) -> None:
-        """Count one connection closed by the server for `reason`."""
-        self.metrics.http_connections_closed.labels(reason=reason).inc()
+    def closed(self, connection: _Connection, reason: str) -> None:
+        """Count `connection` as closed by the server for `reason` (once: the first reason counts)."""
+        if not connection.counted:
+            connection.counted = True
+            self.metrics.http_connections_closed.labels(reason=reason).inc()
 
     def _admit(self, connection: _Connection) -> bool:
         if len(self._open) >= self.max_connections:
@@ -763,9 +789,8 @@ class HttpServer:
             _log.debug(
                 "http_connection_closed", reason="evicted", peer=oldest.peer, limit=self.max_connections
             )
-            self.closed("evicted")
+            self.closed(oldest, "evicted")
             oldest.drop()
-            self._gone(oldest)
         self._open.add(connection)
         self.metrics.http_open_connections.set(len(self._open))
         return True
