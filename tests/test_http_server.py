@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.stack import eventually
+from voicesvc.server import httpd
 from voicesvc.server.httpd import MAX_HEAD_BYTES, HttpRequest, HttpResponse, HttpServer, Route, json_response
 from voicesvc.server.metrics import Metrics
 
@@ -659,3 +662,92 @@ async def test_shutdown_waits_for_a_body_still_arriving() -> None:
             {"method": "POST", "query": "", "body": "half!!"},
             "close",
         )
+
+
+async def test_after_the_client_s_eof_a_refusal_closes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(httpd, "LINGER_S", 600.0)  # lingering would outlast the test
+    async with serve() as served:
+        reader, writer = await served.connect()
+        try:
+            writer.write(post("/slow", b"first") + b"GET  /bad HTTP/1.1\r\n\r\n")
+            writer.write_eof()
+            await asyncio.sleep(0.1)
+            served.app.release.set()
+            async with asyncio.timeout(10):
+                first = await read_answer(reader)
+                refused = await read_answer(reader)
+                assert await reader.read() == b""
+        finally:
+            writer.close()
+        assert (first.status, refused.status) == (200, 400)
+        # Not lingering for what can no longer come: the connection is gone.
+        await eventually(lambda: served.server.open_connections == 0, limit=10)
+
+
+SEED_REQUESTS = [
+    b"GET /echo?a=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    post("/echo", b"abc"),
+    CHUNKED_HEAD + b"3;x=y\r\nabc\r\n0\r\nT: v\r\n\r\n",
+    post("/echo", b"abc", b"Expect: 100-continue"),
+    b"HEAD /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    post("/slow", b"z"),
+]
+MUTATIONS = [
+    b"\r\n",
+    b"\n",
+    b"\r",
+    b" ",
+    b":",
+    b"0",
+    b"9" * 30,
+    b"chunked",
+    b"Content-Length: ",
+    b"\x00",
+    b"%ff",
+    b";",
+]
+
+
+def _mutated(rng: random.Random, request: bytes) -> bytes:
+    data = bytearray(request)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randint(0, len(data))
+        choice = rng.random()
+        if choice < 0.3:
+            del data[at : at + rng.randint(1, 4)]
+        elif choice < 0.7:
+            data[at:at] = rng.choice(MUTATIONS)
+        else:
+            data[at:at] = bytes([rng.randint(0, 255)])
+    return bytes(data)
+
+
+async def test_mangled_requests_never_break_the_server_or_keep_a_connection(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(httpd, "LINGER_S", 0.2)
+    rng = random.Random(12)
+    async with serve(header_timeout_s=0.3, body_timeout_s=0.3) as served:
+        served.app.release.set()
+
+        async def client(payload: bytes) -> None:
+            reader, writer = await served.connect()
+            try:
+                writer.write(payload)
+                if rng.random() < 0.3:
+                    writer.write_eof()
+                with contextlib.suppress(TimeoutError, ConnectionResetError):
+                    await asyncio.wait_for(reader.read(1 << 20), 0.2)
+            finally:
+                writer.close()
+
+        for _ in range(60):
+            count = rng.randint(1, 3)
+            payload = b"".join(
+                _mutated(rng, rng.choice(SEED_REQUESTS)) if rng.random() < 0.7 else rng.choice(SEED_REQUESTS)
+                for _ in range(count)
+            )
+            await asyncio.gather(*(client(payload) for _ in range(4)))
+        await eventually(lambda: served.server.open_connections == 0, limit=10)
+    # Nothing escaped a callback (asyncio logs those as errors).
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []

@@ -617,7 +617,7 @@ class _Connection(asyncio.Protocol):
         if self._admitted:
             self._server._idle_from_now(self)
         loop = asyncio.get_running_loop()
-        if linger and transport.can_write_eof():
+        if linger and not self._eof and transport.can_write_eof():  # (after the client's EOF, nothing comes)
             self._lingering = True
             transport.write_eof()
             if self._reading_paused:
