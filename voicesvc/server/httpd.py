@@ -7,13 +7,15 @@ request and response machinery cost more per webhook than verifying its signatur
 - **Requests.** A request line and header fields within `MAX_HEAD_BYTES` (431 beyond), lines ending in
   CRLF; a body framed by Content-Length or chunked (both at once, or any other transfer coding, is refused),
   at most the route's `max_body_bytes` (its `too_large` answer beyond, sent before the rest is read);
-  `Expect: 100-continue` answered; pipelined requests answered in order. Anything malformed is answered
-  400 (505 for another HTTP version) and the connection closed: nothing after it can be trusted.
+  `Expect: 100-continue` answered; pipelined requests answered in order, also after the client half-closed.
+  Anything malformed is answered 400 (505 for another HTTP version) and the connection closed: nothing
+  after it can be trusted. After an answer sent before its request was read whole, what the client still
+  sends is read and discarded for `LINGER_S`, so that the client reads the answer rather than a reset.
 - **Routes.** An exact path and method (a GET route answers HEAD too); 404 and 405 (with `Allow`)
   otherwise. Every answer of the server's own is JSON `{"error": {"reason": ..., "message": ...}}`.
 - **Header timeout**: a connection outside a request — waiting for the first request's head, idle between
-  keep-alive requests, or sending a response the client does not read — is closed once it has been so for
-  `header_timeout_s`.
+  keep-alive requests, or sending a response the client does not read (closing ones too) — is closed once
+  it has been so for `header_timeout_s`.
 - **Body timeout**: a body not fully arrived `body_timeout_s` after its head is answered `408 body_timeout`
   and its connection closed.
 - **Connection limit**: at most `max_connections` are open. A new connection beyond it closes the one that
