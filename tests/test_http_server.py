@@ -214,6 +214,7 @@ async def test_pipelined_requests_are_answered_in_order() -> None:
         reader, writer = await served.connect()
         try:
             writer.write(post("/slow", b"first") + post("/echo", b"second") + post("/echo", b"third"))
+            await eventually(lambda: served.app.received, limit=10)
             await asyncio.sleep(0.1)
             # The first one holds the others back: they are read, not answered.
             assert [r.body for r in served.app.received] == [b"first"]
@@ -520,7 +521,7 @@ async def test_at_the_limit_the_longest_idle_connection_makes_room() -> None:
         oldest = await served.connect()
         busy = await served.connect()
         busy[1].write(post("/slow", b"held"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: len(served.app.received) == 1, limit=10)
         (answer,), _ = await exchange(served, b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         assert answer.status == 200
         async with asyncio.timeout(10):
@@ -529,7 +530,7 @@ async def test_at_the_limit_the_longest_idle_connection_makes_room() -> None:
         # Both left are inside a request: the next one is refused.
         held_too = await served.connect()
         held_too[1].write(post("/slow", b"also held"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: len(served.app.received) == 2, limit=10)
         (refused_reader, refused_writer) = await served.connect()
         async with asyncio.timeout(10):
             assert (await refused_reader.read()).startswith(b"HTTP/1.1 503 ")
@@ -547,7 +548,7 @@ async def test_shutdown_answers_requests_in_progress_and_closes_idle_connections
         idle = await served.connect()
         busy = await served.connect()
         busy[1].write(post("/slow", b"draining"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: served.app.received, limit=10)
         closing = asyncio.create_task(served.server.close(5.0))
         async with asyncio.timeout(10):
             assert await idle[0].read() == b""
@@ -565,7 +566,7 @@ async def test_shutdown_cuts_requests_beyond_the_grace_period() -> None:
     async with serve() as served:
         reader, writer = await served.connect()
         writer.write(post("/slow", b"stuck"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: served.app.received, limit=10)
         async with asyncio.timeout(10):
             await served.server.close(0.2)
             assert await closed_by_server(reader) == b""
@@ -649,7 +650,8 @@ async def test_shutdown_waits_for_a_body_still_arriving() -> None:
     async with serve() as served:
         reader, writer = await served.connect()
         writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nhal")
-        await asyncio.sleep(0.1)
+        # Inside the request (its head read, its body on its way) before the shutdown begins.
+        await eventually(lambda: served.server.open_connections and not served.server._idle, limit=10)
         closing = asyncio.create_task(served.server.close(5.0))
         await asyncio.sleep(0.2)
         assert not closing.done()
