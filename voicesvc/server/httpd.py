@@ -87,9 +87,9 @@ _REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Le
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _VERSIONS = {"HTTP/1.1": True, "HTTP/1.0": False}
 """The versions served, and whether a connection is kept alive by default in each."""
-# Control characters other than HTAB, which no field value holds (CR, LF and NUL are refused by the field
-# pattern already).
-_CONTROL = re.compile(r"[\x01-\x08\x0a-\x1f\x7f]")
+# Control characters other than HTAB, and a CR not ending a line: what no field line holds (an LF without
+# its CR was refused before, NUL is refused by the field pattern).
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
@@ -186,7 +186,7 @@ class _RequestHead:
         self.path = unquote(path, errors="strict") if "%" in path else path
         if field_lines.count("\n") >= MAX_FIELDS:
             raise _TooManyFields(f"more than {MAX_FIELDS} header fields")
-        if _CONTROL.search(field_lines.replace("\r\n", "")):
+        if _CONTROL.search(field_lines):
             raise FramingError("a control character in a header field")
         self.fields = fields = parse_fields(field_lines)
         self.http11 = http11 = _VERSIONS[version]
