@@ -14,8 +14,9 @@ period, compares it with the stream's first sequence; a reader whose next positi
 `CursorExpired`. Those stream-state lookups are shared: concurrent readers wait on one request.
 
 Modules, each depending only on those before it: `errors` (NATS failures as `LogUnavailable`), `messages`
-(subjects and headers), `spec` (stream configuration and state), `connection` (the client and stream shared
-by the log and its subscriptions), `pull` (pull requests), `subscription` (a reader), `log` (`NatsEventLog`).
+(subjects and headers), `spec` (stream configuration and state), `inbox` (the client, with a fast lane for
+the shared inbox), `connection` (the client and stream shared by the log and its subscriptions), `pull`
+(pull requests), `subscription` (a reader), `log` (`NatsEventLog`).
 """
 
 from voicesvc.events.nats.log import NatsEventLog

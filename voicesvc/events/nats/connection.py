@@ -13,10 +13,14 @@ connection subscribes once to `<inbox>.*.*` and each reader's pull requests ask 
 acknowledgement subject as reply (which names the consumer); a pull's status messages (expired, no events,
 consumer gone) come on the reply subject of the pull itself. Either way the consumer name picks the reader,
 so an idle subscriber costs no client-side subscription, queue or task. An append's acknowledgement comes
-on `<inbox>._pub.<token>` (`publish`). The shared subscription has no pending limits: the client would
-otherwise drop messages beyond them as a "slow consumer", and a dropped delivery would look like a
-filtered-out gap. What it holds is bounded anyway: every reader asks for one batch at a time, each append
-waits for its one acknowledgement, and the callback only hands each message on.
+on `<inbox>._pub.<token>` (`publish`).
+
+The client hands the inbox's messages over as it parses them (`inbox.InboxClient`), with no queue between.
+Should that lane be unavailable, they come through the subscription's callback; the subscription has no
+pending limits, since the client would otherwise drop messages beyond them as a "slow consumer", and a
+dropped delivery would look like a filtered-out gap. What is held is bounded anyway: every reader asks for
+one batch at a time, each append waits for its one acknowledgement, and the handler only hands each message
+on.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from nats.js.client import JetStreamContext
 
 from voicesvc.events.log import CursorExpired, LogClosed, LogUnavailable, encode_cursor
 from voicesvc.events.nats.errors import mapped_errors
+from voicesvc.events.nats.inbox import InboxClient, InboxMessage
 from voicesvc.events.nats.spec import StreamSpec, StreamState
 
 __all__ = ["AckFields", "InboxReader", "PublishAck", "StreamConnection", "StreamListener", "ack_fields"]
@@ -68,7 +73,7 @@ class StreamListener(Protocol):
 class InboxReader(Protocol):
     """A reader whose consumer's pulls are answered on the connection's shared inbox."""
 
-    def delivered(self, msg: Msg, ack: AckFields) -> None:
+    def delivered(self, msg: InboxMessage, ack: AckFields) -> None:
         """An event its consumer delivered (in the order the server sent them), with its `ack_fields`."""
 
     def pull_status(self, token: str, status: str, description: str) -> None:
@@ -167,7 +172,7 @@ class StreamConnection:
         self._inbox_sub: CoreSubscription | None = None
         self._readers: dict[str, InboxReader] = {}
         """Consumer name → the reader it delivers to."""
-        self._acks: dict[str, tuple[asyncio.Future[Msg], float]] = {}
+        self._acks: dict[str, tuple[asyncio.Future[InboxMessage], float]] = {}
         """Token → (the publish waiting for JetStream's acknowledgement on `<inbox>._pub.<token>`, the loop
         time it gives up at)."""
         self._ack_tokens = itertools.count(1)
@@ -187,7 +192,7 @@ class StreamConnection:
             raise LogClosed("event log is closed")
         if self._nc is not None:
             raise RuntimeError("event log already started")
-        nc = NatsClient()
+        nc = InboxClient()
         try:
             with mapped_errors("cannot connect to NATS"):
                 # The client retries forever once connected; bound the initial attempt ourselves.
@@ -218,6 +223,8 @@ class StreamConnection:
                 self._inbox_sub = await nc.subscribe(
                     f"{self._inbox}.*.*", cb=self._route, pending_msgs_limit=0, pending_bytes_limit=0
                 )
+            if not nc.take(self._inbox_sub, self._dispatch):
+                logger.info("nats_inbox_fast_lane_unavailable")
             info = await self.ensure_stream()
         except BaseException:
             with contextlib.suppress(Exception):
@@ -283,7 +290,7 @@ class StreamConnection:
         nc = self.client()
         token = str(next(self._ack_tokens))
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Msg] = loop.create_future()
+        answer: asyncio.Future[InboxMessage] = loop.create_future()
         gives_up_at = loop.time() + self.request_timeout_s
         self._acks[token] = (answer, gives_up_at)
         if self._ack_sweep is None or gives_up_at < self._ack_sweep_at:
@@ -330,6 +337,11 @@ class StreamConnection:
             self._arm_ack_sweep(loop, earliest)
 
     async def _route(self, msg: Msg) -> None:
+        # The subscription's callback: only used when the client's fast lane is not (see `inbox`).
+        self._dispatch(InboxMessage(msg.subject, msg.reply, msg.headers, msg.data))
+
+    def _dispatch(self, msg: InboxMessage) -> None:
+        """Hand an inbox message to the publish or the reader it answers."""
         subject = msg.subject
         if subject.startswith(self._ack_prefix):
             waiting = self._acks.get(subject[len(self._ack_prefix) :])
@@ -345,7 +357,7 @@ class StreamConnection:
                 assert ack is not None
                 reader.delivered(msg, ack)
             return
-        consumer, _, token = msg.subject[len(self._inbox) + 1 :].partition(".")
+        consumer, _, token = subject[len(self._inbox) + 1 :].partition(".")
         reader = self._readers.get(consumer)
         if reader is not None:
             reader.pull_status(token, status, str((headers or {}).get("Description", "")))

@@ -18,7 +18,6 @@ import uuid
 from collections import deque
 
 import nats.js.errors
-from nats.aio.msg import Msg
 from nats.js import api
 
 from voicesvc.events.log import (
@@ -32,6 +31,7 @@ from voicesvc.events.log import (
 )
 from voicesvc.events.nats.connection import AckFields, StreamConnection
 from voicesvc.events.nats.errors import mapped_errors
+from voicesvc.events.nats.inbox import InboxMessage
 from voicesvc.events.nats.messages import decode_event
 from voicesvc.events.nats.pull import (
     PullOutcome,
@@ -68,7 +68,7 @@ class NatsSubscription(Subscription):
         self._id_filter = ids
         self._subjects = subjects
         self._consumer: str | None = None
-        self._buffer: deque[tuple[int, Msg, AckFields]] | None = None
+        self._buffer: deque[tuple[int, InboxMessage, AckFields]] | None = None
         """Delivered and not yet taken (arrival number, message, its ack fields); None while empty."""
         self._arrivals = 0
         # (arrivals covered, stream first_seq): proves which sequence gaps are filtered-out, not expired.
@@ -192,7 +192,7 @@ class NatsSubscription(Subscription):
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def _pop(self, buffer: deque[tuple[int, Msg, AckFields]]) -> None:
+    def _pop(self, buffer: deque[tuple[int, InboxMessage, AckFields]]) -> None:
         buffer.popleft()
         if not buffer and buffer is self._buffer:
             self._buffer = None  # an idle reader keeps no buffer
@@ -214,7 +214,7 @@ class NatsSubscription(Subscription):
                 return None  # released or changed while the state was read: look again
         return self._deliver_head(buffer)
 
-    def _deliver_head(self, buffer: deque[tuple[int, Msg, AckFields]]) -> StoredEvent | None:
+    def _deliver_head(self, buffer: deque[tuple[int, InboxMessage, AckFields]]) -> StoredEvent | None:
         """Take the head of the buffer, known to follow the position or repeat what came before it."""
         _, msg, ack = buffer[0]
         self._pop(buffer)
@@ -271,7 +271,7 @@ class NatsSubscription(Subscription):
 
     # -- what the shared inbox hands over (InboxReader) --------------------------------------------
 
-    def delivered(self, msg: Msg, ack: AckFields) -> None:
+    def delivered(self, msg: InboxMessage, ack: AckFields) -> None:
         """An event from the consumer: buffer it and count it against the open pull."""
         if self._closed:
             return
