@@ -2,7 +2,7 @@
 
 Every append's acknowledgement and every reader's delivery come through the connection's one inbox
 subscription: two messages per webhook when the calls projection follows the log. nats-py makes each
-message a `Msg`, decodes its headers one character at a time, queues it for the subscription's task and
+message a `Msg`, decodes its headers, queues it for the subscription's task and
 awaits the callback from there. `InboxClient` hands the inbox subscription's messages to a plain function
 instead, as `InboxMessage`s whose headers `parse_headers` reads (only the lines NATS writes: a version line
 with an optional status, then `Name: value` lines). Messages of every other subscription take nats-py's
@@ -42,35 +42,48 @@ class InboxMessage(NamedTuple):
 InboxHandler = Callable[[InboxMessage], None]
 """Takes each inbox message, in the order the server sent them; must not block."""
 
-_VERSION_LINE = "NATS/1.0"
+_STATUS_PREFIX = b"NATS/1.0 "
+_CRLF = b"\r\n"
 _STATUS_LEN = 3
 
 
 def parse_headers(block: bytes) -> dict[str, str] | None:
-    """The fields of a NATS header block (`NATS/1.0[ <status>[ <description>]]` and then `Name: value`
-    lines, each ending in CRLF), with the status line's parts as `Status` and `Description`, as nats-py
-    reports them. Lines without a colon are skipped, as are names with a space inside or outside ASCII.
-    None when there are no fields."""
-    lines = block.decode("utf-8", "replace").split("\r\n")
+    """The fields of a NATS header block, as nats-py's client reports them.
+
+    The block is a version line, `NATS/1.0` or `NATS/1.0 <status>[ <description>]`, then `Name: value`
+    lines, each ending in CRLF. A status line gives `Status` (three digits) and `Description` (the rest of
+    the line as it is). A field line's name and value are stripped of ASCII whitespace; lines without a
+    colon, and names that hold whitespace or are not ASCII, are skipped; values are UTF-8 (invalid bytes
+    replaced). Where nats-py would fail or misread (a status line that is not UTF-8, a status with no
+    description followed by fields), the same rules read it plainly. None when a block without a status
+    line has no fields.
+    """
+    first_end = block.find(_CRLF)
+    first = block if first_end < 0 else block[:first_end]
     fields: dict[str, str] = {}
-    status_line = lines[0]
-    if status_line.startswith(_VERSION_LINE) and len(status_line) > len(_VERSION_LINE):
-        inline = status_line[len(_VERSION_LINE) + 1 :]
+    status_line = first.startswith(_STATUS_PREFIX)
+    if status_line:
+        inline = first[len(_STATUS_PREFIX) :]
         status = inline[:_STATUS_LEN].strip()
         if status.isdigit():
-            fields["Status"] = status
-        description = inline[_STATUS_LEN + 1 :].strip()
+            fields["Status"] = status.decode("ascii")
+        description = inline[_STATUS_LEN + 1 :]
         if description:
-            fields["Description"] = description
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if not colon:
-            continue
-        name = name.strip()
-        if len(name.split()) > 1 or not name.isascii():
-            continue
-        fields[name] = value.strip()
-    return fields or None
+            fields["Description"] = description.decode("utf-8", "replace")
+    if first_end >= 0:
+        for line in block[first_end + 2 :].split(_CRLF):
+            name, colon, value = line.partition(b":")
+            if not colon:
+                continue
+            raw_key = name.strip()
+            if not raw_key.isascii():
+                continue
+            key = raw_key.decode("ascii")
+            words = key.split()  # str rules: the ASCII separators 0x1C-0x1F count as whitespace too
+            if key and (len(words) != 1 or words[0] != key):
+                continue
+            fields[key] = value.strip().decode("utf-8", "replace")
+    return fields if fields or status_line else None
 
 
 class InboxClient(Client):
@@ -105,6 +118,8 @@ class InboxClient(Client):
         if handler is None or sid != self._voicesvc_sid:
             await super()._process_msg(sid, subject, reply, data, headers, *args, **kw)
             return
+        if sid not in self._subs:
+            return  # unsubscribed (or drained): dropped, as nats-py drops it
         stats = self.stats
         stats["in_msgs"] += 1
         stats["in_bytes"] += len(data)
