@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -45,6 +46,30 @@ BLOCKS = [
 @pytest.mark.parametrize("block", BLOCKS)
 async def test_headers_read_as_nats_py_reads_them(block: bytes) -> None:
     assert parse_headers(block) == await Client()._process_headers(block)
+
+
+async def test_generated_header_blocks_read_as_nats_py_reads_them() -> None:
+    pieces = [
+        b"A",
+        b"b",
+        b":",
+        b": ",
+        b" ",
+        b"\t",
+        b"\r\n",
+        b"\x1c",
+        b"\xc3\xa4",
+        b"\xff",
+        b"-",
+        b"1",
+        b"\x01",
+    ]
+    generator = random.Random(12)
+    client = Client()
+    for _ in range(3000):
+        body = b"".join(generator.choice(pieces) for _ in range(generator.randint(0, 24)))
+        block = b"NATS/1.0\r\n" + body + b"\r\n\r\n"
+        assert parse_headers(block) == await client._process_headers(block), block
 
 
 @pytest.mark.parametrize(
