@@ -2,17 +2,16 @@
 
 Every append's acknowledgement and every reader's delivery come through the connection's one inbox
 subscription: two messages per webhook when the calls projection follows the log. nats-py makes each
-message a `Msg`, decodes its headers, queues it for the subscription's task and
-awaits the callback from there. `InboxClient` hands the inbox subscription's messages to a plain function
-instead, as `InboxMessage`s whose headers `parse_headers` reads (only the lines NATS writes: a version line
-with an optional status, then `Name: value` lines). Messages of every other subscription take nats-py's
-own path.
+message a `Msg`, decodes its headers, queues it for the subscription's task and awaits the callback from
+there. `InboxClient` hands the inbox subscription's messages to a plain function instead, as
+`InboxMessage`s whose headers `parse_headers` reads by nats-py's rules. Messages of every other
+subscription take nats-py's own path.
 
 The hook is `Client._process_msg`, which nats-py's parser calls for each message with the subscription's
 id (deliveries carry the event's own subject, so the id, not the subject, tells the inbox's messages
-apart). Should a release stop calling it, or stop keeping the id as `Subscription._id`, the inbox's
-messages still arrive through the subscription's callback, which hands them to the same function: slower,
-with the same behaviour.
+apart). Should a release stop calling it, or stop keeping the id as `Subscription._id` and the open
+subscriptions in `Client._subs`, the inbox's messages still arrive through the subscription's callback,
+which hands them to the same function: slower, with the same behaviour.
 """
 
 from __future__ import annotations
@@ -98,7 +97,7 @@ class InboxClient(Client):
         """From now on, hand `subscription`'s messages to `handler` rather than to its callback (which should
         do the same, for messages already queued). False when the subscription's id cannot be told."""
         sid = getattr(subscription, "_id", None)
-        if not isinstance(sid, int):
+        if not isinstance(sid, int) or not isinstance(getattr(self, "_subs", None), dict):
             return False
         self._voicesvc_sid = sid
         self._voicesvc_handler = handler
